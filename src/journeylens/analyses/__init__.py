@@ -1,0 +1,1 @@
+"""Analyses: pure functions over warehouse tables that return typed results."""

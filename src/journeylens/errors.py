@@ -1,0 +1,86 @@
+"""One error tree for the whole package.
+
+Every error carries a stable ``code`` (for the CLI's exit messages and the HTTP API's one
+error shape) and a message that says what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JourneyLensError(Exception):
+    """Base of every error JourneyLens raises on purpose."""
+
+    code: str = "journeylens_error"
+    http_status: int = 400
+
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one error shape used by the HTTP API and ``--json`` output."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class ConfigError(JourneyLensError):
+    code = "config_error"
+
+
+class InputError(JourneyLensError):
+    """A file or object that cannot be used at all (rows that cannot be used are quarantined instead)."""
+
+    code = "input_error"
+
+
+class MissingColumnsError(InputError):
+    code = "missing_columns"
+
+
+class UnsupportedFormatError(InputError):
+    code = "unsupported_format"
+
+
+class JourneyDefinitionError(JourneyLensError):
+    code = "journey_definition_invalid"
+
+
+class WarehouseError(JourneyLensError):
+    code = "warehouse_error"
+    http_status = 500
+
+
+class EngineNotSupportedError(WarehouseError):
+    """An engine cannot do something; raised instead of silently falling back."""
+
+    code = "engine_not_supported"
+    http_status = 501
+
+
+class NotFoundError(JourneyLensError):
+    code = "not_found"
+    http_status = 404
+
+
+class ParameterError(JourneyLensError):
+    code = "invalid_parameter"
+    http_status = 422
+
+
+class AuthError(JourneyLensError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class PermissionDeniedError(JourneyLensError):
+    code = "forbidden"
+    http_status = 403
+
+
+class EmptyDataError(JourneyLensError):
+    code = "no_data"
+    http_status = 404

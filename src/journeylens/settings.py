@@ -1,0 +1,64 @@
+"""The one settings object. Every setting is documented here and in ``docs/configuration.md``
+(a test fails when one is not)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from journeylens.errors import ConfigError
+
+_UNSAFE_SECRETS = {"", "changeme", "secret", "change-me", "journeylens"}
+
+
+class Settings(BaseSettings):
+    """JourneyLens settings, read from ``JOURNEYLENS_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="JOURNEYLENS_", extra="ignore")
+
+    warehouse: str = Field(
+        default="journeylens.duckdb",
+        description="Warehouse location: a DuckDB file path, or an Ibis URL such as 'duckdb://x.duckdb' or 'pyspark://'.",
+    )
+    app_database_url: str = Field(
+        default="sqlite:///journeylens.db",
+        description="SQLAlchemy URL of the app database (users, keys, surveys, rules, tickets).",
+    )
+    journey: Path | None = Field(default=None, description="Path of the journey definition YAML file.")
+    timezone: str = Field(default="UTC", description="Time zone in which naive timestamps are read.")
+    episode_gap_minutes: int = Field(default=30, ge=1, description="Inactivity gap that starts a new episode.")
+    min_sample_size: int = Field(default=5, ge=1, description="Groups with fewer responses show counts but no score.")
+    ingest_batch_rows: int = Field(default=250_000, ge=1_000, description="Rows read per streamed ingest chunk.")
+    duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory_limit for the embedded warehouse.")
+    duckdb_threads: int | None = Field(default=None, description="DuckDB thread count (default: all cores).")
+    spark_master: str = Field(default="local[2]", description="Spark master URL used for 'pyspark://' warehouses.")
+    secret_key: str = Field(
+        default="",
+        description="Key that signs session cookies; generated per run when empty (sessions then end on restart).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address 'journeylens serve' binds to.")
+    port: int = Field(default=8000, description="Port 'journeylens serve' listens on.")
+    collector_spool: Path = Field(
+        default=Path(".journeylens/spool"),
+        description="Directory where the HTTP collector makes accepted events durable before answering.",
+    )
+    cache_dir: Path = Field(default=Path(".journeylens/cache"), description="Cache of computed results by data version.")
+    secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_unsafe_secret(cls, value: str) -> str:
+        if value and (value.lower() in _UNSAFE_SECRETS or len(value) < 16):
+            raise ConfigError(
+                "JOURNEYLENS_SECRET_KEY is unsafe: use at least 16 random characters "
+                "(for example `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or leave it empty."
+            )
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,37 @@
+"""The FastAPI application factory.
+
+Routers register themselves: each module in ``ROUTER_MODULES`` exposes ``router``
+(a ``fastapi.APIRouter``). Add a module there rather than growing this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fastapi import FastAPI
+
+import journeylens
+from journeylens.settings import Settings, get_settings
+from journeylens.surfaces.api.errors import install_error_handlers
+
+ROUTER_MODULES: tuple[str, ...] = (
+)
+
+
+def create_app(settings: Settings | None = None, **state: Any) -> FastAPI:
+    """Build the app. ``state`` entries (for example a ready ``lens``) land on ``app.state``."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="JourneyLens",
+        version=journeylens.__version__,
+        description="Customer-journey analytics and CX management: ingestion, analyses, closing the loop.",
+    )
+    app.state.settings = settings
+    for key, value in state.items():
+        setattr(app.state, key, value)
+    install_error_handlers(app)
+    for name in ROUTER_MODULES:
+        module = importlib.import_module(name if "." in name else f"journeylens.surfaces.api.{name}")
+        app.include_router(module.router)
+    return app

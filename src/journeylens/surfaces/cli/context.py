@@ -1,0 +1,114 @@
+"""What every CLI command shares: the global options, the opened lens, and rendering.
+
+Commands only render results of analysis functions: ``--json`` prints the documented shape
+exactly (``emit_json``), human output is a rich table (``emit_table``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from journeylens.errors import JourneyLensError
+from journeylens.settings import Settings, get_settings
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliContext:
+    warehouse: str | None = None
+    journey: Path | None = None
+    timezone: str | None = None
+    settings: Settings = field(default_factory=get_settings)
+    _lens: Any = None
+
+    def lens(self) -> Any:
+        """The :class:`journeylens.JourneyLens` for this invocation (opened once)."""
+        if self._lens is None:
+            import journeylens
+
+            self._lens = journeylens.open(self.warehouse, self.journey, settings=self.settings)
+        return self._lens
+
+
+def get_ctx(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliContext):
+        obj = CliContext()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(payload, default=_default, ensure_ascii=False, allow_nan=False)
+
+
+def clean_nans(payload: Any) -> Any:
+    """Replace NaN/inf with None so JSON stays valid."""
+    if isinstance(payload, float):
+        return None if payload != payload or payload in (float("inf"), float("-inf")) else payload
+    if isinstance(payload, Mapping):
+        return {k: clean_nans(v) for k, v in payload.items()}
+    if isinstance(payload, list | tuple):
+        return [clean_nans(v) for v in payload]
+    return payload
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(to_json(clean_nans(payload)) + "\n")
+
+
+def emit_table(rows: Sequence[Mapping[str, Any]], *, title: str | None = None,
+               columns: Iterable[str] | None = None, limit: int = 200) -> None:
+    cols = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
+    table = Table(title=title, show_lines=False)
+    for col in cols:
+        table.add_column(col, overflow="fold")
+    for row in rows[:limit]:
+        table.add_row(*[_fmt(row.get(c)) for c in cols])
+    console.print(table)
+    if len(rows) > limit:
+        console.print(f"[dim]… {len(rows) - limit} more rows (use --json for all)[/dim]")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, list | tuple):
+        return " → ".join(map(str, value))
+    return str(value)
+
+
+def fail(error: JourneyLensError, *, as_json: bool) -> None:
+    """Print one error (the HTTP API's shape with --json) and exit with status 2."""
+    if as_json:
+        sys.stdout.write(to_json(error.to_dict()) + "\n")
+    else:
+        err_console.print(f"[bold red]error[/bold red] [{error.code}] {error.message}")
+    raise typer.Exit(code=2)

@@ -1,0 +1,64 @@
+"""Entry point of the ``journeylens`` command.
+
+Command groups register themselves: each module in ``COMMAND_MODULES`` exposes
+``register(app)``. Add a module there rather than growing this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from journeylens.errors import JourneyLensError
+from journeylens.settings import Settings
+from journeylens.surfaces.cli.context import CliContext, fail
+
+COMMAND_MODULES: tuple[str, ...] = (
+)
+
+app = typer.Typer(
+    name="journeylens",
+    help="JourneyLens: customer-journey analytics and CX management.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    warehouse: Annotated[str | None, typer.Option(
+        "--warehouse", "-w", envvar="JOURNEYLENS_WAREHOUSE",
+        help="DuckDB file path or Ibis URL (duckdb://PATH, pyspark://DIR).")] = None,
+    journey: Annotated[Path | None, typer.Option(
+        "--journey", "-j", envvar="JOURNEYLENS_JOURNEY", help="Journey definition YAML.")] = None,
+    timezone: Annotated[str | None, typer.Option(
+        "--timezone", help="Time zone of naive timestamps (default UTC).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    overrides = {k: v for k, v in {"warehouse": warehouse, "journey": journey, "timezone": timezone}.items() if v}
+    ctx.obj = CliContext(warehouse=warehouse, journey=journey, timezone=timezone,
+                         settings=Settings(**overrides))
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"journeylens.surfaces.cli.{_name}").register(app)
+
+
+def run() -> None:
+    """Console entry point with the one error path for JourneyLensError."""
+    try:
+        app(standalone_mode=True)
+    except JourneyLensError as exc:  # pragma: no cover - exercised through subprocess tests
+        fail(exc, as_json="--json" in sys.argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,66 @@
+"""Shared fixtures.
+
+``wh`` is a fresh, empty warehouse parametrised over every engine: DuckDB (in memory) and
+PySpark (one shared local[2] session, UTC, a fresh database per test). Tests that take
+``wh`` run on both, which is the backend parity suite. Use ``duckdb_wh`` for tests that
+only concern the embedded default.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from journeylens.settings import Settings
+from journeylens.warehouse import Warehouse, open_warehouse
+
+DATA = Path(__file__).parent / "data"
+SAMPLES = Path(__file__).parents[1] / "src" / "journeylens" / "samples"
+
+ENGINES = ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)]
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(warehouse="duckdb://", duckdb_memory_limit="2GB")
+
+
+@pytest.fixture(scope="session")
+def spark_session():  # type: ignore[no-untyped-def]
+    pytest.importorskip("pyspark")
+    from journeylens.warehouse.engines import spark_session
+
+    os.environ.setdefault("JOURNEYLENS_SPARK_SHUFFLE_PARTITIONS", "2")
+    session = spark_session("local[2]")
+    yield session
+
+
+def _spark_warehouse(session) -> Warehouse:  # type: ignore[no-untyped-def]
+    name = f"jl_test_{os.getpid()}_{next(_db_counter)}"
+    session.sql(f"CREATE DATABASE IF NOT EXISTS {name}")
+    session.catalog.setCurrentDatabase(name)
+    return Warehouse.from_spark(session, location=f"pyspark://{name}")
+
+
+@pytest.fixture(params=ENGINES)
+def wh(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Warehouse]:
+    """An empty warehouse on each engine (the parity suite)."""
+    if request.param == "duckdb":
+        warehouse = open_warehouse("duckdb://", settings)
+        yield warehouse
+        warehouse.close()
+    else:
+        session = request.getfixturevalue("spark_session")
+        yield _spark_warehouse(session)
+
+
+@pytest.fixture
+def duckdb_wh(settings: Settings) -> Iterator[Warehouse]:
+    warehouse = open_warehouse("duckdb://", settings)
+    yield warehouse
+    warehouse.close()
