@@ -64,3 +64,19 @@ def duckdb_wh(settings: Settings) -> Iterator[Warehouse]:
     warehouse = open_warehouse("duckdb://", settings)
     yield warehouse
     warehouse.close()
+
+
+_INFRA_MARKERS = ("spark", "postgres", "browser")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):  # type: ignore[no-untyped-def]
+    """Under `make test` (JOURNEYLENS_REQUIRE_ALL_BACKENDS=1) a test that needs Spark,
+    PostgreSQL or Chromium may not skip: missing infrastructure is a failure, not a pass."""
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and os.environ.get("JOURNEYLENS_REQUIRE_ALL_BACKENDS") == "1"
+            and any(item.get_closest_marker(m) for m in _INFRA_MARKERS)
+            and not hasattr(report, "wasxfail")):
+        report.outcome = "failed"
+        report.longrepr = f"skipped although JOURNEYLENS_REQUIRE_ALL_BACKENDS=1: {report.longrepr}"
