@@ -17,7 +17,8 @@ def error_body(code: str, message: str, details: object | None = None) -> dict[s
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(JourneyLensError)
     async def _jl_error(_: Request, exc: JourneyLensError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

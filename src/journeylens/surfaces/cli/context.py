@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from journeylens.errors import JourneyLensError
@@ -110,5 +111,5 @@ def fail(error: JourneyLensError, *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(to_json(error.to_dict()) + "\n")
     else:
-        err_console.print(f"[bold red]error[/bold red] [{error.code}] {error.message}")
+        err_console.print(f"[bold red]error[/bold red] {escape(f'[{error.code}] {error.message}')}")
     raise typer.Exit(code=2)
