@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,17 @@ class Settings(BaseSettings):
         default=Path(".journeylens/spool"),
         description="Directory where the HTTP collector makes accepted events durable before answering.",
     )
+    collector_commit: Literal["group", "each", "off"] = Field(
+        default="group",
+        description="How the collector makes a request durable before answering: 'group' (concurrent "
+                    "requests share one fsync), 'each' (one fsync per request) or 'off' (no fsync: NOT durable).",
+    )
+    collector_max_body_bytes: int = Field(
+        default=5_000_000, ge=1_000, description="Largest collector request body, after gzip decompression (413 above).")
+    collector_max_batch_events: int = Field(
+        default=5_000, ge=1, description="Most events one collector request may carry (422 above).")
+    collector_load_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often the collector moves spooled events into the warehouse.")
     cache_dir: Path = Field(default=Path(".journeylens/cache"), description="Cache of computed results by data version.")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
 
