@@ -1,0 +1,142 @@
+"""Channel hopping: how customers move between channels along their journeys.
+
+Over each customer's events in (timestamp, _seq) order, ignoring events without a channel:
+
+* ``matrix`` - every pair of consecutive events as ``from_channel -> to_channel`` with
+  ``transitions`` and distinct ``customers``; ``switch`` marks pairs whose channel differs
+  and ``crosses_online`` pairs that go between an online and an offline channel;
+* ``multichannel_share`` - share of customers who used more than one channel;
+* ``hops`` - channel switches per customer: ``hops_distribution`` and ``mean_hops``;
+* ``in_stage_switch_share`` - share of customers who switched channel between two
+  consecutive events of the same stage (in the middle of a stage);
+* ``online_offline`` - online -> offline and offline -> online switches (transitions, customers);
+  online/offline as in :func:`journeylens.analyses.cohorts.is_online`.
+
+>>> from journeylens.analyses.channels import channels   # doctest: +SKIP
+>>> channels(lens.events(), definition=lens.definition).to_dict()["mean_hops"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from journeylens.analyses.cohorts import is_online
+from journeylens.analyses.journey_map import ordered
+from journeylens.analyses.result import plain
+
+if TYPE_CHECKING:
+    from journeylens.analyses.filters import Filters
+    from journeylens.journeys.definition import JourneyDefinition
+
+
+@dataclass(frozen=True, repr=False)
+class ChannelsResult:
+    """``to_dict()`` -> ``{"customers", "multichannel_customers", "multichannel_share",
+    "mean_hops", "hops_distribution": [{hops, customers, share}], "in_stage_switch_customers",
+    "in_stage_switch_share", "online_offline": {"online_to_offline": {transitions, customers},
+    "offline_to_online": {...}}, "matrix": [{from_channel, to_channel, transitions, customers,
+    switch, crosses_online}]}``."""
+
+    summary: Mapping[str, Any]
+    hops_distribution: Sequence[Mapping[str, Any]]
+    matrix: Sequence[Mapping[str, Any]]
+    online_offline: Mapping[str, Mapping[str, int]]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain({**self.summary, "hops_distribution": [dict(r) for r in self.hops_distribution],
+                      "online_offline": {k: dict(v) for k, v in self.online_offline.items()},
+                      "matrix": [dict(r) for r in self.matrix]})
+
+    def to_frame(self) -> pd.DataFrame:
+        """The switch matrix as rows."""
+        return pd.DataFrame([dict(r) for r in self.matrix])
+
+    def pivot(self) -> pd.DataFrame:
+        """The switch matrix as a from x to table of transitions."""
+        frame = self.to_frame()
+        if frame.empty:
+            return frame
+        return frame.pivot_table(index="from_channel", columns="to_channel", values="transitions", fill_value=0)
+
+    def proportions(self) -> dict[str, tuple[int, int]]:
+        n = int(self.summary["customers"])
+        return {"multichannel": (int(self.summary["multichannel_customers"]), n),
+                "in_stage_switch": (int(self.summary["in_stage_switch_customers"]), n)}
+
+    def figure(self) -> Any:
+        """Heatmap of the channel-to-channel matrix."""
+        import plotly.graph_objects as go
+
+        grid = self.pivot()
+        if grid.empty:
+            return go.Figure()
+        return go.Figure(go.Heatmap(z=grid.values, x=list(grid.columns), y=list(grid.index), colorscale="Blues"))
+
+    def __repr__(self) -> str:
+        return f"ChannelsResult({self.summary['customers']} customers, mean_hops={self.summary['mean_hops']})"
+
+
+def channels(events: ir.Table, *, definition: JourneyDefinition | None = None,
+             customers: ir.Table | None = None, filters: Filters | None = None) -> ChannelsResult:
+    """Channel switches in ``events`` (``journey_events``)."""
+    if filters is not None and not filters.is_empty():
+        events = filters.apply(events, definition, customers)
+    known = events.filter(events.channel.notnull())
+    window = ibis.window(group_by=known.customer_id, order_by=ordered(known))
+    pairs = known.mutate(online=is_online(known.channel, definition),
+                         from_channel=known.channel.lag().over(window),
+                         from_stage=known.stage.lag().over(window))
+    pairs = pairs.mutate(from_online=pairs.online.lag().over(window))
+    pairs = pairs.mutate(switch=pairs.from_channel.notnull() & (pairs.from_channel != pairs.channel))
+    pairs = pairs.mutate(in_stage=pairs.switch & pairs.stage.notnull() & (pairs.stage == pairs.from_stage))
+    per_customer = pairs.group_by("customer_id").aggregate(
+        hops=pairs.switch.cast("int64").sum(), n_channels=pairs.channel.nunique(),
+        in_stage=pairs.in_stage.cast("int8").max())
+    hops = per_customer.group_by("hops").aggregate(customers=per_customer.count()).order_by("hops")
+    hop_rows = hops.to_pyarrow().to_pylist()
+    total = sum(int(r["customers"]) for r in hop_rows)
+    stats = per_customer.aggregate(
+        multi=(per_customer.n_channels > 1).cast("int64").sum(),
+        in_stage=per_customer.in_stage.cast("int64").sum()).to_pyarrow().to_pylist()[0]
+    multi, in_stage = int(stats["multi"] or 0), int(stats["in_stage"] or 0)
+    summary = {
+        "customers": total, "multichannel_customers": multi, "multichannel_share": multi / total if total else None,
+        "mean_hops": sum(int(r["hops"]) * int(r["customers"]) for r in hop_rows) / total if total else None,
+        "in_stage_switch_customers": in_stage, "in_stage_switch_share": in_stage / total if total else None,
+    }
+    distribution = [{"hops": int(r["hops"]), "customers": int(r["customers"]), "share": int(r["customers"]) / total}
+                    for r in hop_rows]
+    return ChannelsResult(summary=summary, hops_distribution=tuple(distribution), matrix=_matrix(pairs),
+                          online_offline=_online_offline(pairs),
+                          params={"filters": filters.to_dict() if filters is not None else {}})
+
+
+def _matrix(pairs: ir.Table) -> tuple[dict[str, Any], ...]:
+    moves = pairs.filter(pairs.from_channel.notnull())
+    agg = moves.group_by("from_channel", to_channel=moves.channel).aggregate(
+        transitions=moves.count(), customers=moves.customer_id.nunique(),
+        crosses_online=(moves.online != moves.from_online).fill_null(False).cast("int8").max())
+    rows = []
+    for r in agg.to_pyarrow().to_pylist():
+        rows.append({"from_channel": r["from_channel"], "to_channel": r["to_channel"],
+                     "transitions": int(r["transitions"]), "customers": int(r["customers"]),
+                     "switch": r["from_channel"] != r["to_channel"], "crosses_online": bool(r["crosses_online"])})
+    return tuple(sorted(rows, key=lambda r: (-r["transitions"], r["from_channel"], r["to_channel"])))
+
+
+def _online_offline(pairs: ir.Table) -> dict[str, dict[str, int]]:
+    crossing = pairs.filter(pairs.switch & pairs.online.notnull() & pairs.from_online.notnull()
+                            & (pairs.online != pairs.from_online))
+    agg = crossing.group_by(to_online=crossing.online).aggregate(
+        transitions=crossing.count(), customers=crossing.customer_id.nunique())
+    found = {bool(r["to_online"]): r for r in agg.to_pyarrow().to_pylist()}
+    return {name: {"transitions": int(found.get(to_online, {}).get("transitions", 0)),
+                   "customers": int(found.get(to_online, {}).get("customers", 0))}
+            for name, to_online in (("online_to_offline", False), ("offline_to_online", True))}

@@ -1,0 +1,300 @@
+"""The journey map: stages x touchpoints, built from what customers actually did.
+
+For every stage (in the definition's order) and every touchpoint in it:
+
+* ``customers`` reaching it and ``share`` of all customers (after filters), ``events``;
+* ``median_seconds_in_stage`` — per customer, last minus first event time within the stage,
+  median over the customers who reached it (exact, linear interpolation);
+* ``drop_off`` — share of the customers reaching it whose journey *ends* there (their last
+  staged event) without a conversion; ``churn_share`` — same, but ending there and churned
+  (see :func:`journeylens.analyses.cohorts.customer_outcomes` for both outcomes);
+* ``conversion_to_next`` — share of customers reaching stage k that later (after their first
+  event in k) reach any stage with a higher order; null for the last stage;
+* ``channel_mix`` — share of the stage's (or touchpoint's) events per channel (``unknown`` when null).
+
+With a definition, touchpoints are the definition's touchpoint rules (events matched by
+patterns are grouped under the rule name) and carry channel, category, critical, owner and
+targets; an event no rule matches keeps its own name. Events without a stage are counted in
+``unmapped_events`` only. ``flows`` are the stage-to-stage moves (consecutive staged events of
+one customer whose stage differs) that the Sankey figure draws.
+
+Hook for CX metrics: pass ``metrics`` (a mapping ``{touchpoint: {metric: value}}`` or a
+DataFrame with a ``touchpoint`` column — rows whose ``touchpoint`` is null and ``stage`` is set
+become stage metrics); every card then has a ``metrics`` object (``{}`` when none), otherwise
+``metrics`` is null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from journeylens.analyses.cohorts import customer_outcomes
+from journeylens.analyses.result import plain
+
+if TYPE_CHECKING:
+    from journeylens.analyses.filters import Filters
+    from journeylens.journeys.definition import JourneyDefinition
+
+UNKNOWN_CHANNEL = "unknown"
+
+
+def seconds_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
+    """``end - start`` in seconds (millisecond precision, identical on every engine)."""
+    return end.delta(start, unit="millisecond").cast("float64") / 1000.0
+
+
+def ordered(events: ir.Table, *, descending: bool = False) -> list[Any]:
+    """The canonical event order of one customer: (timestamp, _seq)."""
+    if descending:
+        return [ibis.desc(events.timestamp), ibis.desc(events._seq)]
+    return [events.timestamp, events._seq]
+
+
+def label_touchpoints(events: ir.Table, definition: JourneyDefinition | None) -> ir.Table:
+    """Add ``tp``: the definition's touchpoint rule name for the event, else its own name."""
+    if definition is None or not definition.touchpoints:
+        return events.mutate(tp=events.touchpoint)
+    from journeylens.journeys.definition import touchpoint_rules
+
+    rule = touchpoint_rules(definition, events.touchpoint)["touchpoint_rule"]
+    return events.mutate(tp=ibis.coalesce(rule, events.touchpoint))
+
+
+@dataclass(frozen=True, repr=False)
+class JourneyMapResult:
+    """Stages with their touchpoint cards. ``to_dict()`` →
+    ``{"customers", "unmapped_events", "stages": [...], "flows": [{from_stage, to_stage, customers, moves}]}``."""
+
+    stages: Sequence[Mapping[str, Any]]
+    customers: int
+    flows: Sequence[Mapping[str, Any]] = ()
+    unmapped_events: int = 0
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"customers": self.customers, "unmapped_events": self.unmapped_events,
+                "stages": plain([dict(s) for s in self.stages]), "flows": plain([dict(f) for f in self.flows])}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per touchpoint card, with its stage's name and order."""
+        rows = [{"stage": s["stage"], "order": s["order"], **{k: v for k, v in tp.items() if k != "channel_mix"}}
+                for s in self.stages for tp in s["touchpoints"]]
+        return pd.DataFrame(rows)
+
+    def proportions(self) -> dict[str, tuple[int, int]]:
+        """``{metric: (customers, of_customers)}`` for cohort significance tests."""
+        out: dict[str, tuple[int, int]] = {}
+        for s in self.stages:
+            n = int(s["customers"])
+            out[f"{s['stage']}: reached"] = (n, self.customers)
+            out[f"{s['stage']}: drop_off"] = (int(s["drop_off_customers"]), n)
+            if s["conversion_to_next"] is not None:
+                out[f"{s['stage']}: conversion_to_next"] = (int(s["next_stage_customers"]), n)
+        return out
+
+    def figure(self) -> Any:
+        """Sankey of customer flows between stages."""
+        import plotly.graph_objects as go
+
+        names = [s["stage"] for s in self.stages]
+        index = {n: i for i, n in enumerate(names)}
+        flows = [f for f in self.flows if f["from_stage"] in index and f["to_stage"] in index]
+        return go.Figure(go.Sankey(
+            node={"label": [f"{n} ({s['customers']})" for n, s in zip(names, self.stages, strict=True)]},
+            link={"source": [index[f["from_stage"]] for f in flows], "target": [index[f["to_stage"]] for f in flows],
+                  "value": [f["customers"] for f in flows]}))
+
+    def heatmap(self) -> Any:
+        """Stage x touchpoint heatmap of the share of customers reaching each touchpoint."""
+        import plotly.graph_objects as go
+
+        frame = self.to_frame()
+        if frame.empty:
+            return go.Figure()
+        grid = frame.pivot_table(index="touchpoint", columns="stage", values="share", aggfunc="first")
+        grid = grid[[s["stage"] for s in self.stages if s["stage"] in grid.columns]]
+        return go.Figure(go.Heatmap(z=grid.values, x=list(grid.columns), y=list(grid.index), colorscale="Blues"))
+
+    def __repr__(self) -> str:
+        return f"JourneyMapResult({len(self.stages)} stages, {self.customers} customers)"
+
+
+def journey_map(events: ir.Table, *, definition: JourneyDefinition | None = None,
+                customers: ir.Table | None = None, filters: Filters | None = None,
+                metrics: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None = None) -> JourneyMapResult:
+    """Build the journey map of ``events`` (``journey_events``).
+
+    >>> from journeylens.analyses.journey_map import journey_map   # doctest: +SKIP
+    >>> journey_map(lens.events(), definition=lens.definition).to_dict()["stages"][0]["drop_off"]  # doctest: +SKIP
+    """
+    if filters is not None and not filters.is_empty():
+        events = filters.apply(events, definition, customers)
+    events = label_touchpoints(events, definition)
+    staged = events.filter(events.stage.notnull())
+    totals = events.aggregate(customers=events.customer_id.nunique(),
+                              unmapped=events.stage.isnull().cast("int64").sum()).to_pyarrow().to_pylist()[0]
+    total = int(totals["customers"] or 0)
+    outcomes = customer_outcomes(events, definition, customers)
+    stage_rows = _stage_stats(staged)
+    tp_rows = _touchpoint_stats(staged)
+    endings = _endings(staged, outcomes)
+    advanced = _advanced(staged)
+    channel_counts = _channel_counts(staged)
+    stage_metrics, tp_metrics = _split_metrics(metrics)
+    stages: list[dict[str, Any]] = []
+    for name, order in _stage_list(definition, stage_rows):
+        tps = [_touchpoint_card(name, tp, stats, total, endings, channel_counts, definition, tp_metrics)
+               for tp, stats in sorted(tp_rows.get(name, {}).items(), key=lambda kv: (-kv[1]["customers"], kv[0]))]
+        card = _stage_card(name, order, stage_rows.get(name, {}), total, tps, endings, channel_counts)
+        card.update(next_stage_customers=advanced.get(name, 0), targets=_stage_targets(definition, name),
+                    metrics=None if metrics is None else dict(stage_metrics.get(name, {})), touchpoints=tps)
+        stages.append(card)
+    for stage in stages[:-1]:
+        stage["conversion_to_next"] = _share(stage["next_stage_customers"], stage["customers"])
+    params = {"filters": filters.to_dict() if filters is not None else {}}
+    return JourneyMapResult(stages=tuple(stages), customers=total, flows=_flows(staged),
+                            unmapped_events=int(totals["unmapped"] or 0), params=params)
+
+
+def _stage_card(name: str, order: int, row: Mapping[str, Any], total: int, tps: Sequence[Mapping[str, Any]],
+                endings: Mapping[tuple[str, str], tuple[int, int]],
+                channel_counts: Mapping[tuple[str, str, str], int]) -> dict[str, Any]:
+    reached = int(row.get("customers", 0))
+    dropped = sum(endings.get((name, tp["touchpoint"]), (0, 0))[0] for tp in tps)
+    churned = sum(endings.get((name, tp["touchpoint"]), (0, 0))[1] for tp in tps)
+    return {
+        "stage": name, "order": order, "customers": reached, "share": _share(reached, total),
+        "events": int(row.get("events", 0)), "median_seconds_in_stage": row.get("median_seconds"),
+        "drop_off": _share(dropped, reached), "drop_off_customers": dropped,
+        "churn_share": _share(churned, reached), "churned_customers": churned,
+        "conversion_to_next": None, "next_stage_customers": 0,
+        "channel_mix": _mix((ch, n) for (st, _tp, ch), n in channel_counts.items() if st == name),
+    }
+
+
+def _share(part: int | float, whole: int | float) -> float | None:
+    return part / whole if whole else None
+
+
+def _mix(counts: Iterable[tuple[str, int]]) -> dict[str, float]:
+    merged: dict[str, int] = {}
+    for channel, n in counts:
+        merged[channel] = merged.get(channel, 0) + n
+    total = sum(merged.values())
+    return {ch: n / total for ch, n in sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))} if total else {}
+
+
+def _stage_list(definition: JourneyDefinition | None, observed: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, int]]:
+    listed = [(s.name, i + 1) for i, s in enumerate(definition.stages)] if definition is not None else []
+    known = {n for n, _ in listed}
+    listed += [(n, int(r["stage_order"] or 0)) for n, r in observed.items() if n not in known]
+    return sorted(listed, key=lambda item: (item[1], item[0]))
+
+
+def _stage_targets(definition: JourneyDefinition | None, stage: str) -> dict[str, float]:
+    if definition is None:
+        return {}
+    return next((dict(s.targets) for s in definition.stages if s.name == stage), {})
+
+
+def _stage_stats(staged: ir.Table) -> dict[str, dict[str, Any]]:
+    per = staged.group_by("customer_id", "stage", "stage_order").aggregate(
+        first_ts=staged.timestamp.min(), last_ts=staged.timestamp.max(), n=staged.count())
+    per = per.mutate(seconds=seconds_between(per.first_ts, per.last_ts))
+    agg = per.group_by("stage").aggregate(stage_order=per.stage_order.min(), customers=per.count(),
+                                          events=per.n.sum(), median_seconds=per.seconds.median())
+    return {r["stage"]: r for r in agg.to_pyarrow().to_pylist()}
+
+
+def _touchpoint_stats(staged: ir.Table) -> dict[str, dict[str, dict[str, Any]]]:
+    agg = staged.group_by("stage", "tp").aggregate(
+        customers=staged.customer_id.nunique(), events=staged.count(),
+        category=staged.category.max(), critical=staged.critical.cast("int8").max())
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in agg.to_pyarrow().to_pylist():
+        out.setdefault(r["stage"], {})[r["tp"]] = r
+    return out
+
+
+def _channel_counts(staged: ir.Table) -> dict[tuple[str, str, str], int]:
+    with_channel = staged.mutate(ch=staged.channel.fill_null(UNKNOWN_CHANNEL))
+    agg = with_channel.group_by("stage", "tp", "ch").aggregate(n=with_channel.count())
+    return {(r["stage"], r["tp"], r["ch"]): int(r["n"]) for r in agg.to_pyarrow().to_pylist()}
+
+
+def _endings(staged: ir.Table, outcomes: ir.Table) -> dict[tuple[str, str], tuple[int, int]]:
+    """(stage, touchpoint) → (customers ending there unconverted, customers ending there churned)."""
+    ranked = staged.mutate(_rn=ibis.row_number().over(group_by=staged.customer_id, order_by=ordered(staged, descending=True)))
+    last = ranked.filter(ranked._rn == 0).select("customer_id", "stage", "tp")
+    joined = last.join(outcomes, "customer_id")
+    agg = joined.group_by("stage", "tp").aggregate(
+        dropped=(~joined.converted).cast("int64").sum(), churned=joined.churned.cast("int64").sum())
+    return {(r["stage"], r["tp"]): (int(r["dropped"] or 0), int(r["churned"] or 0)) for r in agg.to_pyarrow().to_pylist()}
+
+
+def _advanced(staged: ir.Table) -> dict[str, int]:
+    """Stage → customers who, after their first event in it, reach a stage of higher order."""
+    later = ibis.cumulative_window(group_by=staged.customer_id, order_by=ordered(staged, descending=True))
+    first = ibis.window(group_by=[staged.customer_id, staged.stage], order_by=ordered(staged))
+    marked = staged.mutate(_ahead=staged.stage_order.max().over(later), _rn=ibis.row_number().over(first))
+    firsts = marked.filter(marked._rn == 0)
+    agg = firsts.group_by("stage").aggregate(n=(firsts._ahead > firsts.stage_order).cast("int64").sum())
+    return {r["stage"]: int(r["n"] or 0) for r in agg.to_pyarrow().to_pylist()}
+
+
+def _flows(staged: ir.Table) -> tuple[dict[str, Any], ...]:
+    prev = staged.stage.lag().over(ibis.window(group_by=staged.customer_id, order_by=ordered(staged)))
+    moves = staged.mutate(from_stage=prev).filter(lambda t: t.from_stage.notnull() & (t.from_stage != t.stage))
+    agg = moves.group_by("from_stage", to_stage=moves.stage).aggregate(
+        customers=moves.customer_id.nunique(), moves=moves.count())
+    rows = agg.to_pyarrow().to_pylist()
+    return tuple(sorted(rows, key=lambda r: (-r["customers"], r["from_stage"], r["to_stage"])))
+
+
+def _touchpoint_card(stage: str, tp: str, stats: Mapping[str, Any], total: int,
+                     endings: Mapping[tuple[str, str], tuple[int, int]],
+                     channel_counts: Mapping[tuple[str, str, str], int],
+                     definition: JourneyDefinition | None,
+                     tp_metrics: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
+    rule = next((t for t in definition.touchpoints if t.name == tp), None) if definition is not None else None
+    mix = _mix((ch, n) for (st, t, ch), n in channel_counts.items() if st == stage and t == tp)
+    reached = int(stats["customers"])
+    dropped, churned = endings.get((stage, tp), (0, 0))
+    observed_channel = next(iter(mix), None)
+    return {
+        "touchpoint": tp,
+        "channel": rule.channel if rule is not None and rule.channel else observed_channel,
+        "category": rule.category if rule is not None else stats.get("category"),
+        "critical": bool(rule.critical if rule is not None else stats.get("critical")),
+        "owner": rule.owner if rule is not None else None,
+        "customers": reached, "share": _share(reached, total), "events": int(stats["events"]),
+        "drop_off": _share(dropped, reached), "churn_share": _share(churned, reached),
+        "channel_mix": mix,
+        "targets": dict(rule.targets) if rule is not None else {},
+        "metrics": None if tp_metrics is None else dict(tp_metrics.get(tp, {})),
+    }
+
+
+def _split_metrics(metrics: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None
+                   ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]] | None]:
+    """(stage metrics, touchpoint metrics) from the ``metrics`` hook argument."""
+    if metrics is None:
+        return {}, None
+    if isinstance(metrics, Mapping):
+        return {}, {str(k): dict(v) for k, v in metrics.items()}
+    stage_m: dict[str, dict[str, Any]] = {}
+    tp_m: dict[str, dict[str, Any]] = {}
+    for row in metrics.to_dict(orient="records"):
+        values: dict[str, Any] = {str(k): plain(v) for k, v in row.items() if k not in ("stage", "touchpoint")}
+        tp = row.get("touchpoint")
+        if tp is not None and not pd.isna(tp):
+            tp_m[str(tp)] = values
+        elif row.get("stage") is not None:
+            stage_m[str(row["stage"])] = values
+    return stage_m, tp_m
