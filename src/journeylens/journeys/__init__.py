@@ -1,0 +1,1 @@
+"""Journeys: the definition (YAML) applied to events — stage, channel, step, episode."""
