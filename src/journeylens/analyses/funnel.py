@@ -1,0 +1,280 @@
+"""Funnels: how many customers get through an ordered list of steps (touchpoints or stages).
+
+Every customer's funnel starts at their first event at step 1 (journey order: ``timestamp``
+then ``_seq``). Modes:
+
+* ``ordered`` — each step is the earliest event of that step *after* the previous step's
+  matched event (other events may come in between);
+* ``strict`` — each step must be the very next event of the journey (at the chosen level);
+* ``any`` — the customer's first event at each step, in any order; a step counts as reached
+  when steps 1..k all occurred, at the moment the last of them occurred.
+
+``within_days`` keeps only steps reached within that many days of the step-1 event (in
+``any`` mode: the span between the earliest and latest of steps 1..k). ``exclude`` drops a
+customer from the whole funnel when an event at one of those nodes lies strictly between
+their step-1 event and the last step they reached (in ``strict`` mode nothing can lie between).
+
+Rows: ``step``, ``customers``, ``conversion_from_start``, ``conversion_from_previous``
+(null for step 1) and ``median_seconds_from_previous`` (exact median; null for step 1).
+With ``breakdown_col`` each customer belongs to the group given by that column on their
+first event; rows gain ``group``, and ``to_dict()`` becomes ``{"groups": rows, "test": …}``
+where ``test`` holds a chi-square test of the final conversion across groups and pairwise
+two-proportion z-tests with Benjamini-Hochberg adjusted p-values.
+
+>>> import ibis
+>>> from datetime import datetime, UTC
+>>> events = ibis.memtable({"customer_id": ["a", "a", "a", "b", "b"],
+...     "touchpoint": ["visit", "cart", "buy", "visit", "buy"],
+...     "timestamp": [datetime(2024, 1, 1, 0, 0, s, tzinfo=UTC) for s in (0, 10, 40, 0, 5)],
+...     "_seq": [1, 2, 3, 4, 5]})
+>>> [(r["step"], r["customers"]) for r in funnel(events, steps=["visit", "cart", "buy"]).records]
+[('visit', 2), ('cart', 1), ('buy', 1)]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+
+from journeylens.analyses import stats
+from journeylens.analyses.filters import Filters
+from journeylens.analyses.result import Result
+from journeylens.analyses.transitions import (
+    apply_filters,
+    check_level,
+    journey_nodes,
+    journey_order,
+    seconds_between,
+)
+from journeylens.errors import ParameterError
+
+if TYPE_CHECKING:
+    from journeylens.journeys.definition import JourneyDefinition
+
+MODES: tuple[str, ...] = ("ordered", "strict", "any")
+COLUMNS: tuple[str, ...] = ("step", "customers", "conversion_from_start", "conversion_from_previous",
+                            "median_seconds_from_previous")
+MISSING_GROUP = "(none)"
+
+
+@dataclass(frozen=True, repr=False)
+class FunnelResult(Result):
+    """Rows per step (per group with a breakdown) plus the significance ``test`` of a breakdown."""
+
+    test: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> Any:
+        rows = super().to_dict()
+        return rows if self.test is None else {"groups": rows, "test": stats_plain(self.test)}
+
+    def figure(self) -> Any:
+        """A Plotly funnel chart (one trace per group with a breakdown)."""
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        for group, grouped in itertools.groupby(self.records, key=lambda r: r.get("group")):
+            rows = list(grouped)
+            fig.add_trace(go.Funnel(name=group, y=[r["step"] for r in rows], x=[r["customers"] for r in rows]))
+        return fig
+
+
+def stats_plain(test: Mapping[str, Any]) -> Any:
+    from journeylens.analyses.result import plain
+
+    return plain(dict(test))
+
+
+def _check(steps: Sequence[str], mode: str, within_days: float | None, exclude: Sequence[str]) -> None:
+    if not steps or any(not s for s in steps):
+        raise ParameterError("A funnel needs at least one non-empty step, for example steps=['visit', 'buy'].",
+                             details={"steps": list(steps)})
+    if mode not in MODES:
+        raise ParameterError(f"Unknown funnel mode {mode!r}; use one of: {', '.join(MODES)}.",
+                             details={"mode": mode, "allowed": list(MODES)})
+    if within_days is not None and within_days <= 0:
+        raise ParameterError(f"within_days must be positive, got {within_days}.", details={"within_days": within_days})
+    if overlap := sorted(set(steps) & set(exclude)):
+        raise ParameterError(f"A node cannot be both a step and an exclusion: {', '.join(overlap)}.",
+                             details={"overlap": overlap})
+
+
+def _within(later: ir.TimestampValue, start: ir.TimestampValue, window_us: int | None) -> ir.BooleanValue:
+    if window_us is None:
+        return ibis.literal(True)
+    return later.delta(start, unit="microsecond") <= window_us
+
+
+def _ranked(nodes: ir.Table, names: Sequence[str]) -> ir.Table:
+    """Events at ``names`` with ``position`` (journey order among those events only)."""
+    subset = nodes.filter(nodes.node.isin(list(names)))
+    return subset.mutate(position=ibis.row_number().over(journey_order(subset)))
+
+
+def _ordered(cand: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.Table:
+    """Per customer ``p{k}``/``t{k}``: position and time of each step matched in order."""
+    first = cand.filter(cand.node == steps[0])
+    wide = first.group_by("customer_id").aggregate(p0=first.position.min(), t0=first.timestamp.min())
+    previous = wide.select("customer_id", prev_p="p0", start_t="t0")
+    for k, step in enumerate(steps[1:], start=1):
+        here = cand.filter(cand.node == step)
+        joined = here.join(previous, "customer_id")
+        joined = joined.filter(joined.position > joined.prev_p, _within(joined.timestamp, joined.start_t, window_us))
+        matched = joined.group_by("customer_id").aggregate(
+            **{f"p{k}": joined.position.min(), f"t{k}": joined.timestamp.min(), "start_t": joined.start_t.min()})
+        wide = wide.left_join(matched, "customer_id").select(
+            *[wide[c] for c in wide.columns], matched[f"p{k}"], matched[f"t{k}"])
+        previous = matched.select("customer_id", prev_p=f"p{k}", start_t="start_t")
+    return wide.mutate(**{f"done{k}": wide[f"t{k}"] for k in range(len(steps))})
+
+
+def _strict(nodes: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.Table:
+    """Per customer: from their first step-1 event, whether the next events are the next steps."""
+    window = journey_order(nodes)
+    ahead = nodes.mutate(**{f"n{k}": nodes.node.lead(k).over(window) for k in range(1, len(steps))},
+                         **{f"t{k}": nodes.timestamp.lead(k).over(window) for k in range(1, len(steps))})
+    starts = ahead.filter(ahead.node == steps[0])
+    starts = starts.mutate(rank=ibis.row_number().over(journey_order(starts)))
+    wide = starts.filter(starts.rank == 0).mutate(t0=starts.timestamp, done0=starts.timestamp)
+    reached: ir.BooleanValue = ibis.literal(True)
+    for k, step in enumerate(steps[1:], start=1):
+        reached = reached & (wide[f"n{k}"] == step) & _within(wide[f"t{k}"], wide.t0, window_us)
+        wide = wide.mutate(**{f"done{k}": ibis.ifelse(reached, wide[f"t{k}"], ibis.null("timestamp"))})
+    return wide
+
+
+def _any(cand: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.Table:
+    """Per customer: first occurrence of each step; step k done when steps 1..k all occurred."""
+    firsts = cand.group_by("customer_id").aggregate(
+        **{f"p{k}": cand.position.min(where=cand.node == s) for k, s in enumerate(steps)},
+        **{f"t{k}": cand.timestamp.min(where=cand.node == s) for k, s in enumerate(steps)})
+    firsts = firsts.filter(firsts.p0.notnull())
+    columns: dict[str, Any] = {"done0": firsts.t0, "lo0": firsts.p0, "hi0": firsts.p0, "first_t0": firsts.t0}
+    reached: ir.BooleanValue = ibis.literal(True)
+    for k in range(1, len(steps)):
+        t_k, p_k = firsts[f"t{k}"], firsts[f"p{k}"]
+        earliest = ibis.least(columns[f"first_t{k - 1}"], t_k)
+        latest = ibis.greatest(columns[f"done{k - 1}"], t_k)
+        reached = reached & t_k.notnull() & _within(latest, earliest, window_us)
+        columns[f"first_t{k}"] = earliest
+        columns[f"done{k}"] = ibis.ifelse(reached, latest, ibis.null("timestamp"))
+        columns[f"lo{k}"] = ibis.ifelse(reached, ibis.least(columns[f"lo{k - 1}"], p_k), ibis.null("int64"))
+        columns[f"hi{k}"] = ibis.ifelse(reached, ibis.greatest(columns[f"hi{k - 1}"], p_k), ibis.null("int64"))
+    return firsts.mutate(**columns)
+
+
+def _bounds(wide: ir.Table, n_steps: int, mode: str) -> ir.Table:
+    """``lo``/``hi``: positions of the first and last matched step of each customer."""
+    if mode == "any":
+        lo = ibis.coalesce(*[wide[f"lo{k}"] for k in reversed(range(n_steps))])
+        hi = ibis.coalesce(*[wide[f"hi{k}"] for k in reversed(range(n_steps))])
+        return wide.select("customer_id", lo=lo, hi=hi)
+    last = ibis.coalesce(*[ibis.ifelse(wide[f"done{k}"].notnull(), wide[f"p{k}"], ibis.null("int64"))
+                           for k in reversed(range(n_steps))])
+    return wide.select("customer_id", lo=wide.p0, hi=last)
+
+
+def _drop_excluded(wide: ir.Table, cand: ir.Table, exclude: Sequence[str], n_steps: int, mode: str) -> ir.Table:
+    bounds = _bounds(wide, n_steps, mode)
+    hits = cand.filter(cand.node.isin(list(exclude))).join(bounds, "customer_id")
+    hits = hits.filter((hits.position > hits.lo) & (hits.position < hits.hi))
+    return wide.anti_join(hits.select("customer_id").distinct(), "customer_id")
+
+
+def _groups(events: ir.Table, breakdown_col: str) -> ir.Table:
+    if breakdown_col not in events.columns:
+        raise ParameterError(f"Unknown breakdown column {breakdown_col!r}; use a column of journey_events: "
+                             f"{', '.join(events.columns)}.", details={"breakdown_col": breakdown_col})
+    ranked = events.mutate(rank=ibis.row_number().over(journey_order(events)))
+    firsts = ranked.filter(ranked.rank == 0)
+    return firsts.select("customer_id", group=firsts[breakdown_col].cast("string").fill_null(MISSING_GROUP))
+
+
+def funnel_wide(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint", mode: str = "ordered",
+                within_days: float | None = None, exclude: Sequence[str] = ()) -> ir.Table:
+    """Per customer who reached step 1: ``done{k}`` (time step k was reached, else null)."""
+    window_us = None if within_days is None else round(within_days * 86_400_000_000)
+    if mode == "strict":
+        return _strict(journey_nodes(events, level=level), steps, window_us)
+    cand = _ranked(journey_nodes(events, level=level), [*steps, *exclude])
+    wide = _ordered(cand, steps, window_us) if mode == "ordered" else _any(cand, steps, window_us)
+    return _drop_excluded(wide, cand, exclude, len(steps), mode) if exclude else wide
+
+
+def _aggregate(wide: ir.Table, n_steps: int, by: list[str]) -> list[dict[str, Any]]:
+    metrics: dict[str, Any] = {}
+    for k in range(n_steps):
+        metrics[f"c{k}"] = wide[f"done{k}"].count()
+        if k:
+            metrics[f"m{k}"] = seconds_between(wide[f"done{k}"], wide[f"done{k - 1}"]).median()
+    table = wide.group_by(by).aggregate(**metrics) if by else wide.aggregate(**metrics)
+    return table.to_pyarrow().to_pylist()
+
+
+def _rows(counts: Mapping[str, Any], steps: Sequence[str]) -> list[dict[str, Any]]:
+    rows = []
+    for k, step in enumerate(steps):
+        customers = int(counts.get(f"c{k}") or 0)
+        start, previous = int(counts.get("c0") or 0), int(counts.get(f"c{k - 1}") or 0) if k else 0
+        rows.append({
+            "step": step, "customers": customers,
+            "conversion_from_start": customers / start if start else None,
+            "conversion_from_previous": (customers / previous if previous else None) if k else None,
+            "median_seconds_from_previous": counts.get(f"m{k}") if k else None,
+        })
+    return rows
+
+
+def conversion_test(finals: Mapping[str, tuple[int, int]], *, alpha: float = 0.05) -> dict[str, Any]:
+    """Chi-square test of final conversion across groups plus pairwise z-tests (BH-adjusted).
+
+    ``finals`` maps group → (converted, started); groups that nobody started are skipped.
+
+    >>> test = conversion_test({"web": (30, 100), "store": (60, 100)})
+    >>> test["significant"], test["pairs"][0]["significant"]
+    (True, True)
+    """
+    groups = sorted(g for g, (_, started) in finals.items() if started)
+    table: list[list[float]] = [[finals[g][0], finals[g][1] - finals[g][0]] for g in groups]
+    chi = stats.chi_square(table)
+    pairs: list[dict[str, Any]] = []
+    for a, b in itertools.combinations(groups, 2):
+        z = stats.two_proportion_ztest(finals[a][0], finals[a][1], finals[b][0], finals[b][1])
+        pairs.append({"a": a, "b": b, "difference": z.difference, "z": z.statistic, "p_value": z.p_value})
+    for pair, adjusted in zip(pairs, stats.benjamini_hochberg([p["p_value"] for p in pairs]), strict=True):
+        pair["p_adjusted"] = adjusted
+        pair["significant"] = bool(adjusted == adjusted and adjusted < alpha)
+    return {"method": "chi-square (final conversion) + pairwise two-proportion z-tests, Benjamini-Hochberg",
+            "statistic": chi.statistic, "dof": chi.dof, "p_value": chi.p_value, "alpha": alpha,
+            "significant": bool(chi.p_value == chi.p_value and chi.p_value < alpha), "pairs": pairs}
+
+
+def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint", mode: str = "ordered",
+           within_days: float | None = None, exclude: Sequence[str] = (), breakdown_col: str | None = None,
+           alpha: float = 0.05, filters: Filters | None = None,
+           definition: JourneyDefinition | None = None, customers: ir.Table | None = None) -> FunnelResult:
+    """Customers reaching each of ``steps`` (see the module docstring for the modes)."""
+    steps, exclude = list(steps), list(exclude or ())
+    check_level(level)
+    _check(steps, mode, within_days, exclude)
+    events = apply_filters(events, filters, definition, customers)
+    wide = funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+    params = {"steps": steps, "level": level, "mode": mode, "within_days": within_days, "exclude": exclude,
+              "breakdown_col": breakdown_col, "filters": filters.to_dict() if filters is not None else {}}
+    title = f"Funnel ({mode}): {' → '.join(steps)}"
+    if breakdown_col is None:
+        totals = _aggregate(wide, len(steps), [])
+        return FunnelResult(records=tuple(_rows(totals[0] if totals else {}, steps)), params=params, title=title)
+    grouped = wide.join(_groups(events, breakdown_col), "customer_id")
+    records: list[dict[str, Any]] = []
+    finals: dict[str, tuple[int, int]] = {}
+    for counts in sorted(_aggregate(grouped, len(steps), ["group"]), key=lambda c: str(c["group"])):
+        rows = _rows(counts, steps)
+        finals[counts["group"]] = (rows[-1]["customers"], rows[0]["customers"])
+        records.extend({"group": counts["group"], **row} for row in rows)
+    return FunnelResult(records=tuple(records), params=params, title=title,
+                        test=conversion_test(finals, alpha=alpha))

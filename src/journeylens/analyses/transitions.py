@@ -1,0 +1,155 @@
+"""Transitions: the directly-follows graph of the journeys.
+
+An edge ``A → B`` counts every time a customer's event at node ``A`` is immediately followed
+by an event at node ``B`` (events ordered by ``timestamp`` then ``_seq``). Every journey also
+gets a ``__start__ → first`` and a ``last → __end__`` edge; their seconds are null. On
+touchpoint level the counts equal pm4py's ``discover_dfg`` (plus its start/end activities).
+
+Times are the seconds between the two events: ``median_seconds`` is the exact median (mean of
+the two middle values for an even count), ``p90_seconds`` the 90th percentile with linear
+interpolation between closest ranks (``numpy.percentile``'s default); both engines compute
+them exactly (DuckDB ``quantile_cont``, Spark ``percentile``).
+
+On ``level="stage"`` events without a stage are left out and consecutive events of the same
+stage collapse into one visit, timed at its first event: ``A → B`` then means "left stage A
+for stage B", and its seconds run from entering A to entering B.
+
+>>> import ibis
+>>> from datetime import datetime, UTC
+>>> events = ibis.memtable({"customer_id": ["a", "a", "b"], "touchpoint": ["visit", "buy", "visit"],
+...     "timestamp": [datetime(2024, 1, 1, 0, 0, s, tzinfo=UTC) for s in (0, 30, 0)], "_seq": [1, 2, 3]})
+>>> [(r["from"], r["to"], r["count"]) for r in transitions(events).records]
+[('__start__', 'visit', 2), ('buy', '__end__', 1), ('visit', '__end__', 1), ('visit', 'buy', 1)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+
+from journeylens.analyses.filters import Filters
+from journeylens.analyses.result import Result
+from journeylens.errors import ParameterError
+
+if TYPE_CHECKING:
+    from journeylens.journeys.definition import JourneyDefinition
+
+LEVELS: tuple[str, ...] = ("touchpoint", "stage")
+START = "__start__"
+END = "__end__"
+COLUMNS: tuple[str, ...] = ("from", "to", "count", "customers", "median_seconds", "mean_seconds", "p90_seconds")
+
+
+def check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ParameterError(f"Unknown level {level!r}; use one of: {', '.join(LEVELS)}.",
+                             details={"level": level, "allowed": list(LEVELS)})
+    return level
+
+
+def journey_order(events: ir.Table) -> Any:
+    """The one ordering of a customer's events: timestamp, then source order."""
+    return ibis.window(group_by=events.customer_id, order_by=[events.timestamp, events._seq])
+
+
+def journey_nodes(events: ir.Table, *, level: str = "touchpoint", collapse_repeats: bool = False) -> ir.Table:
+    """Events as ``customer_id, node, timestamp, _seq`` at ``level`` (rows without a node dropped).
+
+    ``collapse_repeats`` keeps only the first event of each run of the same node; stage level
+    always collapses.
+    """
+    check_level(level)
+    nodes = events.select("customer_id", "timestamp", "_seq", node=events[level].cast("string"))
+    nodes = nodes.filter(nodes.node.notnull())
+    if collapse_repeats or level == "stage":
+        nodes = nodes.mutate(previous_node=nodes.node.lag().over(journey_order(nodes)))
+        nodes = nodes.filter(nodes.previous_node.isnull() | (nodes.previous_node != nodes.node))
+        nodes = nodes.drop("previous_node")
+    return nodes
+
+
+def seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    """Exact seconds (microsecond resolution) from ``earlier`` to ``later`` on every engine."""
+    return later.delta(earlier, unit="microsecond").cast("float64") / 1_000_000
+
+
+def apply_filters(events: ir.Table, filters: Filters | None, definition: JourneyDefinition | None,
+                  customers: ir.Table | None = None) -> ir.Table:
+    """The common filters; ``customers`` is needed only by attribute-based cohorts."""
+    if filters is None or filters.is_empty():
+        return events
+    return filters.apply(events, definition, customers)
+
+
+def transition_edges(nodes: ir.Table) -> ir.Table:
+    """One row per edge occurrence: ``customer_id, source, target, micros`` (null for start/end)."""
+    window = journey_order(nodes)
+    ordered = nodes.mutate(next_node=nodes.node.lead().over(window), next_ts=nodes.timestamp.lead().over(window),
+                           position=ibis.row_number().over(window))
+    # Integer microseconds: exact, and quantiles over integers are cheaper than over doubles.
+    moves = ordered.select(
+        "customer_id", source=ordered.node, target=ordered.next_node.fill_null(END),
+        micros=ordered.next_ts.delta(ordered.timestamp, unit="microsecond").cast("int64"),
+    )
+    firsts = ordered.filter(ordered.position == 0)
+    starts = firsts.select("customer_id", source=ibis.literal(START), target=firsts.node,
+                           micros=ibis.null("int64"))
+    return moves.union(starts)
+
+
+@dataclass(frozen=True, repr=False)
+class TransitionsResult(Result):
+    """Rows ``{from, to, count, customers, median_seconds, mean_seconds, p90_seconds}``."""
+
+    def figure(self) -> Any:
+        """A Sankey diagram of the edges (cycles are drawn as they are)."""
+        import plotly.graph_objects as go
+
+        labels = sorted({r["from"] for r in self.records} | {r["to"] for r in self.records})
+        index = {label: i for i, label in enumerate(labels)}
+        link = {"source": [index[r["from"]] for r in self.records], "target": [index[r["to"]] for r in self.records],
+                "value": [r["count"] for r in self.records]}
+        return go.Figure(go.Sankey(node={"label": labels}, link=link))
+
+
+def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float = 0.0,
+                filters: Filters | None = None, definition: JourneyDefinition | None = None,
+                customers: ir.Table | None = None) -> TransitionsResult:
+    """The directly-follows graph of ``journey_events``.
+
+    ``min_share`` drops edges whose count is below that share of all edges' counts (start
+    and end edges included). Rows are ordered by count (descending), then ``from``, ``to``.
+    """
+    check_level(level)
+    if not 0.0 <= min_share <= 1.0:
+        raise ParameterError(f"min_share must be between 0 and 1, got {min_share}.",
+                             details={"min_share": min_share})
+    edges = transition_edges(journey_nodes(apply_filters(events, filters, definition, customers), level=level))
+    graph = edges.group_by(["source", "target"]).aggregate(
+        count=edges.count(), customers=edges.customer_id.nunique(), median_us=edges.micros.median(),
+        mean_us=edges.micros.mean(), p90_us=edges.micros.quantile(0.9),
+    )
+    rows = [{"from": r["source"], "to": r["target"], "count": r["count"], "customers": r["customers"],
+             **{f"{name}_seconds": _seconds(r[f"{name}_us"]) for name in ("median", "mean", "p90")}}
+            for r in graph.to_pyarrow().to_pylist()]
+    return TransitionsResult(records=tuple(_prune(rows, min_share)),
+                             params={"level": level, "min_share": min_share, "filters": _filters_dict(filters)},
+                             title=f"Transitions ({level})")
+
+
+def _prune(rows: Sequence[Mapping[str, Any]], min_share: float) -> list[dict[str, Any]]:
+    total = sum(int(r["count"]) for r in rows)
+    kept = [{c: r[c] for c in COLUMNS} for r in rows if total and int(r["count"]) >= min_share * total]
+    return sorted(kept, key=lambda r: (-int(r["count"]), r["from"], r["to"]))
+
+
+def _seconds(micros: float | None) -> float | None:
+    return None if micros is None else float(micros) / 1_000_000
+
+
+def _filters_dict(filters: Filters | None) -> dict[str, Any]:
+    return filters.to_dict() if filters is not None else {}

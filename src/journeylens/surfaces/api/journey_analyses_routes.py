@@ -1,0 +1,70 @@
+"""HTTP routes for transitions, variants and funnels (thin: one JourneyLens call each, ``read`` scope).
+
+- ``GET /v1/journey/transitions`` — ``level``, ``min_share``
+- ``GET /v1/journey/variants``    — ``top``, ``level``, ``collapse_repeats``, ``outcome``
+- ``GET /v1/journey/funnel``      — ``steps`` (comma-separated), ``mode``, ``within_days``, ``exclude``,
+  ``by`` (a journey_events column), ``level``
+
+All take the common filters ``start``, ``end``, ``cohort``, ``channel``, ``stage``,
+``touchpoint`` (lists comma-separated) and return exactly what ``--json`` prints.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from journeylens.analyses.filters import Filters
+from journeylens.surfaces.api.deps import LensDep, require_scope
+
+router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scope("read"))])
+
+Level = Annotated[Literal["touchpoint", "stage"], Query(description="Nodes: touchpoint or stage.")]
+
+
+def _filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
+             channel: str | None = None, stage: str | None = None, touchpoint: str | None = None) -> Filters:
+    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
+                                touchpoint=touchpoint)
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@router.get("/v1/journey/transitions")
+async def get_transitions(lens: LensDep, filters: FiltersDep, level: Level = "touchpoint",
+                          min_share: Annotated[float, Query(ge=0, le=1)] = 0.0) -> Any:
+    """The directly-follows graph: ``[{from, to, count, customers, median_seconds, mean_seconds, p90_seconds}]``."""
+    result = await run_in_threadpool(lens.transitions, filters=filters, level=level, min_share=min_share)
+    return result.to_dict()
+
+
+@router.get("/v1/journey/variants")
+async def get_variants(lens: LensDep, filters: FiltersDep, top: Annotated[int, Query(ge=1, le=10_000)] = 20,
+                       level: Level = "touchpoint", collapse_repeats: bool = False,
+                       outcome: Literal["conversion", "churn"] | None = None) -> Any:
+    """The most common paths: ``[{path, customers, share, median_seconds}]`` (+ ``outcome_rate``)."""
+    result = await run_in_threadpool(lens.variants, filters=filters, top=top, level=level,
+                                     collapse_repeats=collapse_repeats, outcome=outcome)
+    return result.to_dict()
+
+
+@router.get("/v1/journey/funnel")
+async def get_funnel(lens: LensDep, filters: FiltersDep,
+                     steps: Annotated[str, Query(description="Steps in order, comma-separated.")],
+                     mode: Literal["ordered", "strict", "any"] = "ordered",
+                     within_days: Annotated[float | None, Query(gt=0)] = None, exclude: str | None = None,
+                     by: Annotated[str | None, Query(description="A journey_events column to break down by.")] = None,
+                     level: Level = "touchpoint") -> Any:
+    """``[{step, customers, conversion_from_start, conversion_from_previous, median_seconds_from_previous}]``;
+    with ``by``: ``{"groups": [... with group], "test": {...}}``."""
+    result = await run_in_threadpool(lens.funnel, _split(steps), filters=filters, mode=mode,
+                                     within_days=within_days, exclude=_split(exclude), breakdown_col=by,
+                                     level=level)
+    return result.to_dict()
