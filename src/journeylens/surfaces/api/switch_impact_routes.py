@@ -1,0 +1,40 @@
+"""HTTP route for the channel-switch impact (thin: one JourneyLens call, ``read`` scope).
+
+- ``GET /v1/journey/switch-impact`` — ``max_gap_minutes`` (default 30; 0 = no limit),
+  ``within_stage`` (default true), ``min_customers`` (default 30) and the common filters
+  ``start``, ``end``, ``cohort``, ``channel``, ``stage``, ``touchpoint`` (lists comma-separated).
+  Returns exactly what ``journeylens journey switch-impact --json`` prints.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from journeylens.analyses.filters import Filters
+from journeylens.analyses.switch_impact import DEFAULT_MAX_GAP_MINUTES
+from journeylens.surfaces.api.deps import LensDep, require_scope
+
+router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scope("read"))])
+
+
+def _filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
+             channel: str | None = None, stage: str | None = None, touchpoint: str | None = None) -> Filters:
+    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
+                                touchpoint=touchpoint)
+
+
+@router.get("/v1/journey/switch-impact")
+async def get_switch_impact(
+    lens: LensDep, filters: Annotated[Filters, Depends(_filters)],
+    max_gap_minutes: Annotated[float, Query(ge=0, description="0 = no limit.")] = DEFAULT_MAX_GAP_MINUTES,
+    within_stage: bool = True, min_customers: Annotated[int, Query(ge=1)] = 30,
+) -> list[dict[str, Any]]:
+    """``[{stage, from_channel, to_channel, customers, others, nps_switchers, …, q, significant, impact}]``,
+    most harmful first."""
+    result = await run_in_threadpool(lens.switch_impact, filters=filters, within_stage=within_stage,
+                                     max_gap_minutes=max_gap_minutes or None, min_customers=min_customers)
+    rows: list[dict[str, Any]] = result.to_dict()
+    return rows
