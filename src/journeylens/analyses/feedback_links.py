@@ -1,0 +1,163 @@
+"""Feedback linked to journeys: which touchpoint (and stage) each response is about.
+
+A response that names its touchpoint keeps it. Otherwise it is attached to the customer's
+nearest *preceding* event in ``journey_events`` within ``window_days`` (default 7): an as-of
+join written as a range join plus a window function, so DuckDB and Spark run the same code.
+Responses that cannot be attached are counted as ``unattached``, never dropped.
+
+The stage of a response is the definition's stage of its touchpoint, else the stage the
+events carry for that touchpoint (for an attached response, its event's stage).
+
+>>> import ibis
+>>> from datetime import datetime, UTC
+>>> ev = ibis.memtable({"customer_id": ["a"], "timestamp": [datetime(2024, 1, 1, tzinfo=UTC)],
+...     "touchpoint": ["checkout"], "stage": ["purchase"], "_seq": [1]})
+>>> fb = ibis.memtable({"customer_id": ["a", "b"], "timestamp": [datetime(2024, 1, 2, tzinfo=UTC)] * 2,
+...     "touchpoint": [None, None], "nps": [9, 3], "_seq": [1, 2]})
+>>> sorted(link_feedback(fb, ev).select("customer_id", "touchpoint", "link").to_pyarrow().to_pylist(),
+...        key=lambda r: r["customer_id"])[0]
+{'customer_id': 'a', 'touchpoint': 'checkout', 'link': 'nearest_event'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from journeylens.analyses.metrics import BUILTIN_METRICS, cx_metrics
+from journeylens.analyses.result import Result, plain
+from journeylens.analyses.targets import touchpoint_stages
+from journeylens.errors import ParameterError
+
+LINK_KINDS: tuple[str, ...] = ("touchpoint", "nearest_event", "unattached")
+
+
+def _row_order(feedback: ir.Table) -> list[ir.Value]:
+    return [feedback[c] for c in ("timestamp", "_seq", "response_id") if c in feedback.columns]
+
+
+def link_feedback(feedback: ir.Table, events: ir.Table, *, definition: Any = None,
+                  window_days: float = 7.0) -> ir.Table:
+    """``feedback`` with ``touchpoint`` filled from the nearest preceding event, plus ``stage``
+    and ``link`` (touchpoint / nearest_event / unattached). One output row per input row."""
+    if window_days <= 0:
+        raise ParameterError(f"window_days must be > 0, got {window_days}.")
+    # (customer_id, _rn) identifies a response; identical duplicate rows are interchangeable.
+    fb = feedback.mutate(_rn=ibis.row_number().over(group_by=feedback.customer_id, order_by=_row_order(feedback)))
+    need = fb.filter(fb.touchpoint.isnull() & fb.customer_id.notnull() & fb.timestamp.notnull())
+    need = need.select(_ncid=need.customer_id, _nrn=need._rn, _nts=need.timestamp)
+    ev = events.select(_ecid=events.customer_id, _ets=events.timestamp, _eseq=events._seq,
+                       _etp=events.touchpoint, _estage=events.stage)
+    window = ibis.interval(seconds=round(window_days * 86400))
+    pairs = need.join(ev, [need._ncid == ev._ecid, ev._ets <= need._nts, ev._ets >= need._nts - window])
+    ranked = pairs.mutate(_k=ibis.row_number().over(group_by=[pairs._ncid, pairs._nrn],
+                                                    order_by=[pairs._ets.desc(), pairs._eseq.desc()]))
+    best = ranked.filter(ranked._k == 0).select("_ncid", "_nrn", "_etp", "_estage")
+    out = fb.left_join(best, [fb.customer_id == best._ncid, fb._rn == best._nrn])
+    link = (ibis.cases((out.touchpoint.notnull(), "touchpoint"), (out._etp.notnull(), "nearest_event"),
+                       else_="unattached"))
+    stage_of_tp = events.filter(events.stage.notnull()).group_by(_tp=events.touchpoint).aggregate(
+        _tstage=events.stage.max())
+    out = out.mutate(link=link, touchpoint=out.touchpoint.coalesce(out._etp))
+    out = out.left_join(stage_of_tp, out.touchpoint == stage_of_tp._tp)
+    mapping = touchpoint_stages(definition)
+    by_definition = out.touchpoint.substitute(mapping, else_=ibis.null("string")) if mapping else ibis.null("string")
+    stage = by_definition.coalesce(out._estage, out._tstage)
+    return out.mutate(stage=stage).drop("_rn", "_ncid", "_nrn", "_etp", "_estage", "_tp", "_tstage")
+
+
+@dataclass(frozen=True)
+class FeedbackLinksResult(Result):
+    """How responses were attached, metrics per stage, and a journey-level score per customer.
+
+    ``to_dict()`` → ``{"summary": {...}, "stages": [...], "customers": [...]}``.
+    """
+
+    summary: Mapping[str, int] = field(default_factory=dict)
+    stages: Sequence[Mapping[str, Any]] = ()
+    title: str = "Feedback linked to journeys"
+
+    def to_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"summary": plain(dict(self.summary)), "stages": [plain(dict(r)) for r in self.stages],
+                "customers": [plain(dict(r)) for r in self.records]}
+
+
+def _customer_scores(linked: ir.Table, limit: int) -> list[dict[str, Any]]:
+    """Journey-level score per responding customer: latest NPS answer, mean CSAT and CES."""
+    known = linked.filter(linked.customer_id.notnull())
+    ranked = known.mutate(_last=ibis.row_number().over(group_by=known.customer_id,
+                                                       order_by=[c.desc() for c in _row_order(known)]))
+    latest_nps = ibis.ifelse(ranked.nps.notnull(), ranked.nps, ibis.null("int32"))
+    per = ranked.group_by("customer_id").aggregate(
+        responses=ranked.count(),
+        touchpoints=ranked.touchpoint.nunique(),
+        stages=ranked.stage.nunique(),
+        nps_mean=ranked.nps.cast("float64").mean(),
+        csat_mean=ranked.csat.cast("float64").mean(),
+        ces_mean=ranked.ces.cast("float64").mean(),
+        last_response_at=ranked.timestamp.max(),
+        nps_latest=latest_nps.first(where=ranked.nps.notnull(), order_by=[c.desc() for c in _row_order(ranked)]),
+    )
+    per = per.order_by([per.responses.desc(), per.customer_id]).limit(limit)
+    return [plain(r) for r in per.to_pyarrow().to_pylist()]
+
+
+def feedback_links(feedback: ir.Table, events: ir.Table, *, definition: Any = None, window_days: float = 7.0,
+                   metrics: Sequence[str] = BUILTIN_METRICS, min_sample_size: int = 5,
+                   respondent: str = "customer", customer_limit: int = 100) -> FeedbackLinksResult:
+    """Attach feedback to journeys; count how; score each stage and each responding customer."""
+    from journeylens.analyses.metrics import select_respondents
+
+    linked = link_feedback(select_respondents(feedback, respondent), events, definition=definition,
+                           window_days=window_days)
+    counts = {r["link"]: int(r["n"]) for r in
+              linked.group_by("link").aggregate(n=linked.count()).to_pyarrow().to_pylist()}
+    summary = {f"attached_by_{k}" if k != "unattached" else k: counts.get(k, 0) for k in LINK_KINDS}
+    summary["total"] = sum(counts.values())
+    stages = cx_metrics(linked.drop("link"), by=("stage",), metrics=metrics, min_sample_size=min_sample_size,
+                        definition=definition, respondent=respondent)
+    params = {"window_days": window_days, "metrics": list(metrics), "min_sample_size": min_sample_size,
+              "respondent": respondent}
+    return FeedbackLinksResult(_customer_scores(linked, customer_limit), params, summary=summary,
+                               stages=stages.to_dict())
+
+
+@dataclass(frozen=True)
+class TouchpointScoresResult(Result):
+    """Per-touchpoint and per-stage metric rows (``level`` = touchpoint | stage) with target
+    status, ready to merge into journey-map cards by ``touchpoint`` / ``stage``."""
+
+    title: str = "Touchpoint and stage scores"
+
+    def for_touchpoint(self, name: str) -> Mapping[str, Any] | None:
+        return next((r for r in self.records if r["level"] == "touchpoint" and r["touchpoint"] == name), None)
+
+    def for_stage(self, name: str) -> Mapping[str, Any] | None:
+        return next((r for r in self.records if r["level"] == "stage" and r["stage"] == name), None)
+
+
+def touchpoint_scores(feedback: ir.Table, events: ir.Table | None = None, *, definition: Any = None,
+                      metrics: Sequence[str] = BUILTIN_METRICS, min_sample_size: int = 5,
+                      window_days: float = 7.0, respondent: str = "customer") -> TouchpointScoresResult:
+    """Metric rows per touchpoint and per stage (feedback linked to events when given)."""
+    from journeylens.analyses.metrics import select_respondents
+
+    rows = select_respondents(feedback, respondent)
+    if events is not None:
+        rows = link_feedback(rows, events, definition=definition, window_days=window_days).drop("link")
+    else:
+        mapping = touchpoint_stages(definition)
+        stage = rows.touchpoint.substitute(mapping, else_=ibis.null("string")) if mapping else ibis.null("string")
+        rows = rows.mutate(stage=stage)
+    common = {"metrics": metrics, "min_sample_size": min_sample_size, "definition": definition,
+              "respondent": respondent}
+    by_tp = cx_metrics(rows, by=("touchpoint", "stage"), **common).to_dict(detail=True)
+    by_stage = cx_metrics(rows, by=("stage",), **common).to_dict(detail=True)
+    records = [{"level": "touchpoint", **r} for r in by_tp if r["touchpoint"] is not None]
+    records += [{"level": "stage", "touchpoint": None, **r} for r in by_stage if r["stage"] is not None]
+    return TouchpointScoresResult(records, {"metrics": list(metrics), "min_sample_size": min_sample_size,
+                                            "window_days": window_days})

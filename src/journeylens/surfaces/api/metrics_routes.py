@@ -1,0 +1,107 @@
+"""HTTP routes for CX metrics, feedback links and text analytics (``read`` scope).
+
+Thin: each route calls the same :class:`journeylens.JourneyLens` method as the CLI and returns
+``result.to_dict()``. Lists in query strings are comma-separated.
+
+- ``GET /v1/metrics``               - ``?by=touchpoint,month&metric=nps,csat&employee=false&detail=false``
+- ``GET /v1/metrics/changes``       - ``?by=touchpoint&period=month`` (``period=none&baseline=X`` → group vs rest)
+- ``GET /v1/feedback/links``        - ``?window_days=7``
+- ``GET /v1/text/sentiment``        - ``?model=vader&limit=100``
+- ``GET /v1/text/topics``           - ``?touchpoint=T&k=K&period=month``
+- ``GET /v1/text/pain-points``      - ``?top=20``
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from journeylens.analyses.filters import Filters
+from journeylens.errors import ParameterError
+from journeylens.surfaces.api.deps import LensDep, require_scope
+
+router = APIRouter(tags=["metrics"], dependencies=[Depends(require_scope("read"))])
+
+
+def common_filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
+                   channel: str | None = None, stage: str | None = None,
+                   touchpoint: str | None = None) -> Filters:
+    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
+                                touchpoint=touchpoint)
+
+
+FiltersDep = Annotated[Filters, Depends(common_filters)]
+MetricQuery = Annotated[str | None, Query(description="nps, csat, ces or custom names, comma-separated.")]
+MinNQuery = Annotated[int | None, Query(ge=1, description="Minimum answers for a score.")]
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _params(metric: str | None, min_n: int | None, **extra: Any) -> dict[str, Any]:
+    params = dict(extra)
+    if metric:
+        params["metrics"] = _split(metric)
+    if min_n is not None:
+        params["min_sample_size"] = min_n
+    return params
+
+
+@router.get("/v1/metrics")
+async def get_metrics(lens: LensDep, filters: FiltersDep, by: str = "touchpoint,month", metric: MetricQuery = None,
+                      min_n: MinNQuery = None, employee: bool = False, detail: bool = False) -> list[dict[str, Any]]:
+    params = _params(metric, min_n, respondent="employee" if employee else "customer")
+    result = await run_in_threadpool(lambda: lens.metrics(by=_split(by), filters=filters, **params))
+    rows: list[dict[str, Any]] = result.to_dict(detail=detail)
+    return rows
+
+
+@router.get("/v1/metrics/changes")
+async def get_metric_changes(lens: LensDep, filters: FiltersDep, by: str = "touchpoint", period: str = "month",
+                             baseline: str | None = None, metric: MetricQuery = None, min_n: MinNQuery = None,
+                             alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05) -> list[dict[str, Any]]:
+    chosen = None if period.lower() == "none" else period
+    groups = _split(by)
+    if chosen is None and len(groups) != 1:
+        raise ParameterError("Group-vs-group comparison (period=none) takes exactly one 'by' grouping.")
+    params = _params(metric, min_n, alpha=alpha)
+    result = await run_in_threadpool(lambda: lens.metric_changes(by=groups, period=chosen, baseline=baseline,
+                                                                 filters=filters, **params))
+    rows: list[dict[str, Any]] = result.to_dict()
+    return rows
+
+
+@router.get("/v1/feedback/links")
+async def get_feedback_links(lens: LensDep, window_days: Annotated[float, Query(gt=0)] = 7.0,
+                             customers: Annotated[int, Query(ge=0, le=10_000)] = 100) -> dict[str, Any]:
+    result = await run_in_threadpool(lambda: lens.feedback_links(window_days=window_days, customer_limit=customers))
+    out: dict[str, Any] = result.to_dict()
+    return out
+
+
+@router.get("/v1/text/sentiment")
+async def get_sentiment(lens: LensDep, model: str = "vader", touchpoint: str | None = None,
+                        limit: Annotated[int, Query(ge=0, le=100_000)] = 100) -> dict[str, Any]:
+    result = await run_in_threadpool(lambda: lens.sentiment(model=model, touchpoint=_split(touchpoint) or None,
+                                                            comment_limit=limit))
+    out: dict[str, Any] = result.to_dict()
+    return out
+
+
+@router.get("/v1/text/topics")
+async def get_topics(lens: LensDep, touchpoint: str | None = None, k: Annotated[int | None, Query(ge=2, le=50)] = None,
+                     period: str = "month") -> dict[str, Any]:
+    result = await run_in_threadpool(lambda: lens.topics(touchpoint=_split(touchpoint) or None, k=k, period=period))
+    out: dict[str, Any] = result.to_dict()
+    return out
+
+
+@router.get("/v1/text/pain-points")
+async def get_pain_points(lens: LensDep, top: Annotated[int, Query(ge=1, le=500)] = 20,
+                          k: Annotated[int | None, Query(ge=2, le=50)] = None) -> list[dict[str, Any]]:
+    result = await run_in_threadpool(lambda: lens.pain_points(top=top, k=k))
+    rows: list[dict[str, Any]] = result.to_dict()
+    return rows

@@ -1,0 +1,201 @@
+"""Topics in feedback comments: what customers talk about, where, how it feels, what is growing.
+
+Pipeline: English comments → all-MiniLM-L6-v2 embeddings (batched, CPU, cached per comment)
+→ KMeans, with k chosen by the cosine silhouette on a sample when not given → each topic
+labelled by its most distinctive key phrases (class-based TF-IDF over 1-3-grams, English
+stop words removed). Per topic: size, share, average sentiment, negative share, touchpoints
+and stages it concerns, and its trend per period. Plus the touchpoint x topic matrix
+(volume x negativity = where customers hurt most) and emerging topics (share in the latest
+period versus before, with a two-proportion z-test).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from journeylens.analyses import stats
+from journeylens.analyses.metrics import PERIODS, period_label
+from journeylens.analyses.result import Result, plain
+from journeylens.errors import EmptyDataError, ParameterError
+from journeylens.text.comments import read_comments
+from journeylens.text.sentiment import NOT_SCORED, score_texts
+
+
+def choose_k(vectors: np.ndarray, *, min_k: int = 3, max_k: int = 12, sample_size: int = 2000,
+             seed: int = 0) -> tuple[int, float]:
+    """The k in min_k..max_k with the best cosine silhouette on a sample, and that silhouette."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(seed)
+    sample = vectors[rng.choice(len(vectors), size=min(sample_size, len(vectors)), replace=False)]
+    best = (min_k, -1.0)
+    for k in range(min_k, min(max_k, len(sample) - 1) + 1):
+        labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(sample)
+        if len(set(labels)) < 2:
+            continue
+        score = float(silhouette_score(sample, labels, metric="cosine"))
+        if score > best[1]:
+            best = (k, score)
+    return best
+
+
+def keyphrases(texts: Sequence[str], labels: np.ndarray, k: int, *, top_n: int = 6) -> list[list[str]]:
+    """Most distinctive 1-3-gram phrases per topic by class-based TF-IDF."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vectorizer = CountVectorizer(ngram_range=(1, 3), stop_words="english", min_df=2 if len(texts) >= 50 else 1,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z']+\b")
+    try:
+        counts = vectorizer.fit_transform(texts)
+    except ValueError:  # nothing left after stop words
+        return [[] for _ in range(k)]
+    membership = sparse.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    per_topic = np.asarray((membership @ counts).todense(), dtype=float)
+    tf = per_topic / np.maximum(per_topic.sum(axis=1, keepdims=True), 1)
+    idf = np.log(1 + per_topic.sum() / k / np.maximum(per_topic.sum(axis=0), 1))
+    weights = tf * idf
+    vocab = vectorizer.get_feature_names_out()
+    out = []
+    for topic in range(k):
+        chosen: list[str] = []
+        for index in np.argsort(-weights[topic]):
+            phrase = str(vocab[index])
+            if weights[topic, index] <= 0 or len(chosen) >= top_n:
+                break
+            if not any(phrase in c or c in phrase for c in chosen):
+                chosen.append(phrase)
+        out.append(chosen)
+    return out
+
+
+@dataclass(frozen=True)
+class TopicsResult(Result):
+    """``records`` are the topics. ``to_dict()`` → ``{"k", "silhouette", "comments",
+    "excluded_non_english", "period", "topics": [...], "matrix": [...], "emerging": [...]}``."""
+
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    matrix: Sequence[Mapping[str, Any]] = ()
+    emerging: Sequence[Mapping[str, Any]] = ()
+    title: str = "Comment topics"
+
+    def to_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        return {**plain(dict(self.summary)), "topics": [plain(dict(r)) for r in self.records],
+                "matrix": [plain(dict(r)) for r in self.matrix], "emerging": [plain(dict(r)) for r in self.emerging]}
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> TopicsResult:
+        summary = {k: v for k, v in payload.items() if k not in ("topics", "matrix", "emerging")}
+        return cls(payload["topics"], dict(params or {}), summary=summary, matrix=payload["matrix"],
+                   emerging=payload["emerging"])
+
+
+def _topic_rows(frame: pd.DataFrame, phrases: list[list[str]], period: str) -> list[dict[str, Any]]:
+    totals: dict[Any, int] = frame.groupby("period").size().to_dict()
+    rows = []
+    for topic_key, members in frame.groupby("topic", sort=True):
+        topic = int(topic_key)  # type: ignore[call-overload,arg-type,unused-ignore]
+        scored = members[members.label != NOT_SCORED]
+        trend = members.groupby("period").size()
+        rows.append({
+            "topic": int(topic), "label": " · ".join(phrases[int(topic)][:3]), "keyphrases": phrases[int(topic)],
+            "size": len(members), "share": len(members) / len(frame),
+            "avg_sentiment": float(scored.score.mean()) if len(scored) else None,
+            "negative_share": float((scored.label == "neg").mean()) if len(scored) else None,
+            "touchpoints": dict(Counter(members.touchpoint.dropna()).most_common(5)),
+            "stages": dict(Counter(members.stage.dropna()).most_common(5)),
+            "trend": [{period: p, "n": int(n), "share": n / totals[p]} for p, n in trend.items()],
+            "examples": members.comment.head(3).tolist(),
+        })
+    return sorted(rows, key=lambda r: -r["size"])
+
+
+def _matrix(frame: pd.DataFrame, labels: Mapping[int, str]) -> list[dict[str, Any]]:
+    known = frame[frame.touchpoint.notna()]
+    rows = []
+    for (touchpoint, topic_key), cell in known.groupby(["touchpoint", "topic"]):
+        topic = int(topic_key)  # type: ignore[call-overload,arg-type,unused-ignore]
+        scored = cell[cell.label != NOT_SCORED]
+        negative = float((scored.label == "neg").mean()) if len(scored) else 0.0
+        rows.append({"touchpoint": touchpoint, "topic": int(topic), "label": labels[int(topic)], "n": len(cell),
+                     "negative_share": negative, "mean_score": float(scored.score.mean()) if len(scored) else None,
+                     "pain": len(cell) * negative})
+    return sorted(rows, key=lambda r: (-r["pain"], -r["n"]))
+
+
+def _emerging(frame: pd.DataFrame, labels: Mapping[int, str]) -> list[dict[str, Any]]:
+    periods = sorted(frame.period.dropna().unique())
+    if len(periods) < 2:
+        return []
+    latest = frame.period == periods[-1]
+    n_latest, n_before = int(latest.sum()), int((~latest).sum())
+    rows = []
+    for topic in sorted(frame.topic.unique()):
+        in_topic = frame.topic == topic
+        now, before = int((in_topic & latest).sum()), int((in_topic & ~latest).sum())
+        test = stats.two_proportion_ztest(before, n_before, now, n_latest)
+        rows.append({"topic": int(topic), "label": labels[int(topic)], "latest_period": periods[-1],
+                     "latest_n": now, "latest_share": now / n_latest, "before_share": before / n_before,
+                     "growth": now / n_latest - before / n_before, "p": test.p_value})
+    return sorted(rows, key=lambda r: -r["growth"])
+
+
+def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | None = None, max_k: int = 12,
+           period: str = "month", model: str = "vader", events: Any = None, definition: Any = None,
+           embed_cache: Any = None, respondent: str = "customer", min_comments: int = 20,
+           seed: int = 0) -> TopicsResult:
+    """Discover topics in the comments of ``feedback`` (see the module docstring)."""
+    from sklearn.cluster import KMeans
+
+    from journeylens.text.embeddings import embed
+    from journeylens.text.language import is_english
+
+    if period not in PERIODS:
+        raise ParameterError(f"Unknown period {period!r}; allowed: {', '.join(PERIODS)}.")
+    if k is not None and not 2 <= k <= 50:
+        raise ParameterError(f"k must be between 2 and 50, got {k}.")
+    comments = read_comments(feedback, touchpoint=touchpoint, respondent=respondent, events=events,
+                             definition=definition)
+    scored = score_texts([c["comment"] for c in comments], [c.get("language") for c in comments], model)
+    keep = [i for i, (_, _, lang) in enumerate(scored) if is_english(lang)]
+    if len(keep) < max(min_comments, (k or 3) + 1):
+        raise EmptyDataError(f"Topics need at least {max(min_comments, (k or 3) + 1)} English comments; "
+                             f"found {len(keep)}.")
+    texts = [comments[i]["comment"] for i in keep]
+    vectors = embed(texts, cache=embed_cache)
+    silhouette = None
+    if k is None:
+        k, silhouette = choose_k(vectors, max_k=max_k, seed=seed)
+    labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors)
+    phrases = keyphrases(texts, labels, k)
+    frame = pd.DataFrame({
+        "topic": labels, "comment": texts, "touchpoint": [comments[i].get("touchpoint") for i in keep],
+        "stage": [comments[i].get("stage") for i in keep], "score": [scored[i][0] for i in keep],
+        "label": [scored[i][1] for i in keep],
+        "period": [period_label(comments[i].get("timestamp"), period) for i in keep]})
+    topic_labels = {t: " · ".join(p[:3]) for t, p in enumerate(phrases)}
+    summary = {"k": k, "silhouette": silhouette, "comments": len(texts), "excluded_non_english": len(comments) - len(keep),
+               "period": period, "model": model}
+    params = {"touchpoint": list(touchpoint or []), "k": k, "max_k": max_k, "period": period, "model": model}
+    return TopicsResult(_topic_rows(frame, phrases, period), params, summary=summary,
+                        matrix=_matrix(frame, topic_labels), emerging=_emerging(frame, topic_labels))
+
+
+@dataclass(frozen=True)
+class PainPointsResult(Result):
+    """Touchpoint x topic cells ranked by pain = comments x negative share."""
+
+    title: str = "Where customers hurt most"
+
+
+def pain_points(topic_result: TopicsResult, *, top: int = 20, min_comments: int = 5) -> PainPointsResult:
+    """The ``top`` most painful touchpoint x topic cells with at least ``min_comments`` comments."""
+    cells = [dict(c) for c in topic_result.matrix if c["n"] >= min_comments][:top]
+    return PainPointsResult(cells, {"top": top, "min_comments": min_comments, **dict(topic_result.params)})
