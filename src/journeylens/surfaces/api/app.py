@@ -16,6 +16,16 @@ from journeylens.settings import Settings, get_settings
 from journeylens.surfaces.api.errors import install_error_handlers
 
 ROUTER_MODULES: tuple[str, ...] = (
+    "auth_routes",
+    "collector",
+    "journey_routes",
+    "analyses_routes",
+    "ingest_routes",
+    "metrics_routes",
+    "journey_analyses_routes",
+    "outcomes_routes",
+    "switch_impact_routes",
+    "journeylens.surfaces.web.routes",
 )
 
 

@@ -19,6 +19,16 @@ from journeylens.settings import Settings
 from journeylens.surfaces.cli.context import CliContext, fail
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "user_cmd",
+    "serve_cmd",
+    "demo_cmd",
+    "journey_cmd",
+    "analyses_cmd",
+    "ingest_cmd",
+    "metrics_cmd",
+    "journey_analyses_cmd",
+    "switch_impact_cmd",
+    "outcomes_cmd",
 )
 
 app = typer.Typer(

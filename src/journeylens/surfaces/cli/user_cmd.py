@@ -77,16 +77,26 @@ def user_add(
         "--password", help="At least 10 characters; prompted for (hidden) when left out.")] = None,
     app_db: AppDbOption = None,
     as_json: JsonOption = False,
+    exist_ok: Annotated[bool, typer.Option(
+        "--exist-ok", help="Succeed without changing anything when the user exists already.")] = False,
 ) -> None:
     """Create a user (start with the first admin)."""
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = _run(ctx, app_db, as_json, lambda s: UserPublic.of(
-        users.create_user(s, email, password, role=role, name=name, actor=ACTOR)))
+
+    def work(session: Session) -> tuple[UserPublic, bool]:
+        existing = users.find_user(session, email) if exist_ok else None
+        if existing is not None:
+            return UserPublic.of(existing), False
+        return UserPublic.of(users.create_user(session, email, password, role=role, name=name, actor=ACTOR)), True
+
+    user, created = _run(ctx, app_db, as_json, work)
     if as_json:
         emit_json(user.model_dump(mode="json"))
-    else:
+    elif created:
         console.print(f"Created {user.role} [bold]{user.email}[/bold] (id {user.id}).")
+    else:
+        console.print(f"{user.email} exists already ({user.role}); left unchanged.")
 
 
 @user_app.command("list")

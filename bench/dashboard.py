@@ -1,0 +1,137 @@
+"""Dashboard page latency: cold (first request computes) and warm (cached per data version).
+
+Generates the demo bank (``--customers``; 475,000 customers ≈ 10M events) unless the
+warehouse exists already, starts ``journeylens serve`` in a subprocess, signs in with httpx,
+requests each main page once (cold), then ``--repeat`` more times and prints p50 / p95 per
+page. Goal: warm p95 < 500 ms. The topic-discovery partial is left out by default
+(``--with-topics``): it embeds every comment with MiniLM on the CPU.
+
+    python bench/dashboard.py                        # default demo size (50,000 customers)
+    python bench/dashboard.py --customers 475000     # ≈ 10M events
+
+Timings on a shared 2-core machine are noisy; read them as orders of magnitude.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).parent
+PAGES = (
+    "/", "/journey-map", "/journey-map/deviations",
+    "/funnel?steps=Open+account+online,KYC+document+upload,Account+approved&mode=ordered",
+    "/variants", "/channels", "/micro-journeys?cohorts=online-only,blended",
+    "/touchpoints/Mobile%20app%20login", "/customers/C000042", "/data-health", "/journey-definition",
+    "/journey-map?channel=app",
+)
+EMAIL, PASSWORD = "bench@journeylens.local", "bench-password-1"
+
+
+def _cli(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "journeylens.surfaces.cli.main", *args], check=True, env=env)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prepare(out: Path, customers: int, env: dict[str, str]) -> tuple[Path, Path]:
+    warehouse, journey = out / "demo.duckdb", out / "data" / "bank.journey.yaml"
+    if not warehouse.exists():
+        started = time.perf_counter()
+        _cli("--warehouse", str(warehouse), "demo", "--customers", str(customers), "--out", str(out / "data"),
+             env=env)
+        print(f"generated and ingested {customers:,} customers in {time.perf_counter() - started:,.0f} s")
+    _cli("user", "add", EMAIL, "--role", "admin", "--password", PASSWORD, "--exist-ok", env=env)
+    return warehouse, journey
+
+
+def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit("the server exited during start-up")
+        try:
+            if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("the server did not start")
+
+
+def _sign_in(client: httpx.Client) -> None:
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token, "no CSRF token on /login"
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1)})
+    assert response.status_code in (200, 303), response.text[:300]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(base: str, pages: tuple[str, ...], repeat: int) -> list[tuple[str, int, float, float, float]]:
+    rows = []
+    with httpx.Client(base_url=base, timeout=3600, follow_redirects=False) as client:
+        _sign_in(client)
+        for page in pages:
+            started = time.perf_counter()
+            status = client.get(page).status_code
+            cold = time.perf_counter() - started
+            warm = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                client.get(page).raise_for_status()
+                warm.append(time.perf_counter() - started)
+            rows.append((page, status, cold, statistics.median(warm), _percentile(warm, 0.95)))
+            print(f"  {page}: cold {cold:,.2f} s, warm p95 {rows[-1][4] * 1000:,.0f} ms", file=sys.stderr)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--out", type=Path, default=None, help="Directory for the demo warehouse (reused).")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--with-topics", action="store_true")
+    args = parser.parse_args()
+    out = args.out or HERE / "out" / f"dashboard_{args.customers}"
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "JOURNEYLENS_APP_DATABASE_URL": f"sqlite:///{out / 'app.db'}",
+           "JOURNEYLENS_CACHE_DIR": str(out / "cache"), "JOURNEYLENS_COLLECTOR_SPOOL": str(out / "spool"),
+           "JOURNEYLENS_DUCKDB_MEMORY_LIMIT": os.environ.get("JOURNEYLENS_DUCKDB_MEMORY_LIMIT", "6GB")}
+    warehouse, journey = _prepare(out, args.customers, env)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "journeylens.surfaces.cli.main", "--warehouse", str(warehouse),
+                               "--journey", str(journey), "serve", "--port", str(port), "--log-level", "warning"],
+                              env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait(base, server)
+        pages = PAGES + (("/touchpoints/Mobile%20app%20login/topics",) if args.with_topics else ())
+        rows = measure(base, pages, args.repeat)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"\nJourneyLens dashboard, {args.customers:,} demo customers, {args.repeat} warm requests per page")
+    print(f"{'page':<78} {'status':>6} {'cold s':>8} {'warm p50 ms':>12} {'warm p95 ms':>12}")
+    for page, status, cold, p50, p95 in rows:
+        print(f"{page:<78} {status:>6} {cold:>8.2f} {p50 * 1000:>12.1f} {p95 * 1000:>12.1f}")
+    worst = max(r[4] for r in rows)
+    print(f"\nworst warm p95: {worst * 1000:.0f} ms (goal < 500 ms): {'met' if worst < 0.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""HTTP routes for conversion/churn outcomes and the journey-map card scores (``read`` scope).
+
+Thin: one :class:`journeylens.JourneyLens` call each, returning ``result.to_dict()``.
+
+- ``GET /v1/journey/outcomes``          - conversion and churn per period of first event
+  (``period`` = week | month), with Wilson intervals; common filters
+- ``GET /v1/metrics/touchpoint-scores`` - CX metrics per touchpoint and per stage with target
+  status (``window_days`` links unlabelled feedback to the nearest preceding event)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from journeylens.analyses.filters import Filters
+from journeylens.surfaces.api.deps import LensDep, require_scope
+
+router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"))])
+
+
+def _filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
+             channel: str | None = None, stage: str | None = None, touchpoint: str | None = None) -> Filters:
+    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
+                                touchpoint=touchpoint)
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+
+
+@router.get("/v1/journey/outcomes")
+async def get_outcomes(lens: LensDep, filters: FiltersDep,
+                       period: Literal["week", "month"] = "month") -> dict[str, Any]:
+    """``{period, overall: {customers, converted, churned, conversion(+_low/_high), churn(+_low/_high)},
+    periods: [...], latest_change: [{metric, base_period, current_period, base, current, difference, p_value}]}``."""
+    result = await run_in_threadpool(lens.outcomes, filters=filters, period=period)
+    out: dict[str, Any] = result.to_dict()
+    return out
+
+
+@router.get("/v1/metrics/touchpoint-scores")
+async def get_touchpoint_scores(lens: LensDep, window_days: Annotated[float, Query(gt=0)] = 7.0,
+                                min_n: Annotated[int | None, Query(ge=1)] = None) -> list[dict[str, Any]]:
+    """``[{level: touchpoint|stage, touchpoint, stage, n, nps…, csat…, ces…, target_status}]``."""
+    params: dict[str, Any] = {"window_days": window_days}
+    if min_n is not None:
+        params["min_sample_size"] = min_n
+    result = await run_in_threadpool(lambda: lens.touchpoint_scores(**params))
+    rows: list[dict[str, Any]] = result.to_dict()
+    return rows

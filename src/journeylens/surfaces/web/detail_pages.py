@@ -1,0 +1,80 @@
+"""Detail pages: one touchpoint (trend, distribution, comments, topics) and one customer's journey."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
+
+from journeylens.errors import NotFoundError
+from journeylens.surfaces.web.access import AgentDep, ReaderDep
+from journeylens.surfaces.web.context import Page, PageDep
+from journeylens.surfaces.web.rendering import WebRoute, render
+from journeylens.surfaces.web.views import CX_METRICS, parse_filters
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+def _card(p: Page, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The touchpoint's journey-map card and its stage (from the cached map)."""
+    result, _ = p.results.attempt("journey_map", filters=parse_filters(p.query))
+    for stage in (result.to_dict()["stages"] if result else []):
+        for card in stage["touchpoints"]:
+            if card["touchpoint"] == name:
+                return card, stage
+    return None, None
+
+
+@router.get("/touchpoints/{name:path}/topics")
+def touchpoint_topics_partial(name: str, user: ReaderDep, p: PageDep) -> Response:
+    """Topics and the pain-point matrix (loaded after the page: topic discovery embeds every comment)."""
+    topics, error = p.results.attempt("topics")
+    pains, _ = p.results.attempt("pain_points")
+    matrix = [r for r in topics.to_dict()["matrix"] if r["touchpoint"] == name] if topics else []
+    context = {"name": name, "matrix": matrix, "pains": pains.to_dict() if pains else [], "error": error,
+               "topics": topics.to_dict() if topics else None}
+    return render(p.request, "partials/topics.html", context)
+
+
+@router.get("/touchpoints/{name:path}")
+def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
+    filters = parse_filters(p.query, touchpoint=name)
+    card, stage = _card(p, name)
+    if card is None and name not in p.touchpoint_names():
+        raise NotFoundError(f"No touchpoint {name!r} in the journey map.")
+    scores, score_error = p.results.attempt("touchpoint_scores", touchpoint=name, filters=filters)
+    trends = {}
+    for metric in CX_METRICS:
+        result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric)
+        figure = (p.results.figure("touchpoint_trend", 260, touchpoint=name, filters=filters, metric=metric)
+                  if result is not None and len(result) else None)
+        trends[metric] = (figure, error)
+    sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name, filters=filters)
+    row = (scores.to_dict(detail=True) or [None])[0] if scores else None
+    by_touchpoint, _ = p.results.attempt("touchpoint_metrics", filters=parse_filters(p.query))
+    goals = next((r for r in by_touchpoint.to_dict(detail=True) if r.get("touchpoint") == name), None) \
+        if by_touchpoint else None
+    context = {"title": name, "name": name, "card": card, "stage": stage, "row": row, "goals": goals, "score_error": score_error,
+               "trends": trends, "sentiment": sentiment.to_dict() if sentiment else None,
+               "sentiment_error": sentiment_error, "tquery": {**p.query, "touchpoint": name},
+               **p.filter_choices()}
+    return render(p.request, "touchpoint.html", context)
+
+
+@router.get("/customers")
+def customer_search(user: AgentDep, p: PageDep, q: str | None = None) -> Response:
+    if q and q.strip():
+        return RedirectResponse(f"/customers/{quote(q.strip(), safe='')}", status_code=303)
+    return render(p.request, "customer.html", {"title": "Customer lookup", "timeline": None, "error": None})
+
+
+@router.get("/customers/{customer_id}")
+def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
+    result, error = p.results.attempt("timeline", customer_id=customer_id)
+    timeline = result.to_dict() if result else None
+    items = list(reversed(timeline["items"])) if timeline else []
+    context = {"title": f"Customer {customer_id}", "timeline": timeline, "error": error, "customer_id": customer_id,
+               "items": items, "figure": p.results.figure("timeline", 300, customer_id=customer_id) if items else None}
+    return render(p.request, "customer.html", context, status_code=404 if error and error.http_status == 404 else 200)

@@ -1,0 +1,146 @@
+"""Analysis pages: overview, journey map, funnel builder, path variants, channels, micro-journeys.
+
+Each handler asks :class:`~journeylens.surfaces.web.views.Results` for named views (cached
+results of JourneyLens methods) and renders them; nothing is computed here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from journeylens.analyses.targets import STATUS_ORDER
+from journeylens.surfaces.web.access import ReaderDep
+from journeylens.surfaces.web.context import Page, PageDep
+from journeylens.surfaces.web.rendering import WebRoute, render
+from journeylens.surfaces.web.views import CX_METRICS, VIEWS, parse_filters
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+
+def _figure(p: Page, view: str, result: Any, height: int = 340, **params: Any) -> Any:
+    """The cached, styled figure of ``view`` (``None`` when the view failed)."""
+    return p.results.figure(view, height, **params) if result is not None else None
+
+
+def _worst_touchpoints(result: Any, limit: int = 10) -> list[dict[str, Any]]:
+    """Touchpoints off target, worst status first, then by answers (presentation order only)."""
+    if result is None:
+        return []
+    rows = [r for r in result.to_dict(detail=True) if r.get("touchpoint") and r.get("target_status") in ("missed", "at_risk")]
+    return sorted(rows, key=lambda r: (-STATUS_ORDER[r["target_status"]], -r["n"]))[:limit]
+
+
+@router.get("/")
+def overview(user: ReaderDep, p: PageDep) -> Response:
+    filters = parse_filters(p.query)
+    kpis, kpi_error = p.results.attempt("kpis", filters=filters)
+    trends = {m: p.results.attempt("metric_trend", filters=filters, metric=m) for m in CX_METRICS}
+    outcomes, outcome_error = p.results.attempt("outcomes", filters=filters)
+    changes, change_error = p.results.attempt("changes", filters=filters)
+    scores, score_error = p.results.attempt("touchpoint_metrics", filters=filters)
+    context = {
+        "title": "Overview", "kpi": (kpis.to_dict(detail=True) or [None])[0] if kpis else None, "kpi_error": kpi_error,
+        "trends": {m: (_figure(p, "metric_trend", r, 260, filters=filters, metric=m), e)
+                   for m, (r, e) in trends.items()},
+        "outcomes": outcomes.to_dict() if outcomes else None, "outcome_figure": _figure(p, "outcomes", outcomes, 300, filters=filters),
+        "outcome_error": outcome_error,
+        "changes": list(changes.significant()) if changes else [], "changes_tested": len(changes) if changes else 0,
+        "change_error": change_error, "worst": _worst_touchpoints(scores), "score_error": score_error,
+        **p.filter_choices(),
+    }
+    return render(p.request, "overview.html", context)
+
+
+@router.get("/journey-map")
+def journey_map_page(user: ReaderDep, p: PageDep) -> Response:
+    filters = parse_filters(p.query)
+    result, error = p.results.attempt("journey_map", filters=filters)
+    context = {"title": "Journey map", "map": result.to_dict() if result else None, "error": error,
+               "sankey": _figure(p, "journey_map", result, 420, filters=filters), **p.filter_choices()}
+    return render(p.request, "journey_map.html", context)
+
+
+@router.get("/journey-map/deviations")
+def deviations_partial(user: ReaderDep, p: PageDep) -> Response:
+    """Designed vs actual (loaded after the map: conformance is the slowest analysis)."""
+    result = p.results.get("conformance", filters=parse_filters(p.query))
+    return render(p.request, "partials/deviations.html", {"conf": result.to_dict()})
+
+
+def _funnel_query(p: Page) -> dict[str, str]:
+    """The query with the builder's repeated ``step`` fields joined into ``steps``."""
+    query = p.query
+    picked = [s for s in p.request.query_params.getlist("step") if s.strip()]
+    if picked:
+        query.pop("step", None)
+        query["steps"] = ",".join(picked)
+    return query
+
+
+@router.get("/funnel")
+def funnel_page(user: ReaderDep, p: PageDep) -> Response:
+    query = _funnel_query(p)
+    params = VIEWS["funnel"].parse(query) if query.get("steps") else {}
+    result, error = p.results.attempt("funnel", **params) if params else (None, None)
+    steps = [s for s in query.get("steps", "").split(",") if s]
+    context = {"title": "Funnel builder", "funnel": result.to_dict() if result else None, "error": error,
+               "figure": _figure(p, "funnel", result, **params), "steps": steps, "fquery": query,
+               "touchpoints": p.touchpoint_names(), **p.filter_choices()}
+    template = "partials/funnel_result.html" if p.request.headers.get("hx-request") else "funnel.html"
+    return render(p.request, template, context)
+
+
+@router.get("/variants")
+def variants_page(user: ReaderDep, p: PageDep) -> Response:
+    params = VIEWS["variants"].parse(p.query)
+    result, error = p.results.attempt("variants", **params)
+    context = {"title": "Path variants", "variants": result.to_dict() if result else None, "error": error,
+               "params": params, **p.filter_choices()}
+    return render(p.request, "variants.html", context)
+
+
+@router.get("/channels")
+def channels_page(user: ReaderDep, p: PageDep) -> Response:
+    filters = parse_filters(p.query)
+    result, error = p.results.attempt("channels", filters=filters)
+    context = {"title": "Channel hopping", "ch": result.to_dict() if result else None, "error": error,
+               "figure": _figure(p, "channels", result, 420, filters=filters), **p.filter_choices()}
+    return render(p.request, "channels.html", context)
+
+
+def _cohort_sections(p: Page, query: dict[str, str]) -> dict[str, Any]:
+    params = VIEWS["cohort_map"].parse(query)
+    chosen = list(params["cohorts"])
+    cmap, map_error = p.results.attempt("cohort_map", **params)
+    metrics, metrics_error = p.results.attempt("cohort_metrics", **params)
+    metric_tests, _ = p.results.attempt("cohort_metric_tests", **params)
+    funnel, funnel_error = ((p.results.attempt("cohort_funnel", **VIEWS["cohort_funnel"].parse(query)))
+                            if query.get("steps") else (None, None))
+    metric_rows = [r for r in metrics.to_dict(detail=True) if r.get("cohort") in chosen] if metrics else []
+    tests = cmap.to_dict()["tests"] if cmap else []
+    tests_by_key = {f"{t['cohort']}|{t['metric']}": t for t in tests}
+    shares = {**{f"{t['baseline']}|{t['metric']}": t["baseline_share"] for t in tests},
+              **{f"{t['cohort']}|{t['metric']}": t["share"] for t in tests}}
+    return {"chosen": chosen, "cmap": cmap.to_dict() if cmap else None, "tests_by_key": tests_by_key, "shares": shares, "map_error": map_error,
+            "cmap_figure": _figure(p, "cohort_map", cmap, **params), "metric_rows": metric_rows, "metrics_error": metrics_error,
+            "metric_tests": [r for r in metric_tests.to_dict() if r.get("cohort") in chosen] if metric_tests else [],
+            "cfunnel": funnel.to_dict() if funnel else None, "funnel_error": funnel_error}
+
+
+@router.get("/micro-journeys")
+def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
+    query = p.query
+    picked = [c for c in p.request.query_params.getlist("cohorts") if c.strip()]
+    if len(picked) > 1:
+        query["cohorts"] = ",".join(picked)
+    sizes, sizes_error = p.results.attempt("cohorts", filters=parse_filters({k: v for k, v in query.items()
+                                                                              if k != "cohort"}))
+    context: dict[str, Any] = {"title": "Micro-journeys", "sizes": sizes.to_dict() if sizes else None,
+                               "sizes_error": sizes_error, "cquery": query, "touchpoints": p.touchpoint_names(),
+                               "chosen": [], **p.filter_choices()}
+    if len([c for c in query.get("cohorts", "").split(",") if c]) >= 2:
+        context.update(_cohort_sections(p, query))
+    return render(p.request, "micro_journeys.html", context)

@@ -1,0 +1,264 @@
+"""The dashboard's views: each is one call of a :class:`journeylens.JourneyLens` method (or an
+ingest / journey report function), named so that pages and the CSV export share one cached result.
+
+A view has a ``compute(results, **params)`` function and a ``parse(query)`` function that
+reads its parameters from a URL query string, so ``/export/<view>.csv?<same query>`` returns
+exactly the table the page shows.
+
+>>> parse_filters({"start": "2024-01-01", "channel": "web,app"}).channel
+('web', 'app')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from journeylens.analyses.filters import Filters
+from journeylens.errors import JourneyLensError, ParameterError
+from journeylens.surfaces.web.cache import ResultCache, data_key
+
+Query = Mapping[str, str]
+FILTER_KEYS: tuple[str, ...] = ("start", "end", "cohort", "channel")
+CX_METRICS: tuple[str, ...] = ("nps", "csat", "ces")
+FUNNEL_MODES: tuple[str, ...] = ("ordered", "strict", "any")
+
+
+def _text(query: Query, name: str) -> str | None:
+    value = (query.get(name) or "").strip()
+    return value or None
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _number(query: Query, name: str, default: float | None, *, low: float, high: float) -> float | None:
+    raw = _text(query, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ParameterError(f"{name} must be a number, got {raw!r}.") from exc
+    if not low <= value <= high:
+        raise ParameterError(f"{name} must be between {low:g} and {high:g}, got {value:g}.")
+    return value
+
+
+def parse_filters(query: Query, *, touchpoint: str | None = None) -> Filters:
+    """The common filters from a query string (lists comma-separated)."""
+    return Filters.from_strings(start=_text(query, "start"), end=_text(query, "end"), cohort=_text(query, "cohort"),
+                                channel=_text(query, "channel"), touchpoint=touchpoint)
+
+
+def _choice(query: Query, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = _text(query, name) or default
+    if value not in allowed:
+        raise ParameterError(f"Unknown {name} {value!r}; allowed: {', '.join(allowed)}.")
+    return value
+
+
+# --- parameter readers ------------------------------------------------------------------------
+def _p_filters(query: Query) -> dict[str, Any]:
+    return {"filters": parse_filters(query)}
+
+
+def _p_metric(query: Query) -> dict[str, Any]:
+    return {"filters": parse_filters(query), "metric": _choice(query, "metric", CX_METRICS, "nps")}
+
+
+def _p_touchpoint(query: Query) -> dict[str, Any]:
+    name = _text(query, "touchpoint")
+    if name is None:
+        raise ParameterError("Name a touchpoint (touchpoint=...).")
+    return {"touchpoint": name, "filters": parse_filters(query, touchpoint=name)}
+
+
+def _p_touchpoint_metric(query: Query) -> dict[str, Any]:
+    return {**_p_touchpoint(query), "metric": _choice(query, "metric", CX_METRICS, "nps")}
+
+
+def _p_funnel(query: Query) -> dict[str, Any]:
+    steps = _split(_text(query, "steps"))
+    if len(steps) < 2:
+        raise ParameterError("Pick at least two funnel steps.")
+    within = _number(query, "within_days", None, low=0.001, high=3650)
+    return {"filters": parse_filters(query), "steps": steps, "mode": _choice(query, "mode", FUNNEL_MODES, "ordered"),
+            "within_days": within}
+
+
+def _p_variants(query: Query) -> dict[str, Any]:
+    top = int(_number(query, "top", 20, low=1, high=500) or 20)
+    outcome = _text(query, "outcome")
+    if outcome not in (None, "conversion", "churn"):
+        raise ParameterError(f"Unknown outcome {outcome!r}; allowed: conversion, churn.")
+    return {"filters": parse_filters(query), "top": top, "level": _choice(query, "level", ("touchpoint", "stage"),
+                                                                          "touchpoint"),
+            "collapse_repeats": _text(query, "collapse_repeats") in ("1", "true", "on"), "outcome": outcome}
+
+
+def _p_cohorts(query: Query) -> dict[str, Any]:
+    cohorts = _split(_text(query, "cohorts"))
+    if len(cohorts) < 2:
+        raise ParameterError("Pick at least two cohorts to compare.")
+    return {"filters": parse_filters({k: v for k, v in query.items() if k != "cohort"}), "cohorts": cohorts}
+
+
+def _p_cohort_funnel(query: Query) -> dict[str, Any]:
+    funnel = _p_funnel(query)
+    return {**_p_cohorts(query), "steps": funnel["steps"], "mode": funnel["mode"]}
+
+
+def _p_customer(query: Query) -> dict[str, Any]:
+    customer = _text(query, "customer_id")
+    if customer is None:
+        raise ParameterError("Give a customer id.")
+    return {"customer_id": customer}
+
+
+def _p_quarantine(query: Query) -> dict[str, Any]:
+    return {"table": _text(query, "table"), "reason": _text(query, "reason")}
+
+
+def _p_none(query: Query) -> dict[str, Any]:
+    return {}
+
+
+# --- computations -----------------------------------------------------------------------------
+def _journey_map(r: Results, filters: Filters) -> Any:
+    """The map with each card's CX metrics merged in through the map's ``metrics`` hook."""
+    scores = [r.get("touchpoint_metrics", filters=filters).to_frame(), r.get("stage_metrics", filters=filters).to_frame()]
+    frames = [f for f in scores if not f.empty]
+    return r.lens.journey_map(filters=filters, metrics=pd.concat(frames, ignore_index=True) if frames else {})
+
+
+def _touchpoint_scores(r: Results, touchpoint: str, filters: Filters) -> Any:
+    return r.lens.metrics(by=[], filters=filters)
+
+
+def _quarantine(r: Results, table: str | None, reason: str | None) -> Any:
+    from journeylens.ingest.reports import quarantine_report
+
+    return quarantine_report(r.lens.warehouse, table=table, reason=reason, limit=200)
+
+
+def _ingest_log(r: Results) -> Any:
+    from journeylens.ingest.reports import ingest_history
+
+    return ingest_history(r.lens.warehouse, limit=50)
+
+
+def _identities(r: Results) -> Any:
+    from journeylens.ingest.stitching import identity_report
+
+    return identity_report(r.lens.warehouse.table("events"), limit=20)
+
+
+@dataclass(frozen=True)
+class View:
+    compute: Callable[..., Any]
+    parse: Callable[[Query], dict[str, Any]]
+    title: str
+
+
+VIEWS: dict[str, View] = {
+    "kpis": View(lambda r, filters: r.lens.metrics(by=[], filters=filters), _p_filters, "CX metrics"),
+    "metric_trend": View(lambda r, filters, metric: r.lens.metrics(by=["month"], metrics=[metric], filters=filters),
+                         _p_metric, "Metric trend"),
+    "outcomes": View(lambda r, filters: r.lens.outcomes(filters=filters), _p_filters, "Conversion and churn"),
+    "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters),
+                    _p_filters, "Changes since the last period"),
+    "touchpoint_metrics": View(lambda r, filters: r.lens.metrics(by=["touchpoint", "stage"], filters=filters),
+                               _p_filters, "Touchpoint scores"),
+    "stage_metrics": View(lambda r, filters: r.lens.metrics(by=["stage"], filters=filters), _p_filters,
+                          "Stage scores"),
+    "journey_map": View(_journey_map, _p_filters, "Journey map"),
+    "conformance": View(lambda r, filters: r.lens.conformance(filters=filters), _p_filters, "Designed vs actual"),
+    "funnel": View(lambda r, filters, steps, mode, within_days: r.lens.funnel(
+        list(steps), filters=filters, mode=mode, within_days=within_days), _p_funnel, "Funnel"),
+    "variants": View(lambda r, filters, **p: r.lens.variants(filters=filters, **p), _p_variants, "Path variants"),
+    "channels": View(lambda r, filters: r.lens.channels(filters=filters), _p_filters, "Channel hopping"),
+    "cohorts": View(lambda r, filters: r.lens.cohorts(filters=filters), _p_filters, "Cohorts"),
+    "cohort_map": View(lambda r, filters, cohorts: r.lens.compare_cohorts("journey_map", list(cohorts), filters=filters),
+                       _p_cohorts, "Journey map by cohort"),
+    "cohort_funnel": View(lambda r, filters, cohorts, steps, mode: r.lens.compare_cohorts(
+        "funnel", list(cohorts), filters=filters, steps=list(steps), mode=mode), _p_cohort_funnel, "Funnel by cohort"),
+    "cohort_metrics": View(lambda r, filters, cohorts: r.lens.metrics(by=["cohort"], filters=filters), _p_cohorts,
+                           "Metrics by cohort"),
+    "cohort_metric_tests": View(lambda r, filters, cohorts: r.lens.metric_changes(
+        by=["cohort"], period=None, baseline=cohorts[0], filters=filters), _p_cohorts, "Metric differences by cohort"),
+    "touchpoint_scores": View(_touchpoint_scores, _p_touchpoint, "Touchpoint score"),
+    "touchpoint_trend": View(lambda r, touchpoint, filters, metric: r.lens.metrics(
+        by=["month"], metrics=[metric], filters=filters), _p_touchpoint_metric, "Touchpoint trend"),
+    "sentiment": View(lambda r, touchpoint, filters: r.lens.sentiment(touchpoint=[touchpoint], comment_limit=200),
+                      _p_touchpoint, "Comments and sentiment"),
+    "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
+    "pain_points": View(lambda r: r.lens.pain_points(top=30), _p_none, "Pain points"),
+    "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
+    "quarantine": View(_quarantine, _p_quarantine, "Quarantine"),
+    "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
+    "identities": View(_identities, _p_none, "Identity stitching"),
+}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+class Results:
+    """The cached results of one request's lens (one data version for the whole request)."""
+
+    def __init__(self, lens: Any, cache: ResultCache):
+        self.lens = lens
+        self.cache = cache
+        self.key = data_key(lens, cache)
+
+    def get(self, view: str, **params: Any) -> Any:
+        if view not in VIEWS:
+            raise ParameterError(f"Unknown view {view!r}; allowed: {', '.join(VIEWS)}.")
+        key = (*self.key, view, _freeze(params))
+        return self.cache.get(key, lambda: VIEWS[view].compute(self, **params))
+
+    def figure(self, view: str, height: int = 340, **params: Any) -> Any:
+        """The view's ``figure()`` in the dashboard's style, as script-safe JSON (cached too)."""
+        from journeylens.surfaces.web.rendering import figure_json, styled
+
+        result = self.get(view, **params)
+        key = (*self.key, view, "figure", height, _freeze(params))
+        return self.cache.get(key, lambda: figure_json(styled(result.figure(), height=height)))
+
+    def attempt(self, view: str, **params: Any) -> tuple[Any, JourneyLensError | None]:
+        """``(result, None)``, or ``(None, error)`` so one failing section does not fail a page."""
+        try:
+            return self.get(view, **params), None
+        except JourneyLensError as exc:
+            return None, exc
+
+    def from_query(self, view: str, query: Query) -> Any:
+        if view not in VIEWS:
+            raise ParameterError(f"Unknown view {view!r}; allowed: {', '.join(VIEWS)}.")
+        return self.get(view, **VIEWS[view].parse(query))
+
+
+def frame_of(result: Any, part: str | None = None) -> pd.DataFrame:
+    """The table a page shows: ``result.to_frame()``, or one list ``part`` of ``result.to_dict()``."""
+    if isinstance(result, list):
+        return pd.DataFrame(result)
+    if part:
+        payload = result.to_dict()
+        if not isinstance(payload, dict) or not isinstance(payload.get(part), list):
+            raise ParameterError(f"This result has no table {part!r}.")
+        return pd.DataFrame(payload[part])
+    if hasattr(result, "to_frame"):
+        frame: pd.DataFrame = result.to_frame()
+        return frame
+    payload = result.to_dict()
+    return pd.DataFrame(payload if isinstance(payload, list) else [payload])

@@ -1,0 +1,121 @@
+"""A live dashboard for the browser tests: a demo bank (2,000 customers) behind uvicorn on a
+loopback port, one admin, and Debian's Chromium driven by Playwright (never `playwright install`)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+EMAIL, PASSWORD = "admin@journeylens.local", "browser-test-password"
+ATTACK = "<script>alert(1)</script> logged me out twice"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    lens: Any
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    pytest.importorskip("playwright")
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Chromium is not installed (scripts/system-deps.sh installs Debian's chromium)")
+    import uvicorn
+
+    import journeylens
+    from journeylens.demo import build_demo
+    from journeylens.operations import users
+    from journeylens.operations.appdb import AppDatabase
+    from journeylens.settings import Settings
+    from journeylens.surfaces.api.app import create_app
+
+    workdir = tmp_path_factory.mktemp("browser")
+    settings = Settings(warehouse=str(workdir / "demo.duckdb"), app_database_url=f"sqlite:///{workdir / 'app.db'}",
+                        cache_dir=workdir / "cache", collector_spool=workdir / "spool")
+    report = build_demo(lambda journey: journeylens.open(settings.warehouse, journey, settings=settings),
+                        customers=2_000, seed=11, out_dir=workdir / "data")
+    lens = journeylens.open(settings.warehouse, report.journey, settings=settings)
+    lens.ingest("feedback", pd.DataFrame({"timestamp": [pd.Timestamp("2025-01-05T08:00", tz="UTC")],
+                                          "customer_id": ["C000042"], "touchpoint": ["Mobile app login"],
+                                          "csat": [1], "comment": [ATTACK]}))
+    database = AppDatabase(settings.app_database_url)
+    with database.session() as session:
+        users.create_user(session, EMAIL, PASSWORD, role="admin")
+    database.dispose()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, lens=lens), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.1)
+    yield LiveServer(f"http://127.0.0.1:{port}", lens)
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(browser: Any, live_server: LiveServer) -> Any:
+    """Cookies of a signed-in admin, reused by every test's fresh context."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer, signed_in_state: Any) -> Iterator[Any]:
+    """A signed-in page (1280×900) that records console errors in ``page.console_errors``."""
+    context = browser.new_context(storage_state=signed_in_state, viewport={"width": 1280, "height": 900},
+                                  base_url=live_server.url, accept_downloads=True)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.console_errors = errors
+    yield tab
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    target = Path(__file__).parents[2] / "docs" / "screenshots"
+    target.mkdir(parents=True, exist_ok=True)
+    return target

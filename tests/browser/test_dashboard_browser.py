@@ -1,0 +1,149 @@
+"""The dashboard in a real browser: sign-in, every page, filters, drill-down, lookup, export,
+escaping, accessibility (axe-core) and the README screenshots."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MAIN_PAGES = [
+    ("/", "Overview"), ("/journey-map", "Journey map"), ("/funnel", "Funnel builder"), ("/variants", "Path variants"),
+    ("/channels", "Channel hopping"), ("/micro-journeys?cohorts=online-only&cohorts=blended", "Micro-journeys"),
+    ("/touchpoints/Mobile%20app%20login", "Mobile app login"), ("/customers/C000042", "Customer C000042"),
+    ("/data-health", "Data health"), ("/journey-definition", "Journey definition"), ("/settings", "Settings"),
+]
+
+
+def _settle(page: Any) -> None:
+    page.wait_for_load_state("networkidle", timeout=120_000)
+
+
+def test_sign_in_page_and_redirect(browser: Any, live_server: Any) -> None:
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(f"{live_server.url}/journey-map")
+    assert tab.url.startswith(f"{live_server.url}/login?next=")
+    assert tab.get_by_role("heading", name="Sign in to JourneyLens").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize(("path", "heading"), MAIN_PAGES)
+def test_every_page_opens_without_console_errors(page: Any, path: str, heading: str) -> None:
+    page.goto(path)
+    _settle(page)
+    assert page.get_by_role("heading", level=1, name=heading).is_visible()
+    assert page.locator(".notice.error").count() == 0
+    assert page.console_errors == []
+    if page.locator("[data-figure]").count():
+        assert page.locator("[data-figure] .main-svg").count() > 0  # Plotly drew the charts
+
+
+def test_filter_lives_in_the_url(page: Any) -> None:
+    page.goto("/journey-map")
+    _settle(page)
+    everyone = page.locator(".hint").first.inner_text()
+    page.get_by_label("Channel").select_option("app")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"channel=app"))
+    _settle(page)
+    assert page.locator(".hint").first.inner_text() != everyone
+    assert page.get_by_label("Channel").input_value() == "app"
+
+
+def test_drill_from_the_map_into_a_touchpoint(page: Any) -> None:
+    page.goto("/journey-map")
+    _settle(page)
+    page.locator(".tp-link", has_text="KYC document upload").first.click()
+    page.wait_for_url(re.compile(r"/touchpoints/KYC"))
+    _settle(page)
+    assert page.get_by_role("heading", level=1, name="KYC document upload").is_visible()
+    assert page.locator(".crumbs").get_by_role("link", name="Journey map").is_visible()
+
+
+def test_customer_lookup(page: Any) -> None:
+    page.goto("/customers")
+    page.get_by_label("Customer or anonymous id").fill("C000042")
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_url(re.compile(r"/customers/C000042$"))
+    _settle(page)
+    assert page.get_by_role("heading", name="Timeline, newest first").is_visible()
+    assert page.locator(".timeline li").count() > 1
+
+
+def test_export_csv_download(page: Any, tmp_path: Path) -> None:
+    page.goto("/variants?top=5")
+    _settle(page)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Export CSV").first.click()
+    target = tmp_path / "variants.csv"
+    info.value.save_as(target)
+    lines = target.read_text(encoding="utf-8").strip().splitlines()
+    assert lines[0].startswith("path,customers,share") and len(lines) == 6
+
+
+def test_funnel_builder_updates_in_place(page: Any) -> None:
+    page.goto("/funnel")
+    for index, step in enumerate(["Open account online", "KYC document upload", "Account approved"]):
+        page.get_by_label(f"Step {index + 1}", exact=True).select_option(step)
+    page.get_by_role("button", name="Build funnel").click()
+    page.wait_for_url(re.compile(r"step=Open"))
+    page.locator("#funnel-result table").wait_for(timeout=120_000)
+    assert "KYC document upload" in page.locator("#funnel-result").inner_text()
+    assert page.console_errors == []
+
+
+def test_comment_with_script_shows_as_text(page: Any) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto("/customers/C000042")
+    _settle(page)
+    assert page.get_by_text("<script>alert(1)</script> logged me out twice").first.is_visible()
+    page.goto("/touchpoints/Mobile%20app%20login")
+    _settle(page)
+    assert page.get_by_text("<script>alert(1)</script>", exact=False).first.is_visible()
+    assert dialogs == []
+
+
+@pytest.mark.parametrize("path", ["/", "/journey-map", "/funnel", "/channels", "/touchpoints/Mobile%20app%20login",
+                                  "/customers/C000042", "/data-health", "/settings", "/login"])
+def test_no_serious_accessibility_violations(page: Any, path: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(path)
+    _settle(page)
+    results = Axe().run(page)
+    serious = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]
+               if v.get("impact") in ("serious", "critical")]
+    assert serious == []
+
+
+def test_phone_sized_screen(browser: Any, live_server: Any, signed_in_state: Any) -> None:
+    context = browser.new_context(storage_state=signed_in_state, viewport={"width": 390, "height": 844},
+                                  base_url=live_server.url)
+    tab = context.new_page()
+    tab.goto("/journey-map")
+    _settle(tab)
+    width = tab.evaluate("document.documentElement.scrollWidth")
+    assert width <= 392  # nothing forces sideways scrolling of the page
+    tab.get_by_role("button", name="Menu").click()
+    assert tab.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize(("name", "path"), [
+    ("overview", "/"), ("journey-map", "/journey-map"), ("touchpoint", "/touchpoints/Mobile%20app%20login"),
+    ("customer", "/customers/C000042"),
+    ("funnel", "/funnel?step=Website+product+page&step=Open+account+online&step=KYC+document+upload"
+               "&step=Account+approved&step=Card+activation"),
+])
+def test_screenshots(page: Any, screenshots: Path, name: str, path: str) -> None:
+    page.goto(path)
+    _settle(page)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+    assert (screenshots / f"{name}.png").stat().st_size > 10_000

@@ -1,0 +1,123 @@
+"""Who may open what: the whole route table refuses anonymous callers, roles, CSRF, sign-in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+#: Reachable without signing in: the sign-in page and API sign-in/out, static assets, the API docs.
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/logout"), ("GET", "/openapi.json"), ("GET", "/docs"),
+          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/healthz")}
+PUBLIC_PREFIXES = ("/static/",)
+
+
+def _route_table(app: Any) -> list[tuple[str, str]]:
+    """(method, path) of every route, through included routers on every FastAPI version."""
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        routes: Any = iter_route_contexts(app.routes)
+    except ImportError:  # FastAPI before lazy router inclusion
+        routes = app.routes
+    out = []
+    for route in routes:
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD":
+                out.append((method, route.path))
+    return out
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+def test_every_route_refuses_anonymous_callers(web_env: Any, anonymous: TestClient) -> None:
+    table = _route_table(web_env.app)
+    assert ("GET", "/journey-map") in table and ("GET", "/v1/journey/map") in table  # the walk sees both surfaces
+    checked, open_doors = 0, []
+    for method, path in table:
+        if (method, path) in PUBLIC or path.startswith(PUBLIC_PREFIXES):
+            continue
+        response = anonymous.request(method, _concrete(path), follow_redirects=False)
+        checked += 1
+        to_login = response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+        if not (to_login or response.status_code == 401):
+            open_doors.append((method, path, response.status_code, response.text[:120]))
+    assert open_doors == []
+    assert checked > 40
+
+
+def test_sign_in_sign_out(anonymous: TestClient, csrf: Any, web_env: Any) -> None:
+    password, csrf_from = web_env.password, csrf
+    page = anonymous.get("/login")
+    assert page.status_code == 200 and "Sign in" in page.text
+    token = csrf_from(page.text)
+    wrong = anonymous.post("/login", data={"email": "admin@example.com", "password": "not it at all",
+                                           "csrf_token": token, "next": "/"})
+    assert wrong.status_code == 401 and "wrong" in wrong.text
+    assert anonymous.post("/login", data={"email": "admin@example.com", "password": password, "csrf_token": "forged"},
+                          follow_redirects=False).status_code == 403
+    ok = anonymous.post("/login", data={"email": "admin@example.com", "password": password, "csrf_token": token,
+                                        "next": "https://evil.example/steal"}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+    cookie = ok.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    home = anonymous.get("/")
+    assert home.status_code == 200 and "admin@example.com" in home.text
+    assert anonymous.post("/logout", data={}, follow_redirects=False).status_code == 403  # no CSRF token
+    out = anonymous.post("/logout", data={"csrf_token": csrf_from(home.text)}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert anonymous.get("/", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_returns_to_the_page_asked_for(anonymous: TestClient, csrf: Any, web_env: Any) -> None:
+    password, csrf_from = web_env.password, csrf
+    first = anonymous.get("/channels?channel=web", follow_redirects=False)
+    assert first.headers["location"] == "/login?next=%2Fchannels%3Fchannel%3Dweb"
+    token = csrf_from(anonymous.get(first.headers["location"]).text)
+    done = anonymous.post("/login", data={"email": "viewer@example.com", "password": password, "csrf_token": token,
+                                          "next": "/channels?channel=web"}, follow_redirects=False)
+    assert done.headers["location"] == "/channels?channel=web"
+
+
+@pytest.mark.parametrize(("role", "path", "status"), [
+    ("agent", "/customers", 200), ("agent", "/journey-map", 403), ("agent", "/settings", 403),
+    ("viewer", "/journey-map", 200), ("viewer", "/customers", 403), ("viewer", "/settings", 403),
+    ("analyst", "/data-health", 200), ("analyst", "/settings", 403), ("admin", "/settings", 200),
+])
+def test_roles(client_for: Any, role: str, path: str, status: int) -> None:
+    assert client_for(role).get(path).status_code == status
+
+
+def test_agents_land_on_customer_lookup(anonymous: TestClient, csrf: Any, web_env: Any) -> None:
+    password, csrf_from = web_env.password, csrf
+    token = csrf_from(anonymous.get("/login").text)
+    done = anonymous.post("/login", data={"email": "agent@example.com", "password": password, "csrf_token": token},
+                          follow_redirects=False)
+    assert done.headers["location"] == "/customers"
+    nav = anonymous.get("/customers").text
+    assert 'href="/customers"' in nav and 'href="/journey-map"' not in nav
+
+
+def test_settings_forms_need_admin_and_csrf(client_for: Any, csrf: Any, web_env: Any) -> None:
+    password, csrf_from = web_env.password, csrf
+    viewer = client_for("viewer")
+    assert viewer.post("/settings/users", data={"csrf_token": csrf_from(viewer.get("/").text),
+                                                 "email": "x@example.com", "password": password}).status_code == 403
+    admin = client_for("admin")
+    form = {"email": "new.analyst@example.com", "password": password, "role": "analyst"}
+    assert admin.post("/settings/users", data=form).status_code == 403  # no token
+    page = admin.get("/settings")
+    added = admin.post("/settings/users", data={**form, "csrf_token": csrf_from(page.text)})
+    assert added.status_code == 200 and "new.analyst@example.com" in added.text
+    created = admin.post("/settings/keys", data={"csrf_token": csrf_from(added.text), "name": "ci key",
+                                                 "scope_read": "1"})
+    key = re.search(r'<code class="key">(jl_[^<]+)</code>', created.text)
+    assert key, created.text[:500]
+    assert admin.get("/v1/auth/me", headers={"Authorization": f"Bearer {key.group(1)}"}).json()["scopes"] == ["read"]
+    short = admin.post("/settings/users", data={"csrf_token": csrf_from(created.text), "email": "s@example.com",
+                                                "password": "short"})
+    assert short.status_code == 400 and "too short" in short.text
