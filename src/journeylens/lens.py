@@ -56,8 +56,11 @@ class JourneyLens:
         """Rebuild ``journey_events`` (stitching + definition + enrichment)."""
         from journeylens.journeys.enrich import build_journey_events
 
-        build_journey_events(self.warehouse, self.definition,
-                             episode_gap_minutes=self.settings.episode_gap_minutes)
+        # An explicitly set JOURNEYLENS_EPISODE_GAP_MINUTES wins over the definition's own
+        # settings.episode_gap_minutes; otherwise the definition's (else the default) applies.
+        gap = (self.settings.episode_gap_minutes
+               if "episode_gap_minutes" in self.settings.model_fields_set else None)
+        build_journey_events(self.warehouse, self.definition, episode_gap_minutes=gap)
 
     def events(self) -> ir.Table:
         """The enriched ``journey_events`` table (built on first use)."""
@@ -70,6 +73,172 @@ class JourneyLens:
 
     # Analyses are added below, one method per analysis function (keep each a one-liner
     # that calls journeylens.analyses.*).
+
+    # --- journey map, cohorts, channels, conformance, timeline, retention (analyses part B) ---
+    def _customers(self) -> ir.Table:
+        return self.warehouse.table("customers")
+
+    def journey_map(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.journey_map.journey_map` over this warehouse."""
+        from journeylens.analyses.journey_map import journey_map
+
+        return journey_map(self.events(), definition=self.definition, customers=self._customers(),
+                           filters=filters, **params)
+
+    def cohorts(self, filters: Any = None) -> Any:
+        """:func:`journeylens.analyses.cohorts.cohorts`: every cohort and its size."""
+        from journeylens.analyses.cohorts import cohorts
+
+        return cohorts(self.events(), definition=self.definition, customers=self._customers(), filters=filters)
+
+    def compare_cohorts(self, analysis: Any, cohorts: Any, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.cohorts.compare_cohorts`: one analysis per cohort, tested."""
+        from journeylens.analyses.cohorts import compare_cohorts
+
+        return compare_cohorts(self.events(), analysis, cohorts, definition=self.definition,
+                               customers=self._customers(), filters=filters, **params)
+
+    def channels(self, filters: Any = None) -> Any:
+        """:func:`journeylens.analyses.channels.channels`: channel hopping."""
+        from journeylens.analyses.channels import channels
+
+        return channels(self.events(), definition=self.definition, customers=self._customers(), filters=filters)
+
+    def switch_impact(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.switch_impact.switch_impact`: NPS and churn of channel switchers."""
+        from journeylens.analyses.switch_impact import switch_impact
+
+        return switch_impact(self.events(), self.warehouse.table("feedback"), definition=self.definition,
+                             customers=self._customers(), filters=filters, **params)
+
+    def conformance(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.conformance.conformance`: designed vs actual journeys."""
+        from journeylens.analyses.conformance import conformance
+
+        return conformance(self.events(), definition=self.definition, customers=self._customers(),
+                           filters=filters, **params)
+
+    def customer_timeline(self, customer_id: str) -> Any:
+        """:func:`journeylens.analyses.timeline.customer_timeline`: one customer's whole history."""
+        from journeylens.analyses.timeline import customer_timeline
+
+        return customer_timeline(self.events(), customer_id, feedback=self.warehouse.table("feedback"),
+                                 customers=self._customers(), definition=self.definition)
+
+    def retention(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.retention.retention`: cohort retention table."""
+        from journeylens.analyses.retention import retention
+
+        return retention(self.events(), definition=self.definition, customers=self._customers(),
+                         filters=filters, **params)
+
+    def time_to_stage(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.retention.time_to_stage`: time between stages."""
+        from journeylens.analyses.retention import time_to_stage
+
+        return time_to_stage(self.events(), definition=self.definition, customers=self._customers(),
+                             filters=filters, **params)
+
+    def outcomes(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.outcomes.outcomes`: conversion and churn per period, with intervals."""
+        from journeylens.analyses.outcomes import outcomes
+
+        return outcomes(self.events(), definition=self.definition, customers=self._customers(),
+                        filters=filters, **params)
+
+    # --- transitions, variants, funnels (analyses part A) --------------------------------
+    def transitions(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.transitions.transitions`: the directly-follows graph."""
+        from journeylens.analyses.transitions import transitions
+
+        return transitions(self.events(), definition=self._definition, customers=self._customers(),
+                           filters=filters, **params)
+
+    def variants(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.variants.variants`: the most common paths."""
+        from journeylens.analyses.variants import variants
+
+        return variants(self.events(), definition=self._definition, customers=self._customers(),
+                        filters=filters, **params)
+
+    def funnel(self, steps: Any, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.funnel.funnel`: customers through ordered steps."""
+        from journeylens.analyses.funnel import funnel
+
+        return funnel(self.events(), steps=steps, definition=self._definition, customers=self._customers(),
+                      filters=filters, **params)
+
+    # --- CX metrics, feedback links and text analytics (metrics engineer) ----------------
+    def _feedback_sources(self, needs_events: bool) -> dict[str, Any]:
+        """Events and definition for feedback analyses; events only when a grouping needs them."""
+        has_events = needs_events and self.warehouse.count("events") > 0
+        definition = self.definition if has_events else self._definition
+        return {"events": self.events() if has_events else None, "definition": definition}
+
+    def metrics(self, by: Any = ("touchpoint", "month"), filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.metrics.cx_metrics` (``respondent="employee"`` → eNPS)."""
+        from journeylens.analyses.metrics import cx_metrics
+
+        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters, customers=self._customers(),
+                          **self._feedback_sources(needs), **params)
+
+    def metric_changes(self, by: Any = ("touchpoint",), period: str | None = "month", filters: Any = None,
+                       baseline: str | None = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.significance.changes` (period over period), or with
+        ``period=None`` :func:`~journeylens.analyses.significance.group_differences` (group vs rest/baseline)."""
+        from journeylens.analyses.significance import changes, group_differences
+
+        by = [by] if isinstance(by, str) else list(by)
+        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        common = {"filters": filters, "customers": self._customers(), **self._feedback_sources(needs), **params}
+        if period is None:
+            return group_differences(self.warehouse.table("feedback"), by=by[0], baseline=baseline, **common)
+        return changes(self.warehouse.table("feedback"), by=by, period=period, **common)
+
+    def feedback_links(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.feedback_links.feedback_links` over ``journey_events``."""
+        from journeylens.analyses.feedback_links import feedback_links
+
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        return feedback_links(self.warehouse.table("feedback"), self.events(), definition=self.definition, **params)
+
+    def touchpoint_scores(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.feedback_links.touchpoint_scores` for journey-map cards."""
+        from journeylens.analyses.feedback_links import touchpoint_scores
+
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        sources = self._feedback_sources(True)
+        return touchpoint_scores(self.warehouse.table("feedback"), sources["events"],
+                                 definition=sources["definition"], **params)
+
+    def sentiment(self, **params: Any) -> Any:
+        """:func:`journeylens.text.comments.score_comments`: sentiment per comment and touchpoint."""
+        from journeylens.text.comments import score_comments
+
+        return score_comments(self.warehouse.table("feedback"), definition=self._definition, **params)
+
+    def topics(self, **params: Any) -> Any:
+        """:func:`journeylens.text.topics.topics`, cached by data version under ``settings.cache_dir``."""
+        from journeylens.text.cache import EmbeddingCache, ResultCache, cache_key
+        from journeylens.text.embeddings import MODEL_NAME
+        from journeylens.text.topics import TopicsResult, topics
+
+        cache = ResultCache(self.settings.cache_dir)
+        key = cache_key(self.warehouse.data_version(), "topics", {k: str(v) for k, v in params.items()})
+        embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        return cache.get_or_compute(
+            key, lambda: topics(self.warehouse.table("feedback"), definition=self._definition,
+                                embed_cache=embed_cache, **params),
+            lambda result: result.to_dict(), lambda payload: TopicsResult.from_dict(payload, params))
+
+    def pain_points(self, top: int = 20, min_comments: int = 5, **params: Any) -> Any:
+        """:func:`journeylens.text.topics.pain_points`: touchpoint × topic cells ranked by pain."""
+        from journeylens.text.topics import pain_points
+
+        return pain_points(self.topics(**params), top=top, min_comments=min_comments)
 
 
 def open(warehouse: str | None = None, journey: str | Path | None = None,
