@@ -22,7 +22,9 @@ def test_append_conforms_columns_and_keeps_utc(wh: Warehouse) -> None:
                                   "timestamp": pa.array([ts, ts]), "_seq": [1, 2]}))
     frame = wh.table("events").order_by("_seq").to_pandas()
     assert list(frame.customer_id) == ["c1", "c2"]
-    assert frame.timestamp.iloc[0] == ts
+    stored = frame.timestamp.iloc[0]
+    # Spark returns naive timestamps in its UTC session time zone; DuckDB returns tz-aware UTC.
+    assert (stored if stored.tzinfo else stored.tz_localize("UTC")) == ts
     assert frame.channel.isna().all()
     assert wh.count("events") == 2
 
