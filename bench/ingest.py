@@ -7,16 +7,20 @@ DuckDB itself doing ``INSERT INTO events SELECT ... FROM read_parquet / read_csv
 same table: the floor of what any loader on this engine can do, with no validation,
 quarantine or dedupe.
 
-    .venv/bin/python bench/ingest.py --rows 10000000
+    .venv/bin/python bench/ingest.py --rows 10000000 --repeat 2
 
-Timings are wall-clock on a shared machine (other jobs may run concurrently): read them as
-orders of magnitude, run twice when it matters.
+Timings are wall-clock on a shared machine (other jobs may run concurrently), so the table
+also shows CPU seconds (user + system of the run's process, all threads) and, for
+JourneyLens, the ratio to raw DuckDB on the same file in the same invocation — the fair
+comparison on a noisy machine. With ``--repeat N`` the runs are interleaved and the best of
+N is kept for each loader; the load average is printed with the table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -79,10 +83,11 @@ def child(engine: str, fmt: str, path: str, batch_rows: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="jl-bench-"))
     settings = Settings(warehouse=str(work / "wh.duckdb"), ingest_batch_rows=batch_rows)
     wh = open_warehouse(settings.warehouse, settings)
+    if engine == "journeylens":
+        from journeylens.ingest import ingest  # imported before the clock starts, like DuckDB is
+    cpu_started = _cpu_seconds()
     started = time.perf_counter()
     if engine == "journeylens":
-        from journeylens.ingest import ingest
-
         summary = ingest(wh, "events", path, settings=settings)
         rows = summary.accepted
     else:
@@ -94,9 +99,16 @@ def child(engine: str, fmt: str, path: str, batch_rows: int) -> None:
             rows = con.execute("SELECT count(*) FROM events").fetchone()[0]
     wh.close()
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({"engine": engine, "format": fmt, "rows": rows, "seconds": seconds, "rss_mb": rss_mb}))
+    print(json.dumps({"engine": engine, "format": fmt, "rows": rows, "seconds": seconds, "cpu": cpu,
+                      "rss_mb": rss_mb}))
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -104,30 +116,50 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--batch-rows", type=int, default=250_000)
     parser.add_argument("--formats", default="parquet,csv")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved runs per loader; the best is shown")
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "FORMAT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child, batch_rows=args.batch_rows)
         return
     paths = generate(args.rows)
-    results = []
-    for fmt in args.formats.split(","):
-        for engine in ("journeylens", "duckdb-raw"):
-            cmd = [sys.executable, __file__, "--batch-rows", str(args.batch_rows), "--child", engine, fmt,
-                   str(paths[fmt])]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            results.append(json.loads(out.strip().splitlines()[-1]))
-    print(f"{'loader':<12} {'format':<8} {'rows':>12} {'seconds':>8} {'events/s':>12} {'peak RSS MB':>12} "
-          f"{'goal ev/s':>10} {'met?':>5}")
-    for r in results:
+    load_before = os.getloadavg()
+    best: dict[tuple[str, str], dict[str, float]] = {}
+    for _ in range(args.repeat):
+        for fmt in args.formats.split(","):
+            for engine in ("journeylens", "duckdb-raw"):
+                cmd = [sys.executable, __file__, "--batch-rows", str(args.batch_rows), "--child", engine, fmt,
+                       str(paths[fmt])]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                result = json.loads(out.strip().splitlines()[-1])
+                kept = best.get((engine, fmt))
+                if kept is None or result["seconds"] < kept["seconds"]:
+                    best[(engine, fmt)] = result
+    _print_table(best, args.repeat, load_before, os.getloadavg())
+
+
+def _print_table(best: dict[tuple[str, str], dict[str, float]], repeat: int, load_before: tuple[float, ...],
+                 load_after: tuple[float, ...]) -> None:
+    print(f"{'loader':<12} {'format':<8} {'rows':>12} {'seconds':>8} {'cpu s':>7} {'events/s':>12} "
+          f"{'x raw':>6} {'peak RSS MB':>12} {'goal ev/s':>10} {'met?':>5}")
+    for (engine, fmt), r in best.items():
         rate = r["rows"] / r["seconds"] if r["seconds"] else 0.0
-        goal = GOALS[r["format"]]
+        goal = GOALS[fmt]
+        peer = best.get(("duckdb-raw", fmt))
+        ratio = f"{r['seconds'] / peer['seconds']:.2f}" if peer and engine == "journeylens" else ""
         met = "yes" if rate >= goal and r["rss_mb"] <= MAX_RSS_MB else "no"
-        shown_goal = f"{goal:,}" if r["engine"] == "journeylens" else "(peer)"
-        shown_met = met if r["engine"] == "journeylens" else ""
-        print(f"{r['engine']:<12} {r['format']:<8} {r['rows']:>12,} {r['seconds']:>8.2f} {rate:>12,.0f} "
-              f"{r['rss_mb']:>12,.0f} {shown_goal:>10} {shown_met:>5}")
-    print(f"goal: >= the events/s shown and peak RSS <= {MAX_RSS_MB} MB; 2-core shared machine, timings noisy.")
+        shown_goal = f"{goal:,}" if engine == "journeylens" else "(peer)"
+        shown_met = met if engine == "journeylens" else ""
+        print(f"{engine:<12} {fmt:<8} {r['rows']:>12,.0f} {r['seconds']:>8.2f} {r['cpu']:>7.2f} {rate:>12,.0f} "
+              f"{ratio:>6} {r['rss_mb']:>12,.0f} {shown_goal:>10} {shown_met:>5}")
+    print(f"goal: >= the events/s shown and peak RSS <= {MAX_RSS_MB} MB; best of {repeat} interleaved run(s); "
+          f"'x raw' = our seconds / raw DuckDB's on the same file.")
+    print(f"load average (1/5/15 min) before {_load(load_before)}, after {_load(load_after)} "
+          f"on {os.cpu_count()} cores; timings on a shared machine are noisy.")
+
+
+def _load(values: tuple[float, ...]) -> str:
+    return "/".join(f"{v:.1f}" for v in values)
 
 
 if __name__ == "__main__":

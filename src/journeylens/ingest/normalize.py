@@ -4,9 +4,13 @@
 generated here (``s_<canonical>`` for mapped columns, ``_extra``/``_raw`` structs that carry
 the source's own names as struct fields), so the SQL built by :func:`normalize_sql` never
 contains a name or value from the input. The statement parses and types every canonical
-column, picks the first failing check as ``_reason`` (codes from :mod:`reasons`), builds the
-dedupe ``_key`` for good rows and the ``raw`` JSON only for bad ones. It is plain DuckDB SQL,
-run on the warehouse connection (DuckDB) or an embedded DuckDB (other engines).
+column, picks the first failing check as ``_reason`` (codes from :mod:`reasons`), sets
+``_key`` to the row's id (null without one: such rows are deduplicated on their content, no
+hash is computed) and builds ``_detail`` and the ``raw`` JSON only for bad rows. The same
+statement runs over a registered Arrow batch (chunked path) or over DuckDB's own scan of a
+CSV / Parquet file (:mod:`.bulk`), on the warehouse connection (DuckDB) or an embedded
+DuckDB (other engines). Every expensive parse is computed once per row in its own
+projection (``t_`` trimmed text, ``p_`` parsed values) and only referenced by the checks.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pyarrow.compute as pc
 
 from journeylens.ingest import reasons as r
 from journeylens.ingest.mapping import EXTRA_COLUMN, ColumnPlan, canonical_columns
+from journeylens.ingest.readers.base import ABSENT_COL, ROW_COL, json_for_empty_structs
 
 # Column kinds (how a source value is parsed).
 _IDS: Final = {"event_id", "customer_id", "anonymous_id", "touchpoint", "channel", "response_id",
@@ -42,18 +47,29 @@ OWN_JSON: Final = {"events": ("properties",), "feedback": ("properties", "metric
 
 
 @dataclass(frozen=True)
-class StagedBatch:
-    """A batch ready for :func:`normalize_sql`: the Arrow data and the types it was built from."""
+class StageShape:
+    """What :func:`normalize_sql` needs to know about its input relation's generated columns."""
 
-    data: pa.Table
     types: dict[str, pa.DataType]  # canonical column -> source Arrow type (mapped ones only)
     own: dict[str, pa.DataType] = field(default_factory=dict)  # catch-all -> type of the source's own
+    extra: bool = False  # an ``_extra`` struct of the leftover columns
+    metrics: bool = False  # ``_metrics`` / ``_metric_n`` / ``_metric_bad`` (feedback)
+    sparse: bool = False  # ``_extra_absent`` / ``_raw_absent``: struct fields a record did not have
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """A batch ready for :func:`normalize_sql`: the Arrow data and its shape."""
+
+    data: pa.Table
+    shape: StageShape
 
 
 def stage_batch(plan: ColumnPlan, batch: pa.RecordBatch) -> StagedBatch:
     """Rename mapped columns to ``s_<target>``; wrap the rest in ``_extra``; keep ``_raw``."""
-    names = [n for n in batch.schema.names if n != "_row"]
-    arrays: dict[str, pa.Array] = {"_row": batch.column("_row")}
+    batch = json_for_empty_structs(batch)
+    names = [n for n in batch.schema.names if n not in (ROW_COL, ABSENT_COL)]
+    arrays: dict[str, pa.Array] = {"_row": batch.column(ROW_COL)}
     types: dict[str, pa.DataType] = {}
     for target, source in plan.targets.items():
         if source in names:
@@ -64,25 +80,47 @@ def stage_batch(plan: ColumnPlan, batch: pa.RecordBatch) -> StagedBatch:
     for name in own:
         arrays[f"_own_{name}"] = batch.column(name)
     extras = [n for n in plan.extras(names) if n not in own]
+    absent = _absent_lists(batch)
     if extras:
         arrays["_extra"] = _struct(batch, extras)
+        if absent is not None:
+            arrays["_extra_absent"] = _absent_fields(absent, extras)
     metrics = [m for m in plan.metric_cols if m in names]
     if metrics:
         values, bad = _metric_values(batch, metrics)
-        arrays["_metrics"] = pa.StructArray.from_arrays(values, names=_unique_fields(metrics))
+        arrays["_metrics"] = pa.StructArray.from_arrays(values, names=unique_fields(metrics))
         arrays["_metric_n"] = _count_valid(values, batch.num_rows)
         arrays["_metric_bad"] = bad
     arrays["_raw"] = _struct(batch, names) if names else pa.nulls(batch.num_rows, pa.string())
+    if absent is not None:
+        arrays["_raw_absent"] = _absent_fields(absent, names)
     # Several record batches let DuckDB scan (and normalise) them on all cores.
     data = pa.Table.from_batches(pa.table(arrays).to_batches(max_chunksize=_SCAN_CHUNK_ROWS))
-    return StagedBatch(data, types, own)
+    shape = StageShape(types, own, extra=bool(extras), metrics=bool(metrics),
+                       sparse=absent is not None and (bool(extras) or bool(names)))
+    return StagedBatch(data, shape)
+
+
+def _absent_lists(batch: pa.RecordBatch) -> list[list[str] | None] | None:
+    """Per row, the columns the record did not have (readers of dicts add them), or None."""
+    if ABSENT_COL not in batch.schema.names:
+        return None
+    column = batch.column(ABSENT_COL)
+    return None if column.null_count == len(column) else column.to_pylist()
+
+
+def _absent_fields(absent: list[list[str] | None], names: Sequence[str]) -> pa.Array:
+    """The absent columns of each row as the struct field names :func:`_struct` gives them."""
+    fields = dict(zip(names, unique_fields(names), strict=True))
+    return pa.array([None if row is None else [fields[n] for n in row if n in fields] for row in absent],
+                    type=pa.list_(pa.string()))
 
 
 def _struct(batch: pa.RecordBatch, names: Sequence[str]) -> pa.StructArray:
-    return pa.StructArray.from_arrays([batch.column(n) for n in names], names=_unique_fields(names))
+    return pa.StructArray.from_arrays([batch.column(n) for n in names], names=unique_fields(names))
 
 
-def _unique_fields(names: Sequence[str]) -> list[str]:
+def unique_fields(names: Sequence[str]) -> list[str]:
     """Struct field names unique case-insensitively (DuckDB compares them that way)."""
     seen: set[str] = set()
     out = []
@@ -125,14 +163,28 @@ def _count_valid(values: Sequence[pa.Array], n_rows: int) -> pa.Array:
 
 
 # --- SQL ------------------------------------------------------------------------------
-def _text(col: str, typ: pa.DataType | None, *, trim: bool) -> str:
+def _is_text(typ: pa.DataType | None) -> bool:
+    return typ is not None and (pa.types.is_string(typ) or pa.types.is_large_string(typ))
+
+
+def _clean(column: str, typ: pa.DataType | None) -> str:
+    """The trimmed, non-empty text of a mapped column (``t_<column>``, computed once per row
+    for text columns: an expression repeated in the checks would be evaluated each time)."""
     if typ is None:
         return "CAST(NULL AS VARCHAR)"
-    value = col if pa.types.is_string(typ) or pa.types.is_large_string(typ) else f"CAST({col} AS VARCHAR)"
-    return f"NULLIF(trim({value}), '')" if trim else value
+    return f"t_{column}" if _is_text(typ) else f"NULLIF(trim(CAST(s_{column} AS VARCHAR)), '')"
 
 
-def _timestamp(col: str, typ: pa.DataType | None) -> str:
+def _text(column: str, typ: pa.DataType | None, *, trim: bool) -> str:
+    if typ is None:
+        return "CAST(NULL AS VARCHAR)"
+    if trim:
+        return _clean(column, typ)
+    return f"s_{column}" if _is_text(typ) else f"CAST(s_{column} AS VARCHAR)"
+
+
+def _timestamp(column: str, typ: pa.DataType | None) -> str:
+    col = f"s_{column}"
     if typ is None:
         return "CAST(NULL AS TIMESTAMPTZ)"
     if pa.types.is_timestamp(typ):
@@ -143,50 +195,53 @@ def _timestamp(col: str, typ: pa.DataType | None) -> str:
         # Epoch numbers: seconds, milliseconds or microseconds by magnitude.
         return (f"CASE WHEN abs({col}) < 1e11 THEN to_timestamp({col}) "
                 f"WHEN abs({col}) < 1e14 THEN to_timestamp({col} / 1e3) ELSE to_timestamp({col} / 1e6) END")
-    text = _text(col, typ, trim=True)
-    return (f"CASE WHEN regexp_matches({text}, {_HAS_OFFSET}) THEN TRY_CAST({text} AS TIMESTAMPTZ) "
-            f"ELSE timezone($tz, TRY_CAST({text} AS TIMESTAMP)) END")
+    text = _clean(column, typ)
+    # A trailing Z (the common case) settles it without the regular expression.
+    with_zone = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+    return (f"CASE WHEN suffix({text}, 'Z') THEN {with_zone} WHEN regexp_matches({text}, {_HAS_OFFSET}) "
+            f"THEN {with_zone} ELSE timezone($tz, TRY_CAST({text} AS TIMESTAMP)) END")
 
 
-def _number(col: str, typ: pa.DataType | None) -> str:
+def _number(column: str, typ: pa.DataType | None) -> str:
+    col = f"s_{column}"
     if typ is None:
         return "CAST(NULL AS DOUBLE)"
     if pa.types.is_boolean(typ):
         return f"CAST(CAST({col} AS INTEGER) AS DOUBLE)"
     if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
         return f"CAST({col} AS DOUBLE)"
-    return f"TRY_CAST(NULLIF(trim({_text(col, typ, trim=False)}), '') AS DOUBLE)"
+    return f"TRY_CAST({_clean(column, typ)} AS DOUBLE)"
 
 
-def _boolean(col: str, typ: pa.DataType | None) -> str:
+def _boolean(column: str, typ: pa.DataType | None) -> str:
+    col = f"s_{column}"
     if typ is None:
         return "CAST(NULL AS BOOLEAN)"
     if pa.types.is_boolean(typ):
         return col
     if pa.types.is_integer(typ) or pa.types.is_floating(typ):
         return f"({col} <> 0)"
-    low = f"lower(trim({_text(col, typ, trim=False)}))"
+    low = f"lower({_clean(column, typ)})"
     return f"CASE WHEN {low} IN {_TRUE} THEN true WHEN {low} IN {_FALSE} THEN false END"
 
 
 def _parsed(column: str, typ: pa.DataType | None) -> str:
-    col = f"s_{column}"
     if column in _TIMES:
-        return _timestamp(col, typ)
+        return _timestamp(column, typ)
     if column in _SCORE_RANGES or column in _FLOATS:
-        return _number(col, typ)
+        return _number(column, typ)
     if column in _BOOLS:
-        return _boolean(col, typ)
-    return _text(col, typ, trim=column in _IDS)
+        return _boolean(column, typ)
+    return _text(column, typ, trim=column in _IDS)
 
 
 def _given(column: str, typ: pa.DataType | None) -> str:
     """True where the source had a (non-blank) value."""
     if typ is None:
         return "false"
-    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+    if not _is_text(typ):
         return f"(s_{column} IS NOT NULL)"
-    return f"(NULLIF(trim(s_{column}), '') IS NOT NULL)"
+    return f"(t_{column} IS NOT NULL)"
 
 
 def _shown(column: str, typ: pa.DataType | None) -> str:
@@ -256,20 +311,30 @@ def _checks(table: str, types: dict[str, pa.DataType], has_metrics: bool) -> lis
     ]
 
 
-def _final(table: str, column: str, staged: StagedBatch) -> str:
-    names = staged.data.column_names
+def _final(table: str, column: str, shape: StageShape) -> str:
     if column == EXTRA_COLUMN[table]:
-        return _json_catch_all(column, "_extra" if "_extra" in names else None, staged.own.get(column))
+        struct = _struct_json("_extra", "_extra_absent" if shape.sparse else None) if shape.extra else None
+        return _json_catch_all(column, struct, shape.own.get(column))
     if column == "metrics":
-        return _json_catch_all(column, "_metrics" if "_metrics" in names else None, staged.own.get(column))
+        return _json_catch_all(column, "to_json(_metrics)" if shape.metrics else None, shape.own.get(column))
     if column in _SCORE_RANGES:
-        return f"CAST(p_{column} AS INTEGER)"
+        return f"TRY_CAST(p_{column} AS INTEGER)"  # in range for good rows; bad ones may be huge
     if column == "respondent":
         return "coalesce(p_respondent, 'customer')"
     return f"p_{column}"
 
 
-def _json_catch_all(column: str, struct: str | None, own_type: pa.DataType | None) -> str:
+def _struct_json(struct: str, absent: str | None) -> str:
+    """JSON of a struct column; with ``absent``, without the fields the record did not have
+    (a record's explicit nulls stay as JSON nulls, a key it lacked is left out)."""
+    if absent is None:
+        return f"to_json({struct})"
+    entries = f"map_entries(CAST(to_json({struct}) AS MAP(VARCHAR, JSON)))"
+    kept = f"list_filter({entries}, e -> NOT coalesce(list_contains({absent}, e.key), false))"
+    return f"to_json(map_from_entries({kept}))"
+
+
+def _json_catch_all(column: str, struct_json: str | None, own_type: pa.DataType | None) -> str:
     """JSON text of the leftover columns, merged over the source's own object of that name."""
     own = None
     if own_type is not None:
@@ -280,55 +345,45 @@ def _json_catch_all(column: str, struct: str | None, own_type: pa.DataType | Non
             text = f"CAST({col} AS VARCHAR)"
             own = (f"CASE WHEN json_valid({text}) AND json_type({text}) = 'OBJECT' THEN CAST({text} AS JSON) "
                    f"WHEN {col} IS NOT NULL THEN json_object('{column}', {col}) END")
-    if struct and own:
-        return f"CAST(json_merge_patch(coalesce({own}, CAST('{{}}' AS JSON)), to_json({struct})) AS VARCHAR)"
-    if struct:
-        return f"CAST(to_json({struct}) AS VARCHAR)"
+    if struct_json and own:
+        return f"CAST(json_merge_patch(coalesce({own}, CAST('{{}}' AS JSON)), {struct_json}) AS VARCHAR)"
+    if struct_json:
+        return f"CAST({struct_json} AS VARCHAR)"
     if own:
         return f"CAST({own} AS VARCHAR)"
     return "CAST(NULL AS VARCHAR)"
 
 
-def _key(table: str, columns: Sequence[str]) -> str:
-    """``event_id``/``response_id`` when given, else an MD5 of the canonical content."""
-    parts = [f'CAST(epoch_us("{c}") AS VARCHAR)' if c in _TIMES else f'CAST("{c}" AS VARCHAR)' for c in columns
-             if c not in ("event_id", "response_id")]
-    digest = f"md5(to_json([{', '.join(parts)}]))"
-    own = {"events": "event_id", "feedback": "response_id"}.get(table)
-    return f'coalesce("{own}", {digest})' if own else digest
+#: The id column of a table whose rows may carry one (dedupe on it when present).
+ID_COLUMN: Final = {"events": "event_id", "feedback": "response_id"}
 
 
-def _collapse(table: str) -> str:
-    """Whether rows with the same key collapse to the first: always for ids, customers and spend.
+def normalize_sql(table: str, shape: StageShape, relation: str) -> str:
+    """The SELECT that normalises ``relation`` (a generated view name, or a parenthesised
+    query over a file) whose columns follow :func:`stage_batch`'s generated names.
 
-    Events and feedback without an id keep repeated identical rows of one source (two equal
-    clicks are two events); the repeats get the occurrence number into their key at landing.
-    """
-    own = {"events": "event_id", "feedback": "response_id"}.get(table)
-    return f'("{own}" IS NOT NULL)' if own else "true"
-
-
-def normalize_sql(table: str, staged: StagedBatch, view: str) -> str:
-    """The SELECT that normalises the staged batch registered as ``view`` (a generated name).
-
+    Output: the canonical columns, ``_row``, ``_key`` (the row's id; null without one),
+    ``_reason``/``_detail`` (null for good rows) and ``_rawjson`` (bad rows only).
     Parameters: ``$tz`` (zone of naive times) and ``$now`` (the ingest's start, UTC).
     """
     columns = _all_columns(table)
     quoted = [f'"{c}"' for c in columns]
     canonical = canonical_columns(table)
-    parsed = ", ".join(f"{_parsed(c, staged.types.get(c))} AS p_{c}" for c in canonical)
-    checks = _checks(table, staged.types, "_metrics" in staged.data.column_names)
+    cleaned = "".join(f", NULLIF(trim(s_{c}), '') AS t_{c}" for c in canonical if _is_text(shape.types.get(c)))
+    parsed = ", ".join(f"{_parsed(c, shape.types.get(c))} AS p_{c}" for c in canonical)
+    checks = _checks(table, shape.types, shape.metrics)
     reason = " ".join(f"WHEN {cond} THEN '{code}'" for code, cond, _ in checks)
     detail = " ".join(f"WHEN {cond} THEN {text}" for _, cond, text in checks)
-    finals = ", ".join(f'{_final(table, c, staged)} AS "{c}"' for c in columns)
+    finals = ", ".join(f'{_final(table, c, shape)} AS "{c}"' for c in columns)
+    key = f'"{ID_COLUMN[table]}"' if table in ID_COLUMN else "CAST(NULL AS VARCHAR)"
+    raw = _struct_json("_raw", "_raw_absent" if shape.sparse else None)
     return (
-        f"WITH p AS (SELECT *, {parsed} FROM {view}), "
-        f"q AS (SELECT *, CASE {reason} END AS _reason, CASE {detail} END AS _detail FROM p), "
-        f"f AS (SELECT {finals}, _row, _reason, _detail, _raw FROM q) "
-        f"SELECT {', '.join(quoted)}, _row, "
-        f"CASE WHEN _reason IS NULL THEN {_key(table, columns)} END AS _key, {_collapse(table)} AS _collapse, "
-        f"_reason, _detail, "
-        f"CASE WHEN _reason IS NOT NULL THEN to_json(_raw)::VARCHAR END AS _rawjson FROM f"
+        f"WITH t AS (SELECT *{cleaned} FROM {relation}), p AS (SELECT *, {parsed} FROM t), "
+        f"q AS (SELECT *, CASE {reason} END AS _reason FROM p), "
+        f"r AS (SELECT *, CASE WHEN _reason IS NULL THEN NULL {detail} END AS _detail FROM q), "
+        f"f AS (SELECT {finals}, _row, _reason, _detail, "
+        f"CASE WHEN _reason IS NOT NULL THEN CAST({raw} AS VARCHAR) END AS _rawjson FROM r) "
+        f"SELECT {', '.join(quoted)}, _row, {key} AS _key, _reason, _detail, _rawjson FROM f"
     )
 
 
@@ -339,4 +394,4 @@ def _all_columns(table: str) -> list[str]:
 
 
 #: Columns of the staging table besides the canonical ones, in order.
-STAGE_EXTRA_COLUMNS: Final = ("_row", "_key", "_collapse", "_reason", "_detail", "_rawjson")
+STAGE_EXTRA_COLUMNS: Final = ("_row", "_key", "_reason", "_detail", "_rawjson")

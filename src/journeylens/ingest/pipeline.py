@@ -7,6 +7,7 @@ Nothing is silently dropped: every row read ends up accepted, a duplicate, or in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import secrets
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 
 from journeylens.errors import ParameterError
+from journeylens.ingest.bulk import CSV_REFUSED, file_relation, land_file
 from journeylens.ingest.mapping import plan_columns
 from journeylens.ingest.normalize import stage_batch
 from journeylens.ingest.readers import Reader, RecordsReader, open_reader
@@ -38,6 +40,7 @@ from journeylens.warehouse.schema import INGEST_LOG, INPUT_TABLES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_PLAN_ROWS = 1_000
 
 
 def ingest(warehouse: Warehouse, table: str, source: Any, *, mapping: Mapping[str, str] | None = None,
@@ -67,6 +70,12 @@ def ingest(warehouse: Warehouse, table: str, source: Any, *, mapping: Mapping[st
             for item in source])
     reader, fmt = open_reader(source, name=source_name, fmt=format, delimiter=delimiter, encoding=encoding,
                               batch_rows=settings.ingest_batch_rows)
+    if fmt in ("csv", "parquet") and warehouse.engine == "duckdb":
+        bulk = _run_bulk(warehouse, table, reader, fmt, mapping, zone=zone, encoding=encoding, progress=progress)
+        if bulk is not None:
+            return bulk
+        reader, fmt = open_reader(source, name=source_name, fmt=format, delimiter=delimiter, encoding=encoding,
+                                  batch_rows=settings.ingest_batch_rows)
     summary = _run(warehouse, table, reader, mapping, zone=zone, settings=settings, progress=progress,
                    xes=fmt == "xes")
     if fmt == "xes" and table == "events":
@@ -104,6 +113,51 @@ def _run(warehouse: Warehouse, table: str, reader: Reader, mapping: Mapping[str,
     summary = _summary(table, landed, ctx)
     log.info("ingested %s into %s: %s", reader.name, table, summary.to_dict())
     return summary
+
+
+def _run_bulk(warehouse: Warehouse, table: str, reader: Reader, fmt: str, mapping: Mapping[str, str] | None, *,
+              zone: str, encoding: str, progress: bool) -> IngestSummary | None:
+    """The DuckDB fast path for a CSV / Parquet file (:mod:`.bulk`); None where it does not
+    apply or DuckDB's strict CSV reader refuses the file (the chunked path then runs)."""
+    started = datetime.now(UTC)
+    ctx = IngestContext(table, reader.name, new_batch_id(started), started, zone)
+    # Names and types are all a plan needs, except feedback's metric columns, which are
+    # found from the values of the same first chunk the chunked path plans from.
+    sample = reader if table == "feedback" else dataclasses.replace(reader, batch_rows=_PLAN_ROWS)  # type: ignore[call-arg]
+    first = next(iter(sample), None)
+    if first is None or sample.rejected:
+        return None
+    plan = plan_columns(table, first, mapping, source_name=reader.name)
+    path = getattr(reader, "path")  # noqa: B009 - CsvReader and ParquetReader both have one
+    relation = file_relation(fmt, path, plan, first.schema, encoding=encoding,
+                             delimiter=getattr(sample, "used_delimiter", None))
+    if relation is None:
+        return None
+    with warehouse.duckdb() as con, _spinner(progress, f"ingest {reader.name} → {table} (DuckDB bulk)"):
+        try:
+            landed = land_file(con, ctx, relation, _log_row(ctx))
+        except CSV_REFUSED as exc:
+            if fmt != "csv":
+                raise
+            log.info("DuckDB's CSV reader refused %s (%s); using the chunked reader", reader.name,
+                     str(exc).splitlines()[0])
+            return None
+    summary = _summary(table, landed, ctx)
+    log.info("ingested %s into %s (bulk): %s", reader.name, table, summary.to_dict())
+    return summary
+
+
+@contextlib.contextmanager
+def _spinner(show: bool, label: str) -> Iterator[None]:
+    if not show:
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
+                  transient=True) as bar:
+        bar.add_task(label, total=None)
+        yield
 
 
 def _stage_all(stage: DuckDBStage | EmbeddedStage, plan: Any, first: pa.RecordBatch | None,

@@ -2,7 +2,7 @@
 
 Every stored table carries lineage columns: ``_source`` (file name, ``http`` or ``frame``),
 ``_row`` (1-based row number in that source), ``_seq`` (global ingest order, the tie-breaker
-that keeps equal timestamps in source order), ``_key`` (dedupe key) and ``_batch`` (ingest id).
+that keeps equal timestamps in source order), ``_key`` (dedupe key: the row's id, null without one) and ``_batch`` (ingest id).
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ column (int64, the 1-based row number in the source). Rows that cannot even be p
 yielded: the reader appends a :class:`RejectedRow` to ``rejected`` instead, so the pipeline
 can quarantine them. ``side_tables`` holds rows for other tables that the source carries
 (XES trace attributes become ``customers`` rows).
+
+Readers that build batches from Python dicts (records, XES, irregular JSON Lines) add an
+``__jl_absent`` column (list of column names, null when the record had them all), so a
+key a record did not have is left out of its JSON catch-all instead of showing as null.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 ROW_COL = "_row"
+#: Per row, the batch columns the source record did not have (dict-built batches only).
+ABSENT_COL = "__jl_absent"
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ def with_row_numbers(batch: pa.RecordBatch | pa.Table, first_row: int) -> pa.Rec
     """Append ``_row`` = first_row, first_row + 1, ... (a column named ``_row`` is replaced)."""
     if isinstance(batch, pa.Table):
         batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else _empty_batch(batch.schema)
-    rows = pa.array(range(first_row, first_row + batch.num_rows), type=pa.int64())
+    rows = pa.array(np.arange(first_row, first_row + batch.num_rows, dtype=np.int64))
     return with_rows(batch, rows)
 
 
@@ -62,7 +69,11 @@ def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
 
 def columns_from_values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pa.RecordBatch:
     """Build a batch from Python dicts, one column at a time: a column whose values do not
-    share one Arrow type is kept as text (JSON for nested values) rather than failing."""
+    share one Arrow type is kept as text (JSON for nested values) rather than failing.
+
+    A record that lacks some of ``columns`` gets their names in :data:`ABSENT_COL` (a
+    record's own ``None`` is a value, not an absence).
+    """
     arrays = []
     for name in columns:
         values = [r.get(name) for r in rows]
@@ -74,7 +85,39 @@ def columns_from_values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) 
             arrays.append(pa.array(values))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             arrays.append(pa.array([_as_text(v) for v in values], type=pa.string()))
-    return pa.RecordBatch.from_arrays(arrays, names=list(columns))
+    names = [n for n in columns if n != ABSENT_COL]
+    arrays = [a for a, n in zip(arrays, columns, strict=True) if n != ABSENT_COL]
+    absent = [None if len(r) >= len(names) and all(n in r for n in names) else [n for n in names if n not in r]
+              for r in rows]
+    if any(a is not None for a in absent):
+        arrays.append(pa.array(absent, type=pa.list_(pa.string())))
+        names.append(ABSENT_COL)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def json_for_empty_structs(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Columns whose type holds a struct without fields (``{}`` everywhere in a chunk, which
+    DuckDB cannot take) as JSON text; other columns untouched.
+
+    >>> b = pa.RecordBatch.from_pylist([{"a": {}}])
+    >>> json_for_empty_structs(b).column(0).to_pylist()
+    ['{}']
+    """
+    if not any(_has_empty_struct(f.type) for f in batch.schema):
+        return batch
+    arrays = [pa.array([_as_json(v) for v in column.to_pylist()], type=pa.json_())
+              if _has_empty_struct(column.type) else column for column in batch.columns]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _has_empty_struct(typ: pa.DataType) -> bool:
+    if pa.types.is_struct(typ):
+        return typ.num_fields == 0 or any(_has_empty_struct(typ.field(i).type) for i in range(typ.num_fields))
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
+        return _has_empty_struct(typ.value_type)
+    if pa.types.is_map(typ):
+        return _has_empty_struct(typ.key_type) or _has_empty_struct(typ.item_type)
+    return False
 
 
 def _as_json(value: Any) -> str | None:

@@ -51,6 +51,8 @@ class CsvReader(Reader):
     delimiter: str | None = None
     encoding: str = "utf-8"
     batch_rows: int = 250_000
+    #: The delimiter in use (given or sniffed), known once iteration has started.
+    used_delimiter: str | None = None
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         with _open_binary(self.path) as handle:
@@ -59,6 +61,7 @@ class CsvReader(Reader):
             header_text = self._decode(head[:header_end]).lstrip("\ufeff")
             delimiter = self.delimiter or sniff_delimiter(header_text.splitlines()[0] if header_text else "")
             names = _unique(next(csv.reader([header_text.rstrip("\r\n")], delimiter=delimiter), []))
+            self.used_delimiter = delimiter
             if not names:
                 raise InputError(f"{self.name}: the CSV file is empty (no header line).")
             block_bytes = _block_bytes(head[header_end:], self.batch_rows)

@@ -3,6 +3,7 @@ and lists of Python dicts (the HTTP collector)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,13 +60,32 @@ def _to_arrow(source: Any) -> pa.Table:
         return source.to_arrow()  # type: ignore[no-any-return]
     if module == "pandas":
         try:
-            return pa.Table.from_pandas(source, preserve_index=False)
+            return _nested_as_json(pa.Table.from_pandas(source, preserve_index=False), source)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             # Mixed-type object columns: build column by column, keeping odd ones as text.
             records = source.to_dict(orient="records")
             return pa.Table.from_batches([columns_from_values(records, [str(c) for c in source.columns])])
     raise InputError(f"Cannot ingest a {type(source).__name__}; pass a file path, a pandas or polars "
                      "DataFrame, or a pyarrow Table / RecordBatchReader.")
+
+
+def _nested_as_json(table: pa.Table, frame: Any) -> pa.Table:
+    """pandas columns of dicts / lists as JSON text, each value as it was: Arrow would make
+    them structs whose fields are the union of every row's keys (``{}`` turning into
+    ``{"a": null}``, or into a struct without fields that DuckDB refuses)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_struct(field.type) or pa.types.is_map(field.type) or pa.types.is_list(field.type):
+            values = [None if v is None or v is pa.NA else _json_text(v) for v in frame.iloc[:, i].tolist()]
+            table = table.set_column(i, field.name, pa.array(values, type=pa.json_()))
+    return table
+
+
+def _json_text(value: Any) -> str | None:
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "tolist"):  # numpy arrays (pandas keeps lists as arrays sometimes)
+        value = value.tolist()
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 @dataclass

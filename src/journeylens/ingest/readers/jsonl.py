@@ -1,9 +1,11 @@
 """JSON Lines reader (``.jsonl`` / ``.ndjson``, ``.gz`` too), streamed in chunks of lines.
 
 Each chunk is parsed by pyarrow's JSON reader; when that fails (a line that is not JSON, or
-a field whose type changes between lines) the chunk is re-read line by line: lines that
-are not a JSON object are quarantined as ``invalid_json`` with their line number, and a
-field with mixed types is kept as text. ``_row`` is the 1-based line number.
+a field whose type changes between lines) or the chunk is not dense and flat (a key some
+lines lack, a null, a nested object), the chunk is re-read line by line: lines that
+are not a JSON object are quarantined as ``invalid_json`` with their line number, a field
+with mixed types is kept as text, nested objects as JSON, and each line's JSON catch-all
+holds only the keys that line had. ``_row`` is the 1-based line number.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class JsonLinesReader(Reader):
     def _parse(self, lines: list[str], numbers: list[int]) -> pa.RecordBatch:
         try:
             table = pajson.read_json(io.BytesIO("".join(lines).encode("utf-8")))
-            if table.num_rows == len(lines):
+            if table.num_rows == len(lines) and _dense_and_flat(table):
                 batch = table.combine_chunks().to_batches()[0]
                 return with_rows(batch, pa.array(numbers, type=pa.int64()))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -76,6 +78,15 @@ class JsonLinesReader(Reader):
         names = list(dict.fromkeys(k for record in good for k in record if k != "_row"))
         batch = columns_from_values(good, names)
         return with_rows(batch, pa.array(rows, type=pa.int64()))
+
+
+def _dense_and_flat(table: pa.Table) -> bool:
+    """Whether pyarrow's columns say exactly what the lines said: no nulls (pyarrow cannot
+    tell a missing key from a null one) and no objects (struct fields are every line's keys)."""
+    def nested(typ: pa.DataType) -> bool:
+        return pa.types.is_struct(typ) or pa.types.is_map(typ) or (
+            pa.types.is_list(typ) and nested(typ.value_type))
+    return all(column.null_count == 0 and not nested(column.type) for column in table.columns)
 
 
 def _open_text(path: Path, encoding: str) -> IO[str]:
