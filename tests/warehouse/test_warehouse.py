@@ -17,7 +17,7 @@ def test_new_warehouse_has_every_canonical_table(wh: Warehouse) -> None:
 
 
 def test_append_conforms_columns_and_keeps_utc(wh: Warehouse) -> None:
-    ts = dt.datetime(2024, 3, 1, 12, 30, tzinfo=dt.timezone.utc)
+    ts = dt.datetime(2024, 3, 1, 12, 30, tzinfo=dt.UTC)
     wh.append("events", pa.table({"touchpoint": ["a", "b"], "customer_id": ["c1", "c2"],
                                   "timestamp": pa.array([ts, ts]), "_seq": [1, 2]}))
     frame = wh.table("events").order_by("_seq").to_pandas()
@@ -36,7 +36,7 @@ def test_unknown_table_names_the_location(duckdb_wh: Warehouse) -> None:
 
 def test_data_version_changes_with_ingest_log(duckdb_wh: Warehouse) -> None:
     before = duckdb_wh.data_version()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     duckdb_wh.append("ingest_log", pa.table({"_batch": ["b1"], "table": ["events"], "source": ["x"],
                                              "started_at": [now], "finished_at": [now], "read": [1],
                                              "accepted": [1], "duplicates": [0], "quarantined": [0],

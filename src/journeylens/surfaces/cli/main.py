@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -53,7 +53,8 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
-    overrides = {k: v for k, v in {"warehouse": warehouse, "journey": journey, "timezone": timezone}.items() if v}
+    overrides: dict[str, Any] = {k: v for k, v in {"warehouse": warehouse, "journey": journey,
+                                                   "timezone": timezone}.items() if v}
     ctx.obj = CliContext(warehouse=warehouse, journey=journey, timezone=timezone,
                          settings=Settings(**overrides))
 
