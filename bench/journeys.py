@@ -5,12 +5,23 @@
     .venv/bin/python bench/journeys.py --events 100000000 --transitions-only
 
 A synthetic log (about 30 touchpoints in 6 stages, 10 events per customer on average) is
-generated once and cached as Parquet in bench/out/; JourneyLens's own warehouse (a DuckDB
-file holding ``journey_events``) is built from it once as well. Every measurement then runs
-in a fresh subprocess: wall time includes what each tool needs before it can answer
-(opening the warehouse; reading Parquet into pandas and pm4py's formatting; building a
-retentioneering Eventstream), and peak RSS is the child's maximum resident set (wait4).
-Timings on a shared 2-core machine are noisy: read ratios, not milliseconds.
+generated once and cached as Parquet in bench/out/. Every measurement runs in a fresh
+subprocess and starts from that Parquet file:
+
+* prep s — what the tool needs before it can answer, from Parquet: JourneyLens and raw
+  DuckDB load it into a fresh DuckDB file as ``journey_events`` (JourneyLens through its
+  warehouse and Ibis; both under the same ``--memory-limit``, default: JourneyLens's own
+  default); pm4py and retentioneering read it into pandas (plus the Eventstream build).
+* compute s / cpu s — the analysis itself: wall seconds and the process's CPU seconds
+  (all threads; steadier than wall on a shared machine).
+* wall s — the whole subprocess (interpreter start, imports, prep, compute); peak RSS is
+  the child's maximum resident set (wait4).
+
+The raw DuckDB peers are the queries a careful analyst would write: LEAD / ordered
+aggregates over ``PARTITION BY customer_id ORDER BY timestamp, _seq``, exact
+``quantile_cont`` / ``median``, and durations from ``epoch_us`` (``date_diff`` on
+``TIMESTAMPTZ`` goes through ICU and is several times slower). Timings on a shared 2-core
+machine are noisy: read ratios within one run, not milliseconds.
 """
 
 from __future__ import annotations
@@ -93,39 +104,48 @@ def generate(n_events: int) -> Path:
     return path
 
 
-def build_warehouse(parquet: Path) -> Path:
-    """JourneyLens's warehouse: a DuckDB file whose journey_events holds the log."""
+def _scratch_db(tag: str) -> Path:
+    """A fresh DuckDB file for one task (removed by the runner afterwards)."""
+    path = OUT / f"scratch_{tag}_{os.getpid()}.duckdb"
+    path.unlink(missing_ok=True)
+    return path
+
+
+def cached_db(parquet: Path) -> Path:
+    """``--cached-db``: one warehouse file with journey_events, loaded once and reused by every task."""
     db = parquet.with_suffix(".duckdb")
-    if db.exists():
-        return db
-    import duckdb
+    if not db.exists():
+        import duckdb
 
-    from journeylens.warehouse import open_warehouse
-
-    open_warehouse(str(db)).close()  # creates the canonical tables
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE journey_events_tmp AS SELECT * FROM read_parquet(?)", [str(parquet)])
-    con.execute("DROP TABLE IF EXISTS journey_events")
-    con.execute("ALTER TABLE journey_events_tmp RENAME TO journey_events")
-    con.close()
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE journey_events AS SELECT * FROM read_parquet(?)", [str(parquet)])
+        con.close()
     return db
 
 
-# --- tasks (each runs in its own subprocess) ---------------------------------------------------------
-def _ours(db: Path) -> Any:
+def _ours(parquet: Path) -> Any:
+    """JourneyLens: a new warehouse file whose journey_events is loaded from the Parquet log."""
     from journeylens.settings import Settings
     from journeylens.warehouse import open_warehouse
 
-    return open_warehouse(str(db), Settings(warehouse=str(db))).table("journey_events")
+    cached = os.environ.get("JOURNEYS_CACHED_DB")
+    db = cached or str(_scratch_db("ours"))
+    wh = open_warehouse(db, Settings(warehouse=db, duckdb_memory_limit=os.environ["JOURNEYS_MEMORY_LIMIT"]))
+    if cached:
+        return wh.table("journey_events")
+    return wh.replace("journey_events", wh.con.read_parquet(str(parquet)))
 
 
-def _raw_duckdb(db: Path) -> Any:
+def _raw_duckdb(parquet: Path) -> Any:
+    """Raw DuckDB: the same load into a new file, under the same memory limit."""
     import duckdb
 
-    from journeylens.settings import Settings
-
-    con = duckdb.connect(str(db), read_only=True)
-    con.execute(f"SET memory_limit = '{Settings().duckdb_memory_limit}'")  # same limit as ours
+    cached = os.environ.get("JOURNEYS_CACHED_DB")
+    con = duckdb.connect(cached or str(_scratch_db("duckdb")), read_only=bool(cached))
+    con.execute(f"SET memory_limit = '{os.environ['JOURNEYS_MEMORY_LIMIT']}'")
+    con.execute("SET enable_progress_bar = false")
+    if not cached:
+        con.execute("CREATE TABLE journey_events AS SELECT * FROM read_parquet(?)", [str(parquet)])
     return con
 
 
@@ -135,12 +155,11 @@ def _pandas(parquet: Path) -> Any:
 
 RAW_TRANSITIONS = """
 WITH o AS (
-  SELECT customer_id, touchpoint AS node, timestamp,
-         LEAD(touchpoint) OVER w AS nxt, LEAD(timestamp) OVER w AS nts, ROW_NUMBER() OVER w AS rn
+  SELECT customer_id, touchpoint AS node, epoch_us(timestamp) AS us,
+         LEAD(touchpoint) OVER w AS nxt, LEAD(epoch_us(timestamp)) OVER w AS next_us, ROW_NUMBER() OVER w AS rn
   FROM journey_events WINDOW w AS (PARTITION BY customer_id ORDER BY timestamp, _seq)),
 e AS (
-  SELECT customer_id, node AS src, COALESCE(nxt, '__end__') AS dst,
-         CASE WHEN nxt IS NULL THEN NULL ELSE date_diff('microsecond', timestamp, nts) / 1e6 END AS s FROM o
+  SELECT customer_id, node AS src, COALESCE(nxt, '__end__') AS dst, (next_us - us) / 1e6 AS s FROM o
   UNION ALL SELECT customer_id, '__start__', node, NULL FROM o WHERE rn = 1)
 SELECT src, dst, count(*) AS n, count(DISTINCT customer_id) AS customers, quantile_cont(s, 0.5) AS median_s,
        avg(s) AS mean_s, quantile_cont(s, 0.9) AS p90_s
@@ -149,133 +168,129 @@ FROM e GROUP BY ALL
 
 RAW_VARIANTS = """
 SELECT path, count(*) AS customers, median(secs) AS median_s FROM (
-  SELECT customer_id, string_agg(touchpoint, '>' ORDER BY timestamp, _seq) AS path,
-         date_diff('microsecond', min(timestamp), max(timestamp)) / 1e6 AS secs
+  SELECT customer_id, list(touchpoint ORDER BY timestamp, _seq) AS path,
+         (epoch_us(max(timestamp)) - epoch_us(min(timestamp))) / 1e6 AS secs
   FROM journey_events GROUP BY customer_id)
 GROUP BY path ORDER BY customers DESC, path LIMIT 20
 """
 
 
-def task_ours_transitions(parquet: Path, db: Path) -> dict[str, Any]:
+def _timed(prepare: Callable[[], Any], compute: Callable[[Any], str]) -> dict[str, Any]:
+    """Run ``prepare`` then ``compute`` on its result; wall and CPU seconds of each."""
+    t0 = time.perf_counter()
+    prepared = prepare()
+    t1, c1 = time.perf_counter(), time.process_time()
+    check = compute(prepared)
+    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1, "cpu_s": time.process_time() - c1,
+            "check": check}
+
+
+def _keys() -> dict[str, str]:
+    return {"activity_key": "touchpoint", "timestamp_key": "timestamp", "case_id_key": "customer_id"}
+
+
+def task_ours_transitions(parquet: Path) -> dict[str, Any]:
     from journeylens.analyses.transitions import transitions
 
-    t0 = time.perf_counter()
-    events = _ours(db)
-    t1 = time.perf_counter()
-    rows = transitions(events).records
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"{len(rows)} edges, {sum(r['count'] for r in rows):,} moves"}
+    def compute(events: Any) -> str:
+        rows = transitions(events).records
+        return f"{len(rows)} edges, {sum(r['count'] for r in rows):,} moves"
+    return _timed(lambda: _ours(parquet), compute)
 
 
-def task_duckdb_transitions(parquet: Path, db: Path) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    con = _raw_duckdb(db)
-    t1 = time.perf_counter()
-    rows = con.execute(RAW_TRANSITIONS).fetchall()
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"{len(rows)} edges, {sum(r[2] for r in rows):,} moves"}
+def task_duckdb_transitions(parquet: Path) -> dict[str, Any]:
+    def compute(con: Any) -> str:
+        rows = con.execute(RAW_TRANSITIONS).fetchall()
+        return f"{len(rows)} edges, {sum(r[2] for r in rows):,} moves"
+    return _timed(lambda: _raw_duckdb(parquet), compute)
 
 
-def task_pm4py_dfg(parquet: Path, db: Path) -> dict[str, Any]:
+def task_pm4py_dfg(parquet: Path) -> dict[str, Any]:
     import pm4py
 
-    t0 = time.perf_counter()
-    frame = _pandas(parquet)
-    t1 = time.perf_counter()
-    dfg, starts, ends = pm4py.discover_dfg(frame, activity_key="touchpoint", timestamp_key="timestamp",
-                                           case_id_key="customer_id")
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"{len(dfg) + len(starts) + len(ends)} edges, "
-                     f"{sum(dfg.values()) + sum(starts.values()) + sum(ends.values()):,} moves (counts only)"}
+    def compute(frame: Any) -> str:
+        dfg, starts, ends = pm4py.discover_dfg(frame, **_keys())
+        return (f"{len(dfg) + len(starts) + len(ends)} edges, "
+                f"{sum(dfg.values()) + sum(starts.values()) + sum(ends.values()):,} moves (counts only)")
+    return _timed(lambda: _pandas(parquet), compute)
 
 
-def task_pm4py_dfg_median(parquet: Path, db: Path) -> dict[str, Any]:
+def task_pm4py_dfg_median(parquet: Path) -> dict[str, Any]:
     import pm4py
 
-    t0 = time.perf_counter()
-    frame = _pandas(parquet)
-    t1 = time.perf_counter()
-    keys = {"activity_key": "touchpoint", "timestamp_key": "timestamp", "case_id_key": "customer_id"}
-    dfg, starts, ends = pm4py.discover_dfg(frame, **keys)
-    perf, _, _ = pm4py.discover_performance_dfg(frame, **keys)
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"{len(dfg) + len(starts) + len(ends)} edges, {len(perf)} timed"}
+    def compute(frame: Any) -> str:
+        dfg, starts, ends = pm4py.discover_dfg(frame, **_keys())
+        perf, _, _ = pm4py.discover_performance_dfg(frame, **_keys())
+        return f"{len(dfg) + len(starts) + len(ends)} edges, {len(perf)} timed"
+    return _timed(lambda: _pandas(parquet), compute)
 
 
-def task_pm4py_polars_dfg(parquet: Path, db: Path) -> dict[str, Any]:
+def task_pm4py_polars_dfg(parquet: Path) -> dict[str, Any]:
     import pm4py
     import polars as pl
 
-    t0 = time.perf_counter()
-    frame = pl.read_parquet(parquet, columns=["customer_id", "timestamp", "touchpoint", "_seq"])
-    t1 = time.perf_counter()
-    dfg, _, _ = pm4py.discover_dfg(frame, activity_key="touchpoint", timestamp_key="timestamp",
-                                   case_id_key="customer_id")
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1, "check": f"{len(dfg)} edges"}
+    def compute(frame: Any) -> str:
+        dfg, _, _ = pm4py.discover_dfg(frame, **_keys())
+        return f"{len(dfg)} edges (counts only)"
+    return _timed(lambda: pl.read_parquet(parquet, columns=["customer_id", "timestamp", "touchpoint", "_seq"]),
+                  compute)
 
 
-def task_retentioneering_graph(parquet: Path, db: Path) -> dict[str, Any]:
+def task_retentioneering_graph(parquet: Path) -> dict[str, Any]:
     os.environ["RETENTIONEERING_NO_TRACK"] = "1"
     from retentioneering import Eventstream
 
-    t0 = time.perf_counter()
-    frame = _pandas(parquet).drop(columns=["_seq"])
-    stream = Eventstream(frame, schema={"path_cols": ["customer_id"], "event_col": "touchpoint",
-                                        "timestamp_col": "timestamp"})
-    t1 = time.perf_counter()
-    counts = stream.transition_graph_data(edge_weight="count")
-    medians = stream.transition_graph_data(edge_weight="time_median")
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"{int((counts.fillna(0) > 0).sum().sum())} edges, {int(counts.fillna(0).sum().sum()):,} "
-                     f"moves, {medians.shape[0]} nodes"}
+    def prepare() -> Any:
+        frame = _pandas(parquet).drop(columns=["_seq"])
+        return Eventstream(frame, schema={"path_cols": ["customer_id"], "event_col": "touchpoint",
+                                          "timestamp_col": "timestamp"})
+
+    def compute(stream: Any) -> str:
+        counts = stream.transition_graph_data(edge_weight="count")
+        medians = stream.transition_graph_data(edge_weight="time_median")
+        return (f"{int((counts.fillna(0) > 0).sum().sum())} edges, {int(counts.fillna(0).sum().sum()):,} "
+                f"moves, {medians.shape[0]} nodes")
+    return _timed(prepare, compute)
 
 
-def task_ours_variants(parquet: Path, db: Path) -> dict[str, Any]:
+def task_ours_variants(parquet: Path) -> dict[str, Any]:
     from journeylens.analyses.variants import variants
 
-    t0 = time.perf_counter()
-    events = _ours(db)
-    t1 = time.perf_counter()
-    rows = variants(events, top=20).records
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"top {rows[0]['customers']:,} customers, 20th {rows[-1]['customers']:,}"}
+    def compute(events: Any) -> str:
+        rows = variants(events, top=20).records
+        return f"top {rows[0]['customers']:,} customers, 20th {rows[-1]['customers']:,}"
+    return _timed(lambda: _ours(parquet), compute)
 
 
-def task_duckdb_variants(parquet: Path, db: Path) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    con = _raw_duckdb(db)
-    t1 = time.perf_counter()
-    rows = con.execute(RAW_VARIANTS).fetchall()
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"top {rows[0][1]:,} customers, 20th {rows[-1][1]:,}"}
+def task_duckdb_variants(parquet: Path) -> dict[str, Any]:
+    def compute(con: Any) -> str:
+        rows = con.execute(RAW_VARIANTS).fetchall()
+        return f"top {rows[0][1]:,} customers, 20th {rows[-1][1]:,}"
+    return _timed(lambda: _raw_duckdb(parquet), compute)
 
 
-def task_pm4py_variants(parquet: Path, db: Path) -> dict[str, Any]:
+def task_pm4py_variants(parquet: Path) -> dict[str, Any]:
     import pm4py
 
-    t0 = time.perf_counter()
-    frame = _pandas(parquet)
-    t1 = time.perf_counter()
-    found = pm4py.get_variants(frame, activity_key="touchpoint", timestamp_key="timestamp", case_id_key="customer_id")
-    counts = sorted(((v if isinstance(v, int) else len(v)) for v in found.values()), reverse=True)[:20]
-    return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-            "check": f"top {counts[0]:,} customers, 20th {counts[-1]:,}"}
+    def compute(frame: Any) -> str:
+        found = pm4py.get_variants(frame, **_keys())
+        counts = sorted(((v if isinstance(v, int) else len(v)) for v in found.values()), reverse=True)[:20]
+        return f"top {counts[0]:,} customers, 20th {counts[-1]:,}"
+    return _timed(lambda: _pandas(parquet), compute)
 
 
-def _funnel_task(mode: str) -> Callable[[Path, Path], dict[str, Any]]:
-    def run(parquet: Path, db: Path) -> dict[str, Any]:
+def _funnel_task(mode: str) -> Callable[[Path], dict[str, Any]]:
+    def run(parquet: Path) -> dict[str, Any]:
         from journeylens.analyses.funnel import funnel
 
-        t0 = time.perf_counter()
-        events = _ours(db)
-        t1 = time.perf_counter()
-        rows = funnel(events, steps=FUNNEL_STEPS, mode=mode, within_days=30).records
-        return {"prep_s": t1 - t0, "compute_s": time.perf_counter() - t1,
-                "check": " → ".join(f"{r['customers']:,}" for r in rows)}
+        def compute(events: Any) -> str:
+            rows = funnel(events, steps=FUNNEL_STEPS, mode=mode, within_days=30).records
+            return " → ".join(f"{r['customers']:,}" for r in rows)
+        return _timed(lambda: _ours(parquet), compute)
     return run
 
 
-TASKS: dict[str, tuple[str, Callable[[Path, Path], dict[str, Any]]]] = {
+TASKS: dict[str, tuple[str, Callable[[Path], dict[str, Any]]]] = {
     "ours_transitions": ("transitions", task_ours_transitions),
     "duckdb_sql_transitions": ("transitions", task_duckdb_transitions),
     "pm4py_dfg_counts": ("transitions", task_pm4py_dfg),
@@ -293,13 +308,14 @@ TRANSITIONS_ONLY = ("ours_transitions", "duckdb_sql_transitions")
 
 
 # --- runner -------------------------------------------------------------------------------------------
-def run_task(name: str, n_events: int, timeout_s: float) -> dict[str, Any]:
+def run_task(name: str, n_events: int, timeout_s: float, memory_limit: str, cached: Path | None) -> dict[str, Any]:
     """Run one task in a fresh interpreter; wall time and peak RSS (wait4) come from the parent."""
+    env = {**os.environ, "RETENTIONEERING_NO_TRACK": "1", "PYTHONWARNINGS": "ignore",
+           "JOURNEYS_MEMORY_LIMIT": memory_limit, **({"JOURNEYS_CACHED_DB": str(cached)} if cached else {})}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, __file__, "--events", str(n_events), "--task", name],
-                                stdout=out, stderr=err,
-                                env={**os.environ, "RETENTIONEERING_NO_TRACK": "1", "PYTHONWARNINGS": "ignore"})
+                                stdout=out, stderr=err, env=env)
         timer = threading.Timer(timeout_s, proc.kill)
         timer.start()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -310,62 +326,80 @@ def run_task(name: str, n_events: int, timeout_s: float) -> dict[str, Any]:
         err.seek(0)
         lines = [line for line in out.read().splitlines() if line.startswith("{")]
         errors = err.read().strip().splitlines()
+    for scratch in OUT.glob(f"scratch_*_{proc.pid}.duckdb*"):
+        scratch.unlink()
     rss_mb = usage.ru_maxrss / 1024
     if not lines:
-        reason = f"killed after {timeout_s:.0f} s" if wall >= timeout_s else (errors or ["failed"])[-1][:100]
+        messages = [line for line in errors if "Error" in line or "Exception" in line] or errors or ["failed"]
+        reason = f"killed after {timeout_s:.0f} s" if wall >= timeout_s else messages[-1][:120]
         return {"task": name, "wall_s": wall, "peak_rss_mb": rss_mb, "error": reason}
     return {"task": name, "wall_s": wall, "peak_rss_mb": rss_mb, **json.loads(lines[-1])}
 
 
-def print_table(results: list[dict[str, Any]], n_events: int) -> None:
+def print_table(results: list[dict[str, Any]], n_events: int, memory_limit: str, cached: Path | None) -> None:
     groups: dict[str, list[dict[str, Any]]] = {}
     for result in results:
         groups.setdefault(TASKS[result["task"]][0], []).append(result)
-    print(f"\n{n_events:,} events — wall = whole subprocess (imports + preparation + compute); "
-          f"ratio = this tool / ours (wall, and compute)")
-    header = f"{'task':<26}{'wall s':>9}{'prep s':>9}{'compute s':>11}{'peak RSS MB':>13}{'wall x':>9}{'compute x':>11}  check"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{n_events:,} events from Parquet; DuckDB memory_limit {memory_limit}; load average now {load} "
+          f"on {os.cpu_count()} cores.\nwall = whole subprocess; prep = Parquet to the tool's table/frame"
+          f"{' (DuckDB tools: opening the --cached-db file only)' if cached else ''}; "
+          f"compute = the analysis (wall s, and CPU s of all threads); x = this tool's compute / ours")
+    header = (f"{'task':<26}{'wall s':>8}{'prep s':>8}{'compute s':>11}{'cpu s':>8}{'peak RSS MB':>13}"
+              f"{'compute x':>11}{'cpu x':>8}  check")
     for group, rows in groups.items():
         print(f"\n[{group}]\n{header}")
         ours = next((r for r in rows if r["task"].startswith("ours") and "error" not in r), None)
         for r in rows:
             if "error" in r:
-                print(f"{r['task']:<26}{r['wall_s']:>9.2f}{'':>9}{'':>11}{r['peak_rss_mb']:>13.0f}{'':>20}  "
+                print(f"{r['task']:<26}{r['wall_s']:>8.1f}{'':>27}{r['peak_rss_mb']:>13.0f}{'':>19}  "
                       f"FAILED: {r['error']}")
                 continue
-            wall_x = r["wall_s"] / ours["wall_s"] if ours else float("nan")
             compute_x = r["compute_s"] / ours["compute_s"] if ours else float("nan")
-            print(f"{r['task']:<26}{r['wall_s']:>9.2f}{r['prep_s']:>9.2f}{r['compute_s']:>11.2f}"
-                  f"{r['peak_rss_mb']:>13.0f}{wall_x:>9.2f}{compute_x:>11.2f}  {r['check']}")
+            cpu_x = r["cpu_s"] / ours["cpu_s"] if ours else float("nan")
+            print(f"{r['task']:<26}{r['wall_s']:>8.1f}{r['prep_s']:>8.1f}{r['compute_s']:>11.2f}{r['cpu_s']:>8.2f}"
+                  f"{r['peak_rss_mb']:>13.0f}{compute_x:>11.2f}{cpu_x:>8.2f}  {r['check']}")
 
 
 def main() -> None:
+    from journeylens.settings import Settings
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--task", choices=sorted(TASKS), help="(internal) run one task and print JSON")
-    parser.add_argument("--prepare", action="store_true", help="(internal) generate the log and warehouse")
+    parser.add_argument("--prepare", action="store_true", help="(internal) generate the Parquet log")
     parser.add_argument("--only", help="comma-separated task names to run (default: all)")
     parser.add_argument("--transitions-only", action="store_true", help="ours + raw DuckDB transitions only")
+    parser.add_argument("--memory-limit", default=Settings().duckdb_memory_limit,
+                        help="DuckDB memory_limit for JourneyLens and raw DuckDB alike (default: JourneyLens's)")
+    parser.add_argument("--cached-db", action="store_true",
+                        help="load the log into one DuckDB file once and let the DuckDB tasks open it "
+                             "(their prep then excludes the load; for 100M-event runs)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per task before it is killed")
     args = parser.parse_args()
     parquet = OUT / f"journeys_{args.events}.parquet"
     if args.prepare:
-        build_warehouse(generate(args.events))
+        generate(args.events)
+        if args.cached_db:
+            cached_db(parquet)
         return
     if args.task:
-        print(json.dumps(TASKS[args.task][1](parquet, parquet.with_suffix(".duckdb"))))
+        print(json.dumps(TASKS[args.task][1](parquet)))
         return
     t0 = time.perf_counter()
     # In a child: Linux children inherit the parent's peak RSS at fork, so the parent stays small.
-    subprocess.run([sys.executable, __file__, "--events", str(args.events), "--prepare"], check=True)
+    subprocess.run([sys.executable, __file__, "--events", str(args.events), "--prepare",
+                    *(["--cached-db"] if args.cached_db else [])], check=True)
+    cached = parquet.with_suffix(".duckdb") if args.cached_db else None
     print(f"data ready in {time.perf_counter() - t0:.1f} s: {parquet}")
     names = list(TRANSITIONS_ONLY) if args.transitions_only else list(TASKS)
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     results = []
     for name in names:
-        results.append(run_task(name, args.events, args.timeout))
+        results.append(run_task(name, args.events, args.timeout, args.memory_limit, cached))
         print(f"  {name}: {results[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
-    print_table(results, args.events)
+    print_table(results, args.events, args.memory_limit, cached)
 
 
 if __name__ == "__main__":

@@ -80,3 +80,20 @@ def test_outcome_from_the_definition(duck: Warehouse) -> None:
     assert {tuple(r["path"]): r["outcome_rate"] for r in rows} == {("A", "D"): 1.0, ("A",): 0.0}
     with pytest.raises(ParameterError, match="churn"):
         variants(events, outcome="churn", definition=definition)
+
+
+many_nodes = [f"t{i:03d}" for i in range(300)]  # 9-bit digits: only 7 steps fit in a path code's head
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paths=st.lists(st.lists(st.sampled_from(["t000", "t001", "t299"]), min_size=1, max_size=16),
+                      min_size=1, max_size=8),
+       top=st.sampled_from([None, 1, 2, 3]))
+def test_long_paths_and_ties_at_the_cut(duck: Warehouse, paths: list[list[str]], top: int | None) -> None:
+    """Paths longer than the packed head, differing only late, and the top-N cut on ties."""
+    rows = [event("all", i, node) for i, node in enumerate(many_nodes)]
+    rows += [event(f"c{c}", i, node) for c, path in enumerate(paths) for i, node in enumerate(path)]
+    rows += [event(f"d{c}", i, node) for c, path in enumerate(paths[:2]) for i, node in enumerate(path)]
+    actual = variants(load(duck, rows), top=top).to_dict()
+    expected = reference_variants(rows)
+    assert same_rows(actual, expected if top is None else expected[:top])

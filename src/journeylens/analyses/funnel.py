@@ -49,6 +49,7 @@ from journeylens.analyses.transitions import (
     check_level,
     journey_nodes,
     journey_order,
+    micros_between,
     seconds_between,
 )
 from journeylens.errors import ParameterError
@@ -106,7 +107,7 @@ def _check(steps: Sequence[str], mode: str, within_days: float | None, exclude: 
 def _within(later: ir.TimestampValue, start: ir.TimestampValue, window_us: int | None) -> ir.BooleanValue:
     if window_us is None:
         return ibis.literal(True)
-    return later.delta(start, unit="microsecond") <= window_us
+    return micros_between(later, start) <= window_us
 
 
 def _ranked(nodes: ir.Table, names: Sequence[str]) -> ir.Table:
@@ -133,16 +134,28 @@ def _ordered(cand: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.
 
 
 def _strict(nodes: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.Table:
-    """Per customer: from their first step-1 event, whether the next events are the next steps."""
-    window = journey_order(nodes)
-    ahead = nodes.mutate(**{f"n{k}": nodes.node.lead(k).over(window) for k in range(1, len(steps))},
-                         **{f"t{k}": nodes.timestamp.lead(k).over(window) for k in range(1, len(steps))})
-    starts = ahead.filter(ahead.node == steps[0])
-    starts = starts.mutate(rank=ibis.row_number().over(journey_order(starts)))
-    wide = starts.filter(starts.rank == 0).mutate(t0=starts.timestamp, done0=starts.timestamp)
+    """Per customer: from their first step-1 event, whether the next events are the next steps.
+
+    Positions count every event of the journey, but only events at step nodes are kept after
+    that, so the matching works on a small table: step k is reached when the event ``k``
+    places after the step-1 event is at ``steps[k]`` (and so were all before it).
+    """
+    positioned = nodes.mutate(position=ibis.row_number().over(journey_order(nodes)))
+    cand = positioned.filter(positioned.node.isin(list(steps)))
+    first = cand.filter(cand.node == steps[0])
+    wide = first.group_by("customer_id").aggregate(p0=first.position.min(), t0=first.timestamp.min())
+    near = cand.join(wide, "customer_id")
+    offset = near.position - near.p0
+    near = near.filter(offset > 0, offset < len(steps))
+    later = near.group_by("customer_id").aggregate(
+        **{f"t{k}": near.timestamp.min(where=(offset == k) & (near.node == step))
+           for k, step in enumerate(steps[1:], start=1)})
+    wide = wide.left_join(later, "customer_id").select(wide.customer_id, wide.t0, *[later[f"t{k}"]
+                                                                                   for k in range(1, len(steps))])
+    wide = wide.mutate(done0=wide.t0)
     reached: ir.BooleanValue = ibis.literal(True)
-    for k, step in enumerate(steps[1:], start=1):
-        reached = reached & (wide[f"n{k}"] == step) & _within(wide[f"t{k}"], wide.t0, window_us)
+    for k in range(1, len(steps)):
+        reached = reached & wide[f"t{k}"].notnull() & _within(wide[f"t{k}"], wide.t0, window_us)
         wide = wide.mutate(**{f"done{k}": ibis.ifelse(reached, wide[f"t{k}"], ibis.null("timestamp"))})
     return wide
 

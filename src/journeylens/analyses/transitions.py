@@ -26,10 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from journeylens.analyses.filters import Filters
 from journeylens.analyses.result import Result
@@ -42,6 +45,8 @@ LEVELS: tuple[str, ...] = ("touchpoint", "stage")
 START = "__start__"
 END = "__end__"
 COLUMNS: tuple[str, ...] = ("from", "to", "count", "customers", "median_seconds", "mean_seconds", "p90_seconds")
+#: Above this many events the graph is built per bucket of customers (see :func:`bucketed_graph`).
+BUCKET_EVENTS = 10_000_000
 
 
 def check_level(level: str) -> str:
@@ -72,9 +77,39 @@ def journey_nodes(events: ir.Table, *, level: str = "touchpoint", collapse_repea
     return nodes
 
 
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(timestamp) -> dt.int64:  # type: ignore[no-untyped-def]
+    """DuckDB: microseconds since 1970-01-01 UTC."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_unix_micros(timestamp) -> dt.int64:  # type: ignore[no-untyped-def]
+    """Spark: microseconds since 1970-01-01 UTC."""
+
+
+def epoch_micros(timestamp: ir.TimestampValue) -> ir.IntegerValue:
+    """Microseconds since 1970-01-01 UTC as an integer, on every engine.
+
+    Differences of these are exact and cheap: on DuckDB, ``date_diff`` on ``TIMESTAMPTZ``
+    goes through ICU calendar arithmetic and was most of the cost of a transition graph.
+    """
+    engine = ibis.get_backend(timestamp).name
+    if engine == "duckdb":
+        return _duckdb_epoch_us(timestamp)
+    if engine == "pyspark":
+        return _spark_unix_micros(timestamp)
+    epoch = ibis.literal(datetime(1970, 1, 1, tzinfo=UTC))
+    return timestamp.delta(epoch, unit="microsecond")  # pragma: no cover - other engines
+
+
+def micros_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
+    """Exact integer microseconds from ``earlier`` to ``later``."""
+    return epoch_micros(later) - epoch_micros(earlier)
+
+
 def seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
     """Exact seconds (microsecond resolution) from ``earlier`` to ``later`` on every engine."""
-    return later.delta(earlier, unit="microsecond").cast("float64") / 1_000_000
+    return micros_between(later, earlier).cast("float64") / 1_000_000
 
 
 def apply_filters(events: ir.Table, filters: Filters | None, definition: JourneyDefinition | None,
@@ -93,7 +128,7 @@ def transition_edges(nodes: ir.Table) -> ir.Table:
     # Integer microseconds: exact, and quantiles over integers are cheaper than over doubles.
     moves = ordered.select(
         "customer_id", source=ordered.node, target=ordered.next_node.fill_null(END),
-        micros=ordered.next_ts.delta(ordered.timestamp, unit="microsecond").cast("int64"),
+        micros=micros_between(ordered.next_ts, ordered.timestamp),
     )
     firsts = ordered.filter(ordered.position == 0)
     starts = firsts.select("customer_id", source=ibis.literal(START), target=firsts.node,
@@ -128,17 +163,76 @@ def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float
     if not 0.0 <= min_share <= 1.0:
         raise ParameterError(f"min_share must be between 0 and 1, got {min_share}.",
                              details={"min_share": min_share})
-    edges = transition_edges(journey_nodes(apply_filters(events, filters, definition, customers), level=level))
-    graph = edges.group_by(["source", "target"]).aggregate(
-        count=edges.count(), customers=edges.customer_id.nunique(), median_us=edges.micros.median(),
-        mean_us=edges.micros.mean(), p90_us=edges.micros.quantile(0.9),
-    )
+    nodes = journey_nodes(apply_filters(events, filters, definition, customers), level=level)
+    buckets = -(-int(nodes.count().to_pyarrow().as_py()) // BUCKET_EVENTS)
+    graph = bucketed_graph(nodes, buckets) if buckets > 1 else one_pass_graph(transition_edges(nodes))
     rows = [{"from": r["source"], "to": r["target"], "count": r["count"], "customers": r["customers"],
              **{f"{name}_seconds": _seconds(r[f"{name}_us"]) for name in ("median", "mean", "p90")}}
             for r in graph.to_pyarrow().to_pylist()]
     return TransitionsResult(records=tuple(_prune(rows, min_share)),
                              params={"level": level, "min_share": min_share, "filters": _filters_dict(filters)},
                              title=f"Transitions ({level})")
+
+
+def one_pass_graph(edges: ir.Table) -> ir.Table:
+    """``source, target, count, customers, median_us, mean_us, p90_us`` in one aggregation."""
+    return edges.group_by(["source", "target"]).aggregate(
+        count=edges.count(), customers=edges.customer_id.nunique(), median_us=edges.micros.median(),
+        mean_us=edges.micros.mean(), p90_us=edges.micros.quantile(0.9),
+    )
+
+
+def bucketed_graph(nodes: ir.Table, buckets: int) -> ir.Table:
+    """The same graph, built one bucket of customers (by hash) at a time.
+
+    Each bucket's window fits in memory instead of spilling the whole log. The partial
+    results are exact and mergeable: customers never span buckets, so distinct counts add
+    up, and the durations are kept as counts per ``(source, target, micros)`` from which
+    :func:`quantiles_from_counts` takes the exact quantiles.
+    """
+    bucket = (nodes.customer_id.hash() % buckets + buckets) % buckets
+    parts = []
+    for b in range(buckets):
+        edges = transition_edges(nodes.filter(bucket == b))
+        times = edges.group_by(["source", "target", "micros"]).aggregate(n=edges.count())
+        people = edges.group_by(["source", "target"]).aggregate(n=edges.customer_id.nunique())
+        # One query per bucket, so that the window is computed once for both aggregations.
+        parts.append(times.mutate(kind=ibis.literal("times"))
+                     .union(people.mutate(micros=ibis.null("int64"), kind=ibis.literal("people")))
+                     .to_pyarrow())
+    merged = ibis.memtable(pa.concat_tables(parts))
+    merged = merged.group_by(["kind", "source", "target", "micros"]).aggregate(n=merged.n.sum())
+    counted = merged.filter(merged.kind == "times").drop("kind")
+    customers = merged.filter(merged.kind == "people").select("source", "target", customers="n")
+    return quantiles_from_counts(counted).join(customers, ["source", "target"])
+
+
+def quantiles_from_counts(counted: ir.Table) -> ir.Table:
+    """Exact ``count, median_us, mean_us, p90_us`` per edge from ``source, target, micros, n``.
+
+    Quantiles interpolate linearly between closest ranks, like ``quantile_cont``: for rank
+    ``(total - 1) * q`` the two values around it are the first whose cumulative count passes
+    its floor and its ceiling.
+    """
+    edge = [counted.source, counted.target]
+    timed = counted.micros.notnull()
+    ranked = counted.mutate(
+        cum=counted.n.sum(where=timed).over(ibis.window(group_by=edge, order_by=counted.micros, rows=(None, 0))),
+        timed_n=counted.n.sum(where=timed).over(ibis.window(group_by=edge)))
+    timed = ranked.micros.notnull()
+    stats: dict[str, Any] = {"count": ranked.n.sum(), "timed_n": ranked.timed_n.max(),
+                             "mean_us": (ranked.micros.cast("float64") * ranked.n).sum() / ranked.n.sum(where=timed)}
+    for name, q in (("median", 0.5), ("p90", 0.9)):
+        rank = (ranked.timed_n - 1).cast("float64") * q
+        for side, bound in (("lo", rank.floor()), ("hi", rank.ceil())):
+            stats[f"{name}_{side}"] = ranked.micros.min(where=timed & (ranked.cum > bound))
+    graph = ranked.group_by(["source", "target"]).aggregate(**stats)
+    columns: dict[str, Any] = {}
+    for name, q in (("median", 0.5), ("p90", 0.9)):
+        rank = (graph.timed_n - 1).cast("float64") * q
+        low, high = graph[f"{name}_lo"].cast("float64"), graph[f"{name}_hi"].cast("float64")
+        columns[f"{name}_us"] = low + (high - low) * (rank - rank.floor())
+    return graph.select("source", "target", "count", "mean_us", **columns)
 
 
 def _prune(rows: Sequence[Mapping[str, Any]], min_share: float) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ from journeylens.analyses.transitions import (
     check_level,
     journey_nodes,
     journey_order,
-    seconds_between,
+    micros_between,
 )
 from journeylens.errors import ParameterError
 
@@ -59,14 +59,54 @@ class VariantsResult(Result):
         return go.Figure(go.Bar(x=[r["customers"] for r in self.records], y=labels, orientation="h"))
 
 
-def customer_paths(nodes: ir.Table) -> ir.Table:
-    """One row per customer: ``customer_id, path`` (array of nodes in journey order)."""
-    ranked = nodes.mutate(position=ibis.row_number().over(journey_order(nodes)))
-    # Arrays of (position, node) sort the same way on every engine, so the path order does
-    # not depend on order-sensitive aggregation support (Spark has none in Ibis).
-    return ranked.group_by("customer_id").aggregate(
-        path=ibis.struct({"position": ranked.position, "node": ranked.node}).collect().sort().map(lambda s: s.node)
+@dataclass(frozen=True)
+class PathCode:
+    """An exact, order-preserving integer encoding of paths over a known set of nodes.
+
+    Node ``names[i]`` gets the digit ``i + 1`` (names sorted, so digits compare like names);
+    the first ``head_length`` steps of a path are packed, most significant first, into one
+    int64 ``head`` of ``bits``-wide digits (a missing step is digit 0), and any later steps
+    form the ``tail`` array of digits. ``(head, tail)`` is injective, and comparing it
+    (head, then tail element-wise) orders paths exactly as comparing their node lists.
+    """
+
+    names: tuple[str, ...]
+
+    @property
+    def bits(self) -> int:
+        return max(1, len(self.names).bit_length())
+
+    @property
+    def head_length(self) -> int:
+        return 63 // self.bits
+
+    def decode(self, head: int, tail: Sequence[int] | None) -> list[str]:
+        mask = (1 << self.bits) - 1
+        digits = [(head >> (self.bits * (self.head_length - 1 - i))) & mask for i in range(self.head_length)]
+        return [self.names[d - 1] for d in [*digits, *(tail or ())] if d]
+
+
+def path_codes(nodes: ir.Table, code: PathCode) -> ir.Table:
+    """One row per customer: ``customer_id, head, tail`` (see :class:`PathCode`) and ``seconds``
+    from their first to their last node.
+
+    Grouping customers on two integers instead of arrays of strings is what makes variants
+    fast; the encoding is exact, so no path can be mistaken for another.
+    """
+    digits = ibis.memtable({"node": list(code.names), "digit": list(range(1, len(code.names) + 1))},
+                           schema={"node": "string", "digit": "int64"})
+    coded = nodes.join(digits, "node")
+    coded = coded.mutate(position=ibis.row_number().over(journey_order(coded)))
+    in_head = coded.position < code.head_length
+    shift = ibis.greatest((code.head_length - 1 - coded.position) * code.bits, 0).cast("int32")
+    later = ibis.struct({"position": coded.position, "digit": coded.digit})
+    paths = coded.group_by("customer_id").aggregate(
+        head=ibis.ifelse(in_head, coded.digit << shift, 0).sum().cast("int64"),
+        tail=later.collect(where=~in_head).sort().map(lambda s: s.digit),
+        seconds=micros_between(coded.timestamp.max(), coded.timestamp.min()).cast("float64") / 1_000_000,
     )
+    # No later steps is an empty tail, not null: nulls sort differently on each engine.
+    return paths.mutate(tail=paths.tail.fill_null(ibis.literal([], type="array<int64>")))
 
 
 def _outcome_flag(events: ir.Table, definition: JourneyDefinition | None, outcome: str | None,
@@ -85,6 +125,13 @@ def _outcome_flag(events: ir.Table, definition: JourneyDefinition | None, outcom
     return definition.outcome_expr(outcome, events.touchpoint)  # type: ignore[arg-type]
 
 
+def _spans(events: ir.Table, level: str) -> ir.Table:
+    """Per customer ``seconds`` from their first to their last event at ``level`` (repeats included)."""
+    at_level = events.filter(events[level].notnull())
+    return at_level.group_by("customer_id").aggregate(
+        seconds=micros_between(at_level.timestamp.max(), at_level.timestamp.min()).cast("float64") / 1_000_000)
+
+
 def variants(events: ir.Table, *, top: int | None = 20, level: str = "touchpoint", collapse_repeats: bool = False,
              outcome_touchpoints: Sequence[str] | None = None, outcome: str | None = None,
              filters: Filters | None = None, definition: JourneyDefinition | None = None,
@@ -99,24 +146,25 @@ def variants(events: ir.Table, *, top: int | None = 20, level: str = "touchpoint
         raise ParameterError(f"top must be a positive number of variants, got {top}.", details={"top": top})
     events = apply_filters(events, filters, definition, customers)
     is_outcome = _outcome_flag(events, definition, outcome, outcome_touchpoints)
-    at_level = events.filter(events[level].notnull())
-    spans = at_level.group_by("customer_id").aggregate(
-        seconds=seconds_between(at_level.timestamp.max(), at_level.timestamp.min()))
     nodes = journey_nodes(events, level=level, collapse_repeats=collapse_repeats)
-    per_customer = customer_paths(nodes).join(spans, "customer_id")
+    code = PathCode(tuple(sorted(nodes.select("node").distinct().to_pyarrow().column("node").to_pylist())))
+    per_customer = path_codes(nodes, code)
+    if collapse_repeats or level == "stage":  # the span counts the collapsed repeats too
+        per_customer = per_customer.drop("seconds").join(_spans(events, level), "customer_id")
     metrics: dict[str, Any] = {}
     if is_outcome is not None:
         reached = events.filter(is_outcome).select("customer_id").distinct()
         per_customer = per_customer.left_join(reached.mutate(outcome=ibis.literal(1)), "customer_id")
         metrics["outcome_rate"] = per_customer.outcome.fill_null(0).mean()
-    grouped = per_customer.group_by("path").aggregate(
+    grouped = per_customer.group_by(["head", "tail"]).aggregate(
         customers=per_customer.count(), median_seconds=per_customer.seconds.median(), **metrics)
     grouped = grouped.mutate(share=grouped.customers.cast("float64") / grouped.customers.sum().over())
-    ranked = grouped.order_by([ibis.desc("customers"), "path"])
+    ranked = grouped.order_by([ibis.desc("customers"), "head", "tail"])
     if top is not None:
         ranked = ranked.limit(top)
-    columns = ["path", "customers", "share", "median_seconds", *metrics]
-    rows = [{c: r[c] for c in columns} for r in ranked.to_pyarrow().to_pylist()]
+    columns = ["customers", "share", "median_seconds", *metrics]
+    rows = [{"path": code.decode(r["head"], r["tail"]), **{c: r[c] for c in columns}}
+            for r in ranked.to_pyarrow().to_pylist()]
     rows.sort(key=lambda r: (-r["customers"], r["path"]))
     params = {"top": top, "level": level, "collapse_repeats": collapse_repeats,
               "outcome_touchpoints": list(outcome_touchpoints or ()), "outcome": outcome,
