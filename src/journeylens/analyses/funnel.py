@@ -49,10 +49,9 @@ from journeylens.analyses.transitions import (
     check_level,
     journey_nodes,
     journey_order,
-    micros_between,
-    seconds_between,
 )
 from journeylens.errors import ParameterError
+from journeylens.warehouse.durations import micros_between, seconds_between
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition

@@ -36,6 +36,7 @@ import pandas as pd
 
 from journeylens.analyses.cohorts import customer_outcomes
 from journeylens.analyses.result import plain
+from journeylens.warehouse import durations
 
 if TYPE_CHECKING:
     from journeylens.analyses.filters import Filters
@@ -45,8 +46,8 @@ UNKNOWN_CHANNEL = "unknown"
 
 
 def seconds_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
-    """``end - start`` in seconds (millisecond precision, identical on every engine)."""
-    return end.delta(start, unit="millisecond").cast("float64") / 1000.0
+    """``end - start`` in seconds (microsecond precision, identical on every engine)."""
+    return durations.seconds_between(end, start)
 
 
 def ordered(events: ir.Table, *, descending: bool = False) -> list[Any]:

@@ -37,6 +37,7 @@ from journeylens.analyses import stats
 from journeylens.analyses.result import Result, plain
 from journeylens.analyses.targets import TargetBook, target_status, touchpoint_stages, worst_status
 from journeylens.errors import ParameterError
+from journeylens.warehouse.durations import utc_day_number
 
 if TYPE_CHECKING:
     from journeylens.analyses.filters import Filters
@@ -126,7 +127,7 @@ def add_dimensions(feedback: ir.Table, by: Sequence[str], sources: Sources) -> i
     if any(dim in PERIODS for dim in by):
         # The UTC day number; periods are derived from it after a first aggregation (see
         # sufficient_statistics), because time-zone-aware truncation per row is slow.
-        out = out.mutate(_day=(out.timestamp.epoch_seconds() // 86400).cast("int64"))
+        out = out.mutate(_day=utc_day_number(out.timestamp).cast("int64"))
     for dim in by:
         if dim in PERIODS:
             continue

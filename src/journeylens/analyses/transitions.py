@@ -26,17 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeylens.analyses.filters import Filters
 from journeylens.analyses.result import Result
 from journeylens.errors import ParameterError
+from journeylens.warehouse.durations import micros_between
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition
@@ -75,41 +74,6 @@ def journey_nodes(events: ir.Table, *, level: str = "touchpoint", collapse_repea
         nodes = nodes.filter(nodes.previous_node.isnull() | (nodes.previous_node != nodes.node))
         nodes = nodes.drop("previous_node")
     return nodes
-
-
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _duckdb_epoch_us(timestamp) -> dt.int64:  # type: ignore[no-untyped-def]
-    """DuckDB: microseconds since 1970-01-01 UTC."""
-
-
-@ibis.udf.scalar.builtin(name="unix_micros")
-def _spark_unix_micros(timestamp) -> dt.int64:  # type: ignore[no-untyped-def]
-    """Spark: microseconds since 1970-01-01 UTC."""
-
-
-def epoch_micros(timestamp: ir.TimestampValue) -> ir.IntegerValue:
-    """Microseconds since 1970-01-01 UTC as an integer, on every engine.
-
-    Differences of these are exact and cheap: on DuckDB, ``date_diff`` on ``TIMESTAMPTZ``
-    goes through ICU calendar arithmetic and was most of the cost of a transition graph.
-    """
-    engine = ibis.get_backend(timestamp).name
-    if engine == "duckdb":
-        return _duckdb_epoch_us(timestamp)
-    if engine == "pyspark":
-        return _spark_unix_micros(timestamp)
-    epoch = ibis.literal(datetime(1970, 1, 1, tzinfo=UTC))
-    return timestamp.delta(epoch, unit="microsecond")  # pragma: no cover - other engines
-
-
-def micros_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
-    """Exact integer microseconds from ``earlier`` to ``later``."""
-    return epoch_micros(later) - epoch_micros(earlier)
-
-
-def seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    """Exact seconds (microsecond resolution) from ``earlier`` to ``later`` on every engine."""
-    return micros_between(later, earlier).cast("float64") / 1_000_000
 
 
 def apply_filters(events: ir.Table, filters: Filters | None, definition: JourneyDefinition | None,

@@ -27,6 +27,7 @@ from journeylens.errors import ParameterError
 from journeylens.ingest.stitching import identity_graph, resolve_customers
 from journeylens.journeys.definition import JourneyDefinition, touchpoint_rules
 from journeylens.warehouse import Warehouse
+from journeylens.warehouse.durations import seconds_between
 from journeylens.warehouse.schema import EVENTS, JOURNEY_EVENTS, JOURNEY_EVENTS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def journey_events_expr(events: ir.Table, definition: JourneyDefinition, *, epis
     e = _label(e, definition)
     order = [e.timestamp, e._seq]
     e = e.mutate(_previous=e.timestamp.lag().over(group_by=e.customer_id, order_by=order))
-    e = e.mutate(seconds_since_previous=e.timestamp.delta(e._previous, unit="millisecond").cast("float64") / 1000.0)
+    e = e.mutate(seconds_since_previous=seconds_between(e.timestamp, e._previous))
     starts = ibis.cases((e.seconds_since_previous.isnull(), 1),
                         (e.seconds_since_previous > episode_gap_minutes * 60.0, 1), else_=0)
     e = e.mutate(_starts=starts.cast("int64"))
