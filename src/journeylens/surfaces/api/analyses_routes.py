@@ -23,19 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.analyses.filters import Filters
 from journeylens.errors import ParameterError
-from journeylens.surfaces.api.deps import LensDep, require_scope
+from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 
 router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"))])
 
 
-def common_filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
-                   channel: str | None = None, stage: str | None = None,
-                   touchpoint: str | None = None) -> Filters:
-    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
-                                touchpoint=touchpoint)
-
-
-FiltersDep = Annotated[Filters, Depends(common_filters)]
 ByQuery = Annotated[str | None, Query(description="Cohorts to compare side by side, comma-separated (2+).")]
 
 

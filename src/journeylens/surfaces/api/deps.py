@@ -30,6 +30,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from journeylens.analyses.filters import Filters
 from journeylens.errors import PermissionDeniedError
 from journeylens.lens import JourneyLens
 from journeylens.operations.appdb import AppDatabase
@@ -322,3 +323,14 @@ def verify_csrf(request: Request, token: str | None) -> None:
         raise PermissionDeniedError(
             f"Missing or wrong CSRF token: send the token from GET /v1/auth/me in {CSRF_HEADER} "
             "(or the form's csrf_token field).", code="csrf_failed")
+
+
+def common_filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
+                   channel: str | None = None, stage: str | None = None,
+                   touchpoint: str | None = None) -> Filters:
+    """The common analysis filters as query parameters (lists comma-separated), as in the CLI."""
+    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
+                                touchpoint=touchpoint)
+
+
+FiltersDep = Annotated[Filters, Depends(common_filters)]

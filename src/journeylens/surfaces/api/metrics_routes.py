@@ -18,21 +18,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from journeylens.analyses.filters import Filters
 from journeylens.errors import ParameterError
-from journeylens.surfaces.api.deps import LensDep, require_scope
+from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 
 router = APIRouter(tags=["metrics"], dependencies=[Depends(require_scope("read"))])
 
 
-def common_filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
-                   channel: str | None = None, stage: str | None = None,
-                   touchpoint: str | None = None) -> Filters:
-    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
-                                touchpoint=touchpoint)
-
-
-FiltersDep = Annotated[Filters, Depends(common_filters)]
 MetricQuery = Annotated[str | None, Query(description="nps, csat, ces or custom names, comma-separated.")]
 MinNQuery = Annotated[int | None, Query(ge=1, description="Minimum answers for a score.")]
 
@@ -62,12 +53,15 @@ async def get_metrics(lens: LensDep, filters: FiltersDep, by: str = "touchpoint,
 @router.get("/v1/metrics/changes")
 async def get_metric_changes(lens: LensDep, filters: FiltersDep, by: str = "touchpoint", period: str = "month",
                              baseline: str | None = None, metric: MetricQuery = None, min_n: MinNQuery = None,
-                             alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05) -> list[dict[str, Any]]:
+                             alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
+                             every_period: bool = False) -> list[dict[str, Any]]:
     chosen = None if period.lower() == "none" else period
     groups = _split(by)
     if chosen is None and len(groups) != 1:
         raise ParameterError("Group-vs-group comparison (period=none) takes exactly one 'by' grouping.")
     params = _params(metric, min_n, alpha=alpha)
+    if every_period and chosen is not None:  # every period vs the one before it, not only the latest
+        params["every_period"] = True
     result = await run_in_threadpool(lambda: lens.metric_changes(by=groups, period=chosen, baseline=baseline,
                                                                  filters=filters, **params))
     rows: list[dict[str, Any]] = result.to_dict()

@@ -15,19 +15,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from journeylens.analyses.filters import Filters
-from journeylens.surfaces.api.deps import LensDep, require_scope
+from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 
 router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"))])
 
 
-def _filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
-             channel: str | None = None, stage: str | None = None, touchpoint: str | None = None) -> Filters:
-    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
-                                touchpoint=touchpoint)
-
-
-FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
 @router.get("/v1/journey/outcomes")

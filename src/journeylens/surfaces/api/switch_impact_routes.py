@@ -13,22 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from journeylens.analyses.filters import Filters
 from journeylens.analyses.switch_impact import DEFAULT_MAX_GAP_MINUTES
-from journeylens.surfaces.api.deps import LensDep, require_scope
+from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 
 router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scope("read"))])
 
 
-def _filters(start: str | None = None, end: str | None = None, cohort: str | None = None,
-             channel: str | None = None, stage: str | None = None, touchpoint: str | None = None) -> Filters:
-    return Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
-                                touchpoint=touchpoint)
 
 
 @router.get("/v1/journey/switch-impact")
 async def get_switch_impact(
-    lens: LensDep, filters: Annotated[Filters, Depends(_filters)],
+    lens: LensDep, filters: FiltersDep,
     max_gap_minutes: Annotated[float, Query(ge=0, description="0 = no limit.")] = DEFAULT_MAX_GAP_MINUTES,
     within_stage: bool = True, min_customers: Annotated[int, Query(ge=1)] = 30,
 ) -> list[dict[str, Any]]:

@@ -20,14 +20,16 @@ from journeylens.analyses.filters import Filters
 from journeylens.errors import JourneyLensError
 from journeylens.surfaces.cli.context import emit_json, emit_table, fail, get_ctx
 from journeylens.surfaces.cli.journey_cmd import journey_app
+from journeylens.surfaces.cli.options import (
+    ChannelOpt,
+    CohortOpt,
+    EndOpt,
+    JsonOpt,
+    StageOpt,
+    StartOpt,
+    TouchpointOpt,
+)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the HTTP API's JSON shape.")]
-StartOpt = Annotated[str | None, typer.Option("--start", help="First day (ISO date, inclusive).")]
-EndOpt = Annotated[str | None, typer.Option("--end", help="End (ISO date, exclusive).")]
-CohortOpt = Annotated[str | None, typer.Option("--cohort", help="Only customers of this cohort.")]
-ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only these channels (comma-separated).")]
-StageOpt = Annotated[str | None, typer.Option("--stage", help="Only these stages (comma-separated).")]
-TouchpointOpt = Annotated[str | None, typer.Option("--touchpoint", help="Only these touchpoints (comma-separated).")]
 LevelOpt = Annotated[str, typer.Option("--level", help="Nodes: touchpoint or stage.")]
 
 

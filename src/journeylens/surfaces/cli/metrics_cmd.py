@@ -21,14 +21,16 @@ import typer
 from journeylens.analyses.filters import Filters
 from journeylens.errors import JourneyLensError, ParameterError
 from journeylens.surfaces.cli.context import emit_json, emit_table, fail, get_ctx
+from journeylens.surfaces.cli.options import (
+    ChannelOpt,
+    CohortOpt,
+    EndOpt,
+    JsonOpt,
+    StageOpt,
+    StartOpt,
+    TouchpointOpt,
+)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the HTTP API's JSON shape.")]
-StartOpt = Annotated[str | None, typer.Option("--start", help="First day (ISO date, inclusive).")]
-EndOpt = Annotated[str | None, typer.Option("--end", help="End (ISO date, exclusive).")]
-CohortOpt = Annotated[str | None, typer.Option("--cohort", help="Only customers of this cohort.")]
-ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only these channels (comma-separated).")]
-StageOpt = Annotated[str | None, typer.Option("--stage", help="Only these stages (comma-separated).")]
-TouchpointOpt = Annotated[str | None, typer.Option("--touchpoint", help="Only these touchpoints (comma-separated).")]
 MetricOpt = Annotated[list[str] | None, typer.Option(
     "--metric", help="nps, csat, ces or a custom metric name; repeat or comma-separate (default nps,csat,ces).")]
 MinNOpt = Annotated[int | None, typer.Option("--min-n", help="Minimum answers for a score (default setting, 5).")]
@@ -90,6 +92,8 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
                 metric: MetricOpt = None, alpha: Annotated[float, typer.Option("--alpha")] = 0.05,
                 min_n: MinNOpt = None, start: StartOpt = None, end: EndOpt = None, cohort: CohortOpt = None,
                 channel: ChannelOpt = None, stage: StageOpt = None, touchpoint: TouchpointOpt = None,
+                every_period: Annotated[bool, typer.Option("--every-period", help="Compare every period with the "
+                                                           "one before it, not only the latest.")] = False,
                 as_json: JsonOpt = False) -> None:
     """JSON: rows {<by keys>, metric, base, current, change, test, statistic, p, q, significant, ...}."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
@@ -100,6 +104,8 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
     if min_n is not None:
         params["min_sample_size"] = min_n
     chosen_period = None if period.lower() == "none" else period
+    if every_period and chosen_period is not None:
+        params["every_period"] = True
     groups = _split(by)
     if chosen_period is None and len(groups) != 1:
         fail(ParameterError("Group-vs-group comparison (--period none) takes exactly one --by grouping."),
@@ -108,7 +114,8 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
     _run(ctx, as_json, lambda lens: lens.metric_changes(by=groups, period=chosen_period, baseline=baseline,
                                                         filters=filters, **params),
          lambda rows: emit_table(rows, title="Metric changes (BH-adjusted q)", columns=[
-             *groups, "versus" if chosen_period is None else "current_period", "metric", "base", "current",
+             *groups, *(["base_period"] if every_period else []),
+             "versus" if chosen_period is None else "current_period", "metric", "base", "current",
              "change", "p", "q", "significant"]))
 
 

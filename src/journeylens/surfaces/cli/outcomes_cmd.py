@@ -13,6 +13,13 @@ from journeylens.analyses.filters import Filters
 from journeylens.errors import JourneyLensError
 from journeylens.surfaces.cli.context import console, emit_json, emit_table, fail, get_ctx
 from journeylens.surfaces.cli.journey_cmd import journey_app
+from journeylens.surfaces.cli.options import (
+    ChannelOpt,
+    CohortOpt,
+    EndOpt,
+    JsonOpt,
+    StartOpt,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,11 +30,11 @@ def register(app: typer.Typer) -> None:
 def outcomes_cmd(
     ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="week or month (of the customer's first event).")] = "month",
-    start: Annotated[str | None, typer.Option("--start", help="First day (ISO date, inclusive).")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="End (ISO date, exclusive).")] = None,
-    cohort: Annotated[str | None, typer.Option("--cohort", help="Only customers of this cohort.")] = None,
-    channel: Annotated[str | None, typer.Option("--channel", help="Only these channels (comma-separated).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP API's JSON shape.")] = False,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    cohort: CohortOpt = None,
+    channel: ChannelOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Conversion and churn shares, overall and per period, with 95 % Wilson intervals."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel)

@@ -18,6 +18,15 @@ from journeylens.analyses.switch_impact import DEFAULT_MAX_GAP_MINUTES
 from journeylens.errors import JourneyLensError
 from journeylens.surfaces.cli.context import console, emit_json, emit_table, fail, get_ctx
 from journeylens.surfaces.cli.journey_cmd import journey_app
+from journeylens.surfaces.cli.options import (
+    ChannelOpt,
+    CohortOpt,
+    EndOpt,
+    JsonOpt,
+    StageOpt,
+    StartOpt,
+    TouchpointOpt,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,19 +49,19 @@ def _table_row(r: dict[str, Any]) -> dict[str, Any]:
 @journey_app.command("switch-impact")
 def switch_impact_cmd(
     ctx: typer.Context,
-    start: Annotated[str | None, typer.Option("--start", help="First day (ISO date, inclusive).")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="End (ISO date, exclusive).")] = None,
-    cohort: Annotated[str | None, typer.Option("--cohort", help="Only customers of this cohort.")] = None,
-    channel: Annotated[str | None, typer.Option("--channel", help="Only these channels (comma-separated).")] = None,
-    stage: Annotated[str | None, typer.Option("--stage", help="Only these stages (comma-separated).")] = None,
-    touchpoint: Annotated[str | None, typer.Option("--touchpoint", help="Only these touchpoints.")] = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    cohort: CohortOpt = None,
+    channel: ChannelOpt = None,
+    stage: StageOpt = None,
+    touchpoint: TouchpointOpt = None,
     max_gap_minutes: Annotated[float, typer.Option(
         "--max-gap-minutes", min=0, help="Longest gap between the two events of a switch; 0 = no limit.")
     ] = DEFAULT_MAX_GAP_MINUTES,
     across_stages: Annotated[bool, typer.Option(
         "--across-stages", help="Also count switches between two stages (default: within one stage).")] = False,
     min_customers: Annotated[int, typer.Option("--min-customers", min=1, help="Least switchers to report.")] = 30,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP API's JSON shape.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Channel-switch impact: NPS and churn of customers who switched channel vs the rest of the stage."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
