@@ -1,9 +1,12 @@
 """Dashboard page latency: cold (first request computes) and warm (cached per data version).
 
 Generates the demo bank (``--customers``; 475,000 customers ≈ 10M events) unless the
-warehouse exists already, starts ``journeylens serve`` in a subprocess, signs in with httpx,
-requests each main page once (cold), then ``--repeat`` more times and prints p50 / p95 per
-page. Goal: warm p95 < 500 ms. The topic-discovery partial is left out by default
+warehouse exists already, starts ``journeylens serve`` in a subprocess (its pre-warmer starts
+computing the main views at once), signs in with httpx, first requests a few pages the
+pre-warmer does not compute (they must not wait for it), then each main page once ("first":
+computed, joined while the pre-warmer computes it, or already warm; "ready": seconds after
+the server answered), then ``--repeat`` more times and prints p50 / p95 per page. Goal: warm
+p95 < 500 ms. The topic-discovery partial is left out by default
 (``--with-topics``): it embeds every comment with MiniLM on the CPU.
 
     python bench/dashboard.py                        # default demo size (50,000 customers)
@@ -34,6 +37,9 @@ PAGES = (
     "/touchpoints/Mobile%20app%20login", "/customers/C000042", "/data-health", "/journey-definition",
     "/journey-map?channel=app",
 )
+#: Computed on demand (not pre-warmed): answered while the pre-warmer works on the slow views.
+COLD_PAGES = ("/customers/C000042", "/funnel?steps=Website+product+page,Open+account+online&mode=ordered",
+              "/touchpoints/Mobile%20app%20login")
 EMAIL, PASSWORD = "bench@journeylens.local", "bench-password-1"
 
 
@@ -82,7 +88,21 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(base: str, pages: tuple[str, ...], repeat: int) -> list[tuple[str, int, float, float, float]]:
+def during_warm_up(base: str, pages: tuple[str, ...]) -> list[tuple[str, int, float]]:
+    """First requests of pages the pre-warmer does not compute, sent while it works on the others."""
+    rows = []
+    with httpx.Client(base_url=base, timeout=3600, follow_redirects=False) as client:
+        _sign_in(client)
+        for page in pages:
+            started = time.perf_counter()
+            status = client.get(page).status_code
+            rows.append((page, status, time.perf_counter() - started))
+            print(f"  during warm-up {page}: {rows[-1][2]:,.2f} s", file=sys.stderr)
+    return rows
+
+
+def measure(base: str, pages: tuple[str, ...], repeat: int,
+            started_at: float) -> list[tuple[str, int, float, float, float, float]]:
     rows = []
     with httpx.Client(base_url=base, timeout=3600, follow_redirects=False) as client:
         _sign_in(client)
@@ -90,13 +110,14 @@ def measure(base: str, pages: tuple[str, ...], repeat: int) -> list[tuple[str, i
             started = time.perf_counter()
             status = client.get(page).status_code
             cold = time.perf_counter() - started
+            ready = time.perf_counter() - started_at
             warm = []
             for _ in range(repeat):
                 started = time.perf_counter()
                 client.get(page).raise_for_status()
                 warm.append(time.perf_counter() - started)
-            rows.append((page, status, cold, statistics.median(warm), _percentile(warm, 0.95)))
-            print(f"  {page}: cold {cold:,.2f} s, warm p95 {rows[-1][4] * 1000:,.0f} ms", file=sys.stderr)
+            rows.append((page, status, cold, ready, statistics.median(warm), _percentile(warm, 0.95)))
+            print(f"  {page}: first {cold:,.2f} s, warm p95 {rows[-1][5] * 1000:,.0f} ms", file=sys.stderr)
     return rows
 
 
@@ -120,16 +141,23 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(base, server)
+        started_at = time.perf_counter()
+        early = during_warm_up(base, COLD_PAGES)
         pages = PAGES + (("/touchpoints/Mobile%20app%20login/topics",) if args.with_topics else ())
-        rows = measure(base, pages, args.repeat)
+        rows = measure(base, pages, args.repeat, started_at)
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(f"\nJourneyLens dashboard, {args.customers:,} demo customers, {args.repeat} warm requests per page")
-    print(f"{'page':<78} {'status':>6} {'cold s':>8} {'warm p50 ms':>12} {'warm p95 ms':>12}")
-    for page, status, cold, p50, p95 in rows:
-        print(f"{page:<78} {status:>6} {cold:>8.2f} {p50 * 1000:>12.1f} {p95 * 1000:>12.1f}")
-    worst = max(r[4] for r in rows)
+    print("\nPages the pre-warmer does not compute, requested right after the server started:")
+    print(f"{'page':<78} {'status':>6} {'first s':>8}")
+    for page, status, first in early:
+        print(f"{page:<78} {status:>6} {first:>8.2f}")
+    print("\nMain pages in order (first: that request; ready: seconds after the server answered):")
+    print(f"{'page':<78} {'status':>6} {'first s':>8} {'ready s':>8} {'warm p50 ms':>12} {'warm p95 ms':>12}")
+    for page, status, cold, ready, p50, p95 in rows:
+        print(f"{page:<78} {status:>6} {cold:>8.2f} {ready:>8.1f} {p50 * 1000:>12.1f} {p95 * 1000:>12.1f}")
+    worst = max(r[5] for r in rows)
     print(f"\nworst warm p95: {worst * 1000:.0f} ms (goal < 500 ms): {'met' if worst < 0.5 else 'NOT met'}")
 
 

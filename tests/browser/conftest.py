@@ -20,12 +20,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 EMAIL, PASSWORD = "admin@journeylens.local", "browser-test-password"
 ATTACK = "<script>alert(1)</script> logged me out twice"
+#: Where the attack comment lands: not the customer and touchpoint of the README screenshots.
+ATTACK_CUSTOMER, ATTACK_TOUCHPOINT = "C000077", "Transfer"
 
 
 @dataclass
 class LiveServer:
     url: str
     lens: Any
+    attack: str = ATTACK
+    attack_customer: str = ATTACK_CUSTOMER
+    attack_touchpoint: str = ATTACK_TOUCHPOINT
 
 
 def _free_port() -> int:
@@ -55,7 +60,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                         customers=2_000, seed=11, out_dir=workdir / "data")
     lens = journeylens.open(settings.warehouse, report.journey, settings=settings)
     lens.ingest("feedback", pd.DataFrame({"timestamp": [pd.Timestamp("2025-01-05T08:00", tz="UTC")],
-                                          "customer_id": ["C000042"], "touchpoint": ["Mobile app login"],
+                                          "customer_id": [ATTACK_CUSTOMER], "touchpoint": [ATTACK_TOUCHPOINT],
                                           "csat": [1], "comment": [ATTACK]}))
     database = AppDatabase(settings.app_database_url)
     with database.session() as session:

@@ -97,16 +97,31 @@ def test_funnel_builder_updates_in_place(page: Any) -> None:
     assert page.console_errors == []
 
 
-def test_comment_with_script_shows_as_text(page: Any) -> None:
+def test_comment_with_script_shows_as_text(page: Any, live_server: Any) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto("/customers/C000042")
+    page.goto(f"/customers/{live_server.attack_customer}")
     _settle(page)
-    assert page.get_by_text("<script>alert(1)</script> logged me out twice").first.is_visible()
-    page.goto("/touchpoints/Mobile%20app%20login")
+    assert page.get_by_text(live_server.attack).first.is_visible()
+    page.goto(f"/touchpoints/{live_server.attack_touchpoint}")
     _settle(page)
     assert page.get_by_text("<script>alert(1)</script>", exact=False).first.is_visible()
     assert dialogs == []
+
+
+def test_planted_switch_problem_from_overview_to_channels(page: Any) -> None:
+    """The demo's planted problem 3 (online → call centre in service) is where a CX manager looks."""
+    page.goto("/")
+    _settle(page)
+    hurts = page.locator("section", has=page.get_by_role("heading", name="What hurts loyalty"))
+    assert "service: web → call centre" in hurts.inner_text()
+    hurts.get_by_role("link", name="All channel switches and their impact").click()
+    page.wait_for_url(re.compile(r"/channels#switch-impact$"))
+    _settle(page)
+    harmful = page.locator("#switch-impact tr.harm th")
+    assert "service: web → call centre" in harmful.all_inner_texts()
+    assert page.locator("#impact-chart .main-svg").count() > 0
+    assert page.console_errors == []
 
 
 @pytest.mark.parametrize("path", ["/", "/journey-map", "/funnel", "/channels", "/touchpoints/Mobile%20app%20login",
@@ -137,7 +152,7 @@ def test_phone_sized_screen(browser: Any, live_server: Any, signed_in_state: Any
 
 @pytest.mark.parametrize(("name", "path"), [
     ("overview", "/"), ("journey-map", "/journey-map"), ("touchpoint", "/touchpoints/Mobile%20app%20login"),
-    ("customer", "/customers/C000042"),
+    ("customer", "/customers/C000727"), ("channels", "/channels"),  # C000727: service calls, comments, churn
     ("funnel", "/funnel?step=Website+product+page&step=Open+account+online&step=KYC+document+upload"
                "&step=Account+approved&step=Card+activation"),
 ])

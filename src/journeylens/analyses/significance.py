@@ -105,8 +105,14 @@ def _check_alpha(alpha: float) -> None:
 def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: str = "month",
             metrics: Sequence[str] = BUILTIN_METRICS, alpha: float = 0.05, min_sample_size: int = 5,
             filters: Filters | None = None, events: ir.Table | None = None, definition: Any = None,
-            customers: ir.Table | None = None, respondent: str = "customer") -> ChangesResult:
-    """Latest period versus the calendar period before it, per group and metric, BH-adjusted."""
+            customers: ir.Table | None = None, respondent: str = "customer",
+            every_period: bool = False) -> ChangesResult:
+    """Latest period versus the calendar period before it, per group and metric, BH-adjusted.
+
+    With ``every_period`` each period with data is compared with the calendar period before
+    it (a scan of the whole time range, newest first), and the adjustment runs across all of
+    those comparisons together: a drop that happened months ago is still found.
+    """
     if period not in PERIODS:
         raise ParameterError(f"Unknown period {period!r}; allowed: {', '.join(PERIODS)}.")
     _check_alpha(alpha)
@@ -117,23 +123,24 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
     if frame.empty:
         raise EmptyDataError("No feedback answers match; nothing to compare.")
     keys = pd.to_datetime(frame[period])
-    latest = keys.max()
-    previous = latest - _PERIOD_STEP[period]
     frame = frame.assign(_key=keys)
-    groups = frame.groupby(list(by), dropna=False, sort=True) if by else [((), frame)]
+    currents = sorted(set(keys), reverse=True) if every_period else [keys.max()]
+    groups = [group for _, group in frame.groupby(list(by), dropna=False, sort=True)] if by else [frame]
     rows = []
-    for _, group in groups:
-        current = group[group._key == latest]
-        base = group[group._key == previous]
-        if current.empty or base.empty:
-            continue
-        labels = {d: _plain_key(current.iloc[0][d]) for d in by}
-        for spec in specs:
-            compared = _compare(spec, base.iloc[0].to_dict(), current.iloc[0].to_dict(), min_sample_size)
-            rows.append({**labels, "base_period": period_label(previous, period),
-                         "current_period": period_label(latest, period), **compared})
+    for latest in currents:
+        previous = latest - _PERIOD_STEP[period]
+        for group in groups:
+            current = group[group._key == latest]
+            base = group[group._key == previous]
+            if current.empty or base.empty:
+                continue
+            labels = {d: _plain_key(current.iloc[0][d]) for d in by}
+            for spec in specs:
+                compared = _compare(spec, base.iloc[0].to_dict(), current.iloc[0].to_dict(), min_sample_size)
+                rows.append({**labels, "base_period": period_label(previous, period),
+                             "current_period": period_label(latest, period), **compared})
     params = {"by": list(by), "period": period, "metrics": [s.name for s in specs], "alpha": alpha,
-              "min_sample_size": min_sample_size, "comparison": "period"}
+              "min_sample_size": min_sample_size, "comparison": "period", "every_period": every_period}
     return ChangesResult(_adjust(rows, alpha), params)
 
 

@@ -38,7 +38,7 @@ PERMISSIONS: tuple[str, ...] = (
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "analyst": frozenset({"read", "journey.edit", "ingest"}),
+    "analyst": frozenset({"read", "journey.edit", "ingest", "customer.lookup"}),
     "agent": frozenset({"customer.lookup", "tickets"}),
     "viewer": frozenset({"read"}),
 }

@@ -96,3 +96,18 @@ def anonymous(web_env: WebEnv) -> Iterator[TestClient]:
 def csrf() -> Callable[[str], str]:
     """``csrf(html)`` → the CSRF token of the page's first form."""
     return csrf_from
+
+
+@pytest.fixture
+def signed_client() -> Iterator[Callable[[FastAPI, str], TestClient]]:
+    """``signed_client(app, "viewer")`` → a TestClient of ``app`` signed in with that role."""
+    clients: list[TestClient] = []
+
+    def make(app: FastAPI, role: str) -> TestClient:
+        client = TestClient(app)
+        clients.append(client)
+        return sign_in(client, role)
+
+    yield make
+    for client in clients:
+        client.close()

@@ -85,8 +85,9 @@ def test_sign_in_returns_to_the_page_asked_for(anonymous: TestClient, csrf: Any,
 
 @pytest.mark.parametrize(("role", "path", "status"), [
     ("agent", "/customers", 200), ("agent", "/journey-map", 403), ("agent", "/settings", 403),
-    ("viewer", "/journey-map", 200), ("viewer", "/customers", 403), ("viewer", "/settings", 403),
-    ("analyst", "/data-health", 200), ("analyst", "/settings", 403), ("admin", "/settings", 200),
+    ("viewer", "/journey-map", 200), ("viewer", "/customers", 403), ("viewer", "/customers/C000007", 403),
+    ("viewer", "/settings", 403), ("analyst", "/data-health", 200), ("analyst", "/customers", 200),
+    ("analyst", "/customers/C000007", 200), ("analyst", "/settings", 403), ("admin", "/settings", 200),
 ])
 def test_roles(client_for: Any, role: str, path: str, status: int) -> None:
     assert client_for(role).get(path).status_code == status
@@ -121,3 +122,88 @@ def test_settings_forms_need_admin_and_csrf(client_for: Any, csrf: Any, web_env:
     short = admin.post("/settings/users", data={"csrf_token": csrf_from(created.text), "email": "s@example.com",
                                                 "password": "short"})
     assert short.status_code == 400 and "too short" in short.text
+
+
+def test_role_table_matches_the_docs() -> None:
+    from journeylens.operations.auth import ROLES, role_allows
+
+    lookup = [r for r in ROLES if role_allows(r, "customer.lookup")]
+    assert lookup == ["admin", "analyst", "agent"]  # analysts read customer journeys; viewers do not
+    assert [r for r in ROLES if role_allows(r, "read")] == ["admin", "analyst", "viewer"]
+    assert [r for r in ROLES if role_allows(r, "admin")] == ["admin"]
+
+
+def test_viewers_get_no_customer_identifiers(client_for: Any) -> None:
+    viewer, analyst = client_for("viewer"), client_for("analyst")
+    page = viewer.get("/touchpoints/Mobile%20app%20login").text
+    assert 'href="/customers/' not in page and "Comments" in page
+    assert 'href="/customers/' in analyst.get("/touchpoints/Mobile%20app%20login").text
+    url = "/export/sentiment.csv?touchpoint=Mobile+app+login&part=comments"
+    viewer_csv, analyst_csv = viewer.get(url), analyst.get(url)
+    assert viewer_csv.status_code == analyst_csv.status_code == 200
+    assert "customer_id" in analyst_csv.text.splitlines()[0]
+    assert "customer_id" not in viewer_csv.text.splitlines()[0] and "comment" in viewer_csv.text.splitlines()[0]
+    assert len(viewer_csv.text.splitlines()) == len(analyst_csv.text.splitlines())
+
+
+def test_healthz_is_public_json(anonymous: TestClient, web_env: Any) -> None:
+    response = anonymous.get("/healthz")
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body == {"status": "ok", "warehouse": "duckdb", "data_version": web_env.lens.warehouse.data_version()}
+    assert "/healthz" in anonymous.get("/openapi.json").json()["paths"]
+
+
+def test_healthz_reports_a_broken_warehouse(web_env: Any) -> None:
+    from journeylens.surfaces.api.app import create_app
+
+    class Broken:
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError("warehouse down")
+
+    client = TestClient(create_app(web_env.settings, lens=Broken(), web_prewarm=False))
+    response = client.get("/healthz")
+    client.close()
+    assert response.status_code == 503 and response.json()["status"] == "error"
+
+
+SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
+
+
+def test_html_responses_carry_security_headers(anonymous: TestClient, client_for: Any) -> None:
+    agent = client_for("agent")
+    responses = [anonymous.get("/login"), client_for("admin").get("/"), agent.get("/journey-map"),
+                 agent.get("/journey-map", headers={"HX-Request": "true"})]
+    assert [r.status_code for r in responses] == [200, 200, 403, 403]
+    for response in responses:
+        assert response.headers["content-type"].startswith("text/html")
+        policy = response.headers["content-security-policy"]
+        directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+        assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"
+        assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in policy
+        assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+        assert {k: response.headers[k] for k in SECURITY} == SECURITY
+
+
+def test_pages_have_no_inline_script(client_for: Any) -> None:
+    client = client_for("admin")
+    for path in ("/", "/journey-map", "/channels", "/touchpoints/Mobile%20app%20login", "/customers/C000007"):
+        html = client.get(path).text
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+        assert scripts, path
+        for attributes, body in scripts:
+            assert 'src="/static/' in attributes or 'type="application/json"' in attributes, (path, attributes)
+            assert body.strip() == "" or 'type="application/json"' in attributes, path
+        assert not re.search(r"\son[a-z]+=", html), path  # no inline event handlers
+
+
+def test_healthz_on_an_empty_warehouse(web_env: Any) -> None:
+    import journeylens
+    from journeylens.surfaces.api.app import create_app
+
+    lens = journeylens.open("duckdb://", settings=web_env.settings)
+    client = TestClient(create_app(web_env.settings, lens=lens, web_prewarm=False))
+    response = client.get("/healthz")
+    client.close()
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.json()["data_version"] == lens.warehouse.data_version()

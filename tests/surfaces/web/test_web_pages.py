@@ -157,3 +157,16 @@ def test_touchpoint_page_shows_target_and_status(client_for: Any, web_env: Any) 
                if r["touchpoint"] == "Mobile app login")
     assert row["csat_target"] == 0.85
     assert "target 85%" in html and f"status-{row['target_status'] or 'none'}" in html
+
+
+def test_touchpoint_page_shows_the_newest_comments(client_for: Any, web_env: Any) -> None:
+    from markupsafe import escape
+
+    records = web_env.lens.sentiment(touchpoint=["Mobile app login"], comment_limit=None).records
+    assert len(records) > 12
+    newest = sorted(records, key=lambda r: r["timestamp"], reverse=True)[:12]
+    html = client_for("viewer").get("/touchpoints/Mobile%20app%20login").text
+    shown = html.split('id="comments-title"')[1].split("</section>")[0]
+    assert str(escape(newest[0]["comment"])) in shown
+    dates = re.findall(r'<span class="meta">(\d{4}-\d{2}-\d{2})', shown)
+    assert dates == [f'{r["timestamp"]:%Y-%m-%d}' for r in newest]  # newest first, not the oldest 200

@@ -61,8 +61,7 @@ def definition_check(user: ReaderDep, form: FormDep, p: PageDep) -> Response:
         errors = exc.details.get("errors") or [{"message": exc.message}]
         return render(p.request, "definition.html", _definition_context(p, submitted=text, check_errors=errors),
                       status_code=422)
-    with p.results.cache.compute_lock:
-        check = check_definition(p.lens.warehouse.table("events"), definition).to_dict()
+    check = check_definition(p.lens.warehouse.table("events"), definition).to_dict()
     return render(p.request, "definition.html", _definition_context(p, submitted=text, check=check))
 
 
@@ -70,8 +69,7 @@ def definition_check(user: ReaderDep, form: FormDep, p: PageDep) -> Response:
 def definition_suggest(user: ReaderDep, p: PageDep) -> Response:
     from journeylens.journeys.suggest import suggest_definition
 
-    with p.results.cache.compute_lock:
-        suggested = suggest_definition(p.lens.warehouse.table("events")).to_yaml()
+    suggested = suggest_definition(p.lens.warehouse.table("events")).to_yaml()
     return render(p.request, "definition.html", _definition_context(p, suggested=suggested))
 
 

@@ -26,6 +26,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 CACHE_SECONDS = 3600
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: Columns that identify one customer: left out of exports for roles without customer lookup.
+IDENTIFIER_COLUMNS = frozenset({"customer_id", "anonymous_id", "anonymous_ids", "response_id", "event_id"})
 _MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
 
 
@@ -76,6 +78,8 @@ def export_csv(view: str, user: SignedInDep, p: PageDep, part: str | None = None
         raise PermissionDeniedError(f"Your role ({user.role}) cannot export {view!r}.")
     query = {k: v for k, v in p.query.items() if k != "part"}
     frame = frame_of(p.results.from_query(view, query), part)
+    if not role_allows(user.role, "customer.lookup"):  # no customer-level identifiers for this role
+        frame = frame.drop(columns=[c for c in frame.columns if c in IDENTIFIER_COLUMNS])
     frame = frame.apply(lambda column: column.map(_cell)) if not frame.empty else frame
     filename = f"{view}{'-' + part if part else ''}.csv"
     return Response(frame.to_csv(index=False), media_type="text/csv; charset=utf-8",

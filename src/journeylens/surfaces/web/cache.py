@@ -3,9 +3,12 @@
 The key is ``(warehouse.data_version(), definition hash, view, params)``: any ingest changes
 the data version, so a cached result is never stale for long. The data version itself is read
 at most once per ``version_ttl_seconds`` (default 1 s: reading it costs a warehouse query), so a
-page may lag an ingest by that long. Computing is serialised by one lock per
-cache (the embedded DuckDB connection is shared by the server's threads); identical requests
-arriving together compute once.
+page may lag an ingest by that long.
+
+Computing is *single-flight per key*: threads asking for the same missing key wait for the one
+computing it (the result is computed once), while different keys compute at the same time —
+a slow view (conformance at 10M events takes minutes) never blocks a cheap one. Each thread
+queries through its own DuckDB cursor (:mod:`.lenses`), so concurrent computations are safe.
 
 >>> cache = ResultCache(maxsize=2)
 >>> cache.get(("v1", "d1", "view", ()), lambda: 41 + 1)
@@ -32,15 +35,15 @@ DEFAULT_VERSION_TTL_SECONDS = 1.0
 
 
 class ResultCache:
-    """A thread-safe LRU of computed results."""
+    """A thread-safe LRU of computed results with one computation in flight per key."""
 
     def __init__(self, maxsize: int = DEFAULT_MAXSIZE, version_ttl_seconds: float = DEFAULT_VERSION_TTL_SECONDS):
         self.maxsize = maxsize
         self.version_ttl_seconds = version_ttl_seconds
         self._versions: dict[int, tuple[float, Any, str]] = {}
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._inflight: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
-        self.compute_lock = threading.RLock()
         self._hits = 0
         self._misses = 0
 
@@ -53,21 +56,44 @@ class ResultCache:
         return False, None
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value of ``key``, else ``compute()`` (stored; errors are not cached)."""
+        """The cached value of ``key``, else ``compute()`` (stored; errors are not cached).
+
+        Only one thread computes a given key at a time; the others wait for it and then
+        read its result (or, if it failed, compute themselves).
+        """
         found, value = self._lookup(key)
         if found:
             return value  # type: ignore[no-any-return]
-        with self.compute_lock:
-            found, value = self._lookup(key)  # another thread may have computed it meanwhile
-            if found:
-                return value  # type: ignore[no-any-return]
-            value = compute()
-            with self._lock:
-                self._misses += 1
-                self._items[key] = value
-                while len(self._items) > self.maxsize:
-                    self._items.popitem(last=False)
-            return value
+        with self._lock:
+            flight = self._inflight.setdefault(key, threading.Lock())
+        with flight:
+            try:
+                found, value = self._lookup(key)  # computed by the thread we waited for
+                if found:
+                    return value  # type: ignore[no-any-return]
+                value = compute()
+                self._store(key, value)
+                return value
+            finally:
+                with self._lock:
+                    if self._inflight.get(key) is flight:
+                        del self._inflight[key]
+
+    def _store(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._misses += 1
+            self._items[key] = value
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def contains(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def computing(self) -> int:
+        """How many keys are being computed right now."""
+        with self._lock:
+            return len(self._inflight)
 
     def clear(self) -> None:
         with self._lock:
@@ -75,37 +101,31 @@ class ResultCache:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"entries": len(self._items), "hits": self._hits, "misses": self._misses}
+            return {"entries": len(self._items), "hits": self._hits, "misses": self._misses,
+                    "computing": len(self._inflight)}
 
-
-    def version(self, warehouse: Any) -> str:
-        """``warehouse.data_version()``, re-read at most once per ``version_ttl_seconds``."""
+    def version(self, owner: Any, read: Callable[[], Any]) -> str:
+        """``read()`` (the data version of ``owner``'s warehouse), re-read at most once per
+        ``version_ttl_seconds``."""
         now = time.monotonic()
         with self._lock:
-            seen = self._versions.get(id(warehouse))
-        if seen is not None and seen[1] is warehouse and now - seen[0] < self.version_ttl_seconds:
+            seen = self._versions.get(id(owner))
+        if seen is not None and seen[1] is owner and now - seen[0] < self.version_ttl_seconds:
             return seen[2]
-        with self.compute_lock:
-            version = str(warehouse.data_version())
+        version = str(read())
         with self._lock:
-            self._versions[id(warehouse)] = (now, warehouse, version)
+            self._versions[id(owner)] = (now, owner, version)
         return version
 
 
 _definition_hashes: dict[int, tuple[Any, str]] = {}
 
 
-def definition_hash(lens: Any) -> str:
-    """A short hash of the journey definition in use (changes when the definition does)."""
-    definition = lens.definition
+def definition_hash(definition: Any) -> str:
+    """A short hash of a journey definition (changes when the definition does)."""
     known = _definition_hashes.get(id(definition))
     if known is not None and known[0] is definition:
         return known[1]
     digest = hashlib.sha1(definition.to_yaml().encode()).hexdigest()[:12]
     _definition_hashes[id(definition)] = (definition, digest)
     return digest
-
-
-def data_key(lens: Any, cache: ResultCache) -> tuple[str, str]:
-    """``(data version, definition hash)`` of ``lens``."""
-    return cache.version(lens.warehouse), definition_hash(lens)

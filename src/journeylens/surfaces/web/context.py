@@ -10,14 +10,14 @@ from fastapi import Depends, Request
 
 from journeylens.surfaces.api.deps import get_lens
 from journeylens.surfaces.web.cache import ResultCache
+from journeylens.surfaces.web.lenses import lens_pool
 from journeylens.surfaces.web.views import Results
 
 _lock = threading.Lock()
 
 
-def result_cache(request: Request) -> ResultCache:
+def result_cache(state: Any) -> ResultCache:
     """The app's one :class:`ResultCache` (``app.state.web_cache``), created on first use."""
-    state = request.app.state
     with _lock:
         if getattr(state, "web_cache", None) is None:
             state.web_cache = ResultCache()
@@ -52,9 +52,14 @@ class Page:
         return [t.name for t in self.lens.definition.touchpoints]
 
 
+def results_of(request: Request) -> Results:
+    """The app's cached results over its lens pool (reads the data version: call it in a worker thread)."""
+    return Results(lens_pool(request.app.state, get_lens(request)), result_cache(request.app.state))
+
+
 def page(request: Request) -> Page:
     """Open the lens and read the data version (run in a worker thread: it queries the warehouse)."""
-    return Page(request, Results(get_lens(request), result_cache(request)))
+    return Page(request, results_of(request))
 
 
 PageDep = Annotated[Page, Depends(page)]

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
+from journeylens.analyses.result import plain
 from journeylens.errors import NotFoundError
 from journeylens.surfaces.web.access import AgentDep, ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
@@ -25,6 +26,16 @@ def _card(p: Page, name: str) -> tuple[dict[str, Any] | None, dict[str, Any] | N
             if card["touchpoint"] == name:
                 return card, stage
     return None, None
+
+
+#: Comments shown on a touchpoint page (the CSV export has them all).
+NEWEST_COMMENTS = 12
+
+
+def _newest(comments: Any, limit: int = NEWEST_COMMENTS) -> list[dict[str, Any]]:
+    """The newest ``limit`` comments of a sentiment result, newest first (presentation order only)."""
+    dated = [c for c in comments if c.get("timestamp") is not None]
+    return [plain(dict(c)) for c in sorted(dated, key=lambda c: c["timestamp"], reverse=True)[:limit]]
 
 
 @router.get("/touchpoints/{name:path}/topics")
@@ -48,7 +59,7 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
     trends = {}
     for metric in CX_METRICS:
         result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric)
-        figure = (p.results.figure("touchpoint_trend", 260, touchpoint=name, filters=filters, metric=metric)
+        figure = (p.results.figure("touchpoint_trend", touchpoint=name, filters=filters, metric=metric)
                   if result is not None and len(result) else None)
         trends[metric] = (figure, error)
     sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name, filters=filters)
@@ -57,7 +68,8 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
     goals = next((r for r in by_touchpoint.to_dict(detail=True) if r.get("touchpoint") == name), None) \
         if by_touchpoint else None
     context = {"title": name, "name": name, "card": card, "stage": stage, "row": row, "goals": goals, "score_error": score_error,
-               "trends": trends, "sentiment": sentiment.to_dict() if sentiment else None,
+               "trends": trends, "sentiment": plain(dict(sentiment.overall)) if sentiment else None,
+               "comments": _newest(sentiment.records) if sentiment else [],
                "sentiment_error": sentiment_error, "tquery": {**p.query, "touchpoint": name},
                **p.filter_choices()}
     return render(p.request, "touchpoint.html", context)
@@ -76,5 +88,5 @@ def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     timeline = result.to_dict() if result else None
     items = list(reversed(timeline["items"])) if timeline else []
     context = {"title": f"Customer {customer_id}", "timeline": timeline, "error": error, "customer_id": customer_id,
-               "items": items, "figure": p.results.figure("timeline", 300, customer_id=customer_id) if items else None}
+               "items": items, "figure": p.results.figure("timeline", customer_id=customer_id) if items else None}
     return render(p.request, "customer.html", context, status_code=404 if error and error.http_status == 404 else 200)

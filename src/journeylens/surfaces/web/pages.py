@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from journeylens.analyses.switch_impact import ALPHA as SWITCH_ALPHA
 from journeylens.analyses.targets import STATUS_ORDER
 from journeylens.surfaces.web.access import ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
@@ -20,9 +21,9 @@ from journeylens.surfaces.web.views import CX_METRICS, VIEWS, parse_filters
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
-def _figure(p: Page, view: str, result: Any, height: int = 340, **params: Any) -> Any:
+def _figure(p: Page, view: str, result: Any, **params: Any) -> Any:
     """The cached, styled figure of ``view`` (``None`` when the view failed)."""
-    return p.results.figure(view, height, **params) if result is not None else None
+    return p.results.figure(view, **params) if result is not None else None
 
 
 def _worst_touchpoints(result: Any, limit: int = 10) -> list[dict[str, Any]]:
@@ -33,6 +34,11 @@ def _worst_touchpoints(result: Any, limit: int = 10) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-STATUS_ORDER[r["target_status"]], -r["n"]))[:limit]
 
 
+#: Rows shown in the overview's short lists (the CSV export has them all).
+OVERVIEW_CHANGES = 12
+OVERVIEW_HARMS = 3
+
+
 @router.get("/")
 def overview(user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query)
@@ -40,26 +46,47 @@ def overview(user: ReaderDep, p: PageDep) -> Response:
     trends = {m: p.results.attempt("metric_trend", filters=filters, metric=m) for m in CX_METRICS}
     outcomes, outcome_error = p.results.attempt("outcomes", filters=filters)
     changes, change_error = p.results.attempt("changes", filters=filters)
+    harms, harm_error = p.results.attempt("switch_impact", filters=filters)
     scores, score_error = p.results.attempt("touchpoint_metrics", filters=filters)
+    significant = list(changes.significant()) if changes else []
     context = {
         "title": "Overview", "kpi": (kpis.to_dict(detail=True) or [None])[0] if kpis else None, "kpi_error": kpi_error,
-        "trends": {m: (_figure(p, "metric_trend", r, 260, filters=filters, metric=m), e)
+        "trends": {m: (_figure(p, "metric_trend", r, filters=filters, metric=m), e)
                    for m, (r, e) in trends.items()},
-        "outcomes": outcomes.to_dict() if outcomes else None, "outcome_figure": _figure(p, "outcomes", outcomes, 300, filters=filters),
+        "outcomes": outcomes.to_dict() if outcomes else None, "outcome_figure": _figure(p, "outcomes", outcomes, filters=filters),
         "outcome_error": outcome_error,
-        "changes": list(changes.significant()) if changes else [], "changes_tested": len(changes) if changes else 0,
-        "change_error": change_error, "worst": _worst_touchpoints(scores), "score_error": score_error,
+        "changes": significant[:OVERVIEW_CHANGES], "changes_significant": len(significant),
+        "changes_tested": sum(1 for r in changes.to_dict() if r.get("p") is not None) if changes else 0,
+        "change_error": change_error, "harms": harms.harmful()[:OVERVIEW_HARMS] if harms else [],
+        "harms_tested": len(harms) if harms else 0, "harm_error": harm_error, "alpha": SWITCH_ALPHA,
+        "worst": _worst_touchpoints(scores), "score_error": score_error,
         **p.filter_choices(),
     }
     return render(p.request, "overview.html", context)
+
+
+#: A card needs this many customers to be listed among the biggest drop-offs (tiny cards are noise).
+DROP_OFF_MIN_CUSTOMERS = 30
+
+
+def _biggest_drop_offs(journey: dict[str, Any] | None, limit: int = 3) -> list[dict[str, Any]]:
+    """The map's cards with the highest drop-off (presentation order only: the values are the map's)."""
+    if not journey:
+        return []
+    cards = [{**card, "stage": stage["stage"]} for stage in journey["stages"] for card in stage["touchpoints"]
+             if card.get("drop_off") and (card.get("customers") or 0) >= DROP_OFF_MIN_CUSTOMERS]
+    return sorted(cards, key=lambda c: -c["drop_off"])[:limit]
 
 
 @router.get("/journey-map")
 def journey_map_page(user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query)
     result, error = p.results.attempt("journey_map", filters=filters)
-    context = {"title": "Journey map", "map": result.to_dict() if result else None, "error": error,
-               "sankey": _figure(p, "journey_map", result, 420, filters=filters), **p.filter_choices()}
+    journey = result.to_dict() if result else None
+    drops = _biggest_drop_offs(journey)
+    context = {"title": "Journey map", "map": journey, "error": error, "drops": drops,
+               "drop_names": {d["touchpoint"] for d in drops},
+               "sankey": _figure(p, "journey_map", result, filters=filters), **p.filter_choices()}
     return render(p.request, "journey_map.html", context)
 
 
@@ -106,8 +133,13 @@ def variants_page(user: ReaderDep, p: PageDep) -> Response:
 def channels_page(user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query)
     result, error = p.results.attempt("channels", filters=filters)
+    impact, impact_error = p.results.attempt("switch_impact", filters=filters)
     context = {"title": "Channel hopping", "ch": result.to_dict() if result else None, "error": error,
-               "figure": _figure(p, "channels", result, 420, filters=filters), **p.filter_choices()}
+               "figure": _figure(p, "channels", result, filters=filters),
+               "impact": impact.to_dict() if impact else None, "impact_error": impact_error,
+               "impact_params": impact.params if impact else {},
+               "impact_figure": _figure(p, "switch_impact", impact, filters=filters) if impact and len(impact) else None,
+               **p.filter_choices()}
     return render(p.request, "channels.html", context)
 
 

@@ -76,6 +76,19 @@ def fmt_duration(seconds: Any) -> str:
     return f"{seconds:.0f} s"
 
 
+def fmt_q(value: Any) -> str:
+    """A q- or p-value: two significant digits, ``< 0.001`` below that (never a bare 0)."""
+    if not _is_number(value):
+        return "—"
+    return "< 0.001" if value < 0.001 else f"{value:.2g}"
+
+
+def fmt_q_text(value: Any) -> str:
+    """``q = 0.0027`` or ``q < 0.001`` for running text."""
+    text = fmt_q(value)
+    return f"q {text}" if text.startswith("<") else f"q = {text}"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
 
@@ -89,7 +102,7 @@ def query_url(path: str, query: Mapping[str, Any], **changes: Any) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=fmt_pct, num=fmt_num, duration=fmt_duration, figure=figure_json)
+    env.filters.update(pct=fmt_pct, num=fmt_num, duration=fmt_duration, q=fmt_q, q_text=fmt_q_text, figure=figure_json)
     env.globals.update(status_label=STATUS_LABELS.get, query_url=query_url)
     return env
 
@@ -97,18 +110,35 @@ def _environment() -> Environment:
 templates = Jinja2Templates(env=_environment())
 
 
-def render(request: Request, name: str, context: Mapping[str, Any], *, status_code: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: Mapping[str, Any], *, status_code: int = 200) -> Response:
     """Render ``name`` with the shared context (user, CSRF token, current path and query)."""
+    from journeylens.operations.auth import role_allows
     from journeylens.surfaces.api.deps import csrf_token
 
     user = getattr(request.state, "jl_user", None)
     base = {"request": request, "user": user, "csrf_token": csrf_token(request), "path": request.url.path,
-            "query": dict(request.query_params), "nav": navigation(user)}
+            "query": dict(request.query_params), "nav": navigation(user),
+            "can_lookup": user is not None and role_allows(user.role, "customer.lookup")}
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
+    return secured(response)
+
+
+#: Only this server's own scripts run (no inline script, no eval; figures are JSON data blocks,
+#: which are not executed); styles may be inline (Plotly and the NPS bars set style attributes).
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+    "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
+}
+
+
+def secured(response: Response) -> Response:
+    """``response`` with the dashboard's security headers (every HTML page and fragment)."""
+    response.headers.update(SECURITY_HEADERS)
     return response
 
 
@@ -132,7 +162,8 @@ def navigation(user: Any) -> list[tuple[str, str]]:
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
     if request.headers.get("hx-request"):
-        return HTMLResponse(f'<p class="notice error" role="alert">{Markup.escape(message)}</p>', status_code=status)
+        return secured(HTMLResponse(f'<p class="notice error" role="alert">{Markup.escape(message)}</p>',
+                                    status_code=status))
     return render(request, "error.html", {"title": title, "message": message}, status_code=status)
 
 

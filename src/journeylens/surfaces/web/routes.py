@@ -1,15 +1,26 @@
 """The dashboard's router, listed in ``ROUTER_MODULES`` of :mod:`journeylens.surfaces.api.app`.
 
-Public: ``/login`` and ``/static/*``. Every other page needs a signed-in user whose role
-allows it (see :mod:`.access`).
+Public: ``/login``, ``/static/*`` and ``/healthz``. Every other page needs a signed-in user
+whose role allows it (see :mod:`.access`). The router's lifespan starts the pre-warmer
+(:mod:`.prewarm`) with the server.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from journeylens.surfaces.web import access, admin_pages, assets, detail_pages, pages
+from journeylens.surfaces.web import (
+    access,
+    admin_pages,
+    assets,
+    detail_pages,
+    health,
+    pages,
+    prewarm,
+)
 
-router = APIRouter(include_in_schema=False)
+# The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
+router = APIRouter(lifespan=prewarm.lifespan)
 for _module in (access, assets, pages, detail_pages, admin_pages):
     router.include_router(_module.router)
+router.include_router(health.router)

@@ -19,7 +19,8 @@ import pandas as pd
 
 from journeylens.analyses.filters import Filters
 from journeylens.errors import JourneyLensError, ParameterError
-from journeylens.surfaces.web.cache import ResultCache, data_key
+from journeylens.surfaces.web.cache import ResultCache, definition_hash
+from journeylens.surfaces.web.lenses import LensPool
 
 Query = Mapping[str, str]
 FILTER_KEYS: tuple[str, ...] = ("start", "end", "cohort", "channel")
@@ -170,8 +171,9 @@ VIEWS: dict[str, View] = {
     "metric_trend": View(lambda r, filters, metric: r.lens.metrics(by=["month"], metrics=[metric], filters=filters),
                          _p_metric, "Metric trend"),
     "outcomes": View(lambda r, filters: r.lens.outcomes(filters=filters), _p_filters, "Conversion and churn"),
-    "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters),
-                    _p_filters, "Changes since the last period"),
+    "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters,
+                                                             every_period=True),
+                    _p_filters, "Changes, month by month"),
     "touchpoint_metrics": View(lambda r, filters: r.lens.metrics(by=["touchpoint", "stage"], filters=filters),
                                _p_filters, "Touchpoint scores"),
     "stage_metrics": View(lambda r, filters: r.lens.metrics(by=["stage"], filters=filters), _p_filters,
@@ -182,6 +184,8 @@ VIEWS: dict[str, View] = {
         list(steps), filters=filters, mode=mode, within_days=within_days), _p_funnel, "Funnel"),
     "variants": View(lambda r, filters, **p: r.lens.variants(filters=filters, **p), _p_variants, "Path variants"),
     "channels": View(lambda r, filters: r.lens.channels(filters=filters), _p_filters, "Channel hopping"),
+    "switch_impact": View(lambda r, filters: r.lens.switch_impact(filters=filters), _p_filters,
+                          "Channel switches and loyalty"),
     "cohorts": View(lambda r, filters: r.lens.cohorts(filters=filters), _p_filters, "Cohorts"),
     "cohort_map": View(lambda r, filters, cohorts: r.lens.compare_cohorts("journey_map", list(cohorts), filters=filters),
                        _p_cohorts, "Journey map by cohort"),
@@ -194,7 +198,7 @@ VIEWS: dict[str, View] = {
     "touchpoint_scores": View(_touchpoint_scores, _p_touchpoint, "Touchpoint score"),
     "touchpoint_trend": View(lambda r, touchpoint, filters, metric: r.lens.metrics(
         by=["month"], metrics=[metric], filters=filters), _p_touchpoint_metric, "Touchpoint trend"),
-    "sentiment": View(lambda r, touchpoint, filters: r.lens.sentiment(touchpoint=[touchpoint], comment_limit=200),
+    "sentiment": View(lambda r, touchpoint, filters: r.lens.sentiment(touchpoint=[touchpoint], comment_limit=None),
                       _p_touchpoint, "Comments and sentiment"),
     "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
     "pain_points": View(lambda r: r.lens.pain_points(top=30), _p_none, "Pain points"),
@@ -203,6 +207,26 @@ VIEWS: dict[str, View] = {
     "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
     "identities": View(_identities, _p_none, "Identity stitching"),
 }
+
+
+def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
+    """``(view, params, with_figure)`` of what the main pages show without filters, in the order
+    a visitor meets them (the overview first, the slowest analysis, conformance, last)."""
+    everyone: dict[str, Any] = {"filters": parse_filters({})}
+    plan = [("kpis", everyone, False)]
+    plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
+    plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
+             ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
+             ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
+             ("ingest_log", {}, False), ("quarantine", VIEWS["quarantine"].parse({}), False),
+             ("identities", {}, False), ("cohorts", everyone, False), ("conformance", everyone, False)]
+    return plan
+
+
+#: Chart heights in pixels, per view (one place, so pages and the pre-warmer share cached figures).
+DEFAULT_FIGURE_HEIGHT = 340
+FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
+                                  "journey_map": 420, "channels": 420, "switch_impact": 380}
 
 
 def _freeze(value: Any) -> Any:
@@ -214,12 +238,21 @@ def _freeze(value: Any) -> Any:
 
 
 class Results:
-    """The cached results of one request's lens (one data version for the whole request)."""
+    """The cached results of one request (one data version for the whole request).
 
-    def __init__(self, lens: Any, cache: ResultCache):
-        self.lens = lens
+    ``lens`` is the calling thread's lens from ``pool`` (its own DuckDB cursor), so views
+    computed by different threads run at the same time.
+    """
+
+    def __init__(self, pool: LensPool, cache: ResultCache):
+        self.pool = pool
         self.cache = cache
-        self.key = data_key(lens, cache)
+        version = cache.version(pool, lambda: self.lens.warehouse.data_version())
+        self.key = (version, definition_hash(self.lens.definition))
+
+    @property
+    def lens(self) -> Any:
+        return self.pool.get()
 
     def get(self, view: str, **params: Any) -> Any:
         if view not in VIEWS:
@@ -227,10 +260,12 @@ class Results:
         key = (*self.key, view, _freeze(params))
         return self.cache.get(key, lambda: VIEWS[view].compute(self, **params))
 
-    def figure(self, view: str, height: int = 340, **params: Any) -> Any:
-        """The view's ``figure()`` in the dashboard's style, as script-safe JSON (cached too)."""
+    def figure(self, view: str, **params: Any) -> Any:
+        """The view's ``figure()`` in the dashboard's style (height from :data:`FIGURE_HEIGHTS`),
+        as script-safe JSON (cached too)."""
         from journeylens.surfaces.web.rendering import figure_json, styled
 
+        height = FIGURE_HEIGHTS.get(view, DEFAULT_FIGURE_HEIGHT)
         result = self.get(view, **params)
         key = (*self.key, view, "figure", height, _freeze(params))
         return self.cache.get(key, lambda: figure_json(styled(result.figure(), height=height)))

@@ -1,0 +1,128 @@
+"""Compute the main pages' results in the background, so a visitor finds them ready.
+
+When the server starts, and again whenever the data version changes (an ingest landed), a
+daemon thread computes :func:`journeylens.surfaces.web.views.warm_plan` — what the overview,
+journey map, channels, paths, data health and micro-journeys pages show without filters,
+conformance last — into the app's :class:`~journeylens.surfaces.web.cache.ResultCache`.
+It runs on its own DuckDB cursor, one view at a time; a visitor asking for a view that is
+being warmed waits for that computation instead of starting another, and cheap views never
+wait for slow ones.
+
+Off with ``create_app(..., web_prewarm=False)``; the data version is polled every
+``web_prewarm_poll_seconds`` (default 5). Nothing is warmed before ``journey_events`` exists
+(the pre-warmer never writes to the warehouse).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from journeylens.errors import JourneyLensError
+from journeylens.surfaces.web.views import Results, warm_plan
+from journeylens.warehouse.schema import JOURNEY_EVENTS
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_SECONDS = 5.0
+
+
+class Prewarmer:
+    """A background thread that keeps the main views computed for the current data version."""
+
+    def __init__(self, results: Callable[[], Results | None], *, poll_seconds: float = DEFAULT_POLL_SECONDS):
+        self._results = results
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lens: Any = None
+        self.warmed_key: tuple[str, str] | None = None
+        self.passes = 0
+
+    def start(self) -> Prewarmer:
+        self._thread = threading.Thread(target=self._run, name="journeylens-prewarm", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        last_failure = ""
+        while not self._stop.is_set():
+            try:
+                self.warm_once()
+                last_failure = ""
+            except Exception as exc:  # the server must keep serving; try again later
+                if not self._stop.is_set() and repr(exc) != last_failure:  # log each new failure once
+                    log.warning("Pre-warming the dashboard failed (retrying every %.0f s): %r", self.poll_seconds,
+                                exc, exc_info=not isinstance(exc, JourneyLensError))
+                last_failure = repr(exc)
+            self._stop.wait(self.poll_seconds)
+
+    def warm_once(self) -> bool:
+        """Compute the plan for the current data version unless done already; whether it ran."""
+        results = self._results()
+        if results is None or results.key == self.warmed_key:
+            return False
+        self._lens = results.lens
+        began = time.perf_counter()
+        for view, params, with_figure in warm_plan():
+            if self._stop.is_set():
+                return False
+            started = time.perf_counter()
+            try:
+                results.get(view, **params)
+                if with_figure:
+                    results.figure(view, **params)
+            except JourneyLensError as exc:  # the page shows the same message
+                log.info("Pre-warm: %s is not available: %s", view, exc.message)
+            log.debug("Pre-warmed %s in %.1f s", view, time.perf_counter() - started)
+        self.warmed_key = results.key
+        self.passes += 1
+        log.info("Pre-warmed the dashboard for data version %s in %.1f s", results.key[0],
+                 time.perf_counter() - began)
+        return True
+
+    def stop(self, timeout_seconds: float = 5.0) -> None:
+        """Ask the thread to stop, interrupt its running query and wait a little for it."""
+        self._stop.set()
+        connection = getattr(getattr(getattr(self._lens, "warehouse", None), "con", None), "con", None)
+        if connection is not None:
+            with contextlib.suppress(Exception):  # nothing running, or already closed
+                connection.interrupt()
+        if self._thread is not None:
+            self._thread.join(timeout_seconds)
+
+
+def _results_of(app: FastAPI) -> Results | None:
+    """The app's results, or ``None`` while there is nothing to warm (no ``journey_events`` yet)."""
+    from journeylens.surfaces.api.deps import get_lens
+    from journeylens.surfaces.web.context import result_cache
+    from journeylens.surfaces.web.lenses import lens_pool
+
+    pool = lens_pool(app.state, get_lens(SimpleNamespace(app=app)))  # type: ignore[arg-type]  # reads .app only
+    if not pool.get().warehouse.has(JOURNEY_EVENTS):
+        return None
+    return Results(pool, result_cache(app.state))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the pre-warmer with the server (unless ``app.state.web_prewarm`` is false)."""
+    prewarmer = None
+    if getattr(app.state, "web_prewarm", True):
+        poll = float(getattr(app.state, "web_prewarm_poll_seconds", DEFAULT_POLL_SECONDS))
+        prewarmer = Prewarmer(lambda: _results_of(app), poll_seconds=poll).start()
+        app.state.web_prewarmer = prewarmer
+    try:
+        yield
+    finally:
+        if prewarmer is not None:
+            await run_in_threadpool(prewarmer.stop)
