@@ -158,10 +158,16 @@ class Spool:
         return sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}"), key=segment_id)
 
     def sealed_segments(self) -> list[Path]:
-        """Segments no longer written to (all but the active one)."""
+        """Segments no longer written to (all but the active one).
+
+        The listing happens under the lock that the writer holds when it makes a segment
+        active (before creating its file): otherwise a segment opened between reading the
+        active id and listing the directory would look sealed, be loaded half-written and
+        deleted while the writer kept appending to it.
+        """
         with self._lock:
             active = self._active_id
-        return [p for p in self.segments() if segment_id(p) != active]
+            return [p for p in self.segments() if segment_id(p) != active]
 
     def has_active_data(self) -> bool:
         with self._lock:
