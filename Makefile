@@ -13,7 +13,7 @@ DEMO_WAREHOUSE ?= demo-data/journeylens.duckdb
 DEMO_APPDB ?= sqlite:///demo-data/journeylens.db
 PYTEST_ARGS ?=
 
-.PHONY: help install install-test system-deps demo test test-fast lint bench screenshots clean
+.PHONY: help install install-test system-deps demo test test-fast lint bench clean
 
 help:
 	@echo "make demo   - install, generate the demo bank dataset, ingest it and serve the dashboard"

@@ -1,4 +1,5 @@
-"""One :class:`~journeylens.JourneyLens` per thread, so dashboard views can compute at the same time.
+"""One :class:`~journeylens.JourneyLens` per thread, so API requests and dashboard views can
+compute at the same time.
 
 A DuckDB connection must not run queries from two threads at once (the second one fails with
 "Attempting to execute an unsuccessful or closed pending query result"). ``connection.cursor()``
@@ -49,12 +50,16 @@ class LensPool:
             self._local.lens = lens
         return lens
 
+    def dedicated(self) -> JourneyLens:
+        """A lens over a new cursor of its own, for a long-lived worker thread (``base`` on Spark)."""
+        return self._open() if self.shares_connection else self.base
+
     def _open(self) -> JourneyLens:
         import ibis
 
         with self._lock:  # the base connection is touched here only, one thread at a time
             if self._closed:
-                raise RuntimeError("The dashboard's lens pool is closed.")
+                raise RuntimeError("The lens pool is closed.")
             definition = getattr(self.base, "_definition", None)  # None: suggested from the data when needed
             cursor = self.base.warehouse.con.con.cursor()  # type: ignore[attr-defined]
             self._cursors.append(cursor)
@@ -84,10 +89,10 @@ _pool_lock = threading.Lock()
 
 
 def lens_pool(state: Any, lens: JourneyLens) -> LensPool:
-    """The app's pool for ``lens`` (``state.web_lenses``), replaced when the app lens changes."""
+    """The app's pool for ``lens`` (``state.lens_pool``), replaced when the app lens changes."""
     with _pool_lock:
-        pool: LensPool | None = getattr(state, "web_lenses", None)
+        pool: LensPool | None = getattr(state, "lens_pool", None)
         if pool is None or pool.base is not lens:
             pool = LensPool(lens)
-            state.web_lenses = pool
+            state.lens_pool = pool
         return pool

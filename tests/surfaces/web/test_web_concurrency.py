@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 import journeylens
+from journeylens.lens_pool import LensPool
 from journeylens.surfaces.api.app import create_app
 from journeylens.surfaces.web import views
 from journeylens.surfaces.web.cache import ResultCache
-from journeylens.surfaces.web.lenses import LensPool
 from journeylens.surfaces.web.prewarm import Prewarmer, _results_of
 from journeylens.surfaces.web.views import VIEWS, View
 

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from journeylens.errors import InputError, JourneyLensError, ParameterError
 from journeylens.ingest import segment_spec
 from journeylens.ingest.spool import Entry, Spool, SpoolLoader
+from journeylens.lens_pool import lens_pool
 from journeylens.settings import Settings, get_settings
 from journeylens.surfaces.api.deps import require_scope
 
@@ -144,7 +145,10 @@ def collector_of(app: FastAPI) -> Collector:
         collector = getattr(app.state, "collector", None)
         if collector is None:
             settings = getattr(app.state, "settings", None) or get_settings()
-            collector = Collector(settings, getattr(app.state, "lens", None)).start()
+            base = getattr(app.state, "lens", None)
+            # The loader thread writes through its own cursor, never the request threads' ones.
+            loader_lens = lens_pool(app.state, base).dedicated() if base is not None else None
+            collector = Collector(settings, loader_lens).start()
             app.state.collector = collector
         return collector
 

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from journeylens.analyses.filters import Filters
 from journeylens.errors import PermissionDeniedError
 from journeylens.lens import JourneyLens
+from journeylens.lens_pool import lens_pool
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.auth import (
     PERMISSIONS,
@@ -86,8 +87,9 @@ def get_db_session(db: Annotated[AppDatabase, Depends(get_app_db)]) -> Iterator[
         yield session
 
 
-def get_lens(request: Request) -> JourneyLens:
-    """``app.state.lens`` when set, else the warehouse and journey named in the settings."""
+def get_app_lens(request: Request) -> JourneyLens:
+    """The app's lens: ``app.state.lens`` when set, else the warehouse and journey named in the
+    settings (opened once). Use :func:`get_lens` in request handlers."""
     state = request.app.state
     with _state_lock:
         if getattr(state, "lens", None) is None:
@@ -97,6 +99,15 @@ def get_lens(request: Request) -> JourneyLens:
             state.lens = journeylens.open(settings.warehouse, settings.journey, settings=settings)
     lens: JourneyLens = state.lens
     return lens
+
+
+def get_lens(request: Request) -> JourneyLens:
+    """This thread's lens over the app lens's warehouse.
+
+    One DuckDB connection must not run queries from two threads at once, so each request
+    thread gets its own lens over a cursor of the app lens's connection.
+    """
+    return lens_pool(request.app.state, get_app_lens(request)).get()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

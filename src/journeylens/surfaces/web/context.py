@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from journeylens.surfaces.api.deps import get_lens
+from journeylens.lens_pool import lens_pool
+from journeylens.surfaces.api.deps import get_app_lens
 from journeylens.surfaces.web.cache import ResultCache
-from journeylens.surfaces.web.lenses import lens_pool
 from journeylens.surfaces.web.views import Results
 
 _lock = threading.Lock()
@@ -54,7 +54,7 @@ class Page:
 
 def results_of(request: Request) -> Results:
     """The app's cached results over its lens pool (reads the data version: call it in a worker thread)."""
-    return Results(lens_pool(request.app.state, get_lens(request)), result_cache(request.app.state))
+    return Results(lens_pool(request.app.state, get_app_lens(request)), result_cache(request.app.state))
 
 
 def page(request: Request) -> Page:

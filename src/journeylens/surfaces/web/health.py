@@ -19,13 +19,13 @@ router = APIRouter(tags=["operations"])
 
 
 def _probe(request: Request) -> tuple[int, dict[str, str | None]]:
-    from journeylens.surfaces.api.deps import get_lens
+    from journeylens.lens_pool import lens_pool
+    from journeylens.surfaces.api.deps import get_app_lens
     from journeylens.surfaces.web.context import result_cache
-    from journeylens.surfaces.web.lenses import lens_pool
 
     engine = None
     try:
-        pool = lens_pool(request.app.state, get_lens(request))
+        pool = lens_pool(request.app.state, get_app_lens(request))
         engine = pool.base.warehouse.engine
         version = result_cache(request.app.state).version(pool, lambda: pool.get().warehouse.data_version())
         return 200, {"status": "ok", "warehouse": engine, "data_version": version}

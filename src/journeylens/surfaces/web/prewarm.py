@@ -103,11 +103,11 @@ class Prewarmer:
 
 def _results_of(app: FastAPI) -> Results | None:
     """The app's results, or ``None`` while there is nothing to warm (no ``journey_events`` yet)."""
-    from journeylens.surfaces.api.deps import get_lens
+    from journeylens.lens_pool import lens_pool
+    from journeylens.surfaces.api.deps import get_app_lens
     from journeylens.surfaces.web.context import result_cache
-    from journeylens.surfaces.web.lenses import lens_pool
 
-    pool = lens_pool(app.state, get_lens(SimpleNamespace(app=app)))  # type: ignore[arg-type]  # reads .app only
+    pool = lens_pool(app.state, get_app_lens(SimpleNamespace(app=app)))  # type: ignore[arg-type]  # reads .app only
     if not pool.get().warehouse.has(JOURNEY_EVENTS):
         return None
     return Results(pool, result_cache(app.state))

@@ -19,8 +19,8 @@ import pandas as pd
 
 from journeylens.analyses.filters import Filters
 from journeylens.errors import JourneyLensError, ParameterError
+from journeylens.lens_pool import LensPool
 from journeylens.surfaces.web.cache import ResultCache, definition_hash
-from journeylens.surfaces.web.lenses import LensPool
 
 Query = Mapping[str, str]
 FILTER_KEYS: tuple[str, ...] = ("start", "end", "cohort", "channel")
