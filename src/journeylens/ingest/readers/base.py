@@ -15,6 +15,7 @@ key a record did not have is left out of its JSON catch-all instead of showing a
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,15 +39,16 @@ class RejectedRow:
 
 
 @dataclass
-class Reader:
+class Reader(ABC):
     """Base of the readers: ``name`` (lineage ``_source``), results collected while iterating."""
 
     name: str
     rejected: list[RejectedRow] = field(default_factory=list)
     side_tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        """Yield record batches with a ``_row`` column; append unparseable rows to ``rejected``."""
 
 
 def with_row_numbers(batch: pa.RecordBatch | pa.Table, first_row: int) -> pa.RecordBatch:
