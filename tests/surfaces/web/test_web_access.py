@@ -207,3 +207,10 @@ def test_healthz_on_an_empty_warehouse(web_env: Any) -> None:
     client.close()
     assert response.status_code == 200 and response.json()["status"] == "ok"
     assert response.json()["data_version"] == lens.warehouse.data_version()
+
+
+def test_api_customer_timeline_follows_the_role_table(client_for: Any) -> None:
+    """The JSON API applies the dashboard's rule: viewers read aggregates, not customers."""
+    assert client_for("viewer").get("/v1/customers/C000007").status_code == 403
+    assert client_for("viewer").get("/v1/journey/transitions").status_code == 200
+    assert client_for("analyst").get("/v1/customers/C000007").status_code == 200

@@ -22,8 +22,9 @@ from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.analyses.filters import Filters
-from journeylens.errors import ParameterError
-from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
+from journeylens.errors import ParameterError, PermissionDeniedError
+from journeylens.operations.auth import role_allows
+from journeylens.surfaces.api.deps import FiltersDep, LensDep, Principal, require_scope
 
 router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"))])
 
@@ -107,7 +108,16 @@ async def get_cohorts_compare(lens: LensDep, filters: FiltersDep,
     return out
 
 
-@router.get("/v1/customers/{customer_id}")
+def may_look_up_customers(principal: Annotated[Principal, Depends(require_scope("read"))]) -> None:
+    """Customer-level journeys: any key with ``read``; a signed-in user only if the role
+    has ``customer.lookup`` (admin, analyst, agent — not viewer), as on the dashboard."""
+    if principal.user is not None and not role_allows(principal.user.role, "customer.lookup"):
+        raise PermissionDeniedError(
+            f"The {principal.user.role} role may not read customer-level journeys; "
+            "roles with customer lookup: admin, analyst, agent.")
+
+
+@router.get("/v1/customers/{customer_id}", dependencies=[Depends(may_look_up_customers)])
 async def get_customer(lens: LensDep, customer_id: str) -> dict[str, Any]:
     result = await run_in_threadpool(lens.customer_timeline, customer_id)
     out: dict[str, Any] = result.to_dict()
