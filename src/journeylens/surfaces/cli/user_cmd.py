@@ -67,6 +67,14 @@ def _user_rows(public: list[UserPublic]) -> list[dict[str, object]]:
     return [u.model_dump(include={"id", "email", "name", "role", "active", "last_login_at"}) for u in public]
 
 
+
+def _emit_user(user: UserPublic, as_json: bool, message: str) -> None:
+    """The user as JSON with --json, else one line for a person."""
+    if as_json:
+        emit_json(user.model_dump(mode="json"))
+    else:
+        console.print(message)
+
 @user_app.command("add")
 def user_add(
     ctx: typer.Context,
@@ -115,10 +123,7 @@ def user_set_role(ctx: typer.Context, email: str, role: str, app_db: AppDbOption
                   as_json: JsonOption = False) -> None:
     """Give a user another role."""
     user = _run(ctx, app_db, as_json, lambda s: UserPublic.of(users.set_role(s, email, role, actor=ACTOR)))
-    if as_json:
-        emit_json(user.model_dump(mode="json"))
-    else:
-        console.print(f"{user.email} is now {user.role}.")
+    _emit_user(user, as_json, f"{user.email} is now {user.role}.")
 
 
 @user_app.command("deactivate")
@@ -126,10 +131,7 @@ def user_deactivate(ctx: typer.Context, email: str, app_db: AppDbOption = None,
                     as_json: JsonOption = False) -> None:
     """Stop a user from signing in (their sessions end too)."""
     user = _run(ctx, app_db, as_json, lambda s: UserPublic.of(users.deactivate(s, email, actor=ACTOR)))
-    if as_json:
-        emit_json(user.model_dump(mode="json"))
-    else:
-        console.print(f"{user.email} is deactivated.")
+    _emit_user(user, as_json, f"{user.email} is deactivated.")
 
 
 @user_app.command("activate")
@@ -137,10 +139,7 @@ def user_activate(ctx: typer.Context, email: str, app_db: AppDbOption = None,
                   as_json: JsonOption = False) -> None:
     """Let a deactivated user sign in again."""
     user = _run(ctx, app_db, as_json, lambda s: UserPublic.of(users.activate(s, email, actor=ACTOR)))
-    if as_json:
-        emit_json(user.model_dump(mode="json"))
-    else:
-        console.print(f"{user.email} is active.")
+    _emit_user(user, as_json, f"{user.email} is active.")
 
 
 @key_app.command("create")
