@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 
+from journeylens import hooks
 from journeylens.settings import Settings, get_settings
 from journeylens.warehouse import Warehouse, open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS
@@ -50,6 +51,8 @@ class JourneyLens:
         summary = ingest(self.warehouse, table, source, settings=self.settings, **options)
         if table == "events" and summary.accepted:
             self.refresh()
+        if summary.accepted:
+            hooks.rows_landed(self, table, summary.batch)
         return summary
 
     def refresh(self) -> None:

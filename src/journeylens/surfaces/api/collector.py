@@ -20,6 +20,7 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
+from journeylens import hooks
 from journeylens.errors import InputError, JourneyLensError, ParameterError
 from journeylens.ingest import segment_spec
 from journeylens.ingest.spool import Entry, Spool, SpoolLoader
@@ -88,6 +89,8 @@ class Collector:
                                  source_name="http", settings=self.settings)
         if table == "events":
             self._events_since_refresh += summary.accepted
+        if summary.accepted:
+            hooks.rows_landed(self.lens, table, summary.batch)
         return summary
 
     def flush(self) -> dict[str, Any]:

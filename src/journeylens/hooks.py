@@ -1,0 +1,83 @@
+"""The small core's hook points (pluggy, as datasette does).
+
+Built-in features register as plugins of these hooks, the same way a company's own plugin
+would. The live path is the first user: every time rows land in the warehouse — a file
+ingest, a collector load, a survey answer — :func:`rows_landed` tells every registered
+plugin which table and which ingest batch (``_batch`` lineage value) it was, so survey
+triggers, alert rules and incremental journeys react to exactly the new rows.
+
+>>> class Seen:
+...     def __init__(self): self.calls = []
+...     @hookimpl
+...     def journeylens_rows_landed(self, lens, table, batch):
+...         self.calls.append((table, batch))
+>>> seen = Seen()
+>>> plugin_manager().register(seen)  # doctest: +ELLIPSIS
+'...'
+>>> rows_landed(None, "events", "b1")
+>>> seen.calls
+[('events', 'b1')]
+>>> plugin_manager().unregister(seen)  # doctest: +ELLIPSIS
+<...>
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pluggy
+
+log = logging.getLogger(__name__)
+
+PROJECT = "journeylens"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class Specs:
+    """Every hook JourneyLens calls. Implementations take any subset of the arguments."""
+
+    @hookspec
+    def journeylens_rows_landed(self, lens: Any, table: str, batch: str) -> None:
+        """Rows of ``table`` were committed to the warehouse with ``_batch == batch``.
+
+        Called after the commit, in the thread that landed them (the collector's loader, a
+        CLI ingest, an HTTP upload). Implementations must be quick and must not raise for
+        one bad row: they queue durable work (an invitation, an alert) and return.
+        ``lens`` is the :class:`journeylens.JourneyLens` that landed them.
+        """
+
+
+_LOCK = threading.Lock()
+_MANAGER: pluggy.PluginManager | None = None
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager (built-in plugins and setuptools entry points loaded)."""
+    global _MANAGER
+    with _LOCK:
+        if _MANAGER is None:
+            manager = pluggy.PluginManager(PROJECT)
+            manager.add_hookspecs(Specs)
+            manager.load_setuptools_entrypoints(PROJECT)
+            _MANAGER = manager
+        return _MANAGER
+
+
+def rows_landed(lens: Any, table: str, batch: str) -> None:
+    """Tell every plugin that ``table`` received the ingest batch ``batch``.
+
+    A failing plugin is logged and does not stop the others nor undo the landing: the
+    rows are already durable in the warehouse.
+    """
+    hook = plugin_manager().hook.journeylens_rows_landed
+    for impl in reversed(hook.get_hookimpls()):
+        try:
+            impl.function(**{name: value for name, value in
+                             (("lens", lens), ("table", table), ("batch", batch))
+                             if name in impl.argnames})
+        except Exception:
+            log.exception("Plugin %s failed on rows landed in %s (batch %s)",
+                          impl.plugin_name, table, batch)
