@@ -55,20 +55,30 @@ class JourneyLens:
             hooks.rows_landed(self, table, summary.batch)
         return summary
 
-    def refresh(self) -> None:
-        """Rebuild ``journey_events`` (stitching + definition + enrichment)."""
-        from journeylens.journeys.enrich import build_journey_events
-
+    def _gap(self) -> int | None:
         # An explicitly set JOURNEYLENS_EPISODE_GAP_MINUTES wins over the definition's own
         # settings.episode_gap_minutes; otherwise the definition's (else the default) applies.
-        gap = (self.settings.episode_gap_minutes
-               if "episode_gap_minutes" in self.settings.model_fields_set else None)
-        build_journey_events(self.warehouse, self.definition, episode_gap_minutes=gap)
+        return self.settings.episode_gap_minutes if "episode_gap_minutes" in self.settings.model_fields_set else None
+
+    def refresh(self, *, full: bool = False) -> Any:
+        """Bring ``journey_events`` up to date with ``events`` and the definition: only the
+        customers with new events are recomputed, unless the table is missing, the definition
+        changed or ``full=True`` (then it is rebuilt and swapped in atomically). Returns a
+        :class:`journeylens.journeys.incremental.JourneyUpdate`."""
+        from journeylens.journeys.incremental import update_journey_events
+
+        return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full)
 
     def events(self) -> ir.Table:
-        """The enriched ``journey_events`` table (built on first use)."""
-        if not self.warehouse.has(JOURNEY_EVENTS):
-            self.refresh()
+        """The enriched ``journey_events`` table, brought up to date first when events landed
+        that it does not include yet (unless another thread is already doing so: then the
+        current table is read while it works)."""
+        from journeylens.journeys.incremental import is_current, resolve_gap, update_journey_events
+
+        definition = self.definition
+        if not is_current(self.warehouse, definition, resolve_gap(definition, self._gap())):
+            update_journey_events(self.warehouse, definition, episode_gap_minutes=self._gap(),
+                                  wait=not self.warehouse.has(JOURNEY_EVENTS))
         return self.warehouse.table(JOURNEY_EVENTS)
 
     def __repr__(self) -> str:
