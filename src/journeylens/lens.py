@@ -6,18 +6,35 @@ A thin facade. Every method calls one analysis function with the warehouse's
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 
 from journeylens import hooks
+from journeylens.errors import JourneyLensError, engine_error
 from journeylens.settings import Settings, get_settings
 from journeylens.warehouse import Warehouse, open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition
+
+
+@contextmanager
+def explain_engine_errors() -> Iterator[None]:
+    """Engine errors with a known remedy (out of memory) become :class:`JourneyLensError`."""
+    try:
+        yield
+    except JourneyLensError:
+        raise
+    except Exception as exc:
+        error = engine_error(exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 class JourneyLens:
@@ -48,7 +65,8 @@ class JourneyLens:
         """
         from journeylens.ingest import ingest
 
-        summary = ingest(self.warehouse, table, source, settings=self.settings, **options)
+        with explain_engine_errors():
+            summary = ingest(self.warehouse, table, source, settings=self.settings, **options)
         if table == "events" and summary.accepted:
             self.refresh()
         if summary.accepted:
@@ -67,18 +85,19 @@ class JourneyLens:
         :class:`journeylens.journeys.incremental.JourneyUpdate`."""
         from journeylens.journeys.incremental import update_journey_events
 
-        return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full)
+        with explain_engine_errors():
+            return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full)
 
     def events(self) -> ir.Table:
         """The enriched ``journey_events`` table, brought up to date first when events landed
         that it does not include yet (unless another thread is already doing so: then the
         current table is read while it works)."""
-        from journeylens.journeys.incremental import is_current, resolve_gap, update_journey_events
+        from journeylens.journeys.incremental import needs_update, update_journey_events
 
-        definition = self.definition
-        if not is_current(self.warehouse, definition, resolve_gap(definition, self._gap())):
-            update_journey_events(self.warehouse, definition, episode_gap_minutes=self._gap(),
-                                  wait=not self.warehouse.has(JOURNEY_EVENTS))
+        if needs_update(self.warehouse, lambda: self.definition, self._gap()):
+            with explain_engine_errors():
+                update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(),
+                                      wait=not self.warehouse.has(JOURNEY_EVENTS))
         return self.warehouse.table(JOURNEY_EVENTS)
 
     def __repr__(self) -> str:

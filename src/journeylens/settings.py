@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     episode_gap_minutes: int = Field(default=30, ge=1, description="Inactivity gap that starts a new episode.")
     min_sample_size: int = Field(default=5, ge=1, description="Groups with fewer responses show counts but no score.")
     ingest_batch_rows: int = Field(default=250_000, ge=1_000, description="Rows read per streamed ingest chunk.")
-    duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory_limit for the embedded warehouse.")
+    duckdb_memory_limit: str = Field(
+        default="auto", description="DuckDB memory_limit for the embedded warehouse ('auto': half of the machine's RAM).")
+    duckdb_temp_directory: Path | None = Field(
+        default=None, description="Where DuckDB spills when over its memory limit (default: beside the warehouse file).")
     duckdb_threads: int | None = Field(default=None, description="DuckDB thread count (default: all cores).")
     spark_master: str = Field(default="local[2]", description="Spark master URL used for 'pyspark://' warehouses.")
     secret_key: str = Field(

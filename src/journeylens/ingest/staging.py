@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from journeylens.ingest.normalize import ID_COLUMN, StagedBatch, normalize_sql
 from journeylens.warehouse import Warehouse
+from journeylens.warehouse.memory import resolve_memory_limit
 from journeylens.warehouse.schema import INGEST_LOG, INPUT_TABLES, QUARANTINE
 
 log = logging.getLogger(__name__)
@@ -308,7 +309,7 @@ def embedded_connection(memory_limit: str) -> Any:
     """A private DuckDB for the generic path (UTC, like the warehouse)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET memory_limit = ?", [resolve_memory_limit(memory_limit)])
     con.execute("SET preserve_insertion_order = true")
     return con
 

@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from journeylens.errors import ParameterError
-from journeylens.ingest.stitching import identity_graph, resolve_customers
+from journeylens.ingest.stitching import resolve_customers
 from journeylens.journeys.definition import JourneyDefinition, touchpoint_rules
 from journeylens.warehouse import Warehouse
 from journeylens.warehouse.durations import seconds_between

@@ -153,7 +153,8 @@ def open_warehouse(location: str | None = None, settings: Settings | None = None
     location = location or settings.warehouse
     engine, target = engines.parse_location(location)
     if engine == "duckdb":
-        con = engines.connect_duckdb(target, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
+        con = engines.connect_duckdb(target, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
+                                     temp_directory=str(settings.duckdb_temp_directory or "") or None)
     else:
         con = engines.connect_pyspark(target, master=settings.spark_master)
     return Warehouse(con, engine=engine, location=location)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from journeylens.errors import JourneyLensError
+from journeylens.errors import JourneyLensError, engine_error
 from journeylens.settings import Settings
 from journeylens.surfaces.cli.context import CliContext, fail
 
@@ -69,6 +69,11 @@ def run() -> None:
         app(standalone_mode=True)
     except JourneyLensError as exc:  # pragma: no cover - exercised through subprocess tests
         fail(exc, as_json="--json" in sys.argv)
+    except Exception as exc:  # an engine error we can explain (out of memory) is not a traceback
+        error = engine_error(exc)
+        if error is None:
+            raise
+        fail(error, as_json="--json" in sys.argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
