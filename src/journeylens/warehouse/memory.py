@@ -14,7 +14,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 #: Share of the machine's RAM the embedded DuckDB may use by default (DuckDB's own default
 #: is 80 %; JourneyLens leaves room for the web server, Python objects and other processes).
@@ -63,3 +66,22 @@ def default_temp_directory(database: str) -> str:
     if database and database != ":memory:":
         return f"{database}.tmp"
     return str(Path(tempfile.gettempdir()) / f"journeylens-duckdb-{os.getpid()}")
+
+
+@contextmanager
+def memory_budget(con: Any, limit: str) -> Iterator[None]:
+    """Lower DuckDB's memory limit to ``limit`` (``auto``: unchanged) while the block runs —
+    for bulk loads, which spill well — and restore it after. Never raises the limit."""
+    wanted = resolve_memory_limit(limit)
+    before = str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+    try:
+        lower = parse_bytes(wanted) < parse_bytes(before.replace(" ", ""))
+    except ValueError:
+        lower = False
+    if lower:
+        con.execute("SET memory_limit = ?", [wanted])
+    try:
+        yield
+    finally:
+        if lower:
+            con.execute("SET memory_limit = ?", [before])
