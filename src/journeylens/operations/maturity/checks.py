@@ -167,11 +167,15 @@ def check_data_fresh(facts: Facts, table: str, max_days: float) -> Outcome:
     info = facts["tables"].get(table)
     if info is None or not info["rows"]:
         return Outcome(False, f"No {table} have been received.", f"Connect a {table} source.", "/data-health")
-    ages = [a for a in (info.get("newest_age_days"), info.get("received_age_days")) if a is not None]
-    age = min(ages) if ages else None
+    # The data's own time decides: a file of old events loaded today is a replay, not a living map.
+    age = info.get("newest_age_days")
+    if age is None:
+        age = info.get("received_age_days")
     if age is None:
         return Outcome(False, f"The age of the {table} data is unknown.", "", "/data-health")
-    finding = f"The newest {table} data is {age:,.0f} days old (newest timestamp {info['newest'] or 'unknown'})."
+    received = f", last received {info['last_received'][:10]}" if info.get("last_received") else ""
+    finding = (f"The newest {table} data is {age:,.0f} days old (newest timestamp "
+               f"{(info['newest'] or 'unknown')[:10]}{received}).")
     if age <= max_days:
         return Outcome(True, finding)
     return Outcome(False, finding, f"Send {table} continuously (the collector, or a daily import): the last data "
@@ -258,7 +262,8 @@ def check_active_users(facts: Facts, min_users: int, days: int = 30) -> Outcome:
     finding = f"{len(active)} people signed in to the dashboard in the last {days} days."
     if len(active) >= min_users:
         return Outcome(True, finding)
-    return Outcome(False, finding, f"Invite the owners and frontline teams: at least {min_users} people should "
+    people = "person" if min_users == 1 else "people"
+    return Outcome(False, finding, f"Invite the owners and frontline teams: at least {min_users} {people} should "
                    f"use JourneyLens every {days} days.", "/settings")
 
 

@@ -134,8 +134,9 @@ def _journey_facts(lens: Any, definition: Any) -> dict[str, Any]:
     events = warehouse.table("events")
     facts["customers"] = int(events.customer_id.nunique().to_pyarrow().as_py() or 0)
     if definition is not None and facts["customers"]:
-        result = lens.conformance(min_transitions=10**9)  # the stage-order part only; no wait signals
-        facts["following_share"] = result.summary["following_share"]
+        from journeylens.analyses.conformance import following_summary
+
+        facts["following_share"] = following_summary(lens.events(), definition=definition)["following_share"]
     if warehouse.has("feedback"):
         feedback = warehouse.table("feedback")
         if "customer_id" in feedback.columns:
@@ -144,7 +145,8 @@ def _journey_facts(lens: Any, definition: Any) -> dict[str, Any]:
             facts["customers_with_feedback"] = int(
                 answered.semi_join(known, "customer_id").count().to_pyarrow().as_py() or 0)
         if "touchpoint" in feedback.columns:
-            counts = feedback.filter(feedback.touchpoint.notnull()).group_by("touchpoint").aggregate(n=feedback.count())
+            answered_at = feedback.filter(feedback.touchpoint.notnull())
+            counts = answered_at.group_by("touchpoint").aggregate(n=answered_at.count())
             facts["responses_by_touchpoint"] = {r["touchpoint"]: int(r["n"]) for r in counts.to_pyarrow().to_pylist()}
     if warehouse.has(JOURNEY_EVENTS):
         facts["journey_events"] = True
