@@ -5,7 +5,8 @@
 '<svg xmlns="http://www.w3.org/2000/svg" '
 """
 
+from journeylens.operations.reports import schedules
 from journeylens.operations.reports.render import render_html, render_pdf
 from journeylens.operations.reports.state import StateReport, state_of_journey
 
-__all__ = ["StateReport", "render_html", "render_pdf", "state_of_journey"]
+__all__ = ["StateReport", "render_html", "render_pdf", "schedules", "state_of_journey"]
