@@ -69,7 +69,8 @@ def state_of_journey(lens: Any, db: Any = None, *, period_days: int = 30, trend_
         kpis = _kpis(lens, start, end, before)
     else:
         notes.append("No feedback has been loaded, so there are no CX scores yet.")
-    content = {
+    sections: dict[str, Any] = {}
+    content: dict[str, Any] = {
         "title": "State of the journey",
         "journey": lens.definition.name if lens.warehouse.has("events") and lens.warehouse.count("events") else None,
         "generated_at": now.isoformat(), "period": period, "kpis": kpis,
@@ -80,13 +81,13 @@ def state_of_journey(lens: Any, db: Any = None, *, period_days: int = 30, trend_
         "pain_points": (_attempt(notes, "pain points", lambda: lens.pain_points(top=5).to_dict()[:5]) or [])
         if include_text else [],
         "maturity": _maturity(db),
-        "sections": {},
+        "sections": sections,
         "notes": notes,
     }
     for name, section in SECTIONS.items():
         value = _attempt(notes, name, lambda s=section: s(lens, db))  # type: ignore[misc]
         if value:
-            content["sections"][name] = value
+            sections[name] = value
     return StateReport(content)
 
 

@@ -21,7 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from journeylens.errors import PermissionDeniedError
 from journeylens.operations.maturity import assess, history, latest, load_model, submit_answers
 from journeylens.operations.reports import render_html, render_pdf, schedules, state_of_journey
-from journeylens.surfaces.api.deps import AppDbDep, LensDep, PrincipalDep, SettingsDep, require_scope
+from journeylens.surfaces.api.deps import (
+    AppDbDep,
+    LensDep,
+    PrincipalDep,
+    SettingsDep,
+    require_scope,
+)
 
 router = APIRouter(tags=["programme"])
 READ = [Depends(require_scope("read"))]

@@ -18,7 +18,14 @@ import typer
 
 from journeylens.errors import JourneyLensError, ParameterError
 from journeylens.operations.appdb import AppDatabase
-from journeylens.operations.maturity import assess, default_model, history, latest, load_model, submit_answers
+from journeylens.operations.maturity import (
+    assess,
+    default_model,
+    history,
+    latest,
+    load_model,
+    submit_answers,
+)
 from journeylens.operations.reports import render_html, render_pdf, schedules, state_of_journey
 from journeylens.surfaces.cli.context import console, emit_json, emit_table, fail, get_ctx
 

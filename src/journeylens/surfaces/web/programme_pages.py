@@ -14,7 +14,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import JourneyLensError, NotFoundError
-from journeylens.operations.maturity import assess, current_answers, history, latest, load_model, submit_answers
+from journeylens.operations.maturity import (
+    assess,
+    current_answers,
+    history,
+    latest,
+    load_model,
+    submit_answers,
+)
 from journeylens.operations.reports import render_html, render_pdf, schedules, state_of_journey
 from journeylens.surfaces.api.deps import AppDbDep, SettingsDep
 from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep, SignedInDep
