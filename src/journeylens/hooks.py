@@ -23,6 +23,7 @@ triggers, alert rules and incremental journeys react to exactly the new rows.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from typing import Any
@@ -49,6 +50,34 @@ class Specs:
         ``lens`` is the :class:`journeylens.JourneyLens` that landed them.
         """
 
+    @hookspec
+    def journeylens_notify_channels(self) -> list[Any]:
+        """Delivery channels this plugin provides (objects with ``name`` and ``send``).
+
+        See :class:`journeylens.operations.notify.Channel`; the shipped email, webhook,
+        Slack, Teams and SMS channels are plugins of this hook.
+        """
+        return []
+
+    @hookspec
+    def journeylens_worker_jobs(self) -> list[Any]:
+        """Periodic jobs (:class:`journeylens.operations.worker.Job`) the worker runs."""
+        return []
+
+    @hookspec
+    def journeylens_outbox_settled(self, session: Any, message: Any) -> None:
+        """An outbox message reached ``sent`` or ``dead``.
+
+        Called inside the transaction that records it, so what the plugin changes in
+        ``session`` (for example an invitation's ``sent_at``) commits with it or not at all.
+        """
+
+
+#: Built-in plugins: modules registered on the plugin manager like any company plugin.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "journeylens.operations.notify.email",
+    "journeylens.operations.notify.webhooks",
+)
 
 _LOCK = threading.Lock()
 _MANAGER: pluggy.PluginManager | None = None
@@ -61,6 +90,8 @@ def plugin_manager() -> pluggy.PluginManager:
         if _MANAGER is None:
             manager = pluggy.PluginManager(PROJECT)
             manager.add_hookspecs(Specs)
+            for name in DEFAULT_PLUGINS:
+                manager.register(importlib.import_module(name), name=name)
             manager.load_setuptools_entrypoints(PROJECT)
             _MANAGER = manager
         return _MANAGER
