@@ -24,7 +24,7 @@ def test_open_migrates_to_head_and_reopening_is_a_no_op(app_db_url: str) -> None
     first.dispose()
 
     again = AppDatabase(app_db_url)
-    assert again.current_revision() == first.head_revision()
+    assert again.current_revision() == again.head_revision()
     with again.session() as session:  # data survives re-opening
         assert session.scalar(select(User.email)) == "a@example.com"
     again.dispose()

@@ -1,7 +1,7 @@
 """The CX programme: maturity answers and assessments, journey definitions seen, report schedules.
 
 Revision ID: 0016_programme
-Revises: 0001
+Revises: 0011a_outbox
 Create Date: 2026-12-04 00:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_programme"
-down_revision: str | None = "0001"
+down_revision: str | None = "0011a_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
