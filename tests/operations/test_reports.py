@@ -111,3 +111,32 @@ def test_pdf_looks_right_as_an_image(demo: tuple[Any, AppDatabase]) -> None:
     coloured = (np.abs(rgb[..., 0] - rgb[..., 1]) > 60) | (np.abs(rgb[..., 1] - rgb[..., 2]) > 60)
     assert coloured.mean() > 0.001
     assert not math.isnan(float(image.mean()))
+
+
+@pytest.mark.browser
+def test_scheduled_report_reaches_a_real_smtp_server_once(demo: tuple[Any, AppDatabase], smtp_server: Any,
+                                                          tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from journeylens.operations import outbox
+    from journeylens.operations.reports.delivery import send_due_reports
+
+    lens, _ = demo
+    db = AppDatabase(f"sqlite:///{tmp_path / 'sched.db'}")
+    add_schedule(db, name="Board", recipients="cxo@bank.example, cfo@bank.example", cadence="weekly", fmt="pdf")
+    add_schedule(db, name="Team", recipients="team@bank.example", cadence="monthly", fmt="html")
+    now = datetime.now(UTC)
+    assert send_due_reports(db, lens, now) == {"schedules": 2, "emails": 3}
+    assert send_due_reports(db, lens, now + timedelta(hours=1)) == {"schedules": 0, "emails": 0}
+    report = outbox.deliver_due(db, smtp_server.settings())
+    assert report.sent == 3
+    by_to = {m["To"]: m for m in smtp_server.messages}
+    assert set(by_to) == {"cxo@bank.example", "cfo@bank.example", "team@bank.example"}
+    [attachment] = list(by_to["cxo@bank.example"].iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content().startswith(b"%PDF")
+    html = by_to["team@bank.example"].get_body(("html",)).get_content()
+    assert "The journey map against its targets" in html
+    # a week later only the weekly schedule is due again
+    assert send_due_reports(db, lens, now + timedelta(days=7, minutes=1)) == {"schedules": 1, "emails": 2}
+    db.dispose()
