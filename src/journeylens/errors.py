@@ -84,3 +84,21 @@ class PermissionDeniedError(JourneyLensError):
 class EmptyDataError(JourneyLensError):
     code = "no_data"
     http_status = 404
+
+
+class TooFewRowsError(ParameterError):
+    """Too few responses or customers to fit a model; ``details`` has ``needed`` and ``got``."""
+
+    code = "too_few_rows"
+
+
+class UnknownNameError(ParameterError):
+    """A target, driver or feature that does not exist; ``details["available"]`` lists what exists."""
+
+    code = "unknown_name"
+
+
+class DegenerateDataError(ParameterError):
+    """Constant or perfectly collinear drivers, or a single outcome class; the culprits are named."""
+
+    code = "degenerate_data"
