@@ -102,3 +102,16 @@ class DegenerateDataError(ParameterError):
     """Constant or perfectly collinear drivers, or a single outcome class; the culprits are named."""
 
     code = "degenerate_data"
+
+
+class DeliveryError(JourneyLensError):
+    """A message could not be delivered now; the outbox retries it with backoff."""
+
+    code = "delivery_failed"
+    http_status = 502
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A message can never be delivered as it is (bad address, rejected); not retried."""
+
+    code = "delivery_refused"
