@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.models.conftest import survey_frame
 from typer.testing import CliRunner
 
 import journeylens
 from journeylens.settings import Settings
 from journeylens.surfaces.cli.main import app as cli
-
-from tests.models.conftest import survey_frame
 
 
 def _warehouse(tmp_path: Path) -> str:

@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from typing_extensions import TypedDict
 
 from journeylens.analyses.metrics import (
     BUILTIN_METRICS,

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from typing_extensions import TypedDict
 
 from journeylens.analyses.result import Result, plain
 from journeylens.errors import ParameterError, UnknownNameError
