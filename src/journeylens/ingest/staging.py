@@ -224,7 +224,10 @@ def landing_sql(table: str, rows: str, against: str | None, *, ids: bool) -> str
         content = [c for c in columns if c != id_col]
         parts = []
         if ids:
-            ctes.append(f"i AS (SELECT * FROM g WHERE _key IS NOT NULL {first.format(by='_key')})")
+            # The first row of each id: a grouped min(_row) and a join on the (unique) row
+            # number, not a window over 10M ids — hash aggregates and joins spill to disk.
+            ctes.append("f AS (SELECT min(_row) AS _first FROM g WHERE _key IS NOT NULL GROUP BY _key)")
+            ctes.append("i AS (SELECT g.* FROM g SEMI JOIN f ON f._first = g._row)")
             parts.append("SELECT i.* FROM i" + (
                 f' ANTI JOIN (SELECT "{id_col}" AS _id FROM {against} WHERE "{id_col}" IS NOT NULL) e '
                 "ON e._id = i._key" if against else ""))

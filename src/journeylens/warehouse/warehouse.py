@@ -49,7 +49,13 @@ class Warehouse:
         existing = set(self.con.list_tables())
         for name, schema in {**INPUT_TABLES, **SYSTEM_TABLES}.items():
             if name not in existing:
-                self.con.create_table(name, schema=schema)
+                try:
+                    self.con.create_table(name, schema=schema)
+                except Exception:
+                    # Another connection (the server's worker thread opening the same new
+                    # file) created it first: fine, as long as it is there now.
+                    if not self.has(name):
+                        raise
 
     def has(self, name: str) -> bool:
         return name in self.con.list_tables()
