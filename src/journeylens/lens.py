@@ -188,7 +188,9 @@ class JourneyLens:
     def transitions(self, filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.transitions.transitions`: the directly-follows graph."""
         from journeylens.analyses.transitions import transitions
+        from journeylens.warehouse.memory import bucket_events
 
+        params.setdefault("bucket_events", bucket_events(self.settings.duckdb_memory_limit))
         return transitions(self.events(), definition=self._definition, customers=self._customers(),
                            filters=filters, **params)
 

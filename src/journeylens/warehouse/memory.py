@@ -85,3 +85,21 @@ def memory_budget(con: Any, limit: str) -> Iterator[None]:
     finally:
         if lower:
             con.execute("SET memory_limit = ?", [before])
+
+
+#: Events a windowed pass handles per GiB of memory limit before analyses split the work
+#: into buckets of customers (measured: 10M events fit a 1 GB limit without spilling much).
+EVENTS_PER_GIB = 10_000_000
+
+
+def bucket_events(setting: str) -> int:
+    """Events per bucket for bucketed analyses under the memory limit ``setting``.
+
+    >>> bucket_events("4GiB")
+    40000000
+    """
+    try:
+        gib = parse_bytes(resolve_memory_limit(setting)) / 1024**3
+    except ValueError:
+        gib = 1.0
+    return max(int(gib * EVENTS_PER_GIB), EVENTS_PER_GIB)
