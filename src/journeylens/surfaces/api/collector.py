@@ -66,8 +66,9 @@ class Collector:
         self.lens = lens if lens is not None else journeylens.open(settings=settings)
         self.spool = Spool(settings.collector_spool, commit=settings.collector_commit)
         self.loader = SpoolLoader(self.spool, self._load, interval_seconds=settings.collector_load_interval_seconds,
-                                  permanent_errors=(InputError, ParameterError))
+                                  permanent_errors=(InputError, ParameterError), after_pass=self._after_pass)
         self._events_since_refresh = 0
+        self._landed: list[tuple[str, str]] = []  # (table, batch) loaded in this pass, hooks not yet run
 
     def start(self) -> Collector:
         """Start writing and loading; segments left by an earlier run are replayed first."""
@@ -87,11 +88,17 @@ class Collector:
         rows = [{**required, **segment_spec.flatten_properties(r)} for r in records]
         summary = ingest_records(self.lens.warehouse, table, rows,
                                  source_name="http", settings=self.settings)
-        if table == "events" and summary.accepted:
-            self._update_journeys()
         if summary.accepted:
-            hooks.rows_landed(self.lens, table, summary.batch)
+            self._landed.append((table, summary.batch))
         return summary
+
+    def _after_pass(self) -> None:
+        """After a loader pass: one journey update for all its events, then the hooks."""
+        landed, self._landed = self._landed, []
+        if any(table == "events" for table, _ in landed):
+            self._update_journeys()
+        for table, batch in landed:
+            hooks.rows_landed(self.lens, table, batch)
 
     def _update_journeys(self) -> None:
         """Apply the new events to ``journey_events`` (incrementally) before the hook runs, so
