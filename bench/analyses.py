@@ -27,27 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from journeys import RAW_TRANSITIONS, RAW_VARIANTS  # bench/ is on sys.path when run as a script
+
 OUT = Path(__file__).parent / "out"
 FUNNEL = ["Open account online", "KYC document upload", "Account approved", "Card activation"]
 
-TRANSITIONS_SQL = """
-WITH o AS (
-  SELECT customer_id, touchpoint AS node, epoch_us(timestamp) AS us,
-         LEAD(touchpoint) OVER w AS nxt, LEAD(epoch_us(timestamp)) OVER w AS next_us, ROW_NUMBER() OVER w AS rn
-  FROM journey_events WINDOW w AS (PARTITION BY customer_id ORDER BY timestamp, _seq)),
-e AS (
-  SELECT customer_id, node AS src, COALESCE(nxt, '__end__') AS dst, (next_us - us) / 1e6 AS s FROM o
-  UNION ALL SELECT customer_id, '__start__', node, NULL FROM o WHERE rn = 1)
-SELECT src, dst, count(*) AS n, count(DISTINCT customer_id) AS customers, quantile_cont(s, 0.5) AS median_s,
-       avg(s) AS mean_s, quantile_cont(s, 0.9) AS p90_s
-FROM e GROUP BY ALL"""
-
-VARIANTS_SQL = """
-SELECT path, count(*) AS customers, median(secs) AS median_s FROM (
-  SELECT customer_id, list(touchpoint ORDER BY timestamp, _seq) AS path,
-         (epoch_us(max(timestamp)) - epoch_us(min(timestamp))) / 1e6 AS secs
-  FROM journey_events GROUP BY customer_id)
-GROUP BY path ORDER BY customers DESC, path LIMIT 20"""
+# The transitions and variants references are the ones bench/journeys.py measures.
+TRANSITIONS_SQL, VARIANTS_SQL = RAW_TRANSITIONS, RAW_VARIANTS
 
 # Funnel steps $1..$4. ordered: each step the earliest event after the previous step's match.
 FUNNEL_ORDERED_SQL = """

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.journeys.test_enrich import DEFINITION
 
 import journeylens
 from journeylens.ingest.stitching import identity_graph
@@ -22,14 +23,6 @@ from journeylens.warehouse import Warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS, JOURNEY_EVENTS_SCHEMA
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-DEFINITION = parse_definition("""
-name: Shop
-stages: [{name: Explore}, {name: Buy}]
-touchpoints:
-  - {name: Browse, match: ["view *", "landing"], stage: Explore, channel: web}
-  - {name: Checkout, match: checkout, stage: Buy, channel: app, critical: true}
-settings: {episode_gap_minutes: 30}
-""")
 OTHER = parse_definition("""
 name: Shop2
 stages: [{name: Any}]
