@@ -1,0 +1,127 @@
+"""Markov-chain attribution with removal effects, computed exactly.
+
+The journeys become an absorbing Markov chain: transient states are ``start`` and the last
+``order`` channels seen (first order: the current channel), absorbing states are
+``conversion`` and ``null`` (the journey ended without converting). Transition probabilities
+are the observed transition counts, row-normalised.
+
+The probability of reaching ``conversion`` from ``start`` is the solution of the linear
+system ``(I - Q) x = r`` (``Q``: transient-to-transient probabilities, ``r``: transient-to-
+conversion probabilities), i.e. the fundamental-matrix result ``x = N r`` with
+``N = (I - Q)^-1`` — solved directly (dense LAPACK for small chains, SciPy's sparse LU for
+many states), never simulated. The **removal effect** of a channel is
+``1 - P(conversion | every state containing the channel leads to null) / P(conversion)``; a
+channel's credit is its removal effect's share of the sum of all removal effects, applied to
+the total conversions and the total value.
+
+The popular simulation-based package estimates the same quantities by random walks, so its
+numbers move between seeds; these do not (see ``bench/attribution.py``).
+
+>>> from journeylens.analyses.marketing.touches import Touches
+>>> t = Touches.from_paths([["a", "b"], ["a"], ["b"]], conversions=[1, 0, 1])
+>>> fit = markov_chain(t)
+>>> round(fit.conversion_probability, 4), [round(x, 4) for x in fit.removal_effects]
+(0.6667, [0.5, 1.0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
+
+from journeylens.analyses.marketing.touches import Touches, UniquePaths
+from journeylens.errors import ParameterError
+
+#: Above this many transient states the chain is solved with sparse LU instead of dense LAPACK.
+DENSE_LIMIT = 400
+MAX_ORDER = 4
+
+
+@dataclass(frozen=True)
+class MarkovChain:
+    """The fitted chain: ``states`` (tuples of channel codes; ``()`` is start), transition
+    counts between transient states, counts into conversion and null, and the results."""
+
+    order: int
+    states: tuple[tuple[int, ...], ...]
+    transitions: sp.csr_matrix  # counts, transient x transient
+    to_conversion: np.ndarray
+    to_null: np.ndarray
+    conversion_probability: float
+    removal_effects: tuple[float, ...]  # per channel (index like Touches.labels)
+
+    def probabilities(self) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Row-normalised ``Q`` and ``r``."""
+        out = np.asarray(self.transitions.sum(axis=1)).ravel() + self.to_conversion + self.to_null
+        scale = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
+        return sp.diags(scale) @ self.transitions, self.to_conversion * scale
+
+
+def _chain_counts(paths: UniquePaths, conv: np.ndarray, nulls: np.ndarray,
+                  order: int) -> tuple[list[tuple[int, ...]], sp.csr_matrix, np.ndarray, np.ndarray]:
+    index: dict[tuple[int, ...], int] = {(): 0}
+    rows: list[int] = []
+    cols: list[int] = []
+    weights: list[float] = []
+    ends: list[tuple[int, float, float]] = []
+    for path, c, n in zip(paths.paths, conv.tolist(), nulls.tolist(), strict=True):
+        total = c + n
+        if total <= 0:
+            continue
+        seq = path.tolist()
+        previous: int = 0
+        for i in range(len(seq)):
+            state = tuple(seq[max(0, i + 1 - order): i + 1])
+            current: int = index.setdefault(state, len(index))
+            rows.append(previous)
+            cols.append(current)
+            weights.append(total)
+            previous = current
+        ends.append((previous, c, n))
+    size = len(index)
+    q = sp.csr_matrix((weights, (rows, cols)), shape=(size, size), dtype=np.float64)
+    to_conv, to_null = np.zeros(size), np.zeros(size)
+    for end_state, c, n in ends:
+        to_conv[end_state] += c
+        to_null[end_state] += n
+    return list(index), q, to_conv, to_null
+
+
+def _absorption(q: sp.csr_matrix, r: np.ndarray, keep: np.ndarray) -> float:
+    """P(conversion) from start (state 0) when only the ``keep`` states remain (others → null)."""
+    idx = np.flatnonzero(keep)
+    sub_q = q[idx][:, idx]
+    system = sp.identity(len(idx), format="csc") - sub_q.tocsc()
+    rhs = r[idx]
+    x = np.linalg.solve(system.toarray(), rhs) if len(idx) <= DENSE_LIMIT else spsolve(system, rhs)
+    return float(np.asarray(x).ravel()[0])
+
+
+def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None) -> MarkovChain:
+    """Fit the chain of ``order`` and compute every channel's removal effect exactly."""
+    if not 1 <= order <= MAX_ORDER:
+        raise ParameterError(f"order must be between 1 and {MAX_ORDER}, got {order}.")
+    paths = paths or t.unique_paths()
+    conv, _, nulls = paths.counts(t)
+    states, counts, to_conv, to_null = _chain_counts(paths, conv, nulls, order)
+    chain = MarkovChain(order, tuple(states), counts, to_conv, to_null, 0.0, ())
+    q, r = chain.probabilities()
+    everything = np.ones(len(states), dtype=bool)
+    base = _absorption(q, r, everything) if conv.sum() > 0 else 0.0
+    effects = []
+    for code in range(len(t.labels)):
+        keep = np.array([code not in s for s in states])
+        effects.append(1.0 - _absorption(q, r, keep) / base if base > 0 else 0.0)
+    return MarkovChain(order, tuple(states), counts, to_conv, to_null, base, tuple(effects))
+
+
+def credit(t: Touches, *, order: int = 1, paths: UniquePaths | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Conversions and value credited to each channel by removal-effect shares."""
+    chain = markov_chain(t, order=order, paths=paths)
+    effects = np.asarray(chain.removal_effects, dtype=np.float64)
+    total = effects.sum()
+    shares = effects / total if total > 0 else np.zeros_like(effects)
+    return shares * t.conversions.sum(), shares * t.value.sum()
