@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.analyses.conftest import load_journey_events, load_table
 
 from journeylens.analyses.marketing.attribution import attribute
 from journeylens.analyses.marketing.pathfile import read_paths
 from journeylens.analyses.marketing.spend import parse_shifts, spend_return
 from journeylens.errors import InputError, ParameterError
 from journeylens.warehouse import Warehouse
-from tests.analyses.conftest import load_journey_events, load_table
 
 
 def test_path_file_keeps_good_rows_and_says_why_bad_ones_go(tmp_path: Path) -> None:

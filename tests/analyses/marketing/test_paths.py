@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.analyses.conftest import load_journey_events
 
 from journeylens.analyses.marketing.attribution import attribution
 from journeylens.analyses.marketing.paths import build_touches
 from journeylens.analyses.marketing.touches import DIRECT, Touches
 from journeylens.errors import ParameterError
 from journeylens.warehouse import Warehouse
-from tests.analyses.conftest import load_journey_events
 
 
 def ev(customer: str, day: int, touchpoint: str, channel: str | None = None, **props: object) -> dict[str, object]:
