@@ -60,34 +60,49 @@ class MarkovChain:
         return sp.diags(scale) @ self.transitions, self.to_conversion * scale
 
 
-def _chain_counts(paths: UniquePaths, conv: np.ndarray, nulls: np.ndarray,
-                  order: int) -> tuple[list[tuple[int, ...]], sp.csr_matrix, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class ChainLayout:
+    """Which transitions each distinct path makes (built once, re-weighted cheaply: the
+    bootstrap re-fits the chain many times over the same paths)."""
+
+    states: tuple[tuple[int, ...], ...]
+    edge_from: np.ndarray
+    edge_to: np.ndarray
+    edge_path: np.ndarray
+    end_state: np.ndarray  # per distinct path
+
+    def counts(self, conv: np.ndarray, nulls: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        size = len(self.states)
+        total = conv + nulls
+        q = sp.csr_matrix((total[self.edge_path], (self.edge_from, self.edge_to)), shape=(size, size))
+        return (q, np.bincount(self.end_state, conv, minlength=size),
+                np.bincount(self.end_state, nulls, minlength=size))
+
+
+def chain_layout(paths: UniquePaths, order: int) -> ChainLayout:
+    """The states of ``order`` and every path's transitions (cached on ``paths``)."""
+    cached = paths.cache.get(("markov", order))
+    if isinstance(cached, ChainLayout):
+        return cached
     index: dict[tuple[int, ...], int] = {(): 0}
     rows: list[int] = []
     cols: list[int] = []
-    weights: list[float] = []
-    ends: list[tuple[int, float, float]] = []
-    for path, c, n in zip(paths.paths, conv.tolist(), nulls.tolist(), strict=True):
-        total = c + n
-        if total <= 0:
-            continue
+    owner: list[int] = []
+    ends = np.zeros(len(paths.paths), dtype=np.int64)
+    for p, path in enumerate(paths.paths):
         seq = path.tolist()
-        previous: int = 0
+        previous = 0
         for i in range(len(seq)):
-            state = tuple(seq[max(0, i + 1 - order): i + 1])
-            current: int = index.setdefault(state, len(index))
+            current = index.setdefault(tuple(seq[max(0, i + 1 - order): i + 1]), len(index))
             rows.append(previous)
             cols.append(current)
-            weights.append(total)
+            owner.append(p)
             previous = current
-        ends.append((previous, c, n))
-    size = len(index)
-    q = sp.csr_matrix((weights, (rows, cols)), shape=(size, size), dtype=np.float64)
-    to_conv, to_null = np.zeros(size), np.zeros(size)
-    for end_state, c, n in ends:
-        to_conv[end_state] += c
-        to_null[end_state] += n
-    return list(index), q, to_conv, to_null
+        ends[p] = previous
+    layout = ChainLayout(tuple(index), np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+                         np.asarray(owner, dtype=np.int64), ends)
+    paths.cache[("markov", order)] = layout
+    return layout
 
 
 def _absorption(q: sp.csr_matrix, r: np.ndarray, keep: np.ndarray) -> float:
@@ -106,8 +121,10 @@ def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None
         raise ParameterError(f"order must be between 1 and {MAX_ORDER}, got {order}.")
     paths = paths or t.unique_paths()
     conv, _, nulls = paths.counts(t)
-    states, counts, to_conv, to_null = _chain_counts(paths, conv, nulls, order)
-    chain = MarkovChain(order, tuple(states), counts, to_conv, to_null, 0.0, ())
+    layout = chain_layout(paths, order)
+    states = layout.states
+    counts, to_conv, to_null = layout.counts(conv, nulls)
+    chain = MarkovChain(order, states, counts, to_conv, to_null, 0.0, ())
     q, r = chain.probabilities()
     everything = np.ones(len(states), dtype=bool)
     base = _absorption(q, r, everything) if conv.sum() > 0 else 0.0
@@ -115,7 +132,7 @@ def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None
     for code in range(len(t.labels)):
         keep = np.array([code not in s for s in states])
         effects.append(1.0 - _absorption(q, r, keep) / base if base > 0 else 0.0)
-    return MarkovChain(order, tuple(states), counts, to_conv, to_null, base, tuple(effects))
+    return MarkovChain(order, states, counts, to_conv, to_null, base, tuple(effects))
 
 
 def credit(t: Touches, *, order: int = 1, paths: UniquePaths | None = None) -> tuple[np.ndarray, np.ndarray]:

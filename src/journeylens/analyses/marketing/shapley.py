@@ -10,7 +10,7 @@ weighted average of ``v(S ∪ {i}) - v(S)``. The values sum to ``v(all)``, the o
 and each channel's credit is its value's share of that rate, applied to the total
 conversions (value: the same with value per journey in place of conversions).
 
-Above ``exact_limit`` channels (default 16: 65,536 coalitions), values are estimated from
+Above ``exact_limit`` channels (default 20: about a million coalitions), values are estimated from
 ``samples`` random channel orders; each row then carries the standard error of its credit
 (the standard deviation of the sampled marginal contributions over ``sqrt(samples)``).
 
@@ -30,7 +30,7 @@ import numpy as np
 from journeylens.analyses.marketing.touches import Touches
 from journeylens.errors import ParameterError
 
-EXACT_LIMIT = 16
+EXACT_LIMIT = 20
 DEFAULT_SAMPLES = 500
 
 

@@ -35,7 +35,7 @@ from journeylens.analyses.marketing.attribution import (
     parse_models,
 )
 from journeylens.analyses.marketing.paths import build_touches, period_labels
-from journeylens.analyses.marketing.touches import DIRECT, Touches
+from journeylens.analyses.marketing.touches import DIRECT, Touches, UniquePaths
 from journeylens.analyses.result import plain
 from journeylens.errors import ParameterError
 
@@ -164,17 +164,40 @@ def _unit_rows(spend_by_unit: Mapping[str, float], conv: Mapping[str, float], va
     return rows
 
 
-def _period_credit(t: Touches, model: str, settings: ModelSettings, units: Mapping[str, str],
-                   periods: Sequence[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Conversions and value per unit, per period (arrays aligned with ``periods``)."""
+@dataclass(frozen=True)
+class _Part:
+    """One period's journeys (and their distinct paths, shared by every bootstrap draw)."""
+
+    index: int
+    rows: np.ndarray
+    touches: Touches
+    paths: UniquePaths | None
+
+
+def _period_parts(t: Touches, periods: Sequence[str], model: str) -> list[_Part]:
+    assert t.period is not None
+    parts = []
+    for k, p in enumerate(periods):
+        rows = np.flatnonzero(t.period == p)
+        if len(rows):
+            part = t.subset(t.period == p)
+            parts.append(_Part(k, rows, part, part.unique_paths() if model == "markov" else None))
+    return parts
+
+
+def _period_credit(parts: Sequence[_Part], model: str, settings: ModelSettings, units: Mapping[str, str],
+                   n_periods: int, weights: np.ndarray | None = None
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Conversions and value per unit, per period (arrays of ``n_periods``)."""
     conv: dict[str, np.ndarray] = {}
     value: dict[str, np.ndarray] = {}
-    assert t.period is not None
-    for k, p in enumerate(periods):
-        part = t.subset(t.period == p)
-        if part.n_journeys == 0 or part.conversions.sum() <= 0:
+    periods = range(n_periods)
+    for part_info in parts:
+        k = part_info.index
+        part = part_info.touches if weights is None else part_info.touches.reweighted(weights[part_info.rows])
+        if part.conversions.sum() <= 0:
             continue
-        c, v, _, _ = model_credit(part, model, settings)
+        c, v, _, _ = model_credit(part, model, settings, part_info.paths)
         for unit, x in _roll_up(part.labels, c, units).items():
             conv.setdefault(unit, np.zeros(len(periods)))[k] = x
         for unit, x in _roll_up(part.labels, v, units).items():
@@ -230,7 +253,8 @@ def spend_return(events: ir.Table, spend: ir.Table, *, model: str = "markov", by
     totals = [{k: v for k, v in r.items() if k != "model"} for r in by_model if r["model"] == model]
     assert t.period is not None
     periods: list[str] = sorted({str(p) for p in t.period.tolist()} | {str(p) for p in frame["period"]})
-    conv_pp, value_pp = _period_credit(t, model, settings, units, periods)
+    parts = _period_parts(t, periods, model)
+    conv_pp, value_pp = _period_credit(parts, model, settings, units, len(periods))
     spend_pp: dict[str, np.ndarray] = {str(u): g.groupby("period")["amount"].sum().reindex(periods, fill_value=0.0).to_numpy()
                 for u, g in frame.groupby("unit")}
     period_rows: list[dict[str, Any]] = [{"period": p, "unit": u, "spend": float(spend_pp.get(u, np.zeros(len(periods)))[k]),
@@ -245,7 +269,7 @@ def spend_return(events: ir.Table, spend: ir.Table, *, model: str = "markov", by
     draws = []
     for _ in range(bootstrap):
         w = rng.poisson(1.0, t.n_journeys).astype(np.float64)
-        c_b, v_b = _period_credit(t.reweighted(w), model, settings, units, periods)
+        c_b, v_b = _period_credit(parts, model, settings, units, len(periods), w)
         draws.append(_curves(spend_pp, c_b, v_b))
     marginal: list[dict[str, Any]] = []
     for unit, curve in sorted(curves.items()):

@@ -16,7 +16,7 @@ touch ``"direct / none"``, so every conversion is credited somewhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -110,6 +110,8 @@ class UniquePaths:
     labels: tuple[str, ...]
     paths: tuple[np.ndarray, ...]
     path_of: np.ndarray
+    #: Structures derived from the paths by the models (for example the Markov chain layout).
+    cache: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     def counts(self, touches: Touches) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Conversions, value and nulls per distinct path (respecting ``touches``' weights)."""
