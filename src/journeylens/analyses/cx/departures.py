@@ -68,9 +68,14 @@ class DeparturesResult:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def headlines(self, limit: int = 5) -> list[str]:
-        """The significant over-represented features, strongest first, as sentences."""
-        rows = [r for r in self.differences if r["significant"] and (r["ratio"] or 0) > 1]
-        return [r["sentence"] for r in sorted(rows, key=lambda r: -(r["ratio"] or 0))[:limit]]
+        """The significant over-represented features as sentences: the strongest channel,
+        touchpoint and pattern first, then the others by ratio."""
+        rows = sorted((r for r in self.differences if r["significant"] and (r["ratio"] or 0) > 1),
+                      key=lambda r: -(r["ratio"] or 0))
+        leaders = [next((r for r in rows if r["feature"].startswith(kind)), None)
+                   for kind in ("channel: ", "touchpoint: ", "pattern: ")]
+        ordered = [r for r in leaders if r is not None] + [r for r in rows if r not in leaders]
+        return [r["sentence"] for r in ordered[:limit]]
 
     def to_dict(self) -> dict[str, Any]:
         return plain({"window_days": self.window_days, "customers_left": self.left, "customers_stayed": self.stayed,

@@ -288,8 +288,14 @@ def spend_return(events: ir.Table, spend: ir.Table, *, model: str = "markov", by
                  for u, s in sorted(spend_by_unit.items())
                  if (u not in seen if by == "campaign" or not units else not any(
                      units.get(label) == u for label in t.labels))]
+    notes = list(NOTES)
+    rising = [r["unit"] for r in marginal if r["elasticity"] > 1]
+    if rising:
+        notes.append(f"Elasticity above 1 ({', '.join(rising)}) would mean increasing returns; more often spend "
+                     "followed demand (budgets grown with the business) — a confounder a marketing-mix model "
+                     "with controls handles and this curve does not.")
     params = {"model": model, "by": by, "period": period, "conversion": conversion, "bootstrap": bootstrap,
               "touch_key": key, "direct_label": DIRECT, "filters": filters.to_dict() if filters is not None else {}}
     return SpendReturnResult(model=model, by=by, period=period, currency=currency, totals=totals, by_model=by_model,
                              periods=period_rows, marginal=marginal, what_if=what_if, unmatched_spend=unmatched,
-                             params=replace(settings).__dict__ | params)
+                             notes=tuple(notes), params=replace(settings).__dict__ | params)

@@ -129,7 +129,11 @@ def spend_return_cmd(
         return
     payload = result.to_dict()
     emit_table(payload["totals"], title=f"Spend and return by {by} ({model} attribution)")
-    emit_table(payload["marginal"], title="Marginal return (next unit of spend)")
+    emit_table([{"unit": r["unit"], "elasticity": r["elasticity"],
+                 "extra conversions per 1000": f"{r['marginal_conversions_per_1000']:.2f} "
+                 f"({r['marginal_conversions_per_1000_low'] or 0:.2f}-{r['marginal_conversions_per_1000_high'] or 0:.2f})",
+                 "marginal ROAS": f"{r['marginal_roas']:.2f} ({r['marginal_roas_low'] or 0:.2f}-{r['marginal_roas_high'] or 0:.2f})"}
+                for r in payload["marginal"]], title="Marginal return at the current spend (95 % bootstrap interval)")
     for line in payload["what_if"]:
         console.print(line["sentence"])
     for note in payload["notes"]:
