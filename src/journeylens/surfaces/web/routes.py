@@ -18,10 +18,11 @@ from journeylens.surfaces.web import (
     marketing_pages,
     pages,
     prewarm,
+    programme_pages,
 )
 
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
 router = APIRouter(lifespan=prewarm.lifespan)
-for _module in (access, assets, pages, detail_pages, admin_pages, marketing_pages):
+for _module in (access, assets, pages, detail_pages, admin_pages, programme_pages, marketing_pages):
     router.include_router(_module.router)
 router.include_router(health.router)
