@@ -102,12 +102,29 @@ def touch_rows(events: ir.Table, *, by: str, conversion: str | None = None,
     return joined, conversions
 
 
-def _journey_codes(customers: pa.ChunkedArray, journeys: pa.ChunkedArray,
-                   dictionary: dict[tuple[str, int], int]) -> np.ndarray:
-    out = np.empty(len(customers), dtype=np.int64)
-    for i, pair in enumerate(zip(customers.to_pylist(), journeys.to_pylist(), strict=True)):
-        out[i] = dictionary.setdefault(pair, len(dictionary))
-    return out
+def _journey_codes(conversions: pa.Table, touches: pa.Table) -> tuple[np.ndarray, np.ndarray, int]:
+    """Dense journey numbers for (customer_id, journey) of both tables (vectorised)."""
+    customers = pa.concat_arrays([c.cast(pa.string()) for c in (*conversions["customer_id"].chunks,
+                                                                  *touches["customer_id"].chunks)]
+                                 or [pa.array([], pa.string())]).dictionary_encode()
+    cust = customers.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    journey = np.r_[conversions["journey"].to_numpy(zero_copy_only=False),
+                    touches["journey"].to_numpy(zero_copy_only=False)].astype(np.int64)
+    keys = cust * (int(journey.max(initial=0)) + 1) + journey
+    _, codes = np.unique(keys, return_inverse=True)
+    codes = codes.ravel()
+    n_conv = conversions.num_rows
+    return codes[:n_conv], codes[n_conv:], int(codes.max(initial=-1)) + 1
+
+
+def _label_codes(keys: pa.Array) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct labels and each key's index into them (dictionary-encoded, no Python loop)."""
+    encoded = pc.fill_null(keys, "").dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    order = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return [names[i] for i in order], rank[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def period_labels(epoch_seconds: np.ndarray, period: str) -> np.ndarray:
@@ -136,10 +153,7 @@ def build_touches(events: ir.Table, *, by: str = "channel", conversion: str | No
     conversions = conv_expr.to_pyarrow()
     touches = touches.sort_by([("customer_id", "ascending"), ("journey", "ascending"), ("ts", "ascending"),
                                ("_seq", "ascending")])
-    ids: dict[tuple[str, int], int] = {}
-    conv_codes = _journey_codes(conversions["customer_id"], conversions["journey"], ids)
-    touch_codes = _journey_codes(touches["customer_id"], touches["journey"], ids)
-    n = len(ids)
+    conv_codes, touch_codes, n = _journey_codes(conversions, touches)
     converted = np.zeros(n)
     converted[conv_codes] = 1.0
     value = np.zeros(n)
@@ -150,8 +164,8 @@ def build_touches(events: ir.Table, *, by: str = "channel", conversion: str | No
     # Journeys whose every touch fell outside the lookback window get "direct / none".
     has_touch = np.zeros(n, dtype=bool)
     has_touch[touch_codes] = True
-    keys = pc.fill_null(touches["key"], "").to_numpy(zero_copy_only=False).astype(object)
-    labels, codes = np.unique(np.r_[keys, np.array([DIRECT], dtype=object)], return_inverse=True)
+    labels, codes = _label_codes(pa.concat_arrays([c.cast(pa.string()) for c in touches["key"].chunks]
+                                                  + [pa.array([DIRECT], pa.string())]))
     direct_code = int(codes[-1])
     lonely = np.flatnonzero(~has_touch)
     journey = np.r_[touch_codes, lonely]

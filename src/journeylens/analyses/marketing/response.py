@@ -109,3 +109,15 @@ def what_if_row(curves: Mapping[str, Curve], draws: Sequence[Mapping[str, Curve]
     return {"source": shift.source, "target": shift.target, "percent": shift.percent, "moved_per_period": moved,
             "conversions_change_per_period": estimate, "low": low, "high": high, "extrapolated": extrapolated,
             "sentence": sentence}
+
+
+def marginal_rows(curves: Mapping[str, Curve], draws: Sequence[Mapping[str, Curve]]) -> list[dict[str, Any]]:
+    """Marginal return per unit with bootstrap intervals, highest marginal conversions first."""
+    rows: list[dict[str, Any]] = []
+    for unit, curve in sorted(curves.items()):
+        row: dict[str, Any] = {"unit": unit, **marginal_row(curve)}
+        for name in ("marginal_conversions_per_1000", "marginal_roas"):
+            low, high = interval([marginal_row(d[unit])[name] for d in draws if unit in d])
+            row.update({f"{name}_low": low, f"{name}_high": high})
+        rows.append(row)
+    return sorted(rows, key=lambda r: -r["marginal_conversions_per_1000"])

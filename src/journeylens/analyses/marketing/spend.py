@@ -215,10 +215,30 @@ def _curves(spend_pp: Mapping[str, np.ndarray], conv: Mapping[str, np.ndarray],
     return curves
 
 
+def _period_rows(periods: Sequence[str], spend_pp: Mapping[str, np.ndarray], conv_pp: Mapping[str, np.ndarray],
+                 value_pp: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:
+    rows = []
+    zero = np.zeros(len(periods))
+    for k, p in enumerate(periods):
+        for u in sorted(set(spend_pp) | set(conv_pp)):
+            s, c, v = (float(x.get(u, zero)[k]) for x in (spend_pp, conv_pp, value_pp))
+            rows.append({"period": p, "unit": u, "spend": s, "conversions": c, "value": v,
+                         "cpa": s / c if s > 0 and c > 0 else None, "roas": v / s if s > 0 else None})
+    return rows
+
+
+def _unmatched(spend_by_unit: Mapping[str, float], labels: Sequence[str], units: Mapping[str, str],
+               key: str) -> list[dict[str, Any]]:
+    """Spend units no touch ever carried (their effect is invisible to journey-level attribution)."""
+    seen = {units.get(label, label) for label in labels}
+    return [{"unit": u, "spend": s, "reason": f"no touch carries this {key}"}
+            for u, s in sorted(spend_by_unit.items()) if u not in seen]
+
+
 def spend_return(events: ir.Table, spend: ir.Table, *, model: str = "markov", by: str = "channel",
                  period: str = "month", conversion: str | None = None, value_property: str | None = None,
                  lookback_days: float = 0, shifts: Sequence[response.Shift] = (),
-                 rates: Mapping[str, float] | None = None, bootstrap: int = 200, seed: int = 0,
+                 rates: Mapping[str, float] | None = None, bootstrap: int = 100, seed: int = 0,
                  definition: JourneyDefinition | None = None, customers: ir.Table | None = None,
                  filters: Filters | None = None, settings: ModelSettings = ModelSettings()) -> SpendReturnResult:
     """Return on spend per channel or campaign under ``model`` (and every other model in ``by_model``)."""
@@ -257,13 +277,7 @@ def spend_return(events: ir.Table, spend: ir.Table, *, model: str = "markov", by
     conv_pp, value_pp = _period_credit(parts, model, settings, units, len(periods))
     spend_pp: dict[str, np.ndarray] = {str(u): g.groupby("period")["amount"].sum().reindex(periods, fill_value=0.0).to_numpy()
                 for u, g in frame.groupby("unit")}
-    period_rows: list[dict[str, Any]] = [{"period": p, "unit": u, "spend": float(spend_pp.get(u, np.zeros(len(periods)))[k]),
-                    "conversions": float(conv_pp.get(u, np.zeros(len(periods)))[k]),
-                    "value": float(value_pp.get(u, np.zeros(len(periods)))[k])}
-                   for k, p in enumerate(periods) for u in sorted(set(spend_pp) | set(conv_pp))]
-    for period_row in period_rows:
-        period_row["cpa"] = period_row["spend"] / period_row["conversions"] if period_row["spend"] > 0 and period_row["conversions"] > 0 else None
-        period_row["roas"] = period_row["value"] / period_row["spend"] if period_row["spend"] > 0 else None
+    period_rows = _period_rows(periods, spend_pp, conv_pp, value_pp)
     curves = _curves(spend_pp, conv_pp, value_pp)
     rng = np.random.default_rng(seed)
     draws = []
@@ -271,23 +285,12 @@ def spend_return(events: ir.Table, spend: ir.Table, *, model: str = "markov", by
         w = rng.poisson(1.0, t.n_journeys).astype(np.float64)
         c_b, v_b = _period_credit(parts, model, settings, units, len(periods), w)
         draws.append(_curves(spend_pp, c_b, v_b))
-    marginal: list[dict[str, Any]] = []
-    for unit, curve in sorted(curves.items()):
-        row: dict[str, Any] = {"unit": unit, **response.marginal_row(curve)}
-        for name in ("marginal_conversions_per_1000", "marginal_roas"):
-            low, high = response.interval([response.marginal_row(d[unit])[name] for d in draws if unit in d])
-            row.update({f"{name}_low": low, f"{name}_high": high})
-        marginal.append(row)
-    marginal.sort(key=lambda r: -r["marginal_conversions_per_1000"])
+    marginal = response.marginal_rows(curves, draws)
     chosen = list(shifts)
     if not chosen and len(marginal) >= 2:
         chosen = [response.Shift(marginal[-1]["unit"], marginal[0]["unit"], 10.0)]
     what_if = [response.what_if_row(curves, draws, s, period, currency) for s in chosen]
-    seen = set(t.labels) | set(units.values())
-    unmatched = [{"unit": u, "spend": s, "reason": "no touch carries this " + key}
-                 for u, s in sorted(spend_by_unit.items())
-                 if (u not in seen if by == "campaign" or not units else not any(
-                     units.get(label) == u for label in t.labels))]
+    unmatched = _unmatched(spend_by_unit, t.labels, units, key)
     notes = list(NOTES)
     rising = [r["unit"] for r in marginal if r["elasticity"] > 1]
     if rising:
