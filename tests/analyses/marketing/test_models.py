@@ -210,3 +210,13 @@ def test_exact_markov_matches_a_brute_force_simulation(order: int) -> None:
         p = simulate(chain, code, draws, rng)
         se = math.sqrt(max(p * (1 - p), 1e-12) / draws)
         assert abs(p - chain.conversion_probability * (1 - chain.removal_effects[code])) < 4 * se + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(journeys)
+def test_unique_paths_merge_exactly_the_identical_paths(data: list[tuple[list[str], int]]) -> None:
+    t = Touches.from_paths([p for p, _ in data], conversions=[c for _, c in data])
+    paths = t.unique_paths()
+    seen = [tuple(t.labels[c] for c in paths.paths[paths.path_of[j]]) for j in range(t.n_journeys)]
+    assert seen == [tuple(p) if p else (DIRECT,) for p, _ in data]
+    assert len(paths.paths) == len(set(seen))

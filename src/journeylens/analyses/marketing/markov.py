@@ -63,9 +63,11 @@ class MarkovChain:
 @dataclass(frozen=True)
 class ChainLayout:
     """Which transitions each distinct path makes (built once, re-weighted cheaply: the
-    bootstrap re-fits the chain many times over the same paths)."""
+    bootstrap re-fits the chain many times over the same paths). ``state_rows`` holds each
+    state's channel codes, padded with -1 at the front (row 0: start)."""
 
     states: tuple[tuple[int, ...], ...]
+    state_rows: np.ndarray
     edge_from: np.ndarray
     edge_to: np.ndarray
     edge_path: np.ndarray
@@ -78,29 +80,39 @@ class ChainLayout:
         return (q, np.bincount(self.end_state, conv, minlength=size),
                 np.bincount(self.end_state, nulls, minlength=size))
 
+    def containing(self, code: int) -> np.ndarray:
+        """Which states contain channel ``code``."""
+        return np.asarray((self.state_rows == code).any(axis=1))
+
 
 def chain_layout(paths: UniquePaths, order: int) -> ChainLayout:
-    """The states of ``order`` and every path's transitions (cached on ``paths``)."""
+    """The states of ``order`` and every path's transitions (vectorised; cached on ``paths``)."""
     cached = paths.cache.get(("markov", order))
     if isinstance(cached, ChainLayout):
         return cached
-    index: dict[tuple[int, ...], int] = {(): 0}
-    rows: list[int] = []
-    cols: list[int] = []
-    owner: list[int] = []
-    ends = np.zeros(len(paths.paths), dtype=np.int64)
-    for p, path in enumerate(paths.paths):
-        seq = path.tolist()
-        previous = 0
-        for i in range(len(seq)):
-            current = index.setdefault(tuple(seq[max(0, i + 1 - order): i + 1]), len(index))
-            rows.append(previous)
-            cols.append(current)
-            owner.append(p)
-            previous = current
-        ends[p] = previous
-    layout = ChainLayout(tuple(index), np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
-                         np.asarray(owner, dtype=np.int64), ends)
+    lengths = np.array([len(p) for p in paths.paths], dtype=np.int64)
+    codes = np.concatenate(paths.paths).astype(np.int64) if len(paths.paths) else np.zeros(0, np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)]
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    pos = np.arange(len(codes)) - offsets[:-1][owner]
+    window = np.full((len(codes), order), -1, dtype=np.int64)
+    for lag in range(order):  # column order-1 is the current channel, to the left the earlier ones
+        ok = pos >= lag
+        window[ok, order - 1 - lag] = codes[np.flatnonzero(ok) - lag]
+    rows = np.r_[np.full((1, order), -1, dtype=np.int64), window]  # row 0: start
+    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    start_id = int(inverse.ravel()[0])
+    # renumber so that start is state 0
+    perm = np.r_[start_id, np.delete(np.arange(len(unique)), start_id)]
+    new_id = np.empty(len(unique), dtype=np.int64)
+    new_id[perm] = np.arange(len(unique))
+    state_of_step = new_id[inverse.ravel()[1:]]
+    unique = unique[perm]
+    previous = np.r_[0, state_of_step[:-1]]
+    previous[pos == 0] = 0
+    ends = state_of_step[offsets[1:] - 1] if len(codes) else np.zeros(0, np.int64)
+    states = tuple(tuple(int(c) for c in row if c >= 0) for row in unique.tolist())
+    layout = ChainLayout(states, unique, previous, state_of_step, owner, ends)
     paths.cache[("markov", order)] = layout
     return layout
 
@@ -130,7 +142,7 @@ def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None
     base = _absorption(q, r, everything) if conv.sum() > 0 else 0.0
     effects = []
     for code in range(len(t.labels)):
-        keep = np.array([code not in s for s in states])
+        keep = ~layout.containing(code)
         effects.append(1.0 - _absorption(q, r, keep) / base if base > 0 else 0.0)
     return MarkovChain(order, states, counts, to_conv, to_null, base, tuple(effects))
 

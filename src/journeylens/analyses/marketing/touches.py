@@ -87,20 +87,34 @@ class Touches:
                        period=None if self.period is None else self.period[idx])
 
     def unique_paths(self) -> UniquePaths:
-        """Identical paths merged (their counts summed): what the Markov and Shapley models need."""
-        index: dict[bytes, int] = {}
-        path_of = np.empty(self.n_journeys, dtype=np.int64)
-        paths: list[np.ndarray] = []
-        raw = self.channel.astype(np.int32)
-        for j, (lo, hi) in enumerate(zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist(), strict=True)):
-            segment = raw[lo:hi]
-            key = segment.tobytes()
-            found = index.get(key)
-            if found is None:
-                found = index[key] = len(paths)
-                paths.append(segment)
-            path_of[j] = found
-        return UniquePaths(labels=self.labels, paths=tuple(paths), path_of=path_of)
+        """Identical paths merged (their counts summed): what the Markov model needs.
+
+        Vectorised: each journey gets two independent 64-bit polynomial hashes of its channel
+        codes plus its length; journeys equal on all three are one path (a false merge would
+        need a 128-bit collision)."""
+        j = self.journey_of_touch
+        pos = np.arange(len(self.channel)) - self.offsets[:-1][j]
+        codes = self.channel.astype(np.uint64) + np.uint64(1)
+        keys: list[np.ndarray] = []
+        with np.errstate(over="ignore"):
+            for base in (np.uint64(1_000_003), np.uint64(998_244_353)):
+                powers = _powers(base, int(pos.max(initial=0)) + 1)
+                contribution = codes * powers[pos]
+                total = np.zeros(self.n_journeys, dtype=np.uint64)
+                np.add.at(total, j, contribution)
+                keys.append(total)
+        stacked = np.stack([*keys, self.lengths.astype(np.uint64)], axis=1)
+        _, first, path_of = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+        paths = tuple(self.channel[self.offsets[f]:self.offsets[f + 1]] for f in first.tolist())
+        return UniquePaths(labels=self.labels, paths=paths, path_of=path_of.ravel().astype(np.int64))
+
+
+def _powers(base: np.uint64, n: int) -> np.ndarray:
+    out = np.ones(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(1, n):
+            out[i] = out[i - 1] * base
+    return out
 
 
 @dataclass(frozen=True)
