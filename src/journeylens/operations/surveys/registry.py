@@ -41,6 +41,23 @@ def add_survey(session: Session, text: str, *, source: str = "<survey>") -> Surv
     return row
 
 
+def check_survey(text: str, *, source: str = "<survey>", lens: Any = None) -> dict[str, Any]:
+    """Validate ``text`` (errors raise with line numbers) and warn about what the warehouse has not seen."""
+    from journeylens.operations.surveys.definition import warehouse_warnings
+
+    survey = parse_survey(text, source=source)
+    touchpoints: set[str] = set()
+    channels: set[str] = set()
+    if lens is not None and lens.warehouse.has("events"):
+        events = lens.warehouse.table("events")
+        seen = events.select("touchpoint", "channel").distinct().to_pyarrow().to_pylist()
+        touchpoints = {str(r["touchpoint"]) for r in seen if r["touchpoint"] is not None}
+        channels = {str(r["channel"]) for r in seen if r["channel"] is not None}
+    return {"name": survey.name, "valid": True, "kind": survey.kind, "languages": survey.languages,
+            "questions": len(survey.questions), "deliver": list(survey.deliver),
+            "warnings": warehouse_warnings(survey, touchpoints, channels)}
+
+
 def get_survey(session: Session, name: str) -> Survey:
     row = session.scalar(select(Survey).where(Survey.name == name))
     if row is None:

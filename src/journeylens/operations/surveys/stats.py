@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import func, select
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12 (response_model)
 
 from journeylens.errors import ParameterError
 from journeylens.operations.appdb import AppDatabase
@@ -38,9 +39,14 @@ class InvitationRow(TypedDict):
     channel: str
     url: str
     status: str
-    created_at: datetime
-    sent_at: datetime | None
-    answered_at: datetime | None
+    created_at: str
+    sent_at: str | None
+    answered_at: str | None
+
+
+def _iso(at: datetime | None) -> str | None:
+    """ISO 8601 in UTC, one spelling for the CLI and the API."""
+    return at.isoformat() if at is not None else None
 
 
 def invitations(db: AppDatabase, settings: Settings, *, survey: str | None = None,
@@ -62,8 +68,8 @@ def invitations(db: AppDatabase, settings: Settings, *, survey: str | None = Non
     with db.session() as session:
         return [InvitationRow(invitation_id=i.id, survey=i.survey, customer_id=i.customer_id,
                               touchpoint=i.touchpoint, channel=i.channel, url=invitation_url(settings, key, i),
-                              status=i.status, created_at=i.created_at, sent_at=i.sent_at,
-                              answered_at=i.answered_at)
+                              status=i.status, created_at=_iso(i.created_at) or "", sent_at=_iso(i.sent_at),
+                              answered_at=_iso(i.answered_at))
                 for i in session.scalars(query)]
 
 

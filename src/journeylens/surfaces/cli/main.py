@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "switch_impact_cmd",
     "outcomes_cmd",
     "worker_cmd",
+    "survey_cmd",
 )
 
 app = typer.Typer(

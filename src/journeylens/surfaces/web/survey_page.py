@@ -101,7 +101,7 @@ async def survey_page(request: Request, token: str) -> Response:
 async def survey_submit(request: Request, token: str) -> Response:
     if request.headers.get("content-type", "").startswith("application/json"):
         return await _submit_json(request, token)
-    db, settings, opened = await _open(request, token)
+    db, _, opened = await _open(request, token)
     if opened.state in _STATE_PAGES:
         status, title, message = _STATE_PAGES[opened.state]
         return _message(request, title, message, status_code=status)
@@ -152,7 +152,7 @@ def _json_error(status: int, code: str, message: str, details: dict[str, Any] | 
 async def _submit_json(request: Request, token: str) -> Response:
     db, settings, opened = await _open(request, token)
     if opened.state in _STATE_PAGES:
-        status, title, message = _STATE_PAGES[opened.state]
+        status, _, message = _STATE_PAGES[opened.state]
         return _json_error(status, f"survey_{opened.state}", message)
     survey = opened.survey
     assert survey is not None
