@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from survey_helpers import EXAMPLE, add
 from typer.testing import CliRunner
 
 from journeylens.lens import JourneyLens
@@ -20,8 +21,6 @@ from journeylens.operations.surveys import registry
 from journeylens.settings import Settings
 from journeylens.surfaces.api.app import create_app
 from journeylens.surfaces.cli.main import app as cli
-
-from survey_helpers import EXAMPLE, add
 
 KEYS = ["invitation_id", "survey", "customer_id", "touchpoint", "channel", "url", "status", "created_at",
         "sent_at", "answered_at"]
