@@ -23,6 +23,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.models",
     "journeylens.operations.outbox_models",
     "journeylens.operations.surveys.models",
+    "journeylens.operations.maturity.records",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

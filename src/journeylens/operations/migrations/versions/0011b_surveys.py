@@ -1,7 +1,7 @@
 """Surveys: definitions, invitations, responses, suppressions and opt-outs (issue 11).
 
 Revision ID: 0011b_surveys
-Revises: 0011a_outbox
+Revises: 0016_programme
 Create Date: 2026-12-04 23:56:21.019499
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011b_surveys"
-down_revision: str | None = "0011a_outbox"
+down_revision: str | None = "0016_programme"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
