@@ -28,7 +28,7 @@ def send_due_reports(db: AppDatabase, lens: Any, now: datetime) -> dict[str, int
     due = due_schedules(db, now)
     if not due:
         return {"schedules": 0, "emails": 0}
-    content = state_of_journey(lens, db, include_text=False, now=now)
+    content = state_of_journey(lens, db, include_text=False, include_models=True, now=now)
     html = render_html(content)
     pdf = render_pdf(html) if any(s["format"] == "pdf" for s in due) else None
     title = content.to_dict()["title"] + (f": {content.to_dict()['journey']}" if content.to_dict()["journey"] else "")

@@ -52,7 +52,8 @@ class StateReport:
 
 
 def state_of_journey(lens: Any, db: Any = None, *, period_days: int = 30, trend_months: int = 12,
-                     include_text: bool = True, now: datetime | None = None) -> StateReport:
+                     include_text: bool = True, include_models: bool = False,
+                     now: datetime | None = None) -> StateReport:
     """Assemble the report's content (see the module docstring for the period and tests)."""
     if period_days < 1 or trend_months < 1:
         raise JourneyLensError("period_days and trend_months must be at least 1.")
@@ -80,6 +81,8 @@ def state_of_journey(lens: Any, db: Any = None, *, period_days: int = 30, trend_
         "harms": _attempt(notes, "channel switches", lambda: lens.switch_impact().harmful()[:3]) or [],
         "pain_points": (_attempt(notes, "pain points", lambda: lens.pain_points(top=5).to_dict()[:5]) or [])
         if include_text else [],
+        "drivers": (_attempt(notes, "drivers", lambda: _drivers(lens)) or []) if include_models else [],
+        "value_at_risk": _attempt(notes, "value at risk", lambda: _value_at_risk(lens)) if include_models else None,
         "maturity": _maturity(db),
         "sections": sections,
         "notes": notes,
@@ -190,6 +193,22 @@ def _changes(lens: Any, limit: int = 5) -> list[dict[str, Any]]:
     result = lens.metric_changes(by=["touchpoint"], period="month", every_period=True)
     rows = sorted(result.significant(), key=lambda r: (r.get("q") or 1.0, -abs(r.get("change") or 0)))
     return rows[:limit]
+
+
+def _drivers(lens: Any, limit: int = 3) -> list[dict[str, Any]]:
+    """What customers experienced that moves NPS most (journey drivers, adjusted effects)."""
+    result = lens.drivers(target="nps", journey=True).to_dict()
+    rows = [r for r in result["drivers"] if r.get("sentence")]
+    return [{"driver": r["driver"], "importance": r["importance"], "effect": r["effect"], "sentence": r["sentence"]}
+            for r in rows[:limit]]
+
+
+def _value_at_risk(lens: Any) -> dict[str, Any]:
+    """Expected revenue lost to churn over the model's horizon, from the calibrated churn model."""
+    rows = lens.predict_churn().to_dict()
+    total = sum(float(r.get("value_at_risk") or 0.0) for r in rows)
+    return {"customers": len(rows), "expected_churners": sum(float(r["churn_probability"]) for r in rows),
+            "high_risk": sum(1 for r in rows if r["churn_probability"] >= 0.5), "value_at_risk": total}
 
 
 def _maturity(db: Any) -> dict[str, Any] | None:

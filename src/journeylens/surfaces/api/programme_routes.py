@@ -141,9 +141,12 @@ async def get_report(lens: LensDep, db: AppDbDep,
                      format: Annotated[Literal["html", "pdf"], Query()] = "html",
                      period_days: Annotated[int, Query(ge=1, le=366)] = 30,
                      text: Annotated[bool, Query(description="Include comment pain points (slow on CPU).")] = False,
+                     models: Annotated[bool, Query(description="Include journey drivers and churn value at risk "
+                                                               "(trains the churn model).")] = False,
                      ) -> Response:
     """The one-page state-of-the-journey report as HTML or PDF."""
-    content = await run_in_threadpool(state_of_journey, lens, db, period_days=period_days, include_text=text)
+    content = await run_in_threadpool(state_of_journey, lens, db, period_days=period_days, include_text=text,
+                                      include_models=models)
     html = render_html(content)
     if format == "html":
         return HTMLResponse(html)

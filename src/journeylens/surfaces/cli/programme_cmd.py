@@ -161,13 +161,15 @@ def report(ctx: typer.Context,
                                                     help="Headline period length.")] = 30,
            text: Annotated[bool, typer.Option("--text/--no-text", help="Include comment pain points "
                                               "(the text model is slow on a CPU).")] = True,
+           models: Annotated[bool, typer.Option("--models/--no-models", help="Include journey drivers of NPS and "
+                                                "churn value at risk (trains the churn model).")] = True,
            app_db: AppDbOption = None, as_json: JsonOption = False) -> None:
     """Write the one-page state-of-the-journey report (HTML or PDF)."""
     try:
         if fmt not in ("pdf", "html"):
             raise ParameterError(f"--format must be pdf or html, not {fmt!r}.")
         content = state_of_journey(get_ctx(ctx).lens(), _db(ctx, app_db), period_days=period_days,
-                                   include_text=text)
+                                   include_text=text, include_models=models)
         html = render_html(content)
         data = render_pdf(html) if fmt == "pdf" else html.encode("utf-8")
         out.write_bytes(data)

@@ -108,8 +108,8 @@ def reports_page(user: ReaderDep, p: PageDep, db: AppDbDep) -> Response:
 async def report_download(user: ReaderDep, p: PageDep, db: AppDbDep, fmt: str) -> Response:
     if fmt not in ("html", "pdf"):
         raise NotFoundError("Reports come as .html or .pdf.")
-    include_text = p.query.get("text") == "1"
-    content = await run_in_threadpool(state_of_journey, p.lens, db, include_text=include_text)
+    content = await run_in_threadpool(state_of_journey, p.lens, db, include_text=p.query.get("text") == "1",
+                                      include_models=p.query.get("models") == "1")
     html = render_html(content)
     if fmt == "html":
         return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
