@@ -13,6 +13,7 @@ from journeylens.operations.maturity.assessment import (
     latest,
     submit_answers,
 )
+from journeylens.operations.maturity import providers as _providers  # noqa: F401  (registers evidence)
 from journeylens.operations.maturity.framework import (
     MaturityModel,
     MaturityModelError,
