@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.analyses.conftest import load_journey_events, load_table
 
 from journeylens.analyses.cx.departures import departures
 from journeylens.errors import ParameterError
 from journeylens.journeys.definition import parse_definition
 from journeylens.warehouse import Warehouse
-from tests.analyses.conftest import load_journey_events, load_table
 
 JOURNEY = parse_definition("""
 name: Bank
