@@ -131,16 +131,26 @@ class SpendReturnResult:
         return pd.DataFrame([dict(r) for r in self.totals])
 
     def figure(self) -> Any:
-        """Spend and attributed value per unit (bars), ROAS as text."""
+        """Top: spend and attributed value per unit (ROAS as text). Bottom: CPA per period."""
         import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
 
+        fig = make_subplots(rows=2, cols=1, vertical_spacing=0.18,
+                            subplot_titles=(f"Spend and attributed value by {self.by} ({self.model})",
+                                            f"Cost per acquisition by {self.period}"))
         rows = [r for r in self.totals if r["spend"]]
         x = [r["unit"] for r in rows]
-        return go.Figure([go.Bar(name="spend", x=x, y=[r["spend"] for r in rows]),
-                          go.Bar(name="attributed value", x=x, y=[r["value"] for r in rows],
-                                 text=[f"ROAS {r['roas']:.2f}" if r["roas"] is not None else "" for r in rows])],
-                         layout={"barmode": "group", "title": f"Spend and return by {self.by} ({self.model})",
-                                 "yaxis": {"title": self.currency}})
+        fig.add_trace(go.Bar(name="spend", x=x, y=[r["spend"] for r in rows]), row=1, col=1)
+        fig.add_trace(go.Bar(name="attributed value", x=x, y=[r["value"] for r in rows],
+                             text=[f"ROAS {r['roas']:.2f}" if r["roas"] is not None else "" for r in rows]), row=1, col=1)
+        for unit in x:
+            points = [p for p in self.periods if p["unit"] == unit and p["cpa"] is not None]
+            fig.add_trace(go.Scatter(name=f"CPA {unit}", x=[p["period"] for p in points], y=[p["cpa"] for p in points],
+                                     mode="lines+markers"), row=2, col=1)
+        fig.update_layout(barmode="group")
+        fig.update_yaxes(title_text=self.currency, row=1, col=1)
+        fig.update_yaxes(title_text=f"{self.currency} per conversion", type="log", row=2, col=1)
+        return fig
 
     def __repr__(self) -> str:
         return f"SpendReturnResult({self.model}, by={self.by}, {len(self.totals)} units)"

@@ -257,7 +257,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
 DEFAULT_FIGURE_HEIGHT = 340
 FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
                                   "journey_map": 420, "channels": 420, "switch_impact": 380,
-                                  "spend_return": 360, "departures": 460}
+                                  "spend_return": 620, "departures": 460}
 
 
 def _freeze(value: Any) -> Any:
