@@ -143,12 +143,10 @@ def _conditions(rule: Cohort) -> tuple[Condition, ...]:
 def customers_in_cohort(events: ir.Table, cohort: str, definition: JourneyDefinition | None = None,
                         customers: ir.Table | None = None) -> ir.Table:
     """The customers (one ``customer_id`` column, distinct) of the cohort named ``cohort``."""
+    from journeylens.analyses.names import check_names
+
     specs = {s.name: s for s in cohort_specs(definition)}
-    if cohort not in specs:
-        raise ParameterError(
-            f"Unknown cohort {cohort!r}; defined cohorts are: {', '.join(specs)}.",
-            details={"cohort": cohort, "allowed": list(specs)},
-        )
+    check_names("cohort", [cohort], specs)
     return _members(events, specs[cohort], definition, customers)
 
 

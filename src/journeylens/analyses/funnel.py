@@ -43,6 +43,7 @@ import ibis.expr.types as ir
 
 from journeylens.analyses import stats
 from journeylens.analyses.filters import Filters
+from journeylens.analyses.names import check_names, distinct_values
 from journeylens.analyses.result import Result
 from journeylens.analyses.transitions import (
     apply_filters,
@@ -101,6 +102,15 @@ def _check(steps: Sequence[str], mode: str, within_days: float | None, exclude: 
     if overlap := sorted(set(steps) & set(exclude)):
         raise ParameterError(f"A node cannot be both a step and an exclusion: {', '.join(overlap)}.",
                              details={"overlap": overlap})
+
+
+def _check_step_names(events: ir.Table, level: str, names: Sequence[str],
+                      definition: JourneyDefinition | None) -> None:
+    """A step the data and the definition never name is an error with close matches (not a zero)."""
+    known = set(distinct_values(events, level))
+    if definition is not None:
+        known |= {t.name if level == "touchpoint" else t.stage for t in definition.touchpoints}
+    check_names("step", names, known)
 
 
 def _within(later: ir.TimestampValue, start: ir.TimestampValue, window_us: int | None) -> ir.BooleanValue:
@@ -273,6 +283,7 @@ def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint",
     steps, exclude = list(steps), list(exclude or ())
     check_level(level)
     _check(steps, mode, within_days, exclude)
+    _check_step_names(events, level, [*steps, *exclude], definition)
     events = apply_filters(events, filters, definition, customers)
     wide = funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
     params = {"steps": steps, "level": level, "mode": mode, "within_days": within_days, "exclude": exclude,

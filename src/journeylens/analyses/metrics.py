@@ -68,11 +68,27 @@ class MetricSpec:
         return cls(name, "custom", top_box_min)
 
 
-def metric_specs(metrics: Sequence[str], top_box: Mapping[str, float] | None = None) -> tuple[MetricSpec, ...]:
+def metric_specs(metrics: Sequence[str], top_box: Mapping[str, float] | None = None,
+                 feedback: ir.Table | None = None) -> tuple[MetricSpec, ...]:
+    """Parsed metrics; with ``feedback``, a custom metric no answer has is an error with close matches."""
     if not metrics:
         raise ParameterError("Ask for at least one metric (nps, csat, ces or a custom metric name).")
     top_box = top_box or {}
-    return tuple(MetricSpec.parse(m, top_box.get(m)) for m in dict.fromkeys(metrics))
+    specs = tuple(MetricSpec.parse(m, top_box.get(m)) for m in dict.fromkeys(metrics))
+    if feedback is not None:
+        _check_custom_metrics(feedback, specs)
+    return specs
+
+
+def _check_custom_metrics(feedback: ir.Table, specs: Sequence[MetricSpec]) -> None:
+    from journeylens.analyses.names import check_names
+
+    for spec in specs:
+        if spec.kind != "custom" or spec.name in feedback.columns:
+            continue
+        if int(feedback.filter(metric_value(feedback, spec).notnull()).count().execute()) == 0:
+            numeric = [c for c, t in feedback.schema().items() if t.is_numeric() and not c.startswith("_")]
+            check_names("metric", [spec.name], [*BUILTIN_METRICS, *numeric])
 
 
 # --- preparing the rows ------------------------------------------------------------------
@@ -206,7 +222,26 @@ def apply_filters(feedback: ir.Table, filters: Filters | None, sources: Sources)
         out = out.filter(out.customer_id.isin(members.customer_id))
     if filters.stage and "stage" not in out.columns:
         out = _with_stage(out, sources)
-    return replace(filters, cohort=None).apply(out)
+    _check_filter_names(feedback, filters, sources)
+    return replace(filters, cohort=None).apply(out, check_names=False)
+
+
+def _check_filter_names(feedback: ir.Table, filters: Filters, sources: Sources) -> None:
+    """A touchpoint or channel is known when the events or the feedback have it (a touchpoint
+    without answers is a real, empty group; a misspelt one is an error with close matches)."""
+    from journeylens.analyses.names import check_names, distinct_values
+
+    for column in ("touchpoint", "channel", "stage"):
+        given = getattr(filters, column)
+        if not given:
+            continue
+        known = set(distinct_values(feedback, column))
+        if sources.events is not None:
+            known |= set(distinct_values(sources.events, column))
+        if sources.definition is not None and column != "channel":
+            known |= {t.name if column == "touchpoint" else t.stage for t in sources.definition.touchpoints}
+        if known:
+            check_names(column, list(given), known)
 
 
 # --- sufficient statistics -----------------------------------------------------------------
@@ -359,7 +394,7 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
     if min_sample_size < 1:
         raise ParameterError(f"min_sample_size must be ≥ 1, got {min_sample_size}.")
     by = tuple(dict.fromkeys(by))
-    specs = metric_specs(metrics, top_box)
+    specs = metric_specs(metrics, top_box, feedback)
     sources = Sources(events, customers, definition, window_days)
     rows = select_respondents(feedback, respondent)
     rows = apply_filters(rows, filters, sources)

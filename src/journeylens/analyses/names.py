@@ -31,7 +31,8 @@ def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
 
 
 def check_names(kind: str, given: Sequence[str], known: Iterable[str]) -> None:
-    """Raise :class:`ParameterError` (code ``unknown_<kind>``) for names not in ``known``."""
+    """Raise :class:`ParameterError` (code ``invalid_parameter``, ``details.kind`` = ``kind``) for
+    names not in ``known``, with the close matches of each in ``details.suggestions``."""
     known_list = sorted({str(k) for k in known if k is not None})
     known_set = set(known_list)
     unknown = [g for g in dict.fromkeys(given) if g not in known_set]
@@ -45,8 +46,7 @@ def check_names(kind: str, given: Sequence[str], known: Iterable[str]) -> None:
     shown = ", ".join(known_list[:LISTED]) + (f", … ({len(known_list)} in all)" if len(known_list) > LISTED else "")
     label = f"Unknown {kind.replace('_', ' ')}{'s' if len(unknown) > 1 else ''}"
     raise ParameterError(f"{label} {', '.join(parts)} Known: {shown or 'none'}.",
-                         code=f"unknown_{kind}",
-                         details={"unknown": unknown, "suggestions": suggestions, "allowed": known_list[:200]})
+                         details={"kind": kind, "unknown": unknown, "suggestions": suggestions, "allowed": known_list[:200]})
 
 
 def distinct_values(table: ir.Table, column: str) -> list[str]:

@@ -122,7 +122,7 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
         raise ParameterError(f"Unknown period {period!r}; allowed: {', '.join(PERIODS)}.")
     _check_alpha(alpha)
     by = tuple(d for d in dict.fromkeys(by) if d != period)
-    specs = metric_specs(metrics)
+    specs = metric_specs(metrics, feedback=feedback)
     table = _prepare(feedback, (*by, period), respondent, filters, Sources(events, customers, definition))
     frame = sufficient_statistics(table, (*by, period), specs)
     if frame.empty:
@@ -181,7 +181,7 @@ def group_differences(feedback: ir.Table, *, by: str = "channel", baseline: str 
     ``change`` = group - comparison, so a negative NPS change means the group is worse.
     """
     _check_alpha(alpha)
-    specs = metric_specs(metrics)
+    specs = metric_specs(metrics, feedback=feedback)
     table = _prepare(feedback, (by,), respondent, filters, Sources(events, customers, definition))
     frame = sufficient_statistics(table, (by,), specs)
     stat_cols = [c for c in frame.columns if "__" in c]
