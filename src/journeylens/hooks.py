@@ -23,6 +23,7 @@ triggers, alert rules and incremental journeys react to exactly the new rows.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from typing import Any
@@ -49,6 +50,46 @@ class Specs:
         ``lens`` is the :class:`journeylens.JourneyLens` that landed them.
         """
 
+    @hookspec
+    def journeylens_notify_channels(self) -> list[Any]:
+        """Delivery channels this plugin provides (objects with ``name`` and ``send``).
+
+        See :class:`journeylens.operations.notify.Channel`; the shipped email, webhook,
+        Slack, Teams and SMS channels are plugins of this hook.
+        """
+        return []
+
+    @hookspec
+    def journeylens_worker_jobs(self) -> list[Any]:
+        """Periodic jobs (:class:`journeylens.operations.worker.Job`) the worker runs."""
+        return []
+
+    @hookspec
+    def journeylens_outbox_settled(self, session: Any, message: Any) -> None:
+        """An outbox message reached ``sent`` or ``dead``.
+
+        Called inside the transaction that records it, so what the plugin changes in
+        ``session`` (for example an invitation's ``sent_at``) commits with it or not at all.
+        """
+
+    @hookspec
+    def journeylens_forget_customer(self, lens: Any, customer_id: str) -> dict[str, int] | None:
+        """Erase every record of ``customer_id`` this plugin keeps (right to erasure).
+
+        Called by ``journeylens customer forget ID`` (and ``DELETE /v1/customers/{id}``)
+        after the warehouse rows are gone. Delete the customer's rows from your own tables
+        (tickets, survey invitations, ...) and return how many went, by table, e.g.
+        ``{"tickets": 2}``; never log or return the data itself. Raise to make the whole
+        forget report a failure (it is safe to run again).
+        """
+
+
+#: Built-in plugins: modules registered on the plugin manager like any company plugin.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "journeylens.operations.notify.email",
+    "journeylens.operations.notify.webhooks",
+)
+
 
 _LOCK = threading.Lock()
 _MANAGER: pluggy.PluginManager | None = None
@@ -61,9 +102,24 @@ def plugin_manager() -> pluggy.PluginManager:
         if _MANAGER is None:
             manager = pluggy.PluginManager(PROJECT)
             manager.add_hookspecs(Specs)
+            for name in DEFAULT_PLUGINS:
+                manager.register(importlib.import_module(name), name=name)
             manager.load_setuptools_entrypoints(PROJECT)
             _MANAGER = manager
         return _MANAGER
+
+
+def forget_customer(lens: Any, customer_id: str) -> dict[str, int]:
+    """Ask every plugin to erase ``customer_id``; returns the removed row counts by table.
+
+    Unlike :func:`rows_landed`, a failing plugin is not swallowed: an erasure that silently
+    skipped a table would claim to have forgotten someone it has not.
+    """
+    counts: dict[str, int] = {}
+    for result in plugin_manager().hook.journeylens_forget_customer(lens=lens, customer_id=customer_id):
+        for table, removed in (result or {}).items():
+            counts[table] = counts.get(table, 0) + int(removed)
+    return counts
 
 
 def rows_landed(lens: Any, table: str, batch: str) -> None:

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+    "worker_cmd",
 )
 
 class _Root(TyperGroup):

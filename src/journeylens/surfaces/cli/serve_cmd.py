@@ -50,7 +50,7 @@ def serve(
                     log_level=log_level, workers=1)
         return
     local_token = secrets.token_urlsafe(32)
-    app = create_app(settings, local_token=local_token)
+    app = create_app(settings, run_worker=settings.worker_in_serve, local_token=local_token)
     config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level=log_level, workers=1)
     _MarkedServer(config, settings=settings, local_token=local_token).run()
 
