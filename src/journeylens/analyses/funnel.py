@@ -207,10 +207,17 @@ def _drop_excluded(wide: ir.Table, cand: ir.Table, exclude: Sequence[str], n_ste
     return wide.anti_join(hits.select("customer_id").distinct(), "customer_id")
 
 
-def _groups(events: ir.Table, breakdown_col: str) -> ir.Table:
+def _groups(events: ir.Table, breakdown_col: str, customers: ir.Table | None = None) -> ir.Table:
+    """Each customer's group: ``breakdown_col`` on their first event, or a property's first
+    value in their journey (an event property, a customer column or attribute)."""
     if breakdown_col not in events.columns:
-        raise ParameterError(f"Unknown breakdown column {breakdown_col!r}; use a column of journey_events: "
-                             f"{', '.join(events.columns)}.", details={"breakdown_col": breakdown_col})
+        from journeylens.analyses.properties import property_column
+
+        valued = property_column(events, breakdown_col, events=events, customers=customers, kind="event")
+        valued = valued.filter(valued[breakdown_col].notnull())
+        ranked = valued.mutate(rank=ibis.row_number().over(journey_order(valued)))
+        firsts = ranked.filter(ranked.rank == 0)
+        return firsts.select("customer_id", group=firsts[breakdown_col])
     ranked = events.mutate(rank=ibis.row_number().over(journey_order(events)))
     firsts = ranked.filter(ranked.rank == 0)
     return firsts.select("customer_id", group=firsts[breakdown_col].cast("string").fill_null(MISSING_GROUP))
@@ -292,7 +299,9 @@ def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint",
     if breakdown_col is None:
         totals = _aggregate(wide, len(steps), [])
         return FunnelResult(records=tuple(_rows(totals[0] if totals else {}, steps)), params=params, title=title)
-    grouped = wide.join(_groups(events, breakdown_col), "customer_id")
+    groups = _groups(events, breakdown_col, customers)
+    grouped = wide.left_join(groups, wide.customer_id == groups.customer_id).drop("customer_id_right")
+    grouped = grouped.mutate(group=grouped.group.fill_null(MISSING_GROUP))
     records: list[dict[str, Any]] = []
     finals: dict[str, tuple[int, int]] = {}
     for counts in sorted(_aggregate(grouped, len(steps), ["group"]), key=lambda c: str(c["group"])):

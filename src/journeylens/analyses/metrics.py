@@ -151,12 +151,10 @@ def add_dimensions(feedback: ir.Table, by: Sequence[str], sources: Sources) -> i
             out = _with_cohort(out, sources)
         elif dim in FEEDBACK_DIMENSIONS or dim == "stage":
             continue
-        elif sources.customers is not None:
-            out = _with_customer_attribute(out, dim, sources.customers)
         else:
-            raise ParameterError(
-                f"Cannot group by {dim!r}: allowed are {', '.join(FEEDBACK_DIMENSIONS + PERIODS)}, stage, "
-                "cohort, or a customer attribute (needs the customers table).", details={"by": dim})
+            from journeylens.analyses.properties import property_column
+
+            out = property_column(out, dim, events=sources.events, customers=sources.customers, kind="feedback")
     return out
 
 
@@ -181,22 +179,6 @@ def _with_cohort(feedback: ir.Table, sources: Sources) -> ir.Table:
 
     members = assign_cohorts(sources.events, sources.definition, sources.customers)
     return feedback.left_join(members, "customer_id").drop("customer_id_right")
-
-
-def _with_customer_attribute(feedback: ir.Table, attribute: str, customers: ir.Table) -> ir.Table:
-    if attribute in customers.columns and attribute != "customer_id":
-        value = customers[attribute].cast("string")
-    elif (_NAME_RE.match(attribute) and "attributes" in customers.columns
-          and customers.attributes.contains(f'"{attribute}"').any().execute()):
-        value = customers.attributes.re_extract(r'"' + re.escape(attribute) + r'"\s*:\s*"?([^",}]*)', 1).nullif("")
-    else:
-        raise ParameterError(
-            f"Cannot group by {attribute!r}: allowed are {', '.join(FEEDBACK_DIMENSIONS + PERIODS)}, stage, cohort, "
-            "or a customer attribute (a customers column or a key of its attributes JSON).",
-            details={"by": attribute})
-    attrs = customers.select(_cid=customers.customer_id, **{attribute: value}).distinct(on="_cid")
-    joined = feedback.left_join(attrs, feedback.customer_id == attrs._cid)
-    return joined.drop("_cid")
 
 
 def select_respondents(feedback: ir.Table, respondent: str) -> ir.Table:

@@ -157,7 +157,7 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
     params = {"by": list(by), "period": period, "metrics": [s.name for s in specs], "alpha": alpha,
               "min_sample_size": min_sample_size, "comparison": "period", "every_period": every_period,
               "include_incomplete": include_incomplete, "data_end": data_end,
-              "incomplete_periods": sorted(period_label(k, period) for k, done in complete.items() if not done)}
+              "incomplete_periods": sorted(str(period_label(k, period)) for k, done in complete.items() if not done)}
     return ChangesResult(_adjust(rows, alpha), params)
 
 

@@ -27,6 +27,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
+    "trust_routes",
     "journeylens.surfaces.cli.remote_route",
     "journeylens.surfaces.web.routes",
 )

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -32,13 +31,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+    "trust_cmd",
     "worker_cmd",
 )
 
 class _Root(TyperGroup):
     """Keeps the sub-command's arguments (click clears them before the root callback runs)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's (vendored) click Context
         protected = getattr(ctx, "_protected_args", None)
         ctx.meta[SUB_ARGS] = [*(ctx.protected_args if protected is None else protected), *ctx.args]
         return super().invoke(ctx)

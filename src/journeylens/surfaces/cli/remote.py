@@ -31,17 +31,18 @@ if TYPE_CHECKING:
 #: Commands that only read the warehouse, so a server may run them for a local CLI.
 REMOTE_COMMANDS: frozenset[str] = frozenset({
     "metrics", "metric-changes", "feedback-links", "cohorts", "customer", "identities", "quarantine",
-    "properties", "breakdown", "freshness",
+    "properties", "freshness",
     "journey map", "journey channels", "journey conformance", "journey retention", "journey time-to-stage",
     "journey transitions", "journey variants", "journey funnel", "journey outcomes", "journey switch-impact",
-    "journey show", "journey conversion",
+    "journey show",
     "text sentiment", "text topics", "text pain-points",
-    "annotation list", "view list", "view show",
+    "annotation from-property",
 })
 #: Command groups whose first argument names a sub-command.
 GROUPS: frozenset[str] = frozenset({"journey", "text", "user", "key", "annotation", "view"})
 #: Commands that never touch the warehouse (they use the app database the marker names).
-APP_DB_COMMANDS: frozenset[str] = frozenset({"user", "key"})
+APP_DB_COMMANDS: frozenset[str] = frozenset({"user", "key", "view", "annotation list", "annotation add",
+                                             "annotation delete"})
 TIMEOUT_SECONDS = 600.0
 #: Where the root command keeps the sub-command's arguments (``ctx.meta``).
 SUB_ARGS = "journeylens.sub_args"
@@ -73,7 +74,7 @@ def forward(url: str, token: str | None, args: list[str]) -> tuple[int, str, str
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - URL is ours
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             payload = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         try:
@@ -100,7 +101,7 @@ def route_beside_server(ctx: typer.Context, cli: CliContext, *, server: str | No
     from journeylens.surfaces.cli.context import err_console
 
     marker = read_marker(cli.settings.warehouse)
-    if path.split()[0] in APP_DB_COMMANDS:
+    if path in APP_DB_COMMANDS or path.split()[0] in APP_DB_COMMANDS:
         if marker is not None and "app_database_url" not in cli.settings.model_fields_set:
             cli.settings = cli.settings.model_copy(update={"app_database_url": marker.app_database_url})
             err_console.print(f"[dim]Using the app database of the server at {marker.url}: "

@@ -62,8 +62,8 @@ def run_here(args: list[str], lens: Any, settings: Any) -> CliOutput:
             exit_code = getattr(exc, "exit_code", None)
             if exit_code is None:
                 raise
-            show = getattr(exc, "format_message", lambda: str(exc))
-            err.write(f"error {show()}\n")
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            err.write(f"error {message}\n")
             code = int(exit_code)
     return CliOutput(exit_code=code, stdout=out.getvalue(), stderr=err.getvalue())
 
