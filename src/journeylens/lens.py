@@ -218,6 +218,15 @@ class JourneyLens:
         tables = {name: self.warehouse.table(name) for name in ("events", "feedback")}
         return freshness(tables, self.warehouse.table("ingest_log"), **params)
 
+    def window_change(self, current: Any, base: Any, **params: Any) -> Any:
+        """:func:`journeylens.analyses.significance.window_change`: one window against another, tested."""
+        from journeylens.analyses.significance import window_change
+
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        needs = bool(current.cohort or current.stage)
+        return window_change(self.warehouse.table("feedback"), current=current, base=base,
+                             customers=self._customers(), **self._feedback_sources(needs), **params)
+
     def feedback_links(self, **params: Any) -> Any:
         """:func:`journeylens.analyses.feedback_links.feedback_links` over ``journey_events``."""
         from journeylens.analyses.feedback_links import feedback_links

@@ -223,7 +223,8 @@ def assign_cohorts(events: ir.Table, definition: JourneyDefinition | None = None
 
 def customer_outcomes(events: ir.Table, definition: JourneyDefinition | None = None,
                       customers: ir.Table | None = None) -> ir.Table:
-    """``(customer_id, converted, churned)`` for every customer with events.
+    """``(customer_id, converted, churned, converted_at)`` for every customer with events
+    (``converted_at``: the first conversion event, null when not converted).
 
     Converted: an event of a ``outcomes.conversion`` touchpoint; without declared conversion
     outcomes, reaching the last stage (the definition's last, else the last observed).
@@ -238,7 +239,9 @@ def customer_outcomes(events: ir.Table, definition: JourneyDefinition | None = N
     churn = (definition.outcome_expr("churn", events.touchpoint) if definition is not None
              else ibis.literal(False))
     flags = events.mutate(_conv=conversion.fill_null(False).cast("int8"), _churn=churn.fill_null(False).cast("int8"))
-    out = flags.group_by("customer_id").aggregate(converted=flags._conv.max() == 1, churned=flags._churn.max() == 1)
+    out = flags.group_by("customer_id").aggregate(
+        converted=flags._conv.max() == 1, churned=flags._churn.max() == 1,
+        converted_at=flags.timestamp.min(where=flags._conv == 1))
     if customers is None:
         return out
     churned_ids = customers.filter(customers.churned.fill_null(False)).select("customer_id").distinct()

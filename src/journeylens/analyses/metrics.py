@@ -125,6 +125,20 @@ def period_label(value: Any, period: str) -> str | None:
     return day.date().isoformat()
 
 
+def period_start(label: str, period: str) -> pd.Timestamp:
+    """The first day of a period from its label (inverse of :func:`period_label`).
+
+    >>> period_start("2024-Q3", "quarter").date().isoformat(), period_start("2024-09", "month").day
+    ('2024-07-01', 1)
+    """
+    if period == "quarter":
+        year, quarter = label.split("-Q")
+        return pd.Timestamp(year=int(year), month=3 * (int(quarter) - 1) + 1, day=1)
+    if period == "month":
+        return pd.Timestamp(f"{label}-01")
+    return pd.Timestamp(label)
+
+
 @dataclass(frozen=True)
 class Sources:
     """The optional tables and definition a grouping may need."""
@@ -351,15 +365,20 @@ class MetricsResult(Result):
         return [{k: plain(r.get(k)) for k in keys} for r in self.records]
 
     def figure(self) -> Any:
-        import plotly.graph_objects as go
+        """Chart rules (docs/charts.md): a line over time when grouped by a period (one line per
+        other group, incomplete periods hollow), else bars ordered by value; the y axis titled
+        with its unit and starting where the metric's scale starts."""
+        from journeylens.analyses.chart_rules import metric_axis, metric_figure
 
         metric = self.metrics[0]
-        labels = [" · ".join(str(r.get(d)) for d in self.by) or "all" for r in self.records]
-        values = [r.get(metric) for r in self.records]
-        err_hi = [None if v is None else (r[f"{metric}_high"] or v) - v for v, r in zip(values, self.records, strict=True)]
-        err_lo = [None if v is None else v - (r[f"{metric}_low"] or v) for v, r in zip(values, self.records, strict=True)]
-        bar = go.Bar(x=labels, y=values, error_y={"type": "data", "array": err_hi, "arrayminus": err_lo})
-        return go.Figure(data=[bar], layout={"title": f"{metric.upper()} by {', '.join(self.by) or 'all'}"})
+        periods = [d for d in self.by if d in PERIODS]
+        others = [d for d in self.by if d not in PERIODS]
+        incomplete = set(self.params.get("incomplete_periods", ()))
+        figure = metric_figure(self.records, metric, period=periods[0] if periods else None, split=others,
+                               incomplete=incomplete)
+        figure.update_layout(yaxis=metric_axis(metric),
+                             title=f"{metric_axis(metric)['title']['text']} by {', '.join(self.by) or 'all'}")
+        return figure
 
 
 def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"),
@@ -386,4 +405,12 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
                           targets=TargetBook.from_definition(definition))
     params = {"by": list(by), "metrics": [s.name for s in specs], "min_sample_size": min_sample_size,
               "respondent": respondent, "filters": filters.to_dict() if filters else {}}
+    periods = [d for d in by if d in PERIODS]
+    if periods and records:
+        from journeylens.analyses.periods import data_range, is_complete
+
+        last = data_range(select_respondents(feedback, respondent))[1]
+        labels = {r[periods[0]] for r in records if r.get(periods[0])}
+        params["incomplete_periods"] = sorted(label for label in labels
+                                              if not is_complete(period_start(label, periods[0]), periods[0], last))
     return MetricsResult(records, params, by=by, metrics=tuple(s.name for s in specs), respondent=respondent)

@@ -210,3 +210,23 @@ def _plain_key(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def window_change(feedback: ir.Table, *, current: Filters, base: Filters, metrics: Sequence[str] = BUILTIN_METRICS,
+                  alpha: float = 0.05, min_sample_size: int = 5, events: ir.Table | None = None,
+                  definition: Any = None, customers: ir.Table | None = None,
+                  respondent: str = "customer") -> ChangesResult:
+    """Each metric in the ``current`` window against the ``base`` window (for example the
+    previous period of the same length), tested as :func:`changes` tests a period."""
+    _check_alpha(alpha)
+    specs = metric_specs(metrics, feedback=feedback)
+    sources = Sources(events, customers, definition)
+    frames = [sufficient_statistics(_prepare(feedback, (), respondent, f, sources), (), specs) for f in (base, current)]
+    rows = []
+    for spec in specs:
+        before, after = ({} if f.empty else f.iloc[0].to_dict() for f in frames)
+        empty = {f"{spec.name}__{k}": 0 for k in ("n", "sum", "sumsq", "top", "det", *(f"d{i}" for i in range(11)))}
+        rows.append(_compare(spec, before or empty, after or empty, min_sample_size))
+    params = {"metrics": [s.name for s in specs], "alpha": alpha, "comparison": "window",
+              "current": current.to_dict(), "base": base.to_dict()}
+    return ChangesResult(_adjust(rows, alpha), params)
