@@ -39,7 +39,7 @@ def _error(values: Sequence[Any], rows: Sequence[Mapping[str, Any]], metric: str
 
 
 def _group_name(row: Mapping[str, Any], split: Sequence[str]) -> str:
-    return " · ".join(str(row.get(d)) for d in split) or "all"
+    return " · ".join("not set" if row.get(d) is None else str(row.get(d)) for d in split) or "all"
 
 
 def metric_figure(records: Iterable[Mapping[str, Any]], metric: str, *, period: str | None, split: Sequence[str],
