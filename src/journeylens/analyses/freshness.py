@@ -14,7 +14,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from journeylens.analyses.result import Result
+from journeylens.analyses.result import Result, plain
 from journeylens.errors import ParameterError
 
 TIMED_TABLES: tuple[str, ...] = ("events", "feedback")
@@ -29,9 +29,9 @@ class FreshnessResult(Result):
     title: str = "Data freshness"
 
     def to_dict(self) -> Any:
-        return {"sources": super().to_dict(), "first": self.params["first"], "last": self.params["last"],
-                "now": self.params["now"], "stale_after_days": self.params["stale_after_days"],
-                "warnings": self.params["warnings"]}
+        return plain({"sources": super().to_dict(), "first": self.params["first"], "last": self.params["last"],
+                      "now": self.params["now"], "stale_after_days": self.params["stale_after_days"],
+                      "warnings": self.params["warnings"]})
 
     @property
     def warnings(self) -> list[str]:

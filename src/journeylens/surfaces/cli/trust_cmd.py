@@ -73,7 +73,7 @@ def freshness_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(payload)
         return
-    emit_table(payload["sources"], title=f"Data from {payload['first']:%Y-%m-%d} to {payload['last']:%Y-%m-%d}"
+    emit_table(payload["sources"], title=f"Data from {payload['first'][:10]} to {payload['last'][:10]}"
                if payload["first"] else "No data yet")
     for warning in payload["warnings"]:
         err_console.print(f"[bold yellow]stale[/bold yellow] {warning}")
