@@ -238,7 +238,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
     everyone: dict[str, Any] = {"filters": parse_filters({})}
     plan = [("kpis", everyone, False)]
     plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
-    plan[1:1] = [("freshness", {}, False)]
+    plan[1:1] = [("freshness", {}, False), ("properties", {}, False)]
     plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
