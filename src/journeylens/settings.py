@@ -61,6 +61,8 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often the collector moves spooled events into the warehouse.")
     cache_dir: Path = Field(default=Path(".journeylens/cache"), description="Cache of computed results by data version.")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
+    maturity_model: Path | None = Field(
+        default=None, description="A company's own maturity model YAML (default: the shipped model).")
     # --- operations core: outgoing messages and the worker (docs/operations.md) ---
     public_url: str = Field(
         default="", description="Base URL people reach this server at (survey links, QR codes); "
@@ -83,6 +85,8 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between retries.")
     worker_interval_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for due work.")
     worker_in_serve: bool = Field(default=True, description="Run the worker inside 'journeylens serve'.")
+    survey_global_fatigue_days: int = Field(
+        default=7, ge=0, description="No more than one survey invitation per customer per this many days (all surveys).")
 
     @field_validator("secret_key")
     @classmethod

@@ -31,8 +31,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+<<<<<<< HEAD
     "trust_cmd",
+=======
+    "programme_cmd",
+    "models_cmd",
+>>>>>>> main
     "worker_cmd",
+    "survey_cmd",
 )
 
 class _Root(TyperGroup):

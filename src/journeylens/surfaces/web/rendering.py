@@ -157,9 +157,10 @@ def secured(response: Response) -> Response:
 NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
-    ("/customers", "Customers", "customer.lookup"), ("/views", "Saved views", "read"),
+    ("/customers", "Customers", "customer.lookup"), ("/surveys", "Surveys", "read"), ("/views", "Saved views", "read"),
     ("/data-health", "Data health", "read"),
-    ("/journey-definition", "Journey definition", "read"), ("/settings", "Settings", "admin"),
+    ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
+    ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),
 )
 
 

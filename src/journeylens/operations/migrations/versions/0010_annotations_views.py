@@ -1,7 +1,7 @@
 """Annotations (release markers on time charts) and saved views.
 
 Revision ID: 0010_annotations_views
-Revises: 0011a_outbox
+Revises: 0011b_surveys
 Create Date: 2026-12-05 00:15:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_annotations_views"
-down_revision: str | None = "0011a_outbox"
+down_revision: str | None = "0011b_surveys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
