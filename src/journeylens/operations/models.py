@@ -22,12 +22,9 @@ from journeylens.operations.auth import ROLES, SCOPES
 MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.models",
     "journeylens.operations.outbox_models",
-<<<<<<< HEAD
-    "journeylens.operations.annotation_models",
-=======
     "journeylens.operations.surveys.models",
     "journeylens.operations.maturity.records",
->>>>>>> main
+    "journeylens.operations.annotation_models",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

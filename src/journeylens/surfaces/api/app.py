@@ -27,14 +27,11 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
-<<<<<<< HEAD
-    "trust_routes",
-    "journeylens.surfaces.cli.remote_route",
-=======
     "survey_routes",
     "programme_routes",
     "models_routes",
->>>>>>> main
+    "trust_routes",
+    "journeylens.surfaces.cli.remote_route",
     "journeylens.surfaces.web.routes",
 )
 

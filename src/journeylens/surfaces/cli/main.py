@@ -31,12 +31,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
-<<<<<<< HEAD
-    "trust_cmd",
-=======
     "programme_cmd",
     "models_cmd",
->>>>>>> main
+    "trust_cmd",
     "worker_cmd",
     "survey_cmd",
 )

@@ -40,9 +40,8 @@ REMOTE_COMMANDS: frozenset[str] = frozenset({
 })
 #: Command groups whose first argument names a sub-command.
 GROUPS: frozenset[str] = frozenset({"journey", "text", "user", "key", "annotation", "view"})
-#: Commands that never touch the warehouse (they use the app database the marker names).
-APP_DB_COMMANDS: frozenset[str] = frozenset({"user", "key", "view", "annotation list", "annotation add",
-                                             "annotation delete"})
+#: Commands that need the warehouse file to themselves: refused while a server holds it.
+WAREHOUSE_WRITERS: frozenset[str] = frozenset({"ingest", "demo", "serve", "worker"})
 TIMEOUT_SECONDS = 600.0
 #: Where the root command keeps the sub-command's arguments (``ctx.meta``).
 SUB_ARGS = "journeylens.sub_args"
@@ -101,20 +100,21 @@ def route_beside_server(ctx: typer.Context, cli: CliContext, *, server: str | No
     from journeylens.surfaces.cli.context import err_console
 
     marker = read_marker(cli.settings.warehouse)
-    if path in APP_DB_COMMANDS or path.split()[0] in APP_DB_COMMANDS:
-        if marker is not None and "app_database_url" not in cli.settings.model_fields_set:
-            cli.settings = cli.settings.model_copy(update={"app_database_url": marker.app_database_url})
-            err_console.print(f"[dim]Using the app database of the server at {marker.url}: "
-                              f"{marker.app_database_url}[/dim]")
-        return
     url = server or (marker.url if marker is not None else None)
     if url is None:
         return
     if path not in REMOTE_COMMANDS:
-        if marker is not None:
+        if marker is None:
+            raise ParameterError(f"`{path}` cannot run through --server; commands that can: "
+                                 f"{', '.join(sorted(REMOTE_COMMANDS))}.", code="command_not_remote")
+        if path.split()[0] in WAREHOUSE_WRITERS:
             raise held_by_server_error(marker.warehouse, marker.url, path)
-        raise ParameterError(f"`{path}` cannot run through --server; commands that can: "
-                             f"{', '.join(sorted(REMOTE_COMMANDS))}.", code="command_not_remote")
+        # Runs here (user, key, view, annotation, survey …): on the server's app database.
+        if "app_database_url" not in cli.settings.model_fields_set:
+            cli.settings = cli.settings.model_copy(update={"app_database_url": marker.app_database_url})
+            err_console.print(f"[dim]Using the app database of the server at {marker.url}: "
+                              f"{marker.app_database_url}[/dim]")
+        return
     token = api_key or (marker.local_token if marker is not None and url == marker.url else None)
     code, out, err = forward(url, token, args)
     sys.stdout.write(out)
