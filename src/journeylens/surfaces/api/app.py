@@ -31,6 +31,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "survey_routes",
     "programme_routes",
     "models_routes",
+    "trust_routes",
+    "journeylens.surfaces.cli.remote_route",
     "journeylens.surfaces.web.routes",
 )
 
