@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses import stats
 from journeylens.analyses.cx import departure_features as feats
@@ -50,6 +51,21 @@ ATTRIBUTES: tuple[str, ...] = ("segment", "plan", "region")
 ALPHA = 0.05
 _WORD = re.compile(r"[a-z][a-z']+")
 _STOP = frozenset(["the", "a", "an", "and", "or", "to", "of", "in", "on", "for", "is", "it", "my", "i", "me", "was", "with", "this", "that", "be", "at", "by", "not", "no", "but", "have", "had", "so", "are", "you", "your", "we", "our", "they", "them", "very", "just"])
+
+
+class DeparturesShape(BaseModel):
+    """The JSON shape of :meth:`DeparturesResult.to_dict` (the HTTP route's response model)."""
+
+    model_config = ConfigDict(extra="allow")
+    window_days: float
+    customers_left: int
+    customers_stayed: int
+    differences: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    attributes: list[dict[str, Any]]
+    reasons: dict[str, Any]
+    relationship: list[dict[str, Any]]
+    headlines: list[str]
 
 
 @dataclass(frozen=True, repr=False)

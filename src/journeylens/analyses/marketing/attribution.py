@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses.marketing import heuristics, markov, shapley
 from journeylens.analyses.marketing.paths import build_touches
@@ -38,15 +39,15 @@ MODELS: tuple[str, ...] = (*heuristics.HEURISTIC_MODELS, "markov", "shapley")
 BY_CHOICES: tuple[str, ...] = ("channel", "touchpoint", "campaign")
 
 
-class AttributionRow(TypedDict):
-    """One model's credit for one channel (``channel`` is named after ``by``)."""
+class AttributionRowShape(BaseModel):
+    """One model's credit for one channel (the HTTP route's response model). The channel sits
+    under the key named after ``by`` (``channel``, ``touchpoint``, ``campaign`` …);
+    ``conversions_se`` / ``value_se`` only on a sampled Shapley model."""
 
+    model_config = ConfigDict(extra="allow")
     model: str
-    channel: str
     conversions: float
     value: float
-    conversions_se: NotRequired[float]
-    value_se: NotRequired[float]
 
 
 @dataclass(frozen=True)

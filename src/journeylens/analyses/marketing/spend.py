@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses.marketing import response
 from journeylens.analyses.marketing.attribution import (
@@ -100,6 +101,23 @@ def spend_frame(spend: ir.Table, rates: Mapping[str, float] | None) -> tuple[pd.
                              "(--rate CURRENCY=RATE) to report in one.", code="mixed_currencies",
                              details={"currencies": currencies})
     return frame, currencies[0] if currencies else ""
+
+
+class SpendReturnShape(BaseModel):
+    """The JSON shape of :meth:`SpendReturnResult.to_dict` (the HTTP route's response model)."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    by: str
+    period: str
+    currency: str
+    totals: list[dict[str, Any]]
+    by_model: list[dict[str, Any]]
+    periods: list[dict[str, Any]]
+    marginal: list[dict[str, Any]]
+    what_if: list[dict[str, Any]]
+    unmatched_spend: list[dict[str, Any]]
+    notes: list[str]
 
 
 @dataclass(frozen=True, repr=False)
