@@ -138,15 +138,18 @@ def attribute(t: Touches, *, models: str | Sequence[str] | None = None, by: str 
     rows: list[dict[str, Any]] = []
     effects: dict[str, float] = {}
     for model in names:
-        conv, value, conv_se, value_se = model_credit(t, model, settings, paths)
+        if model == "markov":  # one fit gives both the credit and the removal effects
+            chain = markov.markov_chain(t, order=settings.order, paths=paths)
+            effects = dict(zip(t.labels, chain.removal_effects, strict=True))
+            conv, value = markov.shares_of(chain, t)
+            conv_se = value_se = None
+        else:
+            conv, value, conv_se, value_se = model_credit(t, model, settings, paths)
         for i, label in enumerate(t.labels):
             row: dict[str, Any] = {"model": model, by: label, "conversions": float(conv[i]), "value": float(value[i])}
             if conv_se is not None and value_se is not None:
                 row.update(conversions_se=float(conv_se[i]), value_se=float(value_se[i]))
             rows.append(row)
-        if model == "markov":
-            chain = markov.markov_chain(t, order=settings.order, paths=paths)
-            effects = dict(zip(t.labels, chain.removal_effects, strict=True))
     summary = {"journeys": float(t.conversions.sum() + t.nulls.sum()), "conversions": float(t.conversions.sum()),
                "value": float(t.value.sum()), "channels": len(t.labels)}
     return AttributionResult(tuple(rows), by=by, removal_effects=effects, summary=summary,

@@ -159,7 +159,11 @@ def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None
 
 def credit(t: Touches, *, order: int = 1, paths: UniquePaths | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Conversions and value credited to each channel by removal-effect shares."""
-    chain = markov_chain(t, order=order, paths=paths)
+    return shares_of(markov_chain(t, order=order, paths=paths), t)
+
+
+def shares_of(chain: MarkovChain, t: Touches) -> tuple[np.ndarray, np.ndarray]:
+    """Total conversions and value of ``t`` split by ``chain``'s removal-effect shares."""
     effects = np.asarray(chain.removal_effects, dtype=np.float64)
     total = effects.sum()
     shares = effects / total if total > 0 else np.zeros_like(effects)

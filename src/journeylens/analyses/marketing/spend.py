@@ -219,7 +219,6 @@ def _period_credit(parts: Sequence[_Part], model: str, settings: ModelSettings, 
     """Conversions and value per unit, per period (arrays of ``n_periods``)."""
     conv: dict[str, np.ndarray] = {}
     value: dict[str, np.ndarray] = {}
-    periods = range(n_periods)
     for part_info in parts:
         k = part_info.index
         part = part_info.touches if weights is None else part_info.touches.reweighted(weights[part_info.rows])
@@ -227,9 +226,9 @@ def _period_credit(parts: Sequence[_Part], model: str, settings: ModelSettings, 
             continue
         c, v, _, _ = model_credit(part, model, settings, part_info.paths)
         for unit, x in _roll_up(part.labels, c, units).items():
-            conv.setdefault(unit, np.zeros(len(periods)))[k] = x
+            conv.setdefault(unit, np.zeros(n_periods))[k] = x
         for unit, x in _roll_up(part.labels, v, units).items():
-            value.setdefault(unit, np.zeros(len(periods)))[k] = x
+            value.setdefault(unit, np.zeros(n_periods))[k] = x
     return conv, value
 
 
