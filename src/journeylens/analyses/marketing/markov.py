@@ -127,13 +127,17 @@ def chain_layout(paths: UniquePaths, order: int) -> ChainLayout:
     return layout
 
 
-def _absorption(q: sp.csr_matrix, r: np.ndarray, keep: np.ndarray) -> float:
-    """P(conversion) from start (state 0) when only the ``keep`` states remain (others → null)."""
+def _absorption(q: sp.csr_matrix | np.ndarray, r: np.ndarray, keep: np.ndarray) -> float:
+    """P(conversion) from start (state 0) when only the ``keep`` states remain (others → null).
+
+    ``q`` dense (small chains: plain LAPACK) or sparse (SciPy's sparse LU)."""
     idx = np.flatnonzero(keep)
-    sub_q = q[idx][:, idx]
-    system = sp.identity(len(idx), format="csc") - sub_q.tocsc()
     rhs = r[idx]
-    x = np.linalg.solve(system.toarray(), rhs) if len(idx) <= DENSE_LIMIT else spsolve(system, rhs)
+    if isinstance(q, np.ndarray):
+        system = np.eye(len(idx)) - q[np.ix_(idx, idx)]
+        return float(np.linalg.solve(system, rhs)[0])
+    sub_q = q[idx][:, idx]
+    x = spsolve(sp.identity(len(idx), format="csc") - sub_q.tocsc(), rhs)
     return float(np.asarray(x).ravel()[0])
 
 
@@ -147,7 +151,8 @@ def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None
     states = layout.states
     counts, to_conv, to_null = layout.counts(conv, nulls)
     chain = MarkovChain(order, states, counts, to_conv, to_null, 0.0, ())
-    q, r = chain.probabilities()
+    q_sparse, r = chain.probabilities()
+    q: sp.csr_matrix | np.ndarray = q_sparse.toarray() if len(states) <= DENSE_LIMIT else q_sparse
     everything = np.ones(len(states), dtype=bool)
     base = _absorption(q, r, everything) if conv.sum() > 0 else 0.0
     effects = []
