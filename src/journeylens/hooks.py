@@ -49,6 +49,17 @@ class Specs:
         ``lens`` is the :class:`journeylens.JourneyLens` that landed them.
         """
 
+    @hookspec
+    def journeylens_forget_customer(self, lens: Any, customer_id: str) -> dict[str, int] | None:
+        """Erase every record of ``customer_id`` this plugin keeps (right to erasure).
+
+        Called by ``journeylens customer forget ID`` (and ``DELETE /v1/customers/{id}``)
+        after the warehouse rows are gone. Delete the customer's rows from your own tables
+        (tickets, survey invitations, ...) and return how many went, by table, e.g.
+        ``{"tickets": 2}``; never log or return the data itself. Raise to make the whole
+        forget report a failure (it is safe to run again).
+        """
+
 
 _LOCK = threading.Lock()
 _MANAGER: pluggy.PluginManager | None = None
@@ -64,6 +75,19 @@ def plugin_manager() -> pluggy.PluginManager:
             manager.load_setuptools_entrypoints(PROJECT)
             _MANAGER = manager
         return _MANAGER
+
+
+def forget_customer(lens: Any, customer_id: str) -> dict[str, int]:
+    """Ask every plugin to erase ``customer_id``; returns the removed row counts by table.
+
+    Unlike :func:`rows_landed`, a failing plugin is not swallowed: an erasure that silently
+    skipped a table would claim to have forgotten someone it has not.
+    """
+    counts: dict[str, int] = {}
+    for result in plugin_manager().hook.journeylens_forget_customer(lens=lens, customer_id=customer_id):
+        for table, removed in (result or {}).items():
+            counts[table] = counts.get(table, 0) + int(removed)
+    return counts
 
 
 def rows_landed(lens: Any, table: str, batch: str) -> None:
