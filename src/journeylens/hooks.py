@@ -23,6 +23,7 @@ triggers, alert rules and incremental journeys react to exactly the new rows.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from typing import Any
@@ -61,6 +62,11 @@ class Specs:
         """
 
 
+#: Built-in plugins: modules registered on the plugin manager like any company plugin.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "journeylens.operations.alerts.plugin",
+)
+
 _LOCK = threading.Lock()
 _MANAGER: pluggy.PluginManager | None = None
 
@@ -72,6 +78,8 @@ def plugin_manager() -> pluggy.PluginManager:
         if _MANAGER is None:
             manager = pluggy.PluginManager(PROJECT)
             manager.add_hookspecs(Specs)
+            for name in DEFAULT_PLUGINS:
+                manager.register(importlib.import_module(name), name=name)
             manager.load_setuptools_entrypoints(PROJECT)
             _MANAGER = manager
         return _MANAGER

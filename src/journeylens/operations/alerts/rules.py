@@ -103,6 +103,7 @@ class TicketSpec(_Model):
     business_hours: bool = False
     escalation: Escalation = Field(default_factory=Escalation)
     follow_up_survey: str | None = None
+    notify_owner: bool = Field(default=False, description="Also email the ticket's owner when it opens.")
 
     @model_validator(mode="after")
     def _routable(self) -> TicketSpec:
@@ -130,7 +131,7 @@ class _RuleBase(_Model):
     @property
     def kind(self) -> str:
         """``response``, ``metric`` or ``anomaly`` (the ``on:`` key)."""
-        return str(getattr(self, "on"))
+        return str(self.on)  # type: ignore[attr-defined]  # every subclass declares `on`
 
 
 class ResponseRule(_RuleBase):
@@ -181,7 +182,8 @@ class AnomalyRule(_RuleBase):
     series: str = Field(default="events", description="'events' (volume) or a metric (nps, csat, ces, …).")
     where: dict[str, str] = Field(default_factory=dict)
     by: Literal["touchpoint", "channel", "survey"] | None = None
-    window_hours: float = Field(default=24, gt=0, le=24 * 7)
+    window_hours: float = Field(default=24, gt=0, lt=24 * 7)
+    since_hour: int | None = Field(default=None, ge=0, le=23, description="Judge from this hour of today (UTC).")
     baseline_weeks: int = Field(default=4, ge=2, le=26)
     direction: Literal["down", "up", "both"] = "both"
     min_change: float = Field(default=0.2, ge=0, description="Smallest relative change worth an alert.")

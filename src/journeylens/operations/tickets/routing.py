@@ -91,8 +91,12 @@ def route(session: Session, spec: Any, touchpoint_owner: str | None) -> tuple[st
     assignment = spec.assignment
     if assignment == "owner" and spec.owner:
         return spec.owner.lower(), spec.team
-    if assignment == "touchpoint_owner" and touchpoint_owner and user_exists(session, touchpoint_owner):
-        return touchpoint_owner.lower(), spec.team
+    if assignment == "touchpoint_owner" and touchpoint_owner:
+        if user_exists(session, touchpoint_owner):  # the journey names a person ...
+            return touchpoint_owner.lower(), spec.team
+        owning_team = find_team(session, touchpoint_owner)  # ... or a team
+        if owning_team is not None:
+            return next_in_turn(session, owning_team), owning_team.name
     if team is not None and assignment != "team":
         return next_in_turn(session, team), team.name
     return None, spec.team

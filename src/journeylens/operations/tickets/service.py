@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session
 from journeylens.errors import JourneyLensError, NotFoundError, ParameterError
 from journeylens.operations.models import utcnow
 from journeylens.operations.tickets import sla
-from journeylens.operations.tickets.models import PRIORITIES, RootCause, Ticket, TicketEvent, TicketState
+from journeylens.operations.tickets.models import (
+    PRIORITIES,
+    RootCause,
+    Ticket,
+    TicketEvent,
+    TicketState,
+)
 from journeylens.operations.tickets.routing import check_assignee
 
 OUTCOMES: tuple[str, ...] = ("recovered", "not_recovered", "unreachable")
