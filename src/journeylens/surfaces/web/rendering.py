@@ -146,7 +146,8 @@ def secured(response: Response) -> Response:
 NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
-    ("/customers", "Customers", "customer.lookup"), ("/data-health", "Data health", "read"),
+    ("/customers", "Customers", "customer.lookup"), ("/inbox", "Inbox", "tickets"), ("/alerts", "Alerts", "read"),
+    ("/rules", "Rules", "read"), ("/data-health", "Data health", "read"),
     ("/journey-definition", "Journey definition", "read"), ("/settings", "Settings", "admin"),
 )
 
