@@ -84,3 +84,16 @@ class PermissionDeniedError(JourneyLensError):
 class EmptyDataError(JourneyLensError):
     code = "no_data"
     http_status = 404
+
+
+class DeliveryError(JourneyLensError):
+    """A message could not be delivered now; the outbox retries it with backoff."""
+
+    code = "delivery_failed"
+    http_status = 502
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A message can never be delivered as it is (bad address, rejected); not retried."""
+
+    code = "delivery_refused"

@@ -61,9 +61,33 @@ class Specs:
         forget report a failure (it is safe to run again).
         """
 
+    @hookspec
+    def journeylens_notify_channels(self) -> list[Any]:
+        """Delivery channels this plugin provides (objects with ``name`` and ``send``).
+
+        See :class:`journeylens.operations.notify.Channel`; the shipped email, webhook,
+        Slack, Teams and SMS channels are plugins of this hook.
+        """
+        return []
+
+    @hookspec
+    def journeylens_worker_jobs(self) -> list[Any]:
+        """Periodic jobs (:class:`journeylens.operations.worker.Job`) the worker runs."""
+        return []
+
+    @hookspec
+    def journeylens_outbox_settled(self, session: Any, message: Any) -> None:
+        """An outbox message reached ``sent`` or ``dead``.
+
+        Called inside the transaction that records it, so what the plugin changes in
+        ``session`` (for example an invitation's ``sent_at``) commits with it or not at all.
+        """
+
 
 #: Built-in plugins: modules registered on the plugin manager like any company plugin.
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "journeylens.operations.notify.email",
+    "journeylens.operations.notify.webhooks",
     "journeylens.operations.alerts.plugin",
 )
 

@@ -21,6 +21,7 @@ from journeylens.operations.auth import ROLES, SCOPES
 #: Modules whose models make up the app database (imported before migrations run).
 MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.models",
+    "journeylens.operations.outbox_models",
     "journeylens.operations.alerts.models",
     "journeylens.operations.tickets.models",
 )
