@@ -37,8 +37,7 @@ def idempotency_key(event_type: str, event_key: str, channel: str, target: str) 
 def queue(session: Session, *, targets: Sequence[tuple[str, str]], event_type: str, event_key: str,
           subject: str, text: str, data: dict[str, Any], source: str = "") -> list[OutboxMessage]:
     """Queue one message per ``(channel, target)``; returns the outbox rows (existing ones for a re-run)."""
-    payload = {"subject": subject, "text": text, "event_type": event_type,
-               "data": {"type": event_type, **data}}
+    payload = {"subject": subject, "text": text, "event_type": event_type, "data": data}
     return [enqueue(session, channel=channel, target=target, payload=payload, source=source,
                     idempotency_key=idempotency_key(event_type, event_key, channel, target))
             for channel, target in dict.fromkeys(targets)]

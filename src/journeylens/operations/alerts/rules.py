@@ -59,7 +59,6 @@ class Notify(_Model):
     email: str | None = None
     slack: str | None = None
     teams: str | None = None
-    secret_env: str | None = Field(default=None, description="Env var holding the webhook signing secret.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Notify:
