@@ -51,17 +51,6 @@ class Specs:
         """
 
     @hookspec
-    def journeylens_forget_customer(self, lens: Any, customer_id: str) -> dict[str, int] | None:
-        """Erase every record of ``customer_id`` this plugin keeps (right to erasure).
-
-        Called by ``journeylens customer forget ID`` (and ``DELETE /v1/customers/{id}``)
-        after the warehouse rows are gone. Delete the customer's rows from your own tables
-        (tickets, survey invitations, ...) and return how many went, by table, e.g.
-        ``{"tickets": 2}``; never log or return the data itself. Raise to make the whole
-        forget report a failure (it is safe to run again).
-        """
-
-    @hookspec
     def journeylens_notify_channels(self) -> list[Any]:
         """Delivery channels this plugin provides (objects with ``name`` and ``send``).
 
@@ -83,6 +72,17 @@ class Specs:
         ``session`` (for example an invitation's ``sent_at``) commits with it or not at all.
         """
 
+    @hookspec
+    def journeylens_forget_customer(self, lens: Any, customer_id: str) -> dict[str, int] | None:
+        """Erase every record of ``customer_id`` this plugin keeps (right to erasure).
+
+        Called by ``journeylens customer forget ID`` (and ``DELETE /v1/customers/{id}``)
+        after the warehouse rows are gone. Delete the customer's rows from your own tables
+        (tickets, survey invitations, ...) and return how many went, by table, e.g.
+        ``{"tickets": 2}``; never log or return the data itself. Raise to make the whole
+        forget report a failure (it is safe to run again).
+        """
+
 
 #: Built-in plugins: modules registered on the plugin manager like any company plugin.
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -90,6 +90,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "journeylens.operations.notify.webhooks",
     "journeylens.operations.alerts.plugin",
 )
+
 
 _LOCK = threading.Lock()
 _MANAGER: pluggy.PluginManager | None = None
