@@ -30,7 +30,6 @@ from journeylens.operations.outbox import deliver_due
 from journeylens.operations.tickets import inbox, kpis, service
 from journeylens.operations.tickets.models import Ticket
 from journeylens.operations.tickets.routing import ensure_team
-from journeylens.settings import Settings
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 PASSWORD = "correct horse battery"
@@ -170,7 +169,7 @@ def test_sigkill_between_response_and_ticket_loses_neither(setup, tmp_path: Path
 def test_forget_customer_erases_tickets_and_alerts(setup) -> None:  # type: ignore[no-untyped-def]
     from journeylens import hooks
 
-    lens, db, settings = setup
+    lens, db, _settings = setup
     lens.ingest("feedback", _answers(("r1", "c1", 3, "slow"), ("r2", "c2", 4, "rude")))
     counts = hooks.forget_customer(lens, "c1")
     assert counts["tickets"] == 1 and counts["alerts"] == 1 and counts["ticket_events"] >= 1

@@ -7,7 +7,13 @@ import pytest
 from journeylens.operations import users
 from journeylens.operations.alerts import conditions, store
 from journeylens.operations.alerts.conditions import parse_test, parse_when, register_field, resolve
-from journeylens.operations.alerts.rules import AnomalyRule, MetricRule, ResponseRule, RuleError, parse_rule
+from journeylens.operations.alerts.rules import (
+    AnomalyRule,
+    MetricRule,
+    ResponseRule,
+    RuleError,
+    parse_rule,
+)
 from journeylens.operations.appdb import AppDatabase
 
 EXAMPLE = """\
