@@ -47,15 +47,28 @@ def journeylens_rows_landed(lens: Any, table: str, batch: str) -> None:
         log.info("response rules on batch %s: %s", batch, report.to_dict())
 
 
+def _has_active(db: AppDatabase, kinds: tuple[str, ...]) -> bool:
+    """Whether any active rule of ``kinds`` exists (jobs open the warehouse only then)."""
+    from journeylens.operations.alerts.models import AlertRule
+
+    with db.session() as session:
+        query = select(AlertRule.id).where(AlertRule.kind.in_(kinds), AlertRule.status == "active").limit(1)
+        return session.scalar(query) is not None
+
+
 def _catch_up(context: Any) -> Any:
     from journeylens.operations.alerts.responses import catch_up
 
+    if not _has_active(context.db, ("response",)):
+        return []
     return [r.to_dict() for r in catch_up(context.lens(), context.db, now=context.now)]
 
 
 def _rules(context: Any) -> Any:
     from journeylens.operations.alerts.scheduled import run_rules
 
+    if not _has_active(context.db, ("metric", "anomaly")):
+        return {}
     return run_rules(context.lens(), context.db).to_dict()
 
 
@@ -68,11 +81,13 @@ def _escalate(context: Any) -> Any:
 def _digests(context: Any) -> Any:
     from journeylens.operations.tickets.digests import queue_digests
 
-    try:
-        lens = context.lens()
-    except Exception:  # the digest still lists tickets when the warehouse is busy elsewhere
-        log.warning("digests without owned metrics: the warehouse could not be opened", exc_info=True)
-        lens = None
+    def lens() -> Any:
+        try:
+            return context.lens()
+        except Exception:  # the digest still lists tickets when the warehouse is busy elsewhere
+            log.warning("digests without owned metrics: the warehouse could not be opened", exc_info=True)
+            return None
+
     with context.db.session() as session:
         return queue_digests(session, lens, now=context.now)
 

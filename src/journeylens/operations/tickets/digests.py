@@ -66,15 +66,21 @@ def _text(digest: dict[str, Any], period: str) -> str:
 
 
 def queue_digests(session: Session, lens: Any, *, now: datetime | None = None) -> int:
-    """Queue today's daily (and on Mondays the weekly) digest of every agent and admin."""
+    """Queue today's daily (and on Mondays the weekly) digest of every agent and admin.
+
+    ``lens`` may be a callable returning the lens (opened only when someone gets a digest).
+    """
     now = now or utcnow()
-    if now.hour < DIGEST_HOUR_UTC:
+    recipients = list(session.scalars(select(User).where(User.active.is_(True), User.role.in_(DIGEST_ROLES))))
+    if now.hour < DIGEST_HOUR_UTC or not recipients:
         return 0
+    if callable(lens):
+        lens = lens()
     periods = [("daily", f"{now:%Y-%m-%d}")]
     if now.weekday() == 0:
         periods.append(("weekly", f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"))
     queued = 0
-    for user in session.scalars(select(User).where(User.active.is_(True), User.role.in_(DIGEST_ROLES))):
+    for user in recipients:
         digest = digest_for(session, user, lens, now)
         if digest is None:
             continue

@@ -38,10 +38,12 @@ def team_members(session: Session, team: Team) -> list[User]:
 
 
 def teams_of(session: Session, email: str) -> list[str]:
-    """Names of the teams ``email`` belongs to."""
+    """Names of the teams ``email`` belongs to or leads."""
+    email = email.lower()
     query = (select(Team.name).join(TeamMember, TeamMember.team_id == Team.id)
-             .join(User, User.id == TeamMember.user_id).where(User.email == email.lower()))
-    return list(session.scalars(query))
+             .join(User, User.id == TeamMember.user_id).where(User.email == email))
+    led = select(Team.name).where(Team.lead_email == email)
+    return sorted(set(session.scalars(query)) | set(session.scalars(led)))
 
 
 def ensure_team(session: Session, name: str, *, lead_email: str | None = None,
