@@ -89,6 +89,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "journeylens.operations.notify.email",
     "journeylens.operations.notify.webhooks",
     "journeylens.operations.alerts.plugin",
+    "journeylens.operations.reports.delivery",
 )
 
 

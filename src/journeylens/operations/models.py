@@ -24,6 +24,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.outbox_models",
     "journeylens.operations.alerts.models",
     "journeylens.operations.tickets.models",
+    "journeylens.operations.maturity.records",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

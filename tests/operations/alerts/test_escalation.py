@@ -77,3 +77,18 @@ def test_digests_once_per_period(app_db: AppDatabase) -> None:
     assert len(digests) == 4
     mine = next(m for m in digests if m.target == "a1@x.example" and m.payload["data"]["period"] == "daily")
     assert mine.payload["data"]["open_tickets"][0]["ticket_id"] == 1 and "1 open ticket" in mine.payload["text"]
+
+
+def test_maturity_evidence_of_rules_and_tickets(app_db: AppDatabase) -> None:
+    from journeylens.operations.alerts.plugin import alert_facts, ticket_facts
+    from journeylens.operations.maturity.evidence import PROVIDERS
+
+    ticket_id = _setup(app_db)
+    with app_db.session() as s:
+        service.contact(s, ticket_id, actor="a1@x.example", now=T0 + timedelta(hours=1))
+        service.close(s, ticket_id, actor="a1@x.example", root_cause="people", outcome="recovered",
+                      now=T0 + timedelta(hours=2))
+        facts = alert_facts(s, T0), ticket_facts(s, T0 + timedelta(days=1))
+    assert facts == ({"active_rules": 1, "watched_touchpoints": [], "ticket_rules": 1},
+                     {"closed": 1, "closed_within_sla": 1, "closed_with_root_cause": 1})
+    assert PROVIDERS["alerts"] is alert_facts and PROVIDERS["tickets"] is ticket_facts

@@ -141,3 +141,37 @@ def journeylens_forget_customer(lens: Any, customer_id: str) -> dict[str, int]:
 def _mentions(payload: dict[str, Any], customer_id: str) -> bool:
     data = payload.get("data") or {}
     return any((data.get(part) or {}).get("customer_id") == customer_id for part in ("response", "ticket"))
+
+
+# --- evidence for the maturity assessment (issue 16 reads these facts) -----------------------
+def alert_facts(session: Any, now: Any) -> dict[str, Any]:
+    """Active rules, the touchpoints they watch, and how many open tickets."""
+    from journeylens.operations.alerts.models import AlertRule
+
+    rules = list(session.scalars(select(AlertRule).where(AlertRule.status == "active")))
+    watched = sorted({str(t) for r in rules for section in ("when", "where")
+                      if isinstance(t := (r.definition.get(section) or {}).get("touchpoint"), str)})
+    return {"active_rules": len(rules), "watched_touchpoints": watched,
+            "ticket_rules": sum(1 for r in rules if r.kind == "response" and r.definition.get("ticket"))}
+
+
+def ticket_facts(session: Any, now: Any, *, days: int = 90) -> dict[str, Any]:
+    """Tickets closed in the last ``days``: how many, within their SLA, with a root cause."""
+    from datetime import timedelta
+
+    from journeylens.operations.tickets.inbox import breached
+    from journeylens.operations.tickets.models import Ticket
+
+    closed = list(session.scalars(select(Ticket).where(Ticket.closed_at >= now - timedelta(days=days))))
+    return {"closed": len(closed), "closed_within_sla": sum(not breached(t, now) for t in closed),
+            "closed_with_root_cause": sum(bool(t.root_cause) for t in closed)}
+
+
+def _register_evidence() -> None:
+    from journeylens.operations.maturity import evidence
+
+    evidence.PROVIDERS.setdefault("alerts", alert_facts)
+    evidence.PROVIDERS.setdefault("tickets", ticket_facts)
+
+
+_register_evidence()

@@ -28,6 +28,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "outcomes_routes",
     "switch_impact_routes",
     "ticket_routes",
+    "programme_routes",
     "models_routes",
     "journeylens.surfaces.web.routes",
 )

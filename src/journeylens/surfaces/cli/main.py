@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "outcomes_cmd",
     "alert_cmd",
     "tickets_cmd",
+    "programme_cmd",
     "models_cmd",
     "worker_cmd",
 )

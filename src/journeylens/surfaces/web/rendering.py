@@ -148,7 +148,8 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
     ("/customers", "Customers", "customer.lookup"), ("/inbox", "Inbox", "tickets"), ("/alerts", "Alerts", "read"),
     ("/rules", "Rules", "read"), ("/data-health", "Data health", "read"),
-    ("/journey-definition", "Journey definition", "read"), ("/settings", "Settings", "admin"),
+    ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
+    ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),
 )
 
 

@@ -17,11 +17,12 @@ from journeylens.surfaces.web import (
     health,
     pages,
     prewarm,
+    programme_pages,
     ticket_pages,
 )
 
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
 router = APIRouter(lifespan=prewarm.lifespan)
-for _module in (access, assets, pages, detail_pages, admin_pages, ticket_pages):
+for _module in (access, assets, pages, detail_pages, admin_pages, programme_pages, ticket_pages):
     router.include_router(_module.router)
 router.include_router(health.router)
