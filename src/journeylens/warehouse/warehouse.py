@@ -49,7 +49,13 @@ class Warehouse:
         existing = set(self.con.list_tables())
         for name, schema in {**INPUT_TABLES, **SYSTEM_TABLES}.items():
             if name not in existing:
-                self.con.create_table(name, schema=schema)
+                try:
+                    self.con.create_table(name, schema=schema)
+                except Exception:
+                    # Two connections opening a new warehouse at once (serve's collector and its
+                    # worker) race to create the same table; the loser finds it created.
+                    if name not in self.con.list_tables():
+                        raise
 
     def has(self, name: str) -> bool:
         return name in self.con.list_tables()
