@@ -27,23 +27,13 @@ import pyarrow as pa
 
 import journeylens
 from journeylens.demo import generate
-from journeylens.demo.planted import APP_RELEASE
 from journeylens.operations import users
 from journeylens.operations.alerts import actions
-from journeylens.operations.alerts.replay import replay
+from journeylens.operations.alerts.replay import APP_RELEASE_RULE, replay
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.tickets.models import Ticket
 from journeylens.settings import Settings
 
-METRIC_RULE = f"""\
-name: app-login-csat
-on: metric
-metric: csat
-where: {{touchpoint: "{APP_RELEASE.touchpoint}"}}
-below: 0.6
-window_days: 1
-min_responses: 10
-"""
 RESPONSE_RULES = [
     """name: detractors\non: response\nwhen: {nps: "<= 6"}\n"""
     """ticket: {team: service, owner: agent@bank.example, priority: high, first_contact_hours: 24, close_hours: 72}\n"""
@@ -64,7 +54,7 @@ def bench_replay(feedback: pa.Table, release: object, workdir: Path, before: int
     lens = journeylens.open("duckdb://", settings=settings)
     db = AppDatabase(settings.app_database_url)
     with db.session() as s:
-        actions.add(s, lens, METRIC_RULE, source="app-login-csat.yaml", actor="bench")
+        actions.add(s, lens, APP_RELEASE_RULE, source="app-login-csat.yaml", actor="bench")
     start = release - timedelta(days=before)  # type: ignore[operator]
     began = time.perf_counter()
     days = list(replay(lens, db, feedback, start=start, end=release + timedelta(days=after)))  # type: ignore[operator]

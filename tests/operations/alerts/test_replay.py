@@ -10,21 +10,10 @@ import pytest
 
 import journeylens
 from journeylens.demo import generate
-from journeylens.demo.planted import APP_RELEASE
 from journeylens.operations.alerts import actions
-from journeylens.operations.alerts.replay import replay
+from journeylens.operations.alerts.replay import APP_RELEASE_RULE, replay
 from journeylens.operations.appdb import AppDatabase
 from journeylens.settings import Settings
-
-RULE = f"""\
-name: app-login-csat
-on: metric
-metric: csat
-where: {{touchpoint: "{APP_RELEASE.touchpoint}"}}
-below: 0.6
-window_days: 1
-min_responses: 10
-"""
 
 
 @pytest.mark.slow
@@ -35,7 +24,7 @@ def test_metric_rule_fires_on_the_app_release_day(tmp_path: Path) -> None:
     lens = journeylens.open("duckdb://", settings=settings)
     db = AppDatabase(settings.app_database_url)
     with db.session() as s:
-        actions.add(s, lens, RULE, source="rule.yaml", actor="t")
+        actions.add(s, lens, APP_RELEASE_RULE, source="rule.yaml", actor="t")
     release = data.window.release
     days = list(replay(lens, db, data.feedback, start=release - timedelta(days=21), end=release + timedelta(days=3)))
     fired = [d.day for d in days if d.fired]

@@ -14,8 +14,20 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journeylens.demo.planted import APP_RELEASE
 from journeylens.operations.alerts.scheduled import run_rules
 from journeylens.operations.appdb import AppDatabase
+
+#: The metric rule that catches the demo's planted app-release drop on the day it happened.
+APP_RELEASE_RULE = f"""\
+name: app-login-csat
+on: metric
+metric: csat
+where: {{touchpoint: "{APP_RELEASE.touchpoint}"}}
+below: 0.6
+window_days: 1
+min_responses: 10
+"""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from journeylens.errors import JourneyLensError, NotFoundError
@@ -214,12 +213,9 @@ def _model_at(kind: type[BaseModel]) -> Any:
 
 def parse_rule(text: str, *, source: str = "<rule>") -> Rule:
     """Validate one rule's YAML; raise :class:`RuleError` listing every problem with its line."""
-    try:
-        root = yamlmarks.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        _raise(source, [yamlmarks.syntax_issue(exc)])
-    issues = list(yamlmarks.duplicate_keys(root))
+    root, data, issues = yamlmarks.read_document(text)
+    if root is None and issues:  # a YAML syntax error
+        _raise(source, issues)
     if not isinstance(data, dict):
         _raise(source, [*issues, yamlmarks.Issue(1, 1, "", "a rule is a mapping with at least 'name' and 'on'")])
     if True in data:  # YAML 1.1 reads a bare `on:` key as the boolean true
@@ -259,7 +255,5 @@ def to_definition(rule: Rule) -> dict[str, Any]:
 
 
 def _raise(source: str, issues: list[yamlmarks.Issue]) -> NoReturn:
-    issues = sorted(issues, key=lambda i: (i.line, i.column))
-    lines = "\n".join("  " + issue.render(source) for issue in issues)
-    raise RuleError(f"Alert rule {source} has {len(issues)} problem(s):\n{lines}",
-                    details={"source": source, "errors": [i.to_dict() for i in issues]})
+    message, details = yamlmarks.problems("Alert rule", source, issues)
+    raise RuleError(message, details=details)

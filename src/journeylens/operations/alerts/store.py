@@ -71,9 +71,8 @@ def check_rule(session: Session | None, text: str, *, source: str, seen_touchpoi
     if session is not None:
         issues = owner_errors(session, rule, text)
         if issues:
-            lines = "\n".join("  " + i.render(source) for i in issues)
-            raise RuleError(f"Alert rule {source} has {len(issues)} problem(s):\n{lines}",
-                            details={"source": source, "errors": [i.to_dict() for i in issues]})
+            message, details = yamlmarks.problems("Alert rule", source, issues)
+            raise RuleError(message, details=details)
     return rule, rule_warnings(rule, text, seen_touchpoints=seen_touchpoints, defined_touchpoints=defined_touchpoints)
 
 

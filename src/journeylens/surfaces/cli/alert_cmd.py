@@ -11,11 +11,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -23,16 +21,15 @@ from sqlalchemy.orm import Session
 from journeylens.errors import JourneyLensError, NotFoundError, ParameterError
 from journeylens.operations.alerts import actions, store
 from journeylens.operations.appdb import AppDatabase
+from journeylens.surfaces.cli import user_cmd
 from journeylens.surfaces.cli.context import console, emit_json, emit_table, fail, get_ctx
 
-T = TypeVar("T")
 ACTOR = "cli"
 alert_app = typer.Typer(help="Alert rules as code: check, add, list, show, pause, resume, run.",
                         no_args_is_help=True)
 
-AppDbOption = Annotated[str | None, typer.Option(
-    "--app-db", envvar="JOURNEYLENS_APP_DATABASE_URL", help="App database URL; default from settings.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the HTTP API's JSON shape.")]
+AppDbOption = user_cmd.AppDbOption
+JsonOption = user_cmd.JsonOption
 
 
 def register(app: typer.Typer) -> None:
@@ -40,24 +37,8 @@ def register(app: typer.Typer) -> None:
     app.command("alerts", help="Alerts fired by the rules (open ones by default).")(alerts)
 
 
-@contextmanager
-def unit_of_work(ctx: typer.Context, app_db: str | None) -> Iterator[Session]:
-    """One committed app-database transaction for a command."""
-    database = AppDatabase(app_db or get_ctx(ctx).settings.app_database_url)
-    try:
-        with database.session() as session:
-            yield session
-    finally:
-        database.dispose()
-
-
-def run(ctx: typer.Context, app_db: str | None, as_json: bool, work: Callable[[Session], T]) -> T:
-    try:
-        with unit_of_work(ctx, app_db) as session:
-            return work(session)
-    except JourneyLensError as exc:
-        fail(exc, as_json=as_json)
-        raise
+#: One committed app-database transaction per command, errors in the one error shape.
+run = user_cmd._run
 
 
 def optional_lens(ctx: typer.Context) -> Any:
