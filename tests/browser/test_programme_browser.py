@@ -3,6 +3,7 @@ assessment shows levels, disagreement and playbook, and both pages pass axe-core
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ def _settle(page: Any) -> None:
     page.wait_for_load_state("networkidle", timeout=120_000)
 
 
-def test_take_the_questionnaire_then_assess(page: Any) -> None:
+def test_take_the_questionnaire_then_assess(page: Any, screenshots: Path) -> None:
     page.goto("/maturity/questionnaire")
     _settle(page)
     assert page.get_by_role("heading", level=1, name="Maturity self-assessment").is_visible()
@@ -34,6 +35,8 @@ def test_take_the_questionnaire_then_assess(page: Any) -> None:
     assert "The journey map itself" in disagreements and "days old" in disagreements
     assert page.locator("ol.playbook li").count() > 0
     assert page.console_errors == []
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshots / "maturity.png"), full_page=False)  # the README's picture
 
 
 @pytest.mark.parametrize("path", ["/maturity", "/maturity/questionnaire", "/reports"])

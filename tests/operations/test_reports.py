@@ -111,6 +111,9 @@ def test_pdf_looks_right_as_an_image(demo: tuple[Any, AppDatabase]) -> None:
     coloured = (np.abs(rgb[..., 0] - rgb[..., 1]) > 60) | (np.abs(rgb[..., 1] - rgb[..., 2]) > 60)
     assert coloured.mean() > 0.001
     assert not math.isnan(float(image.mean()))
+    shots = Path(__file__).parents[2] / "docs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    document[0].render(scale=1.4).to_pil().save(shots / "report.png")  # the README's picture of the PDF
 
 
 @pytest.mark.browser

@@ -147,7 +147,7 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
     ("/customers", "Customers", "customer.lookup"), ("/inbox", "Inbox", "tickets"), ("/alerts", "Alerts", "read"),
-    ("/rules", "Rules", "read"), ("/data-health", "Data health", "read"),
+    ("/rules", "Rules", "read"), ("/surveys", "Surveys", "read"), ("/data-health", "Data health", "read"),
     ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
     ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),
 )
