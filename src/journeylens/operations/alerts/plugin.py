@@ -92,12 +92,19 @@ def _digests(context: Any) -> Any:
         return queue_digests(session, lens, now=context.now)
 
 
+def _follow_ups(context: Any) -> Any:
+    from journeylens.operations.tickets.follow_up import run_follow_ups
+
+    return run_follow_ups(context.db, context.settings, now=context.now)
+
+
 @hookimpl
 def journeylens_worker_jobs() -> list[Any]:
     from journeylens.operations.worker import Job
 
     return [Job("alerts.catch_up", CATCH_UP_SECONDS, _catch_up), Job("alerts.rules", RULES_SECONDS, _rules),
-            Job("tickets.escalate", ESCALATION_SECONDS, _escalate), Job("tickets.digests", DIGEST_SECONDS, _digests)]
+            Job("tickets.escalate", ESCALATION_SECONDS, _escalate), Job("tickets.digests", DIGEST_SECONDS, _digests),
+            Job("tickets.follow_up", ESCALATION_SECONDS, _follow_ups)]
 
 
 @hookimpl

@@ -138,6 +138,9 @@ def _public(row: Mapping[str, Any]) -> dict[str, Any]:
     keep = ("response_id", "customer_id", "timestamp", "touchpoint", "channel", "survey", "nps", "csat", "ces",
             "comment", "language")
     out = {k: row.get(k) for k in keep}
+    contact = {k: str(v) for k, v in (row.get("_properties") or {}).items() if k in ("email", "phone") and v}
+    if contact:
+        out["contact"] = contact  # for the follow-up survey after closure
     out["timestamp"] = out["timestamp"].isoformat() if isinstance(out["timestamp"], datetime) else out["timestamp"]
     return out
 
