@@ -26,6 +26,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.alerts.models",
     "journeylens.operations.tickets.models",
     "journeylens.operations.maturity.records",
+    "journeylens.operations.annotation_models",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

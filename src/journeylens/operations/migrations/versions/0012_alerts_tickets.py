@@ -1,7 +1,7 @@
 """Alert rules, alerts, hot tickets, their audit trail, states as data, teams and root causes.
 
 Revision ID: 0012_alerts_tickets
-Revises: 0011b_surveys
+Revises: 0010_annotations_views
 Create Date: 2026-12-04 23:50:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_alerts_tickets"
-down_revision: str | None = "0011b_surveys"
+down_revision: str | None = "0010_annotations_views"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
