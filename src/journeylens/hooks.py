@@ -88,6 +88,7 @@ class Specs:
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "journeylens.operations.notify.email",
     "journeylens.operations.notify.webhooks",
+    "journeylens.operations.reports.delivery",
 )
 
 

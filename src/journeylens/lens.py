@@ -38,7 +38,13 @@ class JourneyLens:
             from journeylens.journeys.suggest import suggest_definition
 
             self._definition = suggest_definition(self.warehouse.table("events"))
+            self._definition_suggested = True
         return self._definition
+
+    @property
+    def has_explicit_definition(self) -> bool:
+        """Whether a journey definition was given (not merely suggested from the data)."""
+        return self._definition is not None and not getattr(self, "_definition_suggested", False)
 
     # --- ingest -----------------------------------------------------------------------
     def ingest(self, table: str, source: Any, **options: Any) -> Any:

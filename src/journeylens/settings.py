@@ -59,6 +59,8 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often the collector moves spooled events into the warehouse.")
     cache_dir: Path = Field(default=Path(".journeylens/cache"), description="Cache of computed results by data version.")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
+    maturity_model: Path | None = Field(
+        default=None, description="A company's own maturity model YAML (default: the shipped model).")
     # --- operations core: outgoing messages and the worker (docs/operations.md) ---
     public_url: str = Field(
         default="", description="Base URL people reach this server at (survey links, QR codes); "

@@ -8,6 +8,7 @@ recognise a message delivered twice after a crash.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import smtplib
 import ssl
@@ -34,6 +35,11 @@ def build_email(message: Message, settings: Settings) -> EmailMessage:
     email.set_content(message.text or message.subject)
     if message.html:
         email.add_alternative(message.html, subtype="html")
+    for attachment in message.payload.get("attachments") or ():
+        # {"filename", "content_type", "data_base64"}: a report PDF, for example
+        maintype, _, subtype = str(attachment.get("content_type", "application/octet-stream")).partition("/")
+        email.add_attachment(base64.b64decode(attachment["data_base64"]), maintype=maintype,
+                             subtype=subtype or "octet-stream", filename=str(attachment.get("filename", "attachment")))
     return email
 
 

@@ -148,7 +148,8 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
     ("/drivers", "Drivers & priorities", "read"), ("/what-if", "What-if", "read"), ("/at-risk", "At-risk customers", "read"),
     ("/customers", "Customers", "customer.lookup"), ("/data-health", "Data health", "read"),
-    ("/journey-definition", "Journey definition", "read"), ("/settings", "Settings", "admin"),
+    ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
+    ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),
 )
 
 

@@ -18,10 +18,11 @@ from journeylens.surfaces.web import (
     model_pages,
     pages,
     prewarm,
+    programme_pages,
 )
 
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
 router = APIRouter(lifespan=prewarm.lifespan)
-for _module in (access, assets, pages, detail_pages, admin_pages, model_pages):
+for _module in (access, assets, pages, detail_pages, admin_pages, programme_pages, model_pages):
     router.include_router(_module.router)
 router.include_router(health.router)
