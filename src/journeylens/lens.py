@@ -289,9 +289,9 @@ class JourneyLens:
         """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""
         from journeylens.models.churn import predict_churn
 
-        events = self._dated_events()
+        events = self._dated_events()  # the journey YAML given, never a suggested one: its outcomes decide labels
         return predict_churn(events, feedback=self.warehouse.table("feedback"), customers=self._customers(),
-                             definition=self.definition if events is not None else None, **params)
+                             definition=self._definition if events is not None else None, **params)
 
     def predict_nps(self, **params: Any) -> Any:
         """:func:`journeylens.models.predicted_nps.predict_nps`: NPS of the non-respondents."""

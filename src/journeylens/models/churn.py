@@ -33,7 +33,7 @@ import pandas as pd
 
 from journeylens.errors import ParameterError
 from journeylens.models import evaluation
-from journeylens.models.churn_result import BacktestResult, ChurnResult, reasons_for
+from journeylens.models.churn_result import BacktestResult, ChurnResult, reasons_table
 from journeylens.models.classifier import CalibratedClassifier
 from journeylens.models.features import (
     FeatureSpec,
@@ -107,12 +107,12 @@ def _score(model: CalibratedClassifier, X: pd.DataFrame, value: pd.Series, keep_
     for start in range(0, len(X), SCORE_BATCH_ROWS):
         part = X.iloc[start:start + SCORE_BATCH_ROWS]
         p = model.predict_proba(part)[:, 1]
-        effects = model.contributions(part)
-        vals = value.reindex(part.index).to_numpy()
+        reasons = reasons_table(part, model.contributions(part), keep_reasons)
+        vals = value.reindex(part.index).to_numpy(dtype=float)
         for i, cid in enumerate(part.index):
             rows.append({"customer_id": str(cid), "churn_probability": float(p[i]),
                          "value_at_risk": None if np.isnan(vals[i]) else float(p[i] * vals[i]),
-                         "reasons": reasons_for(part.iloc[i], effects.iloc[i], keep_reasons)})
+                         "reasons": reasons[i]})
     return sorted(rows, key=lambda r: (-(r["value_at_risk"] or 0.0), -r["churn_probability"], r["customer_id"]))
 
 

@@ -59,15 +59,22 @@ def sentence(feature: str, value: Any, effect: float) -> str:
     return f"{label(feature)}: {_shown(value)} {push}"
 
 
-def reasons_for(row: pd.Series, effects: pd.Series, keep: int) -> list[Reason]:
-    """The ``keep`` features that raise this customer's probability most (positive effects only)."""
-    top = effects[effects > 0].sort_values(ascending=False).head(keep)
-    out: list[Reason] = []
-    for feature, effect in top.items():
-        raw = row.get(feature)
-        value = None if raw is None or (isinstance(raw, float) and np.isnan(raw)) else float(raw)
-        out.append(Reason(feature=str(feature), value=value, effect=float(effect),
-                          sentence=sentence(str(feature), value, float(effect))))
+def reasons_table(X: pd.DataFrame, effects: pd.DataFrame, keep: int) -> list[list[Reason]]:
+    """Per row, the ``keep`` features that raise the probability most (positive effects only),
+    picked with one vectorised sort so a million rows take seconds."""
+    values, pushes = X[list(effects.columns)].to_numpy(dtype=float), effects.to_numpy(dtype=float)
+    names = [str(c) for c in effects.columns]
+    order = np.argsort(-pushes, axis=1, kind="stable")[:, :keep]
+    out: list[list[Reason]] = []
+    for i, cols in enumerate(order):
+        row: list[Reason] = []
+        for j in cols:
+            effect = float(pushes[i, j])
+            if effect <= 0:
+                break
+            value = None if np.isnan(values[i, j]) else float(values[i, j])
+            row.append(Reason(feature=names[j], value=value, effect=effect, sentence=sentence(names[j], value, effect)))
+        out.append(row)
     return out
 
 

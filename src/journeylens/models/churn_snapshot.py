@@ -17,7 +17,7 @@ import pandas as pd
 
 from journeylens.errors import ParameterError, TooFewRowsError
 from journeylens.models import evaluation
-from journeylens.models.churn_result import BacktestResult, ChurnResult, reasons_for
+from journeylens.models.churn_result import BacktestResult, ChurnResult, reasons_table
 from journeylens.models.classifier import CalibratedClassifier
 from journeylens.models.features import to_number
 
@@ -36,11 +36,11 @@ def _flags(raw: pd.DataFrame) -> pd.Series:
 
 def _rows(model: CalibratedClassifier, X: pd.DataFrame, p: np.ndarray, value: pd.Series,
           keep: int) -> list[dict[str, Any]]:
-    effects = model.contributions(X)
+    reasons = reasons_table(X, model.contributions(X), keep)
     vals = value.reindex(X.index).to_numpy(dtype=float)
     rows = [{"customer_id": str(cid), "churn_probability": float(p[i]),
              "value_at_risk": None if np.isnan(vals[i]) else float(p[i] * vals[i]),
-             "reasons": reasons_for(X.iloc[i], effects.iloc[i], keep)} for i, cid in enumerate(X.index)]
+             "reasons": reasons[i]} for i, cid in enumerate(X.index)]
     return sorted(rows, key=lambda r: (-(r["value_at_risk"] or 0.0), -r["churn_probability"], r["customer_id"]))
 
 
