@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between retries.")
     worker_interval_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for due work.")
     worker_in_serve: bool = Field(default=True, description="Run the worker inside 'journeylens serve'.")
+    survey_global_fatigue_days: int = Field(
+        default=7, ge=0, description="No more than one survey invitation per customer per this many days (all surveys).")
 
     @field_validator("secret_key")
     @classmethod

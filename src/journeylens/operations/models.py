@@ -22,6 +22,7 @@ from journeylens.operations.auth import ROLES, SCOPES
 MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.models",
     "journeylens.operations.outbox_models",
+    "journeylens.operations.surveys.models",
     "journeylens.operations.maturity.records",
 )
 

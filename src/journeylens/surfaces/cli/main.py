@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "programme_cmd",
     "models_cmd",
     "worker_cmd",
+    "survey_cmd",
 )
 
 app = typer.Typer(

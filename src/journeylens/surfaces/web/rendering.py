@@ -147,7 +147,7 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
     ("/drivers", "Drivers & priorities", "read"), ("/what-if", "What-if", "read"), ("/at-risk", "At-risk customers", "read"),
-    ("/customers", "Customers", "customer.lookup"), ("/data-health", "Data health", "read"),
+    ("/customers", "Customers", "customer.lookup"), ("/surveys", "Surveys", "read"), ("/data-health", "Data health", "read"),
     ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
     ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),
 )
