@@ -299,6 +299,12 @@ class JourneyLens:
 
         return predict_nps(self.events(), self.warehouse.table("feedback"), customers=self._customers(), **params)
 
+    def survival(self, **params: Any) -> Any:
+        """:func:`journeylens.models.survival.survival`: time to churn by segment (Kaplan-Meier)."""
+        from journeylens.models.survival import survival
+
+        return survival(self.events(), definition=self._definition, customers=self._customers(), **params)
+
     def predict_purchases(self, purchase: str, **params: Any) -> Any:
         """:func:`journeylens.models.purchases.predict_purchases` (BG/NBD + Gamma-Gamma)."""
         from journeylens.models.purchases import predict_purchases

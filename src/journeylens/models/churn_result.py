@@ -78,6 +78,26 @@ def reasons_table(X: pd.DataFrame, effects: pd.DataFrame, keep: int) -> list[lis
     return out
 
 
+def value_summaries(rows: list[dict[str, Any]], value: pd.Series, segments: pd.Series | None) -> dict[str, Any]:
+    """Value at risk per segment (expected churners, value) and per driver: Σ customer value ×
+    the driver's effect on that customer's probability, over the customers it is a reason for."""
+    by_segment: dict[str, dict[str, float]] = {}
+    by_driver: dict[str, float] = {}
+    for row in rows:
+        seg = str(segments.get(row["customer_id"], "(none)")) if segments is not None else "(all)"
+        entry = by_segment.setdefault(seg, {"customers": 0, "expected_churners": 0.0, "value_at_risk": 0.0})
+        entry["customers"] += 1
+        entry["expected_churners"] += row["churn_probability"]
+        entry["value_at_risk"] += row["value_at_risk"] or 0.0
+        worth = value.get(row["customer_id"])
+        if worth is not None and not np.isnan(worth):
+            for reason in row["reasons"]:
+                by_driver[reason["feature"]] = by_driver.get(reason["feature"], 0.0) + worth * reason["effect"] / 100
+    return {"by_segment": sorted(({"segment": k, **v} for k, v in by_segment.items()), key=lambda r: -r["value_at_risk"]),
+            "by_driver": sorted(({"driver": k, "value_at_risk": v} for k, v in by_driver.items()),
+                                key=lambda r: -r["value_at_risk"])}
+
+
 @dataclass(frozen=True)
 class ChurnResult(Result):
     """``to_dict()`` → ``[{customer_id, churn_probability, value_at_risk, reasons: [{feature, value,
@@ -97,13 +117,6 @@ class ChurnResult(Result):
     def customer(self, customer_id: str) -> ChurnRow | None:
         return next((row for row in self.to_dict() if row["customer_id"] == customer_id), None)
 
-    def by_segment(self, segments: pd.Series) -> pd.DataFrame:
-        """Expected churners and value at risk per segment (``segments`` indexed by customer)."""
-        frame = self.to_frame().set_index("customer_id")
-        frame["segment"] = segments.reindex(frame.index).fillna("(none)")
-        return frame.groupby("segment").agg(customers=("churn_probability", "size"),
-                                            expected_churners=("churn_probability", "sum"),
-                                            value_at_risk=("value_at_risk", "sum")).reset_index()
 
 
 @dataclass(frozen=True)

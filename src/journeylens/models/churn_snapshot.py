@@ -17,7 +17,12 @@ import pandas as pd
 
 from journeylens.errors import ParameterError, TooFewRowsError
 from journeylens.models import evaluation
-from journeylens.models.churn_result import BacktestResult, ChurnResult, reasons_table
+from journeylens.models.churn_result import (
+    BacktestResult,
+    ChurnResult,
+    reasons_table,
+    value_summaries,
+)
 from journeylens.models.classifier import CalibratedClassifier
 from journeylens.models.features import to_number
 
@@ -83,4 +88,5 @@ def snapshot_churn(raw: pd.DataFrame, attributes: pd.DataFrame, value: pd.Series
         Xp = X.iloc[part]
         rows += _rows(fitted, Xp, fitted.predict_proba(Xp)[:, 1], value, reasons)
     rows.sort(key=lambda r: (-(r["value_at_risk"] or 0.0), -r["churn_probability"], r["customer_id"]))
-    return ChurnResult(records=tuple(rows), params=params)
+    segments = raw.set_index("customer_id")["segment"] if "segment" in raw.columns else None
+    return ChurnResult(records=tuple(rows), params={**params, **value_summaries(rows, value, segments)})

@@ -29,7 +29,7 @@ from typing_extensions import TypedDict
 
 from journeylens.analyses.result import Result, plain
 from journeylens.errors import ParameterError, TooFewRowsError, UnknownNameError
-from journeylens.models.drivers import available_metrics, load_responses, scale_of
+from journeylens.models.drivers import load_responses, scale_of
 
 DRAWS = 400
 MAX_ROWS = 20_000
@@ -169,14 +169,10 @@ def _binary_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, target: s
 def what_if_scores(feedback: Any, *, target: str, changes: Mapping[str, float], drivers: Sequence[str] | None = None,
                    survey: str | None = None, random_state: int = 0) -> WhatIfResult:
     """What-if for an ordinal survey score (``nps`` or ``csat``) against survey drivers."""
-    frame = load_responses(feedback, target, survey, 1_000_000)
-    available = [c for c in available_metrics(frame) if c not in (target, "_target")]
-    chosen = list(drivers) if drivers else [c for c in available if frame[c].notna().mean() >= 0.5]
-    chosen = list(dict.fromkeys([*chosen, *changes]))
-    unknown = [d for d in chosen if d not in available]
-    if unknown:
-        raise UnknownNameError(f"Unknown driver(s) {', '.join(unknown)} for {target!r}; answered with it: "
-                               f"{', '.join(available) or 'none'}.", details={"unknown": unknown, "available": available})
+    frame, chosen = load_responses(feedback, target, survey, drivers, MAX_ROWS * 50)
+    missing = [c for c in changes if c not in chosen]
+    if missing:
+        frame, chosen = load_responses(feedback, target, survey, [*chosen, *missing], MAX_ROWS * 50)
     return _finish(target, _ordinal(frame, target, chosen, changes, random_state))
 
 

@@ -30,7 +30,7 @@ def test_what_if_page_predicts_with_an_interval(client_for: Any) -> None:
 def test_at_risk_page_export_and_customer_risk(client_for: Any, web_env: Any) -> None:
     admin = client_for("admin")
     html = admin.get("/at-risk").text
-    assert "At-risk customers" in html and "Value at risk" in html and "/export/churn.csv" in html
+    assert "At-risk customers" in html and "Value at risk by segment" in html and "/export/churn.csv" in html
     frame = pd.read_csv(io.StringIO(admin.get("/export/churn.csv").text))
     assert list(frame.columns) == ["customer_id", "churn_probability", "value_at_risk", "reasons"]
     assert frame["value_at_risk"].fillna(0).is_monotonic_decreasing

@@ -4,6 +4,7 @@
 - ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``
 - ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest``
 - ``GET /v1/predict/nps``
+- ``GET /v1/predict/survival`` — ``by`` (a customers column), ``horizon_days``
 - ``GET /v1/predict/purchases`` — ``purchase``, ``value_property``, ``as_of``, ``horizon_days``, ``backtest``
 
 Each returns exactly what the matching CLI command prints with ``--json``.
@@ -21,6 +22,7 @@ from journeylens.models.churn_result import ChurnRow
 from journeylens.models.drivers import DriversPayload
 from journeylens.models.predicted_nps import PredictedNpsPayload
 from journeylens.models.purchases import PurchaseRow
+from journeylens.models.survival import SurvivalRow
 from journeylens.models.whatif import WhatIfPayload, parse_changes
 from journeylens.surfaces.api.deps import LensDep, require_scope
 
@@ -78,4 +80,11 @@ async def get_purchases(lens: LensDep, purchase: str, value_property: str | None
 async def get_predicted_nps(lens: LensDep) -> Any:
     """``{surveyed_nps, predicted_nps, predicted_low, predicted_high, customers: [{customer_id, p_promoter, p_detractor}]}``."""
     result = await run_in_threadpool(lens.predict_nps)
+    return result.to_dict()
+
+
+@router.get("/v1/predict/survival", response_model=list[SurvivalRow])
+async def get_survival(lens: LensDep, by: str = "segment", horizon_days: Annotated[int, Query(ge=1)] = 365) -> Any:
+    """``[{segment, customers, churned, median_days, expected_days, churn_by_horizon, curve}]``."""
+    result = await run_in_threadpool(lens.survival, by=by, horizon_days=horizon_days)
     return result.to_dict()

@@ -172,3 +172,16 @@ def _show_nps(result: Any) -> None:
 def nps_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Predicted NPS class of every non-respondent and the base's predicted NPS next to the surveyed one."""
     run(as_json, lambda: get_ctx(ctx).lens().predict_nps(), _show_nps)
+
+
+def _show_survival(result: Any) -> None:
+    emit_table([{k: v for k, v in r.items() if k != "curve"} for r in result.to_dict()],
+               title=f"Time to churn by {result.params['by']} (expected days within {result.params['horizon_days']:.0f})")
+
+
+@predict_app.command("survival")
+def survival_cmd(ctx: typer.Context,
+                 by: Annotated[str, typer.Option("--by", help="Customers column to split by.")] = "segment",
+                 horizon_days: HorizonOpt = 365, as_json: JsonOpt = False) -> None:
+    """Survival curves by segment and the expected time to churn (Kaplan-Meier)."""
+    run(as_json, lambda: get_ctx(ctx).lens().survival(by=by, horizon_days=horizon_days), _show_survival)
