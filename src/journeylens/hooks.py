@@ -73,6 +73,12 @@ class Specs:
         """
 
     @hookspec
+    def journeylens_survey_deliveries(self) -> list[Any]:
+        """Survey delivery channels (``name`` + ``deliver(session, invitation, survey, url,
+        settings)``); see :mod:`journeylens.operations.surveys.delivery`."""
+        return []
+
+    @hookspec
     def journeylens_forget_customer(self, lens: Any, customer_id: str) -> dict[str, int] | None:
         """Erase every record of ``customer_id`` this plugin keeps (right to erasure).
 
@@ -88,6 +94,10 @@ class Specs:
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "journeylens.operations.notify.email",
     "journeylens.operations.notify.webhooks",
+    "journeylens.operations.surveys.delivery",
+    "journeylens.operations.surveys.triggers",
+    "journeylens.operations.surveys.lifecycle",
+    "journeylens.operations.alerts.plugin",
     "journeylens.operations.reports.delivery",
 )
 

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     journey: Path | None = Field(default=None, description="Path of the journey definition YAML file.")
     timezone: str = Field(default="UTC", description="Time zone in which naive timestamps are read.")
     episode_gap_minutes: int = Field(default=30, ge=1, description="Inactivity gap that starts a new episode.")
+    stale_after_days: float = Field(
+        default=2.0, gt=0, description="Data whose newest row is older than this many days is flagged as stale.")
     min_sample_size: int = Field(default=5, ge=1, description="Groups with fewer responses show counts but no score.")
     ingest_batch_rows: int = Field(default=250_000, ge=1_000, description="Rows read per streamed ingest chunk.")
     duckdb_memory_limit: str = Field(
@@ -89,6 +91,8 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between retries.")
     worker_interval_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for due work.")
     worker_in_serve: bool = Field(default=True, description="Run the worker inside 'journeylens serve'.")
+    survey_global_fatigue_days: int = Field(
+        default=7, ge=0, description="No more than one survey invitation per customer per this many days (all surveys).")
 
     @field_validator("secret_key")
     @classmethod

@@ -22,7 +22,11 @@ from journeylens.operations.auth import ROLES, SCOPES
 MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.models",
     "journeylens.operations.outbox_models",
+    "journeylens.operations.surveys.models",
+    "journeylens.operations.alerts.models",
+    "journeylens.operations.tickets.models",
     "journeylens.operations.maturity.records",
+    "journeylens.operations.annotation_models",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

@@ -27,8 +27,13 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
+    "marketing_routes",
+    "survey_routes",
+    "ticket_routes",
     "programme_routes",
     "models_routes",
+    "trust_routes",
+    "journeylens.surfaces.cli.remote_route",
     "journeylens.surfaces.web.routes",
 )
 
@@ -38,9 +43,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs the worker in a background thread when ``app.state.run_worker`` (``journeylens serve``)."""
     worker = None
     if getattr(app.state, "run_worker", False):
+        from starlette.concurrency import run_in_threadpool
+
         from journeylens.surfaces.api.background import start_worker
 
-        worker = start_worker(app)
+        worker = await run_in_threadpool(start_worker, app)
     try:
         yield
     finally:

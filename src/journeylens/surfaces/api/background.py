@@ -17,9 +17,12 @@ def start_worker(app: FastAPI) -> Worker:
     """Start a :class:`Worker` on the app's database; jobs get the app's warehouse (one writer)."""
     settings = app.state.settings
     state = app.state
+    # Open the app's warehouse now, before the collector starts: the collector then loads
+    # through a dedicated cursor of this lens instead of opening the file a second time.
+    base = app_lens(state, settings)
 
     def lens() -> object:
-        return lens_pool(state, app_lens(state, settings)).get()
+        return lens_pool(state, base).get()
 
     worker = Worker(app_database(state, settings), settings, lens_provider=lens).start()
     state.worker = worker

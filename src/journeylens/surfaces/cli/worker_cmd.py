@@ -13,7 +13,7 @@ from journeylens.operations import outbox
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.outbox_models import OUTBOX_STATUSES, OutboxMessage
 from journeylens.operations.worker import Worker, lease_rows
-from journeylens.surfaces.cli.context import console, emit_json, emit_table, get_ctx
+from journeylens.surfaces.cli.context import console, emit_json, emit_table, get_ctx, guarded
 
 outbox_app = typer.Typer(help="Outgoing messages: list, inspect the delivery log, retry.", no_args_is_help=True)
 
@@ -49,6 +49,7 @@ def worker(
 
 
 @outbox_app.command("list")
+@guarded
 def outbox_list(
     ctx: typer.Context,
     status: Annotated[list[str] | None, typer.Option("--status", help=f"One of {', '.join(OUTBOX_STATUSES)}.")] = None,
@@ -74,6 +75,7 @@ def outbox_list(
 
 
 @outbox_app.command("show")
+@guarded
 def outbox_show(ctx: typer.Context, message_id: int,
                 as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One message with its delivery log."""
@@ -94,6 +96,7 @@ def outbox_show(ctx: typer.Context, message_id: int,
 
 
 @outbox_app.command("retry")
+@guarded
 def outbox_retry(ctx: typer.Context, message_id: int,
                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Queue a failed or dead message again now."""
@@ -104,6 +107,7 @@ def outbox_retry(ctx: typer.Context, message_id: int,
 
 
 @outbox_app.command("jobs")
+@guarded
 def outbox_jobs(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The worker's periodic jobs: last run, next run, last error."""
     rows = lease_rows(AppDatabase(get_ctx(ctx).settings.app_database_url))
