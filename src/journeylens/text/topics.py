@@ -148,7 +148,7 @@ def _emerging(frame: pd.DataFrame, labels: Mapping[int, str]) -> list[dict[str, 
 
 
 def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | None = None, max_k: int = 12,
-           period: str = "month", model: str = "vader", events: Any = None, definition: Any = None,
+           period: str = "month", model: str | None = None, events: Any = None, definition: Any = None,
            embed_cache: Any = None, respondent: str = "customer", min_comments: int = 20,
            seed: int = 0) -> TopicsResult:
     """Discover topics in the comments of ``feedback`` (see the module docstring)."""
@@ -195,7 +195,11 @@ class PainPointsResult(Result):
     title: str = "Where customers hurt most"
 
 
-def pain_points(topic_result: TopicsResult, *, top: int = 20, min_comments: int = 5) -> PainPointsResult:
-    """The ``top`` most painful touchpoint x topic cells with at least ``min_comments`` comments."""
-    cells = [dict(c) for c in topic_result.matrix if c["n"] >= min_comments][:top]
+def pain_points(topic_result: TopicsResult, *, top: int = 20, min_comments: int = 5,
+                aspect_cells: Sequence[Mapping[str, Any]] = ()) -> PainPointsResult:
+    """The ``top`` most painful touchpoint x topic and touchpoint x aspect cells with at least
+    ``min_comments`` comments; ``kind`` says which (aspect cells carry ``aspect``, topic cells ``topic``)."""
+    cells = [{"kind": "topic", **dict(c)} for c in topic_result.matrix]
+    cells += [{"kind": "aspect", **dict(c)} for c in aspect_cells]
+    cells = sorted((c for c in cells if c["n"] >= min_comments), key=lambda c: (-c["pain"], -c["n"]))[:top]
     return PainPointsResult(cells, {"top": top, "min_comments": min_comments, **dict(topic_result.params)})
