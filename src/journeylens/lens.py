@@ -232,9 +232,11 @@ class JourneyLens:
         cache = ResultCache(self.settings.cache_dir)
         key = cache_key(self.warehouse.data_version(), "topics", {k: str(v) for k, v in params.items()})
         embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        scope = cache_key("", "registry", {"touchpoint": str(params.get("touchpoint"))})
+        registry = Path(self.settings.cache_dir) / "topics" / f"{scope}.json"  # stable topic ids across versions
         return cache.get_or_compute(
             key, lambda: topics(self.warehouse.table("feedback"), definition=self._definition,
-                                embed_cache=embed_cache, **params),
+                                embed_cache=embed_cache, registry=registry, **params),
             lambda result: result.to_dict(), lambda payload: TopicsResult.from_dict(payload, params))
 
     def aspects(self, **params: Any) -> Any:

@@ -21,7 +21,7 @@ import re
 
 CONTRAST_WORDS: tuple[str, ...] = ("but", "however", "although", "though", "yet", "except", "whereas")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
-_CONTRAST = re.compile(r"(?:,\s*|\s+)\b(?:" + "|".join(CONTRAST_WORDS) + r")\b[,]?\s*", re.IGNORECASE)
+_CONTRAST = re.compile(r"(?:^|,\s*|\s+)\b(?:" + "|".join(CONTRAST_WORDS) + r")\b[,]?\s*", re.IGNORECASE)
 _JOIN = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+(?=(?:the|my|your|their|it|i|we|they|you|app|staff)\b)",
                    re.IGNORECASE)
 _EDGE = " \t.!?;,:-"

@@ -142,8 +142,12 @@ def get_model(name: str | None = None) -> SentimentModel:
 
 
 def _three_class(**kwargs: Any) -> SentimentModel:
-    from journeylens.text.threeclass import ThreeClassModel
+    from journeylens.settings import get_settings
+    from journeylens.text.threeclass import ThreeClassModel, ThreeClassWeights
 
+    custom = get_settings().text_sentiment_weights
+    if custom and "weights" not in kwargs:
+        kwargs["weights"] = ThreeClassWeights.load(custom)
     return ThreeClassModel(**kwargs)
 
 

@@ -8,8 +8,9 @@ Features per comment (ADR 0045):
 * a few lexicon cues: VADER's compound, positive, neutral and negative shares for the comment
   and VADER's compound for the contrast clause, a negation count and a contrast flag.
 
-A multinomial logistic regression (class-balanced) maps them to P(neg), P(neu), P(pos); a
-temperature fitted on held-out training data calibrates the probabilities. The label is the most
+A multinomial logistic regression (class-balanced, on standardised features folded back into the
+weights) maps them to P(neg), P(neu), P(pos); a temperature fitted on a held-out fifth of the
+training data calibrates the probabilities. The label is the most
 probable class; ``score = P(pos) − P(neg)`` in −1..1. Weights (≈ 10 KB) ship in
 ``text/models/sentiment_3class.npz``; retrain with ``python -m journeylens.text.training``.
 """

@@ -25,6 +25,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
+    "text_routes",
     "journeylens.surfaces.web.routes",
 )
 

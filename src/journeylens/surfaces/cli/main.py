@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+    "text_cmd",
 )
 
 app = typer.Typer(

@@ -51,6 +51,7 @@ class Prewarmer:
     def start(self) -> Prewarmer:
         self._thread = threading.Thread(target=self._run, name="journeylens-prewarm", daemon=True)
         self._thread.start()
+        threading.Thread(target=preload_text_models, name="journeylens-text-models", daemon=True).start()
         return self
 
     def _run(self) -> None:
@@ -99,6 +100,21 @@ class Prewarmer:
                 connection.interrupt()
         if self._thread is not None:
             self._thread.join(timeout_seconds)
+
+
+def preload_text_models() -> bool:
+    """Load the default sentiment model (and with it the sentence model) once, in the background,
+    so no visitor waits for it; whether it loaded (False without the ``text`` extra)."""
+    from journeylens.text.sentiment import default_model, get_model
+
+    started = time.perf_counter()
+    try:
+        get_model(default_model()).score(["warming up the text model"])
+    except Exception as exc:  # the pages show the same problem when they need the model
+        log.warning("Loading the text model in the background failed: %r", exc)
+        return False
+    log.info("Loaded the text model in %.1f s", time.perf_counter() - started)
+    return True
 
 
 def _results_of(app: FastAPI) -> Results | None:

@@ -202,6 +202,7 @@ VIEWS: dict[str, View] = {
                       _p_touchpoint, "Comments and sentiment"),
     "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
     "pain_points": View(lambda r: r.lens.pain_points(top=30), _p_none, "Pain points"),
+    "aspects": View(lambda r: r.lens.aspects(response_limit=None), _p_none, "Comment aspects"),
     "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
     "quarantine": View(_quarantine, _p_quarantine, "Quarantine"),
     "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
@@ -219,7 +220,8 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
              ("ingest_log", {}, False), ("quarantine", VIEWS["quarantine"].parse({}), False),
-             ("identities", {}, False), ("cohorts", everyone, False), ("conformance", everyone, False)]
+             ("identities", {}, False), ("cohorts", everyone, False), ("aspects", {}, False),
+             ("conformance", everyone, False)]
     return plan
 
 
