@@ -41,7 +41,7 @@ def main() -> None:
     compound = x[:, 768]  # VADER compound of the whole text, the first lexicon feature
     old_binary = 2 * shipped_weights().probability(x[:, :384]) - 1
     rows = leave_one_source_out(corpus, x, compound, old_binary)
-    print(f"| held-out source | n | model | macro-F1 | F1 neg | F1 neu | F1 pos | accuracy | ECE |")
+    print("| held-out source | n | model | macro-F1 | F1 neg | F1 neu | F1 pos | accuracy | ECE |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['source']} | {r['n']} | {r['model']} | {_fmt(r['macro_f1'])} | "

@@ -12,8 +12,8 @@ import pytest
 
 import journeylens
 from journeylens.demo import PLANTED_PROBLEMS
-from journeylens.demo.planted import demo_window
 from journeylens.demo.build import build_demo
+from journeylens.demo.planted import demo_window
 from journeylens.settings import Settings
 
 pytestmark = pytest.mark.slow

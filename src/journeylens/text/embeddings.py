@@ -64,7 +64,10 @@ def embed(texts: Sequence[str], *, batch_size: int = 128, cache: EmbeddingCache 
     """Normalised embeddings (len(texts) x 384, float32); cached vectors are reused."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    found, missing = cache.lookup(texts) if cache is not None else ([None] * len(texts), list(range(len(texts))))
+    found: list[np.ndarray | None] = [None] * len(texts)
+    missing = list(range(len(texts)))
+    if cache is not None:
+        found, missing = cache.lookup(texts)
     with _memory_lock:
         for i in missing:
             found[i] = _memory.get(texts[i])

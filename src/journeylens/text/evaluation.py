@@ -109,7 +109,7 @@ def vader_labels(compound: np.ndarray, band: float) -> list[str]:
 
 def tune_vader_band(compound: np.ndarray, truth: np.ndarray) -> float:
     grid = np.round(np.arange(0.05, 0.81, 0.05), 2)
-    return float(grid[np.argmax([scores(truth, vader_labels(compound, b)).macro_f1 for b in grid])])
+    return float(grid[np.argmax([scores(list(truth), vader_labels(compound, b)).macro_f1 for b in grid])])
 
 
 def leave_one_source_out(corpus: Corpus, x: np.ndarray, compound: np.ndarray,

@@ -106,11 +106,12 @@ class TopicRegistry:
             if value is None:
                 ids[i], next_id = next_id, next_id + 1
         kept = {int(e["id"]): e for e in self.entries}  # type: ignore[call-overload]
-        for topic_id, centre, name in zip(ids, centres, names, strict=True):
-            kept[int(topic_id)] = {"id": int(topic_id), "name": name, "centre": [round(float(v), 5) for v in centre]}
+        final = [int(i) for i in ids if i is not None]
+        for topic_id, centre, name in zip(final, centres, names, strict=True):
+            kept[topic_id] = {"id": topic_id, "name": name, "centre": [round(float(v), 5) for v in centre]}
         self.entries = sorted(kept.values(), key=lambda e: int(e["id"]))  # type: ignore[call-overload]
         self._save()
-        return [int(i) for i in ids]  # type: ignore[arg-type]
+        return final
 
     def _save(self) -> None:
         if self.path is None:

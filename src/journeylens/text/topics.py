@@ -26,7 +26,12 @@ from journeylens.analyses.result import Result, plain
 from journeylens.errors import EmptyDataError, ParameterError
 from journeylens.text.comments import read_comments
 from journeylens.text.sentiment import NOT_SCORED, score_texts
-from journeylens.text.topic_naming import TopicRegistry, centroids, merge_near_duplicates, name_topics
+from journeylens.text.topic_naming import (
+    TopicRegistry,
+    centroids,
+    merge_near_duplicates,
+    name_topics,
+)
 
 
 def choose_k(vectors: np.ndarray, *, min_k: int = 3, max_k: int = 12, sample_size: int = 2000,
