@@ -37,7 +37,13 @@ class JourneyLens:
             from journeylens.journeys.suggest import suggest_definition
 
             self._definition = suggest_definition(self.warehouse.table("events"))
+            self._definition_suggested = True
         return self._definition
+
+    @property
+    def has_explicit_definition(self) -> bool:
+        """Whether a journey definition was given (not merely suggested from the data)."""
+        return self._definition is not None and not getattr(self, "_definition_suggested", False)
 
     # --- ingest -----------------------------------------------------------------------
     def ingest(self, table: str, source: Any, **options: Any) -> Any:
@@ -268,6 +274,38 @@ class JourneyLens:
 
         return pain_points(self.topics(**params), top=top, min_comments=min_comments,
                            aspect_cells=self.aspects().matrix)
+
+    # --- models: drivers, what-if, churn, purchases, predicted NPS (journeylens.models) ---------
+    def _dated_events(self) -> ir.Table | None:
+        """``journey_events`` when there are events (models fall back to the customers table alone)."""
+        return self.events() if self.warehouse.count("events") > 0 else None
+
+    def drivers(self, target: str = "nps", drivers: Any = None, survey: str | None = None, journey: bool = False,
+                **params: Any) -> Any:
+        """:func:`journeylens.models.drivers.survey_drivers`, or with ``journey=True``
+        :func:`journeylens.models.journey_drivers.journey_drivers`."""
+        if journey:
+            from journeylens.models.journey_drivers import journey_drivers
+
+            return journey_drivers(self.events(), self.warehouse.table("feedback"), target=target, drivers=drivers,
+                                   definition=self.definition, customers=self._customers(), **params)
+        from journeylens.models.drivers import survey_drivers
+
+        return survey_drivers(self.warehouse.table("feedback"), target=target, drivers=drivers, survey=survey, **params)
+
+    def predict_churn(self, **params: Any) -> Any:
+        """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""
+        from journeylens.models.churn import predict_churn
+
+        events = self._dated_events()
+        return predict_churn(events, feedback=self.warehouse.table("feedback"), customers=self._customers(),
+                             definition=self.definition if events is not None else None, **params)
+
+    def predict_purchases(self, purchase: str, **params: Any) -> Any:
+        """:func:`journeylens.models.purchases.predict_purchases` (BG/NBD + Gamma-Gamma)."""
+        from journeylens.models.purchases import predict_purchases
+
+        return predict_purchases(self.events(), purchase=purchase, **params)
 
 
 def open(warehouse: str | None = None, journey: str | Path | None = None,

@@ -65,6 +65,32 @@ class Settings(BaseSettings):
         default=None, description="YAML of comment aspects and their seed phrases (default: the shipped list; "
                                   "see docs/text.md).")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
+    maturity_model: Path | None = Field(
+        default=None, description="A company's own maturity model YAML (default: the shipped model).")
+    # --- operations core: outgoing messages and the worker (docs/operations.md) ---
+    public_url: str = Field(
+        default="", description="Base URL people reach this server at (survey links, QR codes); "
+                                "default http://HOST:PORT.")
+    smtp_host: str = Field(default="", description="SMTP server for email; email is off while empty.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port (587 STARTTLS, 465 SSL).")
+    smtp_user: str = Field(default="", description="SMTP user name (no login when empty).")
+    smtp_password: str = Field(default="", description="SMTP password.")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="none", description="SMTP transport security: 'none', 'starttls' or 'ssl' (implicit TLS).")
+    smtp_from: str = Field(default="journeylens@localhost", description="Sender address of outgoing email.")
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, description="SMTP connect/command timeout.")
+    webhook_secret: str = Field(
+        default="", description="Standard Webhooks signing secret ('whsec_' + base64) for webhook and SMS channels.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one outgoing webhook POST.")
+    sms_webhook_url: str = Field(default="", description="Your SMS provider's webhook; SMS is off while empty.")
+    outbox_max_attempts: int = Field(default=8, ge=1, description="Delivery attempts before a message is dead.")
+    outbox_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="First retry delay; doubles per attempt (exponential backoff).")
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between retries.")
+    worker_interval_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for due work.")
+    worker_in_serve: bool = Field(default=True, description="Run the worker inside 'journeylens serve'.")
+    survey_global_fatigue_days: int = Field(
+        default=7, ge=0, description="No more than one survey invitation per customer per this many days (all surveys).")
 
     @field_validator("secret_key")
     @classmethod

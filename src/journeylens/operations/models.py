@@ -19,7 +19,13 @@ from sqlalchemy.types import TypeDecorator
 from journeylens.operations.auth import ROLES, SCOPES
 
 #: Modules whose models make up the app database (imported before migrations run).
-MODEL_MODULES: tuple[str, ...] = ("journeylens.operations.models", "journeylens.text.corrections")
+MODEL_MODULES: tuple[str, ...] = (
+    "journeylens.operations.models",
+    "journeylens.operations.outbox_models",
+    "journeylens.operations.surveys.models",
+    "journeylens.operations.maturity.records",
+    "journeylens.text.corrections",
+)
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.
 NAMING_CONVENTION = {

@@ -67,12 +67,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def _app_db_now(request: Request) -> AppDatabase:
-    state = request.app.state
-    with _state_lock:
-        if getattr(state, "app_db", None) is None:
-            state.app_db = AppDatabase(get_settings(request).app_database_url)
-    db: AppDatabase = state.app_db
-    return db
+    return app_database(request.app.state, get_settings(request))
 
 
 async def get_app_db(request: Request) -> AppDatabase:
@@ -90,15 +85,27 @@ def get_db_session(db: Annotated[AppDatabase, Depends(get_app_db)]) -> Iterator[
 def get_app_lens(request: Request) -> JourneyLens:
     """The app's lens: ``app.state.lens`` when set, else the warehouse and journey named in the
     settings (opened once). Use :func:`get_lens` in request handlers."""
-    state = request.app.state
+    return app_lens(request.app.state, get_settings(request))
+
+
+def app_lens(state: Any, settings: Settings) -> JourneyLens:
+    """``state.lens``, opened from ``settings`` on first use (also used outside requests)."""
     with _state_lock:
         if getattr(state, "lens", None) is None:
             import journeylens
 
-            settings = get_settings(request)
             state.lens = journeylens.open(settings.warehouse, settings.journey, settings=settings)
     lens: JourneyLens = state.lens
     return lens
+
+
+def app_database(state: Any, settings: Settings) -> AppDatabase:
+    """``state.app_db``, opened (and migrated) from ``settings`` on first use."""
+    with _state_lock:
+        if getattr(state, "app_db", None) is None:
+            state.app_db = AppDatabase(settings.app_database_url)
+    db: AppDatabase = state.app_db
+    return db
 
 
 def get_lens(request: Request) -> JourneyLens:

@@ -6,9 +6,10 @@ exactly (``emit_json``), human output is a rich table (``emit_table``).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -115,3 +116,16 @@ def fail(error: JourneyLensError, *, as_json: bool) -> None:
     else:
         err_console.print(f"[bold red]error[/bold red] {escape(f'[{error.code}] {error.message}')}")
     raise typer.Exit(code=2)
+
+
+def guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a command so a :class:`JourneyLensError` ends it with the one error shape (status 2)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except JourneyLensError as exc:
+            fail(exc, as_json=bool(kwargs.get("as_json")))
+
+    return wrapper

@@ -29,6 +29,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+    "programme_cmd",
+    "models_cmd",
+    "worker_cmd",
+    "survey_cmd",
     "text_cmd",
 )
 

@@ -46,4 +46,4 @@ def serve(
         uvicorn.run(APP_FACTORY, factory=True, host=bind_host, port=bind_port, reload=True,
                     log_level=log_level, workers=1)
         return
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=log_level, workers=1)
+    uvicorn.run(create_app(settings, run_worker=settings.worker_in_serve), host=bind_host, port=bind_port, log_level=log_level, workers=1)

@@ -146,8 +146,9 @@ def secured(response: Response) -> Response:
 NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
-    ("/customers", "Customers", "customer.lookup"), ("/data-health", "Data health", "read"),
-    ("/journey-definition", "Journey definition", "read"), ("/settings", "Settings", "admin"),
+    ("/customers", "Customers", "customer.lookup"), ("/surveys", "Surveys", "read"), ("/data-health", "Data health", "read"),
+    ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
+    ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),
 )
 
 
