@@ -159,7 +159,7 @@ def _emerging(frame: pd.DataFrame, labels: Mapping[int, str], topic_ids: Sequenc
 def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | None = None, max_k: int = 12,
            period: str = "month", model: str | None = None, events: Any = None, definition: Any = None,
            embed_cache: Any = None, respondent: str = "customer", min_comments: int = 20,
-           seed: int = 0, registry: Any = None) -> TopicsResult:
+           seed: int = 0, registry: Any = None, embedder: str = "minilm") -> TopicsResult:
     """Discover topics in the comments of ``feedback`` (see the module docstring)."""
     from sklearn.cluster import KMeans
 
@@ -168,6 +168,8 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
 
     if period not in PERIODS:
         raise ParameterError(f"Unknown period {period!r}; allowed: {', '.join(PERIODS)}.")
+    if embedder not in ("minilm", "static"):
+        raise ParameterError(f"Unknown embedder {embedder!r}; allowed: minilm, static.")
     if k is not None and not 2 <= k <= 50:
         raise ParameterError(f"k must be between 2 and 50, got {k}.")
     comments = read_comments(feedback, touchpoint=touchpoint, respondent=respondent, events=events,
@@ -178,14 +180,20 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
         raise EmptyDataError(f"Topics need at least {max(min_comments, (k or 3) + 1)} English comments; "
                              f"found {len(keep)}.")
     texts = [comments[i]["comment"] for i in keep]
-    vectors = embed(texts, cache=embed_cache)
+    if embedder == "static":  # distilled static vectors: fast first pass (ADR 0048)
+        from journeylens.text.static_embeddings import embed_static
+
+        vectors = embed_static(texts)
+    else:
+        vectors = embed(texts, cache=embed_cache)
     silhouette = None
     if k is None:
         k, silhouette = choose_k(vectors, max_k=max_k, seed=seed)
     labels = merge_near_duplicates(vectors, KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors))
     k = int(labels.max()) + 1
     phrases = keyphrases(texts, labels, k)
-    names = name_topics(texts, vectors, labels, k, lambda items: embed(items, cache=embed_cache))
+    names = name_topics(texts, vectors, labels, k, (lambda items: embed_static(items)) if embedder == "static"
+                        else (lambda items: embed(items, cache=embed_cache)))
     ids = TopicRegistry(registry).assign(centroids(vectors, labels, k), names)
     frame = pd.DataFrame({
         "topic": labels, "comment": texts, "touchpoint": [comments[i].get("touchpoint") for i in keep],
@@ -195,7 +203,8 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
     topic_labels = dict(enumerate(names))
     summary = {"k": k, "silhouette": silhouette, "comments": len(texts), "excluded_non_english": len(comments) - len(keep),
                "period": period, "model": model}
-    params = {"touchpoint": list(touchpoint or []), "k": k, "max_k": max_k, "period": period, "model": model}
+    params = {"touchpoint": list(touchpoint or []), "k": k, "max_k": max_k, "period": period, "model": model,
+              "embedder": embedder}
     return TopicsResult(_topic_rows(frame, phrases, period, names, ids), params, summary=summary,
                         matrix=_matrix(frame, topic_labels, ids), emerging=_emerging(frame, topic_labels, ids))
 
