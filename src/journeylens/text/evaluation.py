@@ -113,10 +113,12 @@ def tune_vader_band(compound: np.ndarray, truth: np.ndarray) -> float:
 
 
 def leave_one_source_out(corpus: Corpus, x: np.ndarray, compound: np.ndarray,
-                         old_binary: np.ndarray | None = None) -> list[dict[str, Any]]:
-    """Rows: held-out source x model → n, accuracy, macro-F1, F1 per class, ECE."""
+                         old_binary: np.ndarray | None = None,
+                         held_out: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows: held-out source x model → n, accuracy, macro-F1, F1 per class, ECE (every source,
+    or only those in ``held_out``)."""
     rows: list[dict[str, Any]] = []
-    for source in sorted(np.unique(corpus.sources)):
+    for source in sorted(held_out or np.unique(corpus.sources)):
         test = corpus.sources == source
         train = ~test
         truth = corpus.labels[test]
