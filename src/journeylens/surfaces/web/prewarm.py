@@ -51,8 +51,19 @@ class Prewarmer:
     def start(self) -> Prewarmer:
         self._thread = threading.Thread(target=self._run, name="journeylens-prewarm", daemon=True)
         self._thread.start()
-        threading.Thread(target=preload_text_models, name="journeylens-text-models", daemon=True).start()
+        threading.Thread(target=self._warm_text, name="journeylens-text-models", daemon=True).start()
         return self
+
+    def _warm_text(self) -> None:
+        """Load the text model, then compute the comment aspects (overview, touchpoint chips)."""
+        if not preload_text_models() or self._stop.is_set():
+            return
+        try:
+            results = self._results()
+            if results is not None:
+                results.get("aspects")
+        except Exception as exc:  # the pages show the same problem
+            log.info("Pre-warm: aspects are not available: %r", exc)
 
     def _run(self) -> None:
         last_failure = ""
