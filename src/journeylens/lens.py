@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from journeylens import hooks
+from journeylens.errors import ParameterError
 from journeylens.settings import Settings, get_settings
 from journeylens.warehouse import Warehouse, open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS
@@ -177,6 +178,28 @@ class JourneyLens:
         return funnel(self.events(), steps=steps, definition=self._definition, customers=self._customers(),
                       filters=filters, **params)
 
+    # --- marketing: attribution, spend and return; departures ---------------------------
+    def attribution(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.marketing.attribution.attribution`: every model side by side."""
+        from journeylens.analyses.marketing.attribution import attribution
+
+        return attribution(self.events(), definition=self.definition, customers=self._customers(),
+                           filters=filters, **params)
+
+    def spend_return(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.marketing.spend.spend_return`: CPA, ROAS, marginal return, what-if."""
+        from journeylens.analyses.marketing.spend import spend_return
+
+        return spend_return(self.events(), self.warehouse.table("spend"), definition=self.definition,
+                            customers=self._customers(), filters=filters, **params)
+
+    def departures(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave."""
+        from journeylens.analyses.cx.departures import departures
+
+        return departures(self.events(), self.warehouse.table("feedback"), definition=self.definition,
+                          customers=self._customers(), **params)
+
     # --- CX metrics, feedback links and text analytics (metrics engineer) ----------------
     def _feedback_sources(self, needs_events: bool) -> dict[str, Any]:
         """Events and definition for feedback analyses; events only when a grouping needs them."""
@@ -186,9 +209,10 @@ class JourneyLens:
 
     def metrics(self, by: Any = ("touchpoint", "month"), filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.metrics.cx_metrics` (``respondent="employee"`` → eNPS)."""
-        from journeylens.analyses.metrics import cx_metrics
+        from journeylens.analyses.metrics import FEEDBACK_DIMENSIONS, PERIODS, cx_metrics
 
-        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        plain = {*FEEDBACK_DIMENSIONS, *PERIODS}
+        needs = bool(set(by) - plain) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
         return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters, customers=self._customers(),
                           **self._feedback_sources(needs), **params)
@@ -197,15 +221,40 @@ class JourneyLens:
                        baseline: str | None = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.significance.changes` (period over period), or with
         ``period=None`` :func:`~journeylens.analyses.significance.group_differences` (group vs rest/baseline)."""
+        from journeylens.analyses.metrics import FEEDBACK_DIMENSIONS, PERIODS
         from journeylens.analyses.significance import changes, group_differences
 
         by = [by] if isinstance(by, str) else list(by)
-        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        needs = bool(set(by) - {*FEEDBACK_DIMENSIONS, *PERIODS}) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
         common = {"filters": filters, "customers": self._customers(), **self._feedback_sources(needs), **params}
         if period is None:
             return group_differences(self.warehouse.table("feedback"), by=by[0], baseline=baseline, **common)
         return changes(self.warehouse.table("feedback"), by=by, period=period, **common)
+
+    def properties(self, top: int = 5) -> Any:
+        """:func:`journeylens.analyses.properties.discover`: what can split a number, with cardinality."""
+        from journeylens.analyses.properties import discover
+
+        return discover(self.events() if self.warehouse.count("events") else None, self.warehouse.table("feedback"),
+                        self._customers(), top=top)
+
+    def freshness(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.freshness.freshness`: date range, last data per source, stale warnings."""
+        from journeylens.analyses.freshness import freshness
+
+        params.setdefault("stale_after_days", self.settings.stale_after_days)
+        tables = {name: self.warehouse.table(name) for name in ("events", "feedback")}
+        return freshness(tables, self.warehouse.table("ingest_log"), **params)
+
+    def window_change(self, current: Any, base: Any, **params: Any) -> Any:
+        """:func:`journeylens.analyses.significance.window_change`: one window against another, tested."""
+        from journeylens.analyses.significance import window_change
+
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        needs = bool(current.cohort or current.stage)
+        return window_change(self.warehouse.table("feedback"), current=current, base=base,
+                             customers=self._customers(), **self._feedback_sources(needs), **params)
 
     def feedback_links(self, **params: Any) -> Any:
         """:func:`journeylens.analyses.feedback_links.feedback_links` over ``journey_events``."""
@@ -293,13 +342,42 @@ class JourneyLens:
 
         return survey_drivers(self.warehouse.table("feedback"), target=target, drivers=drivers, survey=survey, **params)
 
+    def what_if(self, target: str, changes: Any, drivers: Any = None, survey: str | None = None,
+                **params: Any) -> Any:
+        """:mod:`journeylens.models.whatif`: NPS/CSAT from survey drivers (ordinal model), churn or
+        conversion from journey drivers (logistic model)."""
+        from journeylens.models import whatif
+
+        if target in ("nps", "csat"):
+            return whatif.what_if_scores(self.warehouse.table("feedback"), target=target, changes=changes,
+                                         drivers=drivers, survey=survey, **params)
+        if target not in whatif.TARGETS:
+            raise ParameterError(f"Unknown what-if target {target!r}; allowed: {', '.join(whatif.TARGETS)}.")
+        from journeylens.models.journey_drivers import customer_table
+
+        X, y, value = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
+                                     definition=self.definition, customers=self._customers(), drivers=drivers)
+        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, **params)
+
     def predict_churn(self, **params: Any) -> Any:
         """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""
         from journeylens.models.churn import predict_churn
 
-        events = self._dated_events()
+        events = self._dated_events()  # the journey YAML given, never a suggested one: its outcomes decide labels
         return predict_churn(events, feedback=self.warehouse.table("feedback"), customers=self._customers(),
-                             definition=self.definition if events is not None else None, **params)
+                             definition=self._definition if events is not None else None, **params)
+
+    def predict_nps(self, **params: Any) -> Any:
+        """:func:`journeylens.models.predicted_nps.predict_nps`: NPS of the non-respondents."""
+        from journeylens.models.predicted_nps import predict_nps
+
+        return predict_nps(self.events(), self.warehouse.table("feedback"), customers=self._customers(), **params)
+
+    def survival(self, **params: Any) -> Any:
+        """:func:`journeylens.models.survival.survival`: time to churn by segment (Kaplan-Meier)."""
+        from journeylens.models.survival import survival
+
+        return survival(self.events(), definition=self._definition, customers=self._customers(), **params)
 
     def predict_purchases(self, purchase: str, **params: Any) -> Any:
         """:func:`journeylens.models.purchases.predict_purchases` (BG/NBD + Gamma-Gamma)."""

@@ -27,9 +27,13 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
+    "marketing_routes",
     "survey_routes",
+    "ticket_routes",
     "programme_routes",
     "models_routes",
+    "trust_routes",
+    "journeylens.surfaces.cli.remote_route",
     "text_routes",
     "journeylens.surfaces.web.routes",
 )
