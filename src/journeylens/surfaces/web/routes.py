@@ -22,9 +22,9 @@ from journeylens.surfaces.web import (
     programme_pages,
     survey_admin_pages,
     survey_page,
+    text_pages,
     ticket_pages,
     trust_pages,
-    text_pages,
 )
 
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
