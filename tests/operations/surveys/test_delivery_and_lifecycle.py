@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+from local_servers import SmtpServer, free_port
+from survey_helpers import EXAMPLE, add
 
 import journeylens
 from journeylens.lens import JourneyLens
@@ -14,11 +16,8 @@ from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.models import utcnow
 from journeylens.operations.outbox_models import OutboxMessage
 from journeylens.operations.surveys import answers, stats
-from journeylens.operations.worker import JobContext, Worker
+from journeylens.operations.worker import Worker
 from journeylens.settings import Settings
-
-from local_servers import SmtpServer, free_port
-from survey_helpers import EXAMPLE, add
 
 EMAIL_SURVEY = EXAMPLE.replace("deliver: [link]", "deliver: [link, email]\nreminder: {after_days: 3}")
 
