@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +35,8 @@ class SurveyServer:
 
 @pytest.fixture(scope="module")
 def survey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SurveyServer]:
-    import uvicorn
-
     import journeylens
-    from conftest import _free_port
+    from conftest import serving
     from journeylens.operations.appdb import AppDatabase
     from journeylens.operations.models import utcnow
     from journeylens.operations.surveys import registry, stats
@@ -57,18 +53,8 @@ def survey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SurveySe
     lens.ingest("events", pd.DataFrame([{"customer_id": f"c{i}", "touchpoint": "Branch visit", "channel": "branch",
                                          "timestamp": utcnow()} for i in range(6)]))
     links = [urlsplit(row["url"]).path for row in stats.invitations(db, settings)]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, lens=lens), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.1)
-    yield SurveyServer(f"http://127.0.0.1:{port}", links)
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(settings, lens=lens)) as url:
+        yield SurveyServer(url, links)
     lens.warehouse.close()
     db.dispose()
 
