@@ -177,6 +177,28 @@ class JourneyLens:
         return funnel(self.events(), steps=steps, definition=self._definition, customers=self._customers(),
                       filters=filters, **params)
 
+    # --- marketing: attribution, spend and return; departures ---------------------------
+    def attribution(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.marketing.attribution.attribution`: every model side by side."""
+        from journeylens.analyses.marketing.attribution import attribution
+
+        return attribution(self.events(), definition=self.definition, customers=self._customers(),
+                           filters=filters, **params)
+
+    def spend_return(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.marketing.spend.spend_return`: CPA, ROAS, marginal return, what-if."""
+        from journeylens.analyses.marketing.spend import spend_return
+
+        return spend_return(self.events(), self.warehouse.table("spend"), definition=self.definition,
+                            customers=self._customers(), filters=filters, **params)
+
+    def departures(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave."""
+        from journeylens.analyses.cx.departures import departures
+
+        return departures(self.events(), self.warehouse.table("feedback"), definition=self.definition,
+                          customers=self._customers(), **params)
+
     # --- CX metrics, feedback links and text analytics (metrics engineer) ----------------
     def _feedback_sources(self, needs_events: bool) -> dict[str, Any]:
         """Events and definition for feedback analyses; events only when a grouping needs them."""
@@ -186,9 +208,10 @@ class JourneyLens:
 
     def metrics(self, by: Any = ("touchpoint", "month"), filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.metrics.cx_metrics` (``respondent="employee"`` → eNPS)."""
-        from journeylens.analyses.metrics import cx_metrics
+        from journeylens.analyses.metrics import FEEDBACK_DIMENSIONS, PERIODS, cx_metrics
 
-        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        plain = {*FEEDBACK_DIMENSIONS, *PERIODS}
+        needs = bool(set(by) - plain) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
         return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters, customers=self._customers(),
                           **self._feedback_sources(needs), **params)
@@ -197,15 +220,40 @@ class JourneyLens:
                        baseline: str | None = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.significance.changes` (period over period), or with
         ``period=None`` :func:`~journeylens.analyses.significance.group_differences` (group vs rest/baseline)."""
+        from journeylens.analyses.metrics import FEEDBACK_DIMENSIONS, PERIODS
         from journeylens.analyses.significance import changes, group_differences
 
         by = [by] if isinstance(by, str) else list(by)
-        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        needs = bool(set(by) - {*FEEDBACK_DIMENSIONS, *PERIODS}) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
         common = {"filters": filters, "customers": self._customers(), **self._feedback_sources(needs), **params}
         if period is None:
             return group_differences(self.warehouse.table("feedback"), by=by[0], baseline=baseline, **common)
         return changes(self.warehouse.table("feedback"), by=by, period=period, **common)
+
+    def properties(self, top: int = 5) -> Any:
+        """:func:`journeylens.analyses.properties.discover`: what can split a number, with cardinality."""
+        from journeylens.analyses.properties import discover
+
+        return discover(self.events() if self.warehouse.count("events") else None, self.warehouse.table("feedback"),
+                        self._customers(), top=top)
+
+    def freshness(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.freshness.freshness`: date range, last data per source, stale warnings."""
+        from journeylens.analyses.freshness import freshness
+
+        params.setdefault("stale_after_days", self.settings.stale_after_days)
+        tables = {name: self.warehouse.table(name) for name in ("events", "feedback")}
+        return freshness(tables, self.warehouse.table("ingest_log"), **params)
+
+    def window_change(self, current: Any, base: Any, **params: Any) -> Any:
+        """:func:`journeylens.analyses.significance.window_change`: one window against another, tested."""
+        from journeylens.analyses.significance import window_change
+
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        needs = bool(current.cohort or current.stage)
+        return window_change(self.warehouse.table("feedback"), current=current, base=base,
+                             customers=self._customers(), **self._feedback_sources(needs), **params)
 
     def feedback_links(self, **params: Any) -> Any:
         """:func:`journeylens.analyses.feedback_links.feedback_links` over ``journey_events``."""

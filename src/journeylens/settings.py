@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     journey: Path | None = Field(default=None, description="Path of the journey definition YAML file.")
     timezone: str = Field(default="UTC", description="Time zone in which naive timestamps are read.")
     episode_gap_minutes: int = Field(default=30, ge=1, description="Inactivity gap that starts a new episode.")
+    stale_after_days: float = Field(
+        default=2.0, gt=0, description="Data whose newest row is older than this many days is flagged as stale.")
     min_sample_size: int = Field(default=5, ge=1, description="Groups with fewer responses show counts but no score.")
     ingest_batch_rows: int = Field(default=250_000, ge=1_000, description="Rows read per streamed ingest chunk.")
     duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory_limit for the embedded warehouse.")

@@ -231,3 +231,28 @@ def test_a_model_a_company_adapts_is_used_as_written(shop: tuple[JourneyLens, Ap
     assert result["version"] == "ours-1"
     assert [d["id"] for d in result["dimensions"]] == ["ownership"]
     assert result["dimensions"][0]["level"] == 5  # 67 % ≥ 60 % at level 2, and no checks above it
+
+
+def test_live_surveys_count_for_the_stages_they_listen_at(shop: tuple[JourneyLens, AppDatabase]) -> None:
+    from journeylens.operations.surveys.registry import add_survey, pause
+
+    lens, db = shop
+    survey = """name: visit
+title: {en: "How was it?"}
+trigger: {touchpoint: "Vis*"}
+questions:
+  - {id: nps, type: nps, text: {en: "Recommend us?"}, required: true}
+deliver: [link]
+"""
+    with db.session() as session:
+        add_survey(session, survey)
+        add_survey(session, survey.replace("name: visit", "name: support").replace('"Vis*"', "Support"))
+    result = assess(lens, db, default_model(), now=NOW).to_dict()
+    live = _checks(result, "action")[("surveys_live", 3)]
+    # Visit is in Discover and Support in Use: two stages listen
+    assert live["passed"] and live["finding"] == "2 live survey(s), covering 2 stage(s): Discover, Use."
+    with db.session() as session:
+        pause(session, "support")
+    again = _checks(assess(lens, db, default_model(), now=NOW).to_dict(), "action")[("surveys_live", 3)]
+    assert not again["passed"] and again["items"] == ["Buy", "Use"]
+    assert again["step"] == "Start touchpoint-triggered surveys in these stages: Buy, Use."

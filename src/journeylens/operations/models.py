@@ -24,6 +24,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.outbox_models",
     "journeylens.operations.surveys.models",
     "journeylens.operations.maturity.records",
+    "journeylens.operations.annotation_models",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

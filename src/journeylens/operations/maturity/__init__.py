@@ -5,6 +5,7 @@
 6
 """
 
+from journeylens.operations.maturity import providers as _providers  # noqa: F401  (registers evidence)
 from journeylens.operations.maturity.assessment import (
     MaturityResult,
     assess,

@@ -292,10 +292,22 @@ def _ops(facts: Facts, name: str) -> dict[str, Any]:
     return dict(facts.get(name) or {})
 
 
+def _survey_stages(facts: Facts) -> list[str]:
+    """Stages a live survey listens at: declared stage filters, stages of the trigger touchpoints
+    in the journey definition, and stages of invitations actually sent lately."""
+    from fnmatch import fnmatchcase
+
+    surveys = _ops(facts, "surveys")
+    stages = set(surveys.get("declared_stages", [])) | set(surveys.get("invited_stages", []))
+    for pattern in surveys.get("touchpoints", []):
+        stages |= {tp["stage"] for tp in _touchpoints(facts) if fnmatchcase(tp["name"], pattern)}
+    return sorted(stages)
+
+
 @check
 def check_surveys_live(facts: Facts, min_stages: int) -> Outcome:
     surveys = _ops(facts, "surveys")
-    stages = sorted(surveys.get("live_stages", []))
+    stages = _survey_stages(facts)
     finding = f"{surveys.get('live', 0)} live survey(s), covering {len(stages)} stage(s){': ' + ', '.join(stages) if stages else ''}."
     if len(stages) >= min_stages:
         return Outcome(True, finding)

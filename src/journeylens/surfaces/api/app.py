@@ -27,9 +27,12 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
+    "marketing_routes",
     "survey_routes",
     "programme_routes",
     "models_routes",
+    "trust_routes",
+    "journeylens.surfaces.cli.remote_route",
     "journeylens.surfaces.web.routes",
 )
 

@@ -128,7 +128,7 @@ LensDep = Annotated[JourneyLens, Depends(get_lens)]
 class Principal:
     """The caller: an API key or a signed-in user, with the scopes it holds."""
 
-    kind: Literal["key", "user"]
+    kind: Literal["key", "user", "local"]
     scopes: frozenset[str]
     key: ApiKey | None = None
     user: User | None = None
@@ -138,6 +138,8 @@ class Principal:
         """How the audit trail names the caller: the user's email or ``key:<prefix>``."""
         if self.user is not None:
             return self.user.email
+        if self.kind == "local":
+            return "cli:local"
         return f"key:{self.key.prefix}" if self.key is not None else "unknown"
 
     def allows(self, scope: str) -> bool:
@@ -232,6 +234,10 @@ async def get_principal(request: Request) -> Principal | None:
     Credentials that are present but wrong are refused (401), never treated as anonymous.
     """
     raw_key = api_key_from_request(request)
+    local_token = getattr(request.app.state, "local_token", None)
+    if raw_key and isinstance(local_token, str) and secrets.compare_digest(raw_key, local_token):
+        # The token of the server's marker file: CLI commands run beside the server (read only).
+        return Principal(kind="local", scopes=frozenset({"read"}))
     if raw_key is not None:
         return await _key_principal(request, raw_key)
     user = await _user_from_cookie(request)

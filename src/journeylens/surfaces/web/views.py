@@ -12,7 +12,7 @@ exactly the table the page shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -26,6 +26,9 @@ Query = Mapping[str, str]
 FILTER_KEYS: tuple[str, ...] = ("start", "end", "cohort", "channel")
 CX_METRICS: tuple[str, ...] = ("nps", "csat", "ces")
 FUNNEL_MODES: tuple[str, ...] = ("ordered", "strict", "any")
+#: The overview's conversion counts a conversion within this many days of the first event, so
+#: recent months (customers who have not had the time yet) do not look like a collapse.
+CONVERSION_WINDOW_DAYS = 30
 
 
 def _text(query: Query, name: str) -> str | None:
@@ -69,7 +72,22 @@ def _p_filters(query: Query) -> dict[str, Any]:
 
 
 def _p_metric(query: Query) -> dict[str, Any]:
-    return {"filters": parse_filters(query), "metric": _choice(query, "metric", CX_METRICS, "nps")}
+    return {"filters": parse_filters(query), "metric": _choice(query, "metric", CX_METRICS, "nps"),
+            "split": _text(query, "split")}
+
+
+def _p_compare(query: Query) -> dict[str, Any]:
+    """The chosen window and the one it is compared with (``compare`` = previous / last_year)."""
+    from journeylens.analyses.periods import window_of
+
+    current = parse_filters(query)
+    window = window_of(current.start, current.end, None, None)
+    if window is None:
+        raise ParameterError("Pick a period (a date preset or From/Until) to compare it with another.")
+    base = window.compared(_choice(query, "compare", ("previous", "last_year"), "previous"))
+    assert base is not None
+    return {"current": current, "base": replace(current, start=base.start.to_pydatetime(),
+                                                end=base.end.to_pydatetime())}
 
 
 def _p_touchpoint(query: Query) -> dict[str, Any]:
@@ -129,6 +147,33 @@ def _p_none(query: Query) -> dict[str, Any]:
     return {}
 
 
+#: Bootstrap draws behind the dashboard's intervals (the CLI and API default to 100).
+WEB_BOOTSTRAP = 50
+
+
+def _p_spend_return(query: Query) -> dict[str, Any]:
+    from journeylens.analyses.marketing.attribution import MODELS
+    from journeylens.analyses.marketing.spend import parse_shifts
+
+    source, target = _text(query, "shift_from"), _text(query, "shift_to")
+    percent = _number(query, "shift_percent", 10.0, low=0.1, high=100) or 10.0
+    shifts = (f"{source}:{target}:{percent:g}",) if source and target and source != target else ()
+    parse_shifts(shifts)
+    return {"filters": parse_filters(query), "model": _choice(query, "model", MODELS, "markov"),
+            "by": _choice(query, "by", ("channel", "campaign"), "channel"), "shifts": shifts}
+
+
+def _p_departures(query: Query) -> dict[str, Any]:
+    return {"window_days": _number(query, "window_days", 90.0, low=7, high=730) or 90.0}
+
+
+def _spend_return(r: Results, filters: Filters, model: str, by: str, shifts: tuple[str, ...]) -> Any:
+    from journeylens.analyses.marketing.spend import parse_shifts
+
+    return r.lens.spend_return(filters=filters, model=model, by=by, shifts=parse_shifts(shifts),
+                               bootstrap=WEB_BOOTSTRAP)
+
+
 # --- computations -----------------------------------------------------------------------------
 def _journey_map(r: Results, filters: Filters) -> Any:
     """The map with each card's CX metrics merged in through the map's ``metrics`` hook."""
@@ -168,9 +213,14 @@ class View:
 
 VIEWS: dict[str, View] = {
     "kpis": View(lambda r, filters: r.lens.metrics(by=[], filters=filters), _p_filters, "CX metrics"),
-    "metric_trend": View(lambda r, filters, metric: r.lens.metrics(by=["month"], metrics=[metric], filters=filters),
-                         _p_metric, "Metric trend"),
-    "outcomes": View(lambda r, filters: r.lens.outcomes(filters=filters), _p_filters, "Conversion and churn"),
+    "metric_trend": View(lambda r, filters, metric, split=None: r.lens.metrics(
+        by=[split, "month"] if split else ["month"], metrics=[metric], filters=filters), _p_metric, "Metric trend"),
+    "outcomes": View(lambda r, filters: r.lens.outcomes(filters=filters, within_days=CONVERSION_WINDOW_DAYS),
+                     _p_filters, "Conversion and churn"),
+    "kpi_change": View(lambda r, current, base: r.lens.window_change(current, base), _p_compare,
+                       "CX metrics against the comparison period"),
+    "freshness": View(lambda r: r.lens.freshness(), _p_none, "Data freshness"),
+    "properties": View(lambda r: r.lens.properties(top=5), _p_none, "Properties that can split a number"),
     "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters,
                                                              every_period=True),
                     _p_filters, "Changes, month by month"),
@@ -205,6 +255,9 @@ VIEWS: dict[str, View] = {
     "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
     "quarantine": View(_quarantine, _p_quarantine, "Quarantine"),
     "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
+    "spend_return": View(_spend_return, _p_spend_return, "Spend and return"),
+    "departures": View(lambda r, window_days: r.lens.departures(window_days=window_days), _p_departures,
+                       "Departures"),
     "identities": View(_identities, _p_none, "Identity stitching"),
 }
 
@@ -215,6 +268,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
     everyone: dict[str, Any] = {"filters": parse_filters({})}
     plan = [("kpis", everyone, False)]
     plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
+    plan[1:1] = [("freshness", {}, False), ("properties", {}, False)]
     plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
@@ -226,7 +280,8 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
 #: Chart heights in pixels, per view (one place, so pages and the pre-warmer share cached figures).
 DEFAULT_FIGURE_HEIGHT = 340
 FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
-                                  "journey_map": 420, "channels": 420, "switch_impact": 380}
+                                  "journey_map": 420, "channels": 420, "switch_impact": 380,
+                                  "spend_return": 620, "departures": 460}
 
 
 def _freeze(value: Any) -> Any:
