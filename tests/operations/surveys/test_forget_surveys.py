@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from survey_helpers import EXAMPLE, add
 
 from journeylens import hooks
 from journeylens.lens import JourneyLens
@@ -12,8 +13,6 @@ from journeylens.operations.outbox_models import OutboxMessage
 from journeylens.operations.surveys import answers, stats
 from journeylens.operations.surveys.lifecycle import opt_out
 from journeylens.settings import Settings
-
-from survey_helpers import EXAMPLE, add
 
 
 def test_forget_customer_erases_survey_records(lens: JourneyLens, survey_db: AppDatabase,
