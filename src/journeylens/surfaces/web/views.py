@@ -294,7 +294,9 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
              ("ingest_log", {}, False), ("quarantine", VIEWS["quarantine"].parse({}), False),
-             ("identities", {}, False), ("cohorts", everyone, False), ("conformance", everyone, False)]
+             ("identities", {}, False), ("cohorts", everyone, False),
+             ("spend_return", VIEWS["spend_return"].parse({}), True), ("departures", VIEWS["departures"].parse({}), True),
+             ("conformance", everyone, False)]
     return plan
 
 
