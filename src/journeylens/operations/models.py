@@ -19,7 +19,7 @@ from sqlalchemy.types import TypeDecorator
 from journeylens.operations.auth import ROLES, SCOPES
 
 #: Modules whose models make up the app database (imported before migrations run).
-MODEL_MODULES: tuple[str, ...] = ("journeylens.operations.models",)
+MODEL_MODULES: tuple[str, ...] = ("journeylens.operations.models", "journeylens.operations.sessions")
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.
 NAMING_CONVENTION = {

@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import journeylens
 from journeylens.settings import Settings, get_settings
+from journeylens.surfaces.api.deps import authorize
 from journeylens.surfaces.api.errors import install_error_handlers
 
 ROUTER_MODULES: tuple[str, ...] = (
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, **state: Any) -> FastAPI:
         title="JourneyLens",
         version=journeylens.__version__,
         description="Customer-journey analytics and CX management: ingestion, analyses, closing the loop.",
+        dependencies=[Depends(authorize)],  # one access table for every route (surfaces/policy.py)
     )
     app.state.settings = settings
     for key, value in state.items():
