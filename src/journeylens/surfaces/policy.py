@@ -89,14 +89,20 @@ def rule_for(method: str, path: str | None) -> str | None:
     return ROUTE_RULES.get((method, path))
 
 
-def allows(rule: str | None, *, role: str | None = None, scopes: Iterable[str] = ()) -> bool:
-    """Whether a caller (a user's ``role``, or a key's ``scopes``; neither: anonymous) passes ``rule``."""
+def is_page(path: str) -> bool:
+    """Dashboard pages (everything outside ``/v1/``) are for people: API keys never open them."""
+    return not path.startswith("/v1/")
+
+
+def allows(rule: str | None, *, role: str | None = None, scopes: Iterable[str] = (), path: str = "/v1/") -> bool:
+    """Whether a caller (a user's ``role``, or a key's ``scopes``; neither: anonymous) passes
+    ``rule`` on ``path``."""
     if rule == PUBLIC:
         return True
     if rule is None:
         return False
     scopes = tuple(scopes)
-    if role is None and not scopes:
+    if role is None and (not scopes or is_page(path)):
         return False
     if rule == SIGNED_IN:
         return True

@@ -140,6 +140,12 @@ class Principal:
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
 
+    def may(self, permission: str) -> bool:
+        """Whether the caller holds ``permission`` by the access table's rules (role or key scopes)."""
+        role = self.user.role if self.user is not None else None
+        scopes = self.key.scope_list if self.key is not None else ()
+        return policy.allows(permission, role=role, scopes=scopes)
+
 
 def unauthorized(message: str) -> HTTPException:
     """A 401 in the one error shape (code ``unauthorized``) with a ``WWW-Authenticate`` challenge."""
@@ -381,9 +387,8 @@ async def authorize(request: Request, principal: PrincipalDep) -> None:
     if principal is None:
         raise unauthorized("Sign in, or send an API key (Authorization: Bearer <key>, HTTP Basic user <key>, "
                            "or X-API-Key).")
-    role = principal.user.role if principal.user is not None else None
-    scopes = principal.key.scope_list if principal.key is not None else ()
-    if not policy.allows(rule, role=role, scopes=scopes):
+    if not policy.allows(rule, role=principal.user.role if principal.user is not None else None,
+                         scopes=principal.key.scope_list if principal.key is not None else (), path=path or ""):
         raise PermissionDeniedError(f"The {principal.kind} {principal.actor!r} may not do this: it needs {rule!r}.",
                                     details={"needed": rule})
     if principal.kind == "user" and request.method not in _SAFE_METHODS:
