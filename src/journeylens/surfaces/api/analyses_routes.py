@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from journeylens.analyses.filters import Filters
 from journeylens.errors import ParameterError
 from journeylens.surfaces.api.deps import FiltersDep, LensDep
+from journeylens.surfaces.api.hardening import DaysQuery
 
 router = APIRouter(tags=["analyses"])  # who may call what: surfaces/policy.py
 
@@ -62,7 +63,7 @@ async def get_channels(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -
 @router.get("/v1/journey/conformance")
 async def get_conformance(
     lens: LensDep, filters: FiltersDep, by: ByQuery = None,
-    repeat_window_days: Annotated[float, Query(gt=0)] = 1.0, recontact_days: Annotated[float, Query(gt=0)] = 7.0,
+    repeat_window_days: Annotated[float, DaysQuery()] = 1.0, recontact_days: Annotated[float, DaysQuery()] = 7.0,
     contact: Annotated[str | None, Query(description="Contact touchpoints, comma-separated.")] = None,
     min_transitions: Annotated[int, Query(ge=1)] = 5,
 ) -> dict[str, Any]:

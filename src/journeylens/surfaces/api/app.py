@@ -15,6 +15,7 @@ import journeylens
 from journeylens.settings import Settings, get_settings
 from journeylens.surfaces.api.deps import authorize
 from journeylens.surfaces.api.errors import install_error_handlers
+from journeylens.surfaces.api.hardening import RefuseNul
 
 ROUTER_MODULES: tuple[str, ...] = (
     "auth_routes",
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, **state: Any) -> FastAPI:
     for key, value in state.items():
         setattr(app.state, key, value)
     install_error_handlers(app)
+    app.add_middleware(RefuseNul)
     for name in ROUTER_MODULES:
         module = importlib.import_module(name if "." in name else f"journeylens.surfaces.api.{name}")
         app.include_router(module.router)
