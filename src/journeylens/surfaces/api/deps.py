@@ -142,9 +142,9 @@ class Principal:
 
     def may(self, permission: str) -> bool:
         """Whether the caller holds ``permission`` by the access table's rules (role or key scopes)."""
-        role = self.user.role if self.user is not None else None
-        scopes = self.key.scope_list if self.key is not None else ()
-        return policy.allows(permission, role=role, scopes=scopes)
+        if self.user is not None:
+            return policy.allows(permission, role=self.user.role)
+        return policy.allows(permission, scopes=self.scopes)
 
 
 def unauthorized(message: str) -> HTTPException:
@@ -387,8 +387,8 @@ async def authorize(request: Request, principal: PrincipalDep) -> None:
     if principal is None:
         raise unauthorized("Sign in, or send an API key (Authorization: Bearer <key>, HTTP Basic user <key>, "
                            "or X-API-Key).")
-    if not policy.allows(rule, role=principal.user.role if principal.user is not None else None,
-                         scopes=principal.key.scope_list if principal.key is not None else (), path=path or ""):
+    role = principal.user.role if principal.user is not None else None
+    if not policy.allows(rule, role=role, scopes=principal.scopes if role is None else (), path=path or ""):
         raise PermissionDeniedError(f"The {principal.kind} {principal.actor!r} may not do this: it needs {rule!r}.",
                                     details={"needed": rule})
     if principal.kind == "user" and request.method not in _SAFE_METHODS:
