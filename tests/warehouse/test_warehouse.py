@@ -71,10 +71,9 @@ def test_unknown_engine_is_a_clear_error() -> None:
 def test_replace_leaves_no_helper_tables_behind() -> None:
     """Issue 9 item 9: a stray ``ibis_duckdb_table_*`` table was left in the warehouse."""
     import ibis
+    import pytest
 
     from journeylens.warehouse import open_warehouse
-
-    import pytest
 
     wh = open_warehouse("duckdb://")
     source = ibis.memtable({"x": ["1", "2", "three"]})

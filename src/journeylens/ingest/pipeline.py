@@ -7,8 +7,8 @@ Nothing is silently dropped: every row read ends up accepted, a duplicate, or in
 from __future__ import annotations
 
 import contextlib
-import gzip
 import dataclasses
+import gzip
 import logging
 import queue
 import secrets
