@@ -105,19 +105,21 @@ def get_app_lens(request: Request) -> JourneyLens:
     return lens
 
 
-def get_lens(request: Request) -> JourneyLens:
-    """This thread's lens over the app lens's warehouse.
+def get_lens(request: Request) -> Iterator[JourneyLens]:
+    """A lens of this request's own over the app lens's warehouse.
 
-    One DuckDB connection must not run queries from two threads at once, so each request
-    thread gets its own lens over a cursor of the app lens's connection.
+    One DuckDB cursor must not run queries from two threads at once, and an async route's
+    work runs in whatever worker thread is free: so each request checks out a lens (its own
+    cursor) for its whole life, never shared with a request running at the same time.
     """
-    return lens_pool(request.app.state, get_app_lens(request)).get()
+    with lens_pool(request.app.state, get_app_lens(request)).checkout() as lens:
+        yield lens
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AppDbDep = Annotated[AppDatabase, Depends(get_app_db)]
 DbSessionDep = Annotated[Session, Depends(get_db_session, scope="function")]
-LensDep = Annotated[JourneyLens, Depends(get_lens)]
+LensDep = Annotated[JourneyLens, Depends(get_lens, scope="function")]
 
 
 # --- who is calling -----------------------------------------------------------------------
