@@ -44,8 +44,9 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 demo: install system-deps
-	$(VENV)/bin/journeylens --warehouse $(DEMO_WAREHOUSE) demo --customers $(DEMO_CUSTOMERS) --out demo-data
+	JOURNEYLENS_APP_DATABASE_URL=$(DEMO_APPDB) JOURNEYLENS_PUBLIC_URL=http://$(HOST):$(PORT) $(VENV)/bin/journeylens --warehouse $(DEMO_WAREHOUSE) demo --customers $(DEMO_CUSTOMERS) --out demo-data --surveys
 	JOURNEYLENS_APP_DATABASE_URL=$(DEMO_APPDB) $(VENV)/bin/journeylens user add demo@journeylens.local --role admin --password journeylens-demo --exist-ok
+	JOURNEYLENS_APP_DATABASE_URL=$(DEMO_APPDB) $(VENV)/bin/journeylens --warehouse $(DEMO_WAREHOUSE) --journey demo-data/bank.journey.yaml maturity assess > /dev/null
 	@echo ""
 	@echo "  JourneyLens demo: http://$(HOST):$(PORT)/   sign in as demo@journeylens.local / journeylens-demo"
 	@echo ""

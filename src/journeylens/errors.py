@@ -84,3 +84,34 @@ class PermissionDeniedError(JourneyLensError):
 class EmptyDataError(JourneyLensError):
     code = "no_data"
     http_status = 404
+
+
+class TooFewRowsError(ParameterError):
+    """Too few responses or customers to fit a model; ``details`` has ``needed`` and ``got``."""
+
+    code = "too_few_rows"
+
+
+class UnknownNameError(ParameterError):
+    """A target, driver or feature that does not exist; ``details["available"]`` lists what exists."""
+
+    code = "unknown_name"
+
+
+class DegenerateDataError(ParameterError):
+    """Constant or perfectly collinear drivers, or a single outcome class; the culprits are named."""
+
+    code = "degenerate_data"
+
+
+class DeliveryError(JourneyLensError):
+    """A message could not be delivered now; the outbox retries it with backoff."""
+
+    code = "delivery_failed"
+    http_status = 502
+
+
+class PermanentDeliveryError(DeliveryError):
+    """A message can never be delivered as it is (bad address, rejected); not retried."""
+
+    code = "delivery_refused"

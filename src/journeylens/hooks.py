@@ -23,6 +23,7 @@ triggers, alert rules and incremental journeys react to exactly the new rows.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from typing import Any
@@ -50,6 +51,34 @@ class Specs:
         """
 
     @hookspec
+    def journeylens_notify_channels(self) -> list[Any]:
+        """Delivery channels this plugin provides (objects with ``name`` and ``send``).
+
+        See :class:`journeylens.operations.notify.Channel`; the shipped email, webhook,
+        Slack, Teams and SMS channels are plugins of this hook.
+        """
+        return []
+
+    @hookspec
+    def journeylens_worker_jobs(self) -> list[Any]:
+        """Periodic jobs (:class:`journeylens.operations.worker.Job`) the worker runs."""
+        return []
+
+    @hookspec
+    def journeylens_outbox_settled(self, session: Any, message: Any) -> None:
+        """An outbox message reached ``sent`` or ``dead``.
+
+        Called inside the transaction that records it, so what the plugin changes in
+        ``session`` (for example an invitation's ``sent_at``) commits with it or not at all.
+        """
+
+    @hookspec
+    def journeylens_survey_deliveries(self) -> list[Any]:
+        """Survey delivery channels (``name`` + ``deliver(session, invitation, survey, url,
+        settings)``); see :mod:`journeylens.operations.surveys.delivery`."""
+        return []
+
+    @hookspec
     def journeylens_forget_customer(self, lens: Any, customer_id: str) -> dict[str, int] | None:
         """Erase every record of ``customer_id`` this plugin keeps (right to erasure).
 
@@ -59,6 +88,17 @@ class Specs:
         ``{"tickets": 2}``; never log or return the data itself. Raise to make the whole
         forget report a failure (it is safe to run again).
         """
+
+
+#: Built-in plugins: modules registered on the plugin manager like any company plugin.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "journeylens.operations.notify.email",
+    "journeylens.operations.notify.webhooks",
+    "journeylens.operations.surveys.delivery",
+    "journeylens.operations.surveys.triggers",
+    "journeylens.operations.surveys.lifecycle",
+    "journeylens.operations.reports.delivery",
+)
 
 
 _LOCK = threading.Lock()
@@ -72,6 +112,8 @@ def plugin_manager() -> pluggy.PluginManager:
         if _MANAGER is None:
             manager = pluggy.PluginManager(PROJECT)
             manager.add_hookspecs(Specs)
+            for name in DEFAULT_PLUGINS:
+                manager.register(importlib.import_module(name), name=name)
             manager.load_setuptools_entrypoints(PROJECT)
             _MANAGER = manager
         return _MANAGER

@@ -37,7 +37,13 @@ class JourneyLens:
             from journeylens.journeys.suggest import suggest_definition
 
             self._definition = suggest_definition(self.warehouse.table("events"))
+            self._definition_suggested = True
         return self._definition
+
+    @property
+    def has_explicit_definition(self) -> bool:
+        """Whether a journey definition was given (not merely suggested from the data)."""
+        return self._definition is not None and not getattr(self, "_definition_suggested", False)
 
     # --- ingest -----------------------------------------------------------------------
     def ingest(self, table: str, source: Any, **options: Any) -> Any:
@@ -181,9 +187,10 @@ class JourneyLens:
 
     def metrics(self, by: Any = ("touchpoint", "month"), filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.metrics.cx_metrics` (``respondent="employee"`` → eNPS)."""
-        from journeylens.analyses.metrics import cx_metrics
+        from journeylens.analyses.metrics import FEEDBACK_DIMENSIONS, PERIODS, cx_metrics
 
-        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        plain = {*FEEDBACK_DIMENSIONS, *PERIODS}
+        needs = bool(set(by) - plain) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
         return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters, customers=self._customers(),
                           **self._feedback_sources(needs), **params)
@@ -192,15 +199,40 @@ class JourneyLens:
                        baseline: str | None = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.significance.changes` (period over period), or with
         ``period=None`` :func:`~journeylens.analyses.significance.group_differences` (group vs rest/baseline)."""
+        from journeylens.analyses.metrics import FEEDBACK_DIMENSIONS, PERIODS
         from journeylens.analyses.significance import changes, group_differences
 
         by = [by] if isinstance(by, str) else list(by)
-        needs = bool({"stage", "cohort"} & set(by)) or bool(filters and (filters.cohort or filters.stage))
+        needs = bool(set(by) - {*FEEDBACK_DIMENSIONS, *PERIODS}) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
         common = {"filters": filters, "customers": self._customers(), **self._feedback_sources(needs), **params}
         if period is None:
             return group_differences(self.warehouse.table("feedback"), by=by[0], baseline=baseline, **common)
         return changes(self.warehouse.table("feedback"), by=by, period=period, **common)
+
+    def properties(self, top: int = 5) -> Any:
+        """:func:`journeylens.analyses.properties.discover`: what can split a number, with cardinality."""
+        from journeylens.analyses.properties import discover
+
+        return discover(self.events() if self.warehouse.count("events") else None, self.warehouse.table("feedback"),
+                        self._customers(), top=top)
+
+    def freshness(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.freshness.freshness`: date range, last data per source, stale warnings."""
+        from journeylens.analyses.freshness import freshness
+
+        params.setdefault("stale_after_days", self.settings.stale_after_days)
+        tables = {name: self.warehouse.table(name) for name in ("events", "feedback")}
+        return freshness(tables, self.warehouse.table("ingest_log"), **params)
+
+    def window_change(self, current: Any, base: Any, **params: Any) -> Any:
+        """:func:`journeylens.analyses.significance.window_change`: one window against another, tested."""
+        from journeylens.analyses.significance import window_change
+
+        params.setdefault("min_sample_size", self.settings.min_sample_size)
+        needs = bool(current.cohort or current.stage)
+        return window_change(self.warehouse.table("feedback"), current=current, base=base,
+                             customers=self._customers(), **self._feedback_sources(needs), **params)
 
     def feedback_links(self, **params: Any) -> Any:
         """:func:`journeylens.analyses.feedback_links.feedback_links` over ``journey_events``."""
@@ -243,6 +275,38 @@ class JourneyLens:
         from journeylens.text.topics import pain_points
 
         return pain_points(self.topics(**params), top=top, min_comments=min_comments)
+
+    # --- models: drivers, what-if, churn, purchases, predicted NPS (journeylens.models) ---------
+    def _dated_events(self) -> ir.Table | None:
+        """``journey_events`` when there are events (models fall back to the customers table alone)."""
+        return self.events() if self.warehouse.count("events") > 0 else None
+
+    def drivers(self, target: str = "nps", drivers: Any = None, survey: str | None = None, journey: bool = False,
+                **params: Any) -> Any:
+        """:func:`journeylens.models.drivers.survey_drivers`, or with ``journey=True``
+        :func:`journeylens.models.journey_drivers.journey_drivers`."""
+        if journey:
+            from journeylens.models.journey_drivers import journey_drivers
+
+            return journey_drivers(self.events(), self.warehouse.table("feedback"), target=target, drivers=drivers,
+                                   definition=self.definition, customers=self._customers(), **params)
+        from journeylens.models.drivers import survey_drivers
+
+        return survey_drivers(self.warehouse.table("feedback"), target=target, drivers=drivers, survey=survey, **params)
+
+    def predict_churn(self, **params: Any) -> Any:
+        """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""
+        from journeylens.models.churn import predict_churn
+
+        events = self._dated_events()
+        return predict_churn(events, feedback=self.warehouse.table("feedback"), customers=self._customers(),
+                             definition=self.definition if events is not None else None, **params)
+
+    def predict_purchases(self, purchase: str, **params: Any) -> Any:
+        """:func:`journeylens.models.purchases.predict_purchases` (BG/NBD + Gamma-Gamma)."""
+        from journeylens.models.purchases import predict_purchases
+
+        return predict_purchases(self.events(), purchase=purchase, **params)
 
 
 def open(warehouse: str | None = None, journey: str | Path | None = None,

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     journey: Path | None = Field(default=None, description="Path of the journey definition YAML file.")
     timezone: str = Field(default="UTC", description="Time zone in which naive timestamps are read.")
     episode_gap_minutes: int = Field(default=30, ge=1, description="Inactivity gap that starts a new episode.")
+    stale_after_days: float = Field(
+        default=2.0, gt=0, description="Data whose newest row is older than this many days is flagged as stale.")
     min_sample_size: int = Field(default=5, ge=1, description="Groups with fewer responses show counts but no score.")
     ingest_batch_rows: int = Field(default=250_000, ge=1_000, description="Rows read per streamed ingest chunk.")
     duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory_limit for the embedded warehouse.")
@@ -63,6 +65,32 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where sign-in throttling counts failures ('limits' storage URL): 'memory://' per process, "
                     "or 'redis://host:6379' shared by every server process.")
+    maturity_model: Path | None = Field(
+        default=None, description="A company's own maturity model YAML (default: the shipped model).")
+    # --- operations core: outgoing messages and the worker (docs/operations.md) ---
+    public_url: str = Field(
+        default="", description="Base URL people reach this server at (survey links, QR codes); "
+                                "default http://HOST:PORT.")
+    smtp_host: str = Field(default="", description="SMTP server for email; email is off while empty.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port (587 STARTTLS, 465 SSL).")
+    smtp_user: str = Field(default="", description="SMTP user name (no login when empty).")
+    smtp_password: str = Field(default="", description="SMTP password.")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="none", description="SMTP transport security: 'none', 'starttls' or 'ssl' (implicit TLS).")
+    smtp_from: str = Field(default="journeylens@localhost", description="Sender address of outgoing email.")
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, description="SMTP connect/command timeout.")
+    webhook_secret: str = Field(
+        default="", description="Standard Webhooks signing secret ('whsec_' + base64) for webhook and SMS channels.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one outgoing webhook POST.")
+    sms_webhook_url: str = Field(default="", description="Your SMS provider's webhook; SMS is off while empty.")
+    outbox_max_attempts: int = Field(default=8, ge=1, description="Delivery attempts before a message is dead.")
+    outbox_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="First retry delay; doubles per attempt (exponential backoff).")
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Longest delay between retries.")
+    worker_interval_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for due work.")
+    worker_in_serve: bool = Field(default=True, description="Run the worker inside 'journeylens serve'.")
+    survey_global_fatigue_days: int = Field(
+        default=7, ge=0, description="No more than one survey invitation per customer per this many days (all surveys).")
 
     @field_validator("secret_key")
     @classmethod

@@ -96,6 +96,12 @@ def test_matches_reference(duck: Warehouse, rows: list[dict[str, Any]], mode: st
     if level == "stage":
         steps, exclude = [{"A": "s1", "B": "s2", "C": "s1"}[s] for s in steps], ()
     events = load(duck, rows)
+    present = set(events[level].to_pyarrow().to_pylist())
+    if not set(steps) | set(exclude) <= present:  # a name the data never has: an error, not a zero
+        with pytest.raises(ParameterError) as refused:
+            funnel(events, steps=steps, mode=mode, within_days=within_days, exclude=exclude, level=level)
+        assert refused.value.details["kind"] == "step"
+        return
     actual = funnel(events, steps=steps, mode=mode, within_days=within_days, exclude=exclude, level=level)
     assert same_rows(actual.to_dict(), reference_funnel(rows, steps, level, mode, within_days, exclude))
 
@@ -107,3 +113,12 @@ def test_engines_agree(wh: Warehouse, mode: str) -> None:
     events = load(wh, rows)
     actual = funnel(events, steps=["A", "B", "C"], mode=mode, exclude=["D"], within_days=1).to_dict()
     assert same_rows(actual, reference_funnel(rows, ["A", "B", "C"], mode=mode, within_days=1, exclude=["D"]))
+
+
+def test_unknown_step_lists_close_matches(duck: Warehouse) -> None:
+    events = load(duck, [event("a", 0, "Account approved"), event("a", 1, "Card delivered")])
+    with pytest.raises(ParameterError) as refused:
+        funnel(events, steps=["Account approved", "Card delivered", "Card deliverd"])
+    assert refused.value.details["kind"] == "step"
+    assert refused.value.details["suggestions"] == {"Card deliverd": ["Card delivered"]}
+    assert "did you mean 'Card delivered'" in refused.value.message

@@ -113,3 +113,15 @@ def test_parity_duckdb_spark(wh: Any, shop_definition: Any, assert_parity: Any) 
     data = assert_parity(wh, lambda events, customers: journey_map(events, definition=shop_definition,
                                                                    customers=customers))
     assert data["customers"] == 6
+
+
+def test_where_journeys_end_accounts_for_every_customer(shop: Any, shop_definition: Any) -> None:
+    """Buy: c1 and c4 go on to Use, c2 ends there unconverted (the drop-off), c5 converted and stays."""
+    events, customers = shop
+    result = journey_map(events, definition=shop_definition, customers=customers)
+    for stage in result.to_dict()["stages"]:
+        parts = [stage[f"{k}_customers"] for k in ("ends_later", "drops_off_here", "stays_here", "ends_earlier")]
+        assert sum(parts) == stage["customers"], stage["stage"]
+        assert stage["drops_off_here_customers"] == stage["drop_off_customers"]
+    buy = _stage(result, "Buy")
+    assert [buy[f"{k}_customers"] for k in ("ends_later", "drops_off_here", "stays_here", "ends_earlier")] == [2, 1, 1, 0]

@@ -65,7 +65,9 @@ def test_period_over_period_change_per_group(wh: Warehouse) -> None:
             + _month_rows(1, "web", [9, 10, 3, 7, 8, 9]) + _month_rows(2, "web", [10, 2, 9, 8, 9, 10])
             + _month_rows(2, "shop", [10] * 8))
     wh.append("feedback", feedback_table(rows))
-    result = changes(wh.table("feedback"), by=["touchpoint"], period="month", metrics=["nps"])
+    # The answers stop on 27 February, so February is incomplete: test it anyway here.
+    result = changes(wh.table("feedback"), by=["touchpoint"], period="month", metrics=["nps"],
+                     include_incomplete=True)
     by_tp = {r["touchpoint"]: r for r in result.to_dict()}
     assert set(by_tp) == {"app", "web"}  # shop has no previous month
     app = by_tp["app"]
@@ -93,3 +95,20 @@ def test_group_versus_rest_and_versus_baseline(duckdb_wh: Warehouse) -> None:
     assert [r["channel"] for r in vs_web] == ["app", "store"]
     with pytest.raises(ParameterError, match="Baseline"):
         group_differences(fb, by="channel", baseline="fax")
+
+
+def test_incomplete_latest_period_is_marked_and_not_tested(wh: Warehouse) -> None:
+    """The answers stop on 27 February: February is listed as incomplete with no test, and the
+    latest complete month (January vs December) is the one tested."""
+    rows = (_month_rows(12, "app", [10] * 30)[:0] + _month_rows(1, "app", [0] * 30 + [10] * 10)
+            + _month_rows(2, "app", [10] * 30 + [0] * 10))
+    rows += [{**r, "timestamp": r["timestamp"].replace(year=2023, month=12)} for r in _month_rows(1, "app", [10] * 40)]
+    wh.append("feedback", feedback_table(rows))
+    result = changes(wh.table("feedback"), by=["touchpoint"], period="month", metrics=["nps"])
+    by_period = {r["current_period"]: r for r in result.to_dict()}
+    assert set(by_period) == {"2024-02", "2024-01"}
+    february, january = by_period["2024-02"], by_period["2024-01"]
+    assert february["incomplete"] and february["p"] is None and not february["significant"]
+    assert february["change"] == pytest.approx(100.0)  # the change is still shown
+    assert not january["incomplete"] and january["p"] is not None and january["significant"]
+    assert result.params["incomplete_periods"] == ["2024-02"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from local_servers import SmtpServer, WebhookReceiver, running_smtp_server, running_webhook_receiver
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -77,3 +78,18 @@ def _fresh_key_cache() -> Iterator[None]:
     clear_key_cache()
     yield
     clear_key_cache()
+
+
+# --- real local servers for delivery channels -----------------------------------------------
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free port; ``smtp_server.messages`` are the received emails."""
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A real HTTP server recording each POST (``.requests``), answering ``.status``."""
+    with running_webhook_receiver() as receiver:
+        yield receiver

@@ -143,12 +143,10 @@ def _conditions(rule: Cohort) -> tuple[Condition, ...]:
 def customers_in_cohort(events: ir.Table, cohort: str, definition: JourneyDefinition | None = None,
                         customers: ir.Table | None = None) -> ir.Table:
     """The customers (one ``customer_id`` column, distinct) of the cohort named ``cohort``."""
+    from journeylens.analyses.names import check_names
+
     specs = {s.name: s for s in cohort_specs(definition)}
-    if cohort not in specs:
-        raise ParameterError(
-            f"Unknown cohort {cohort!r}; defined cohorts are: {', '.join(specs)}.",
-            details={"cohort": cohort, "allowed": list(specs)},
-        )
+    check_names("cohort", [cohort], specs)
     return _members(events, specs[cohort], definition, customers)
 
 
@@ -225,7 +223,8 @@ def assign_cohorts(events: ir.Table, definition: JourneyDefinition | None = None
 
 def customer_outcomes(events: ir.Table, definition: JourneyDefinition | None = None,
                       customers: ir.Table | None = None) -> ir.Table:
-    """``(customer_id, converted, churned)`` for every customer with events.
+    """``(customer_id, converted, churned, converted_at)`` for every customer with events
+    (``converted_at``: the first conversion event, null when not converted).
 
     Converted: an event of a ``outcomes.conversion`` touchpoint; without declared conversion
     outcomes, reaching the last stage (the definition's last, else the last observed).
@@ -240,7 +239,9 @@ def customer_outcomes(events: ir.Table, definition: JourneyDefinition | None = N
     churn = (definition.outcome_expr("churn", events.touchpoint) if definition is not None
              else ibis.literal(False))
     flags = events.mutate(_conv=conversion.fill_null(False).cast("int8"), _churn=churn.fill_null(False).cast("int8"))
-    out = flags.group_by("customer_id").aggregate(converted=flags._conv.max() == 1, churned=flags._churn.max() == 1)
+    out = flags.group_by("customer_id").aggregate(
+        converted=flags._conv.max() == 1, churned=flags._churn.max() == 1,
+        converted_at=flags.timestamp.min(where=flags._conv == 1))
     if customers is None:
         return out
     churned_ids = customers.filter(customers.churned.fill_null(False)).select("customer_id").distinct()

@@ -94,17 +94,9 @@ def conformance(events: ir.Table, *, definition: JourneyDefinition | None = None
     if filters is not None and not filters.is_empty():
         events = filters.apply(events, definition, customers)
     events = label_touchpoints(events, definition)
-    staged = events.filter(events.stage.notnull())
-    window = ibis.window(group_by=staged.customer_id, order_by=ordered(staged))
-    steps = staged.mutate(from_stage=staged.stage.lag().over(window), from_order=staged.stage_order.lag().over(window))
-    steps = steps.mutate(backward=steps.from_order.notnull() & (steps.stage_order < steps.from_order))
-    per_customer = steps.group_by("customer_id").aggregate(backward=steps.backward.cast("int8").max())
-    counts = per_customer.aggregate(n=per_customer.count(), back=per_customer.backward.cast("int64").sum())
-    row = counts.to_pyarrow().to_pylist()[0]
-    total, back = int(row["n"] or 0), int(row["back"] or 0)
-    skipping, skipped = _skipped(staged, _stage_orders(definition, staged), total)
-    summary = {"customers": total, "following_customers": total - back,
-               "following_share": (total - back) / total if total else None, "skipping_customers": skipping}
+    staged, steps, summary = _stage_steps(events)
+    skipping, skipped = _skipped(staged, _stage_orders(definition, staged), int(summary["customers"]))
+    summary = {**summary, "skipping_customers": skipping}
     signals = [*_repeats(events, repeat_window_days), *_recontacts(events, definition, contact_touchpoints, recontact_days),
                *_long_waits(events, min_transitions)]
     everyone = int(events.customer_id.nunique().execute())
@@ -115,6 +107,25 @@ def conformance(events: ir.Table, *, definition: JourneyDefinition | None = None
               "min_transitions": min_transitions, "filters": filters.to_dict() if filters is not None else {}}
     return ConformanceResult(summary=summary, backward_moves=_backward(steps), skipped_stages=skipped,
                              friction=tuple(friction), params=params)
+
+
+def following_summary(events: ir.Table, *, definition: JourneyDefinition | None = None) -> dict[str, Any]:
+    """Only the stage-order part of :func:`conformance`: ``{customers, following_customers,
+    following_share}`` (a customer follows the map when no step moves back to an earlier stage)."""
+    return _stage_steps(label_touchpoints(events, definition))[2]
+
+
+def _stage_steps(events: ir.Table) -> tuple[ir.Table, ir.Table, dict[str, Any]]:
+    staged = events.filter(events.stage.notnull())
+    window = ibis.window(group_by=staged.customer_id, order_by=ordered(staged))
+    steps = staged.mutate(from_stage=staged.stage.lag().over(window), from_order=staged.stage_order.lag().over(window))
+    steps = steps.mutate(backward=steps.from_order.notnull() & (steps.stage_order < steps.from_order))
+    per_customer = steps.group_by("customer_id").aggregate(backward=steps.backward.cast("int8").max())
+    counts = per_customer.aggregate(n=per_customer.count(), back=per_customer.backward.cast("int64").sum())
+    row = counts.to_pyarrow().to_pylist()[0]
+    total, back = int(row["n"] or 0), int(row["back"] or 0)
+    return staged, steps, {"customers": total, "following_customers": total - back,
+                           "following_share": (total - back) / total if total else None}
 
 
 def _backward(steps: ir.Table) -> tuple[dict[str, Any], ...]:

@@ -65,7 +65,14 @@ class Filters:
         return not any([self.start, self.end, self.cohort, self.channel, self.stage, self.touchpoint])
 
     def apply(self, events: ir.Table, definition: JourneyDefinition | None = None,
-              customers: ir.Table | None = None) -> ir.Table:
+              customers: ir.Table | None = None, *, check_names: bool = True) -> ir.Table:
+        """The filtered table. A channel, stage or touchpoint that ``events`` never has is an
+        error listing close matches (``check_names=False`` when the caller checked already)."""
+        if check_names:
+            from journeylens.analyses.names import check_column_values
+
+            for column in ("channel", "stage", "touchpoint"):
+                check_column_values(events, column, getattr(self, column))
         out = events
         start, end = _as_utc(self.start), _as_utc(self.end)
         if start is not None:

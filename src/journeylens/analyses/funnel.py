@@ -43,6 +43,7 @@ import ibis.expr.types as ir
 
 from journeylens.analyses import stats
 from journeylens.analyses.filters import Filters
+from journeylens.analyses.names import check_names, distinct_values
 from journeylens.analyses.result import Result
 from journeylens.analyses.transitions import (
     apply_filters,
@@ -101,6 +102,15 @@ def _check(steps: Sequence[str], mode: str, within_days: float | None, exclude: 
     if overlap := sorted(set(steps) & set(exclude)):
         raise ParameterError(f"A node cannot be both a step and an exclusion: {', '.join(overlap)}.",
                              details={"overlap": overlap})
+
+
+def _check_step_names(events: ir.Table, level: str, names: Sequence[str],
+                      definition: JourneyDefinition | None) -> None:
+    """A step the data and the definition never name is an error with close matches (not a zero)."""
+    known = set(distinct_values(events, level))
+    if definition is not None:
+        known |= {t.name if level == "touchpoint" else t.stage for t in definition.touchpoints}
+    check_names("step", names, known)
 
 
 def _within(later: ir.TimestampValue, start: ir.TimestampValue, window_us: int | None) -> ir.BooleanValue:
@@ -197,10 +207,17 @@ def _drop_excluded(wide: ir.Table, cand: ir.Table, exclude: Sequence[str], n_ste
     return wide.anti_join(hits.select("customer_id").distinct(), "customer_id")
 
 
-def _groups(events: ir.Table, breakdown_col: str) -> ir.Table:
+def _groups(events: ir.Table, breakdown_col: str, customers: ir.Table | None = None) -> ir.Table:
+    """Each customer's group: ``breakdown_col`` on their first event, or a property's first
+    value in their journey (an event property, a customer column or attribute)."""
     if breakdown_col not in events.columns:
-        raise ParameterError(f"Unknown breakdown column {breakdown_col!r}; use a column of journey_events: "
-                             f"{', '.join(events.columns)}.", details={"breakdown_col": breakdown_col})
+        from journeylens.analyses.properties import property_column
+
+        valued = property_column(events, breakdown_col, events=events, customers=customers, kind="event")
+        valued = valued.filter(valued[breakdown_col].notnull())
+        ranked = valued.mutate(rank=ibis.row_number().over(journey_order(valued)))
+        firsts = ranked.filter(ranked.rank == 0)
+        return firsts.select("customer_id", group=firsts[breakdown_col])
     ranked = events.mutate(rank=ibis.row_number().over(journey_order(events)))
     firsts = ranked.filter(ranked.rank == 0)
     return firsts.select("customer_id", group=firsts[breakdown_col].cast("string").fill_null(MISSING_GROUP))
@@ -273,6 +290,7 @@ def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint",
     steps, exclude = list(steps), list(exclude or ())
     check_level(level)
     _check(steps, mode, within_days, exclude)
+    _check_step_names(events, level, [*steps, *exclude], definition)
     events = apply_filters(events, filters, definition, customers)
     wide = funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
     params = {"steps": steps, "level": level, "mode": mode, "within_days": within_days, "exclude": exclude,
@@ -281,7 +299,9 @@ def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint",
     if breakdown_col is None:
         totals = _aggregate(wide, len(steps), [])
         return FunnelResult(records=tuple(_rows(totals[0] if totals else {}, steps)), params=params, title=title)
-    grouped = wide.join(_groups(events, breakdown_col), "customer_id")
+    groups = _groups(events, breakdown_col, customers)
+    grouped = wide.left_join(groups, wide.customer_id == groups.customer_id).drop("customer_id_right")
+    grouped = grouped.mutate(group=grouped.group.fill_null(MISSING_GROUP))
     records: list[dict[str, Any]] = []
     finals: dict[str, tuple[int, int]] = {}
     for counts in sorted(_aggregate(grouped, len(steps), ["group"]), key=lambda c: str(c["group"])):

@@ -10,6 +10,10 @@ For every stage (in the definition's order) and every touchpoint in it:
   (see :func:`journeylens.analyses.cohorts.customer_outcomes` for both outcomes);
 * ``conversion_to_next`` — share of customers reaching stage k that later (after their first
   event in k) reach any stage with a higher order; null for the last stage;
+* ``ends_later`` / ``drops_off_here`` / ``stays_here`` / ``ends_earlier`` (``_customers`` and
+  ``_share``, stages only) — where the journeys of the stage's customers end: in a later
+  stage, here without a conversion (the stage's drop-off), here after converting (customers
+  who stay, as in usage), or back in an earlier stage; the four add up to every customer;
 * ``channel_mix`` — share of the stage's (or touchpoint's) events per channel (``unknown`` when null).
 
 With a definition, touchpoints are the definition's touchpoint rules (events matched by
@@ -146,6 +150,7 @@ def journey_map(events: ir.Table, *, definition: JourneyDefinition | None = None
     tp_rows = _touchpoint_stats(staged)
     endings = _endings(staged, outcomes)
     advanced = _advanced(staged)
+    destinations = _destinations(staged, outcomes)
     channel_counts = _channel_counts(staged)
     stage_metrics, tp_metrics = _split_metrics(metrics)
     stages: list[dict[str, Any]] = []
@@ -158,6 +163,8 @@ def journey_map(events: ir.Table, *, definition: JourneyDefinition | None = None
         stages.append(card)
     for stage in stages[:-1]:
         stage["conversion_to_next"] = _share(stage["next_stage_customers"], stage["customers"])
+    for stage in stages:
+        stage.update(_where_journeys_end(destinations.get(stage["stage"], {}), stage["customers"]))
     params = {"filters": filters.to_dict() if filters is not None else {}}
     return JourneyMapResult(stages=tuple(stages), customers=total, flows=_flows(staged),
                             unmapped_events=int(totals["unmapped"] or 0), params=params)
@@ -237,6 +244,36 @@ def _endings(staged: ir.Table, outcomes: ir.Table) -> dict[tuple[str, str], tupl
     agg = joined.group_by("stage", "tp").aggregate(
         dropped=(~joined.converted).cast("int64").sum(), churned=joined.churned.cast("int64").sum())
     return {(r["stage"], r["tp"]): (int(r["dropped"] or 0), int(r["churned"] or 0)) for r in agg.to_pyarrow().to_pylist()}
+
+
+#: Where the journeys of a stage's customers end; the four parts add up to the stage's customers.
+ENDINGS: tuple[str, ...] = ("ends_later", "drops_off_here", "stays_here", "ends_earlier")
+
+
+def _destinations(staged: ir.Table, outcomes: ir.Table) -> dict[str, dict[str, int]]:
+    """Stage → how many of its customers' journeys end in a later stage, end here unconverted
+    (drop-off), end here converted (they stay: usage, renewal) or end in an earlier stage."""
+    ranked = staged.mutate(_rn=ibis.row_number().over(group_by=staged.customer_id,
+                                                      order_by=ordered(staged, descending=True)))
+    last = ranked.filter(ranked._rn == 0).select("customer_id", _last=ranked.stage_order)
+    last = last.join(outcomes.select("customer_id", "converted"), "customer_id")
+    reached = staged.select("customer_id", "stage", "stage_order").distinct()
+    joined = reached.join(last, "customer_id")
+    here = joined._last == joined.stage_order
+    agg = joined.group_by("stage").aggregate(
+        ends_later=(joined._last > joined.stage_order).cast("int64").sum(),
+        drops_off_here=(here & ~joined.converted).cast("int64").sum(),
+        stays_here=(here & joined.converted).cast("int64").sum(),
+        ends_earlier=(joined._last < joined.stage_order).cast("int64").sum())
+    return {r["stage"]: {k: int(r[k] or 0) for k in ENDINGS} for r in agg.to_pyarrow().to_pylist()}
+
+
+def _where_journeys_end(counts: Mapping[str, int], reached: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ENDINGS:
+        out[f"{key}_customers"] = counts.get(key, 0)
+        out[f"{key}_share"] = _share(counts.get(key, 0), reached)
+    return out
 
 
 def _advanced(staged: ir.Table) -> dict[str, int]:

@@ -68,11 +68,27 @@ class MetricSpec:
         return cls(name, "custom", top_box_min)
 
 
-def metric_specs(metrics: Sequence[str], top_box: Mapping[str, float] | None = None) -> tuple[MetricSpec, ...]:
+def metric_specs(metrics: Sequence[str], top_box: Mapping[str, float] | None = None,
+                 feedback: ir.Table | None = None) -> tuple[MetricSpec, ...]:
+    """Parsed metrics; with ``feedback``, a custom metric no answer has is an error with close matches."""
     if not metrics:
         raise ParameterError("Ask for at least one metric (nps, csat, ces or a custom metric name).")
     top_box = top_box or {}
-    return tuple(MetricSpec.parse(m, top_box.get(m)) for m in dict.fromkeys(metrics))
+    specs = tuple(MetricSpec.parse(m, top_box.get(m)) for m in dict.fromkeys(metrics))
+    if feedback is not None:
+        _check_custom_metrics(feedback, specs)
+    return specs
+
+
+def _check_custom_metrics(feedback: ir.Table, specs: Sequence[MetricSpec]) -> None:
+    from journeylens.analyses.names import check_names
+
+    for spec in specs:
+        if spec.kind != "custom" or spec.name in feedback.columns:
+            continue
+        if int(feedback.filter(metric_value(feedback, spec).notnull()).count().execute()) == 0:
+            numeric = [c for c, t in feedback.schema().items() if t.is_numeric() and not c.startswith("_")]
+            check_names("metric", [spec.name], [*BUILTIN_METRICS, *numeric])
 
 
 # --- preparing the rows ------------------------------------------------------------------
@@ -109,6 +125,20 @@ def period_label(value: Any, period: str) -> str | None:
     return day.date().isoformat()
 
 
+def period_start(label: str, period: str) -> pd.Timestamp:
+    """The first day of a period from its label (inverse of :func:`period_label`).
+
+    >>> period_start("2024-Q3", "quarter").date().isoformat(), period_start("2024-09", "month").day
+    ('2024-07-01', 1)
+    """
+    if period == "quarter":
+        year, quarter = label.split("-Q")
+        return pd.Timestamp(year=int(year), month=3 * (int(quarter) - 1) + 1, day=1)
+    if period == "month":
+        return pd.Timestamp(f"{label}-01")
+    return pd.Timestamp(label)
+
+
 @dataclass(frozen=True)
 class Sources:
     """The optional tables and definition a grouping may need."""
@@ -135,12 +165,10 @@ def add_dimensions(feedback: ir.Table, by: Sequence[str], sources: Sources) -> i
             out = _with_cohort(out, sources)
         elif dim in FEEDBACK_DIMENSIONS or dim == "stage":
             continue
-        elif sources.customers is not None:
-            out = _with_customer_attribute(out, dim, sources.customers)
         else:
-            raise ParameterError(
-                f"Cannot group by {dim!r}: allowed are {', '.join(FEEDBACK_DIMENSIONS + PERIODS)}, stage, "
-                "cohort, or a customer attribute (needs the customers table).", details={"by": dim})
+            from journeylens.analyses.properties import property_column
+
+            out = property_column(out, dim, events=sources.events, customers=sources.customers, kind="feedback")
     return out
 
 
@@ -167,22 +195,6 @@ def _with_cohort(feedback: ir.Table, sources: Sources) -> ir.Table:
     return feedback.left_join(members, "customer_id").drop("customer_id_right")
 
 
-def _with_customer_attribute(feedback: ir.Table, attribute: str, customers: ir.Table) -> ir.Table:
-    if attribute in customers.columns and attribute != "customer_id":
-        value = customers[attribute].cast("string")
-    elif (_NAME_RE.match(attribute) and "attributes" in customers.columns
-          and customers.attributes.contains(f'"{attribute}"').any().execute()):
-        value = customers.attributes.re_extract(r'"' + re.escape(attribute) + r'"\s*:\s*"?([^",}]*)', 1).nullif("")
-    else:
-        raise ParameterError(
-            f"Cannot group by {attribute!r}: allowed are {', '.join(FEEDBACK_DIMENSIONS + PERIODS)}, stage, cohort, "
-            "or a customer attribute (a customers column or a key of its attributes JSON).",
-            details={"by": attribute})
-    attrs = customers.select(_cid=customers.customer_id, **{attribute: value}).distinct(on="_cid")
-    joined = feedback.left_join(attrs, feedback.customer_id == attrs._cid)
-    return joined.drop("_cid")
-
-
 def select_respondents(feedback: ir.Table, respondent: str) -> ir.Table:
     """Customer feedback (respondent null or 'customer') or employee feedback (eNPS), never mixed."""
     if respondent not in RESPONDENTS:
@@ -206,7 +218,26 @@ def apply_filters(feedback: ir.Table, filters: Filters | None, sources: Sources)
         out = out.filter(out.customer_id.isin(members.customer_id))
     if filters.stage and "stage" not in out.columns:
         out = _with_stage(out, sources)
-    return replace(filters, cohort=None).apply(out)
+    _check_filter_names(feedback, filters, sources)
+    return replace(filters, cohort=None).apply(out, check_names=False)
+
+
+def _check_filter_names(feedback: ir.Table, filters: Filters, sources: Sources) -> None:
+    """A touchpoint or channel is known when the events or the feedback have it (a touchpoint
+    without answers is a real, empty group; a misspelt one is an error with close matches)."""
+    from journeylens.analyses.names import check_names, distinct_values
+
+    for column in ("touchpoint", "channel", "stage"):
+        given = getattr(filters, column)
+        if not given:
+            continue
+        known = set(distinct_values(feedback, column))
+        if sources.events is not None:
+            known |= set(distinct_values(sources.events, column))
+        if sources.definition is not None and column != "channel":
+            known |= {t.name if column == "touchpoint" else t.stage for t in sources.definition.touchpoints}
+        if known:
+            check_names(column, list(given), known)
 
 
 # --- sufficient statistics -----------------------------------------------------------------
@@ -334,15 +365,20 @@ class MetricsResult(Result):
         return [{k: plain(r.get(k)) for k in keys} for r in self.records]
 
     def figure(self) -> Any:
-        import plotly.graph_objects as go
+        """Chart rules (docs/charts.md): a line over time when grouped by a period (one line per
+        other group, incomplete periods hollow), else bars ordered by value; the y axis titled
+        with its unit and starting where the metric's scale starts."""
+        from journeylens.analyses.chart_rules import metric_axis, metric_figure
 
         metric = self.metrics[0]
-        labels = [" · ".join(str(r.get(d)) for d in self.by) or "all" for r in self.records]
-        values = [r.get(metric) for r in self.records]
-        err_hi = [None if v is None else (r[f"{metric}_high"] or v) - v for v, r in zip(values, self.records, strict=True)]
-        err_lo = [None if v is None else v - (r[f"{metric}_low"] or v) for v, r in zip(values, self.records, strict=True)]
-        bar = go.Bar(x=labels, y=values, error_y={"type": "data", "array": err_hi, "arrayminus": err_lo})
-        return go.Figure(data=[bar], layout={"title": f"{metric.upper()} by {', '.join(self.by) or 'all'}"})
+        periods = [d for d in self.by if d in PERIODS]
+        others = [d for d in self.by if d not in PERIODS]
+        incomplete = set(self.params.get("incomplete_periods", ()))
+        figure = metric_figure(self.records, metric, period=periods[0] if periods else None, split=others,
+                               incomplete=incomplete)
+        figure.update_layout(yaxis=metric_axis(metric),
+                             title=f"{metric_axis(metric)['title']['text']} by {', '.join(self.by) or 'all'}")
+        return figure
 
 
 def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"),
@@ -359,7 +395,7 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
     if min_sample_size < 1:
         raise ParameterError(f"min_sample_size must be ≥ 1, got {min_sample_size}.")
     by = tuple(dict.fromkeys(by))
-    specs = metric_specs(metrics, top_box)
+    specs = metric_specs(metrics, top_box, feedback)
     sources = Sources(events, customers, definition, window_days)
     rows = select_respondents(feedback, respondent)
     rows = apply_filters(rows, filters, sources)
@@ -369,4 +405,12 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
                           targets=TargetBook.from_definition(definition))
     params = {"by": list(by), "metrics": [s.name for s in specs], "min_sample_size": min_sample_size,
               "respondent": respondent, "filters": filters.to_dict() if filters else {}}
+    periods = [d for d in by if d in PERIODS]
+    if periods and records:
+        from journeylens.analyses.periods import data_range, is_complete
+
+        last = data_range(select_respondents(feedback, respondent))[1]
+        labels = {r[periods[0]] for r in records if r.get(periods[0])}
+        params["incomplete_periods"] = sorted(label for label in labels
+                                              if not is_complete(period_start(label, periods[0]), periods[0], last))
     return MetricsResult(records, params, by=by, metrics=tuple(s.name for s in specs), respondent=respondent)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import ibis.expr.types as ir
@@ -36,11 +37,10 @@ from journeylens.analyses.metrics import (
     select_respondents,
     sufficient_statistics,
 )
+from journeylens.analyses.periods import PERIOD_STEP, data_range, is_complete
 from journeylens.analyses.result import Result
 from journeylens.errors import EmptyDataError, ParameterError
 
-_PERIOD_STEP = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1),
-                "quarter": pd.DateOffset(months=3)}
 _TESTS = {"nps": "nps_ztest", "csat": "two_proportion_ztest", "ces": "welch_ttest", "custom": "welch_ttest"}
 
 
@@ -106,42 +106,70 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
             metrics: Sequence[str] = BUILTIN_METRICS, alpha: float = 0.05, min_sample_size: int = 5,
             filters: Filters | None = None, events: ir.Table | None = None, definition: Any = None,
             customers: ir.Table | None = None, respondent: str = "customer",
-            every_period: bool = False) -> ChangesResult:
-    """Latest period versus the calendar period before it, per group and metric, BH-adjusted.
+            every_period: bool = False, include_incomplete: bool = False) -> ChangesResult:
+    """Latest complete period versus the calendar period before it, per group and metric, BH-adjusted.
 
     With ``every_period`` each period with data is compared with the calendar period before
     it (a scan of the whole time range, newest first), and the adjustment runs across all of
     those comparisons together: a drop that happened months ago is still found.
+
+    A period the data does not reach the end of (the newest month of a feed that stopped on
+    the 10th) is *incomplete*: its rows are listed with ``incomplete: true`` and, unless
+    ``include_incomplete``, no test (null p and q, never significant); without ``every_period``
+    the latest complete period is the one tested.
     """
     if period not in PERIODS:
         raise ParameterError(f"Unknown period {period!r}; allowed: {', '.join(PERIODS)}.")
     _check_alpha(alpha)
     by = tuple(d for d in dict.fromkeys(by) if d != period)
-    specs = metric_specs(metrics)
+    specs = metric_specs(metrics, feedback=feedback)
     table = _prepare(feedback, (*by, period), respondent, filters, Sources(events, customers, definition))
     frame = sufficient_statistics(table, (*by, period), specs)
     if frame.empty:
         raise EmptyDataError("No feedback answers match; nothing to compare.")
     keys = pd.to_datetime(frame[period])
     frame = frame.assign(_key=keys)
-    currents = sorted(set(keys), reverse=True) if every_period else [keys.max()]
+    data_end = _data_end(feedback, respondent, filters)
+    complete = {key: is_complete(key, period, data_end) for key in set(keys)}
+    newest = sorted(set(keys), reverse=True)
+    if every_period:
+        currents = newest
+    else:
+        latest_complete = [k for k in newest if complete[k] or include_incomplete][:1]
+        currents = list(dict.fromkeys([*newest[:1], *latest_complete]))
     groups = [group for _, group in frame.groupby(list(by), dropna=False, sort=True)] if by else [frame]
     rows = []
     for latest in currents:
-        previous = latest - _PERIOD_STEP[period]
+        previous = latest - PERIOD_STEP[period]
         for group in groups:
             current = group[group._key == latest]
             base = group[group._key == previous]
             if current.empty or base.empty:
                 continue
             labels = {d: _plain_key(current.iloc[0][d]) for d in by}
+            incomplete = not (complete[latest] and complete.get(previous, True))
             for spec in specs:
                 compared = _compare(spec, base.iloc[0].to_dict(), current.iloc[0].to_dict(), min_sample_size)
+                if incomplete and not include_incomplete:
+                    compared = {**compared, "statistic": None, "p": None}
                 rows.append({**labels, "base_period": period_label(previous, period),
-                             "current_period": period_label(latest, period), **compared})
+                             "current_period": period_label(latest, period), **compared, "incomplete": incomplete})
     params = {"by": list(by), "period": period, "metrics": [s.name for s in specs], "alpha": alpha,
-              "min_sample_size": min_sample_size, "comparison": "period", "every_period": every_period}
+              "min_sample_size": min_sample_size, "comparison": "period", "every_period": every_period,
+              "include_incomplete": include_incomplete, "data_end": data_end,
+              "incomplete_periods": sorted(str(period_label(k, period)) for k, done in complete.items() if not done)}
     return ChangesResult(_adjust(rows, alpha), params)
+
+
+def _data_end(feedback: ir.Table, respondent: str, filters: Filters | None) -> datetime | None:
+    """When the feed ends: the newest answer of any group (capped by the filter's end)."""
+    _, last = data_range(select_respondents(feedback, respondent))
+    end = getattr(filters, "end", None)
+    if end is not None:
+        cap = pd.Timestamp(end)
+        cap = (cap.tz_localize("UTC") if cap.tzinfo is None else cap) - pd.Timedelta(microseconds=1)
+        last = cap.to_pydatetime() if last is None else min(pd.Timestamp(last), cap).to_pydatetime()
+    return last
 
 
 def group_differences(feedback: ir.Table, *, by: str = "channel", baseline: str | None = None,
@@ -153,7 +181,7 @@ def group_differences(feedback: ir.Table, *, by: str = "channel", baseline: str 
     ``change`` = group - comparison, so a negative NPS change means the group is worse.
     """
     _check_alpha(alpha)
-    specs = metric_specs(metrics)
+    specs = metric_specs(metrics, feedback=feedback)
     table = _prepare(feedback, (by,), respondent, filters, Sources(events, customers, definition))
     frame = sufficient_statistics(table, (by,), specs)
     stat_cols = [c for c in frame.columns if "__" in c]
@@ -182,3 +210,23 @@ def _plain_key(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def window_change(feedback: ir.Table, *, current: Filters, base: Filters, metrics: Sequence[str] = BUILTIN_METRICS,
+                  alpha: float = 0.05, min_sample_size: int = 5, events: ir.Table | None = None,
+                  definition: Any = None, customers: ir.Table | None = None,
+                  respondent: str = "customer") -> ChangesResult:
+    """Each metric in the ``current`` window against the ``base`` window (for example the
+    previous period of the same length), tested as :func:`changes` tests a period."""
+    _check_alpha(alpha)
+    specs = metric_specs(metrics, feedback=feedback)
+    sources = Sources(events, customers, definition)
+    frames = [sufficient_statistics(_prepare(feedback, (), respondent, f, sources), (), specs) for f in (base, current)]
+    rows = []
+    for spec in specs:
+        before, after = ({} if f.empty else f.iloc[0].to_dict() for f in frames)
+        empty = {f"{spec.name}__{k}": 0 for k in ("n", "sum", "sumsq", "top", "det", *(f"d{i}" for i in range(11)))}
+        rows.append(_compare(spec, before or empty, after or empty, min_sample_size))
+    params = {"metrics": [s.name for s in specs], "alpha": alpha, "comparison": "window",
+              "current": current.to_dict(), "base": base.to_dict()}
+    return ChangesResult(_adjust(rows, alpha), params)

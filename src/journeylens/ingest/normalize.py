@@ -247,7 +247,30 @@ def _number_check(column: str, typ: pa.DataType | None, code: str) -> Check:
             f"'{column} ''' || {_shown(column, typ)} || ''' is not a number'")
 
 
+#: Columns that never hold a line break; one that does was swallowed by an unterminated CSV quote.
+_SINGLE_LINE: Final = {"events": ("customer_id", "anonymous_id", "touchpoint", "channel"),
+                       "feedback": ("customer_id", "touchpoint", "channel"), "customers": ("customer_id",),
+                       "spend": ("channel",)}
+
+
+def _line_break_checks(table: str, types: dict[str, pa.DataType]) -> list[Check]:
+    checks: list[Check] = []
+    for column in _SINGLE_LINE.get(table, ()):
+        if not _is_text(types.get(column)):
+            continue
+        breaks = f"(length(p_{column}) - length(replace(p_{column}, chr(10), '')))"
+        checks.append((r.LINE_BREAK_IN_NAME, f"contains(p_{column}, chr(10))",
+                       f"'{column} runs over ' || CAST({breaks} + 1 AS VARCHAR) || ' lines: an unterminated quote "
+                       "on this row probably swallowed the lines after it; fix the quote and ingest those lines "
+                       "again'"))
+    return checks
+
+
 def _checks(table: str, types: dict[str, pa.DataType], has_metrics: bool) -> list[Check]:
+    return [*_line_break_checks(table, types), *_table_checks(table, types, has_metrics)]
+
+
+def _table_checks(table: str, types: dict[str, pa.DataType], has_metrics: bool) -> list[Check]:
     t = types.get
     if table == "events":
         return [

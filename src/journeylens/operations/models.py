@@ -19,7 +19,14 @@ from sqlalchemy.types import TypeDecorator
 from journeylens.operations.auth import ROLES, SCOPES
 
 #: Modules whose models make up the app database (imported before migrations run).
-MODEL_MODULES: tuple[str, ...] = ("journeylens.operations.models", "journeylens.operations.sessions")
+MODEL_MODULES: tuple[str, ...] = (
+    "journeylens.operations.models",
+    "journeylens.operations.outbox_models",
+    "journeylens.operations.surveys.models",
+    "journeylens.operations.maturity.records",
+    "journeylens.operations.annotation_models",
+    "journeylens.operations.sessions",
+)
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.
 NAMING_CONVENTION = {

@@ -70,6 +70,29 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
         ("POST", "/v1/keys"), ("DELETE", "/v1/keys/{prefix}"), ("GET", "/settings"), ("POST", "/settings/users"),
         ("POST", "/settings/users/{user_id}"), ("POST", "/settings/keys"), ("POST", "/settings/keys/{prefix}/revoke"),
         ("DELETE", "/v1/customers/{customer_id:path}"))},
+    # surveys (issue 11): the answer page is public (its token is the credential)
+    ("GET", "/s/{token}"): PUBLIC, ("POST", "/s/{token}"): PUBLIC,
+    **{("GET", p): "read" for p in ("/v1/surveys", "/v1/surveys/stats", "/v1/surveys/suppressions",
+                                    "/v1/surveys/{name}", "/v1/surveys/{name}/qr.svg", "/surveys",
+                                    "/surveys/{name}/preview")},
+    ("POST", "/v1/surveys/check"): "read", ("POST", "/v1/feedback"): "ingest",
+    ("POST", "/v1/surveys/opt-outs"): "ingest",
+    **{(m, p): "admin" for m, p in (("POST", "/v1/surveys"), ("GET", "/v1/surveys/invitations"),
+                                    ("POST", "/v1/surveys/{name}/pause"), ("POST", "/v1/surveys/{name}/resume"))},
+    # maturity, reports, models, annotations, saved views, freshness (issues 10, 13, 16)
+    **{("GET", p): "read" for p in ("/v1/maturity", "/v1/maturity/history", "/v1/maturity/model",
+                                    "/v1/reports/state-of-journey", "/v1/drivers", "/v1/predict/churn",
+                                    "/v1/predict/purchases", "/v1/annotations", "/v1/views", "/v1/views/{name}",
+                                    "/v1/properties", "/v1/freshness", "/maturity", "/reports",
+                                    "/reports/state-of-journey.{fmt}", "/definitions", "/views")},
+    **{("POST", p): "read" for p in ("/v1/maturity/assess", "/v1/maturity/answers", "/v1/cli", "/maturity/assess")},
+    ("GET", "/maturity/questionnaire"): SIGNED_IN, ("POST", "/maturity/questionnaire"): SIGNED_IN,
+    **{(m, p): "ingest" for m, p in (("POST", "/v1/annotations"), ("DELETE", "/v1/annotations/{annotation_id}"),
+                                     ("POST", "/v1/annotations/from-property"), ("POST", "/v1/views"),
+                                     ("DELETE", "/v1/views/{name}"), ("POST", "/annotations"), ("POST", "/views"))},
+    **{(m, p): "admin" for m, p in (("GET", "/v1/reports/schedules"), ("POST", "/v1/reports/schedules"),
+                                    ("DELETE", "/v1/reports/schedules/{schedule_id}"), ("POST", "/reports/schedules"),
+                                    ("POST", "/reports/schedules/{schedule_id}/stop"))},
 }
 
 

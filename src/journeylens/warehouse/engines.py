@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 from ibis.backends import BaseBackend
 
-from journeylens.errors import ConfigError, EngineNotSupportedError
+from journeylens.errors import ConfigError, EngineNotSupportedError, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,16 @@ def connect_duckdb(path: str, *, memory_limit: str, threads: int | None) -> Base
     target = path or ":memory:"
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    con = ibis.duckdb.connect(target)
+    try:
+        con = ibis.duckdb.connect(target)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise WarehouseError(
+            f"The warehouse file {target} is in use by another process ({_holder(str(exc))}); a DuckDB file "
+            "admits one process at a time. If that process is `journeylens serve`, run the command with "
+            "`--server URL` so the server runs it; otherwise wait for the other command to finish.",
+            code="warehouse_locked", details={"warehouse": target}) from exc
     raw = con.con
     raw.execute(f"SET memory_limit = '{_safe_setting(memory_limit)}'")
     raw.execute("SET preserve_insertion_order = true")
@@ -51,6 +62,12 @@ def connect_duckdb(path: str, *, memory_limit: str, threads: int | None) -> Base
     if threads:
         raw.execute(f"SET threads = {int(threads)}")
     return con
+
+
+def _holder(message: str) -> str:
+    """``"PID 123: /usr/bin/python"`` from DuckDB's lock message, else a generic phrase."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", message)
+    return f"PID {found.group(2)}: {found.group(1)}" if found else "another program holds its lock"
 
 
 def spark_session(master: str, warehouse_dir: str | None = None) -> Any:

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 #: Reachable without signing in: the sign-in page and API sign-in/out, static assets, the API docs.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/logout"), ("GET", "/openapi.json"), ("GET", "/docs"),
-          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/healthz")}
+          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/healthz"),
+          ("GET", "/s/{token}"), ("POST", "/s/{token}")}  # the hosted survey: the signed token is the credential
 PUBLIC_PREFIXES = ("/static/",)
 
 

@@ -7,6 +7,8 @@ Routers register themselves: each module in ``ROUTER_MODULES`` exposes ``router`
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -27,14 +29,38 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
+    "survey_routes",
+    "programme_routes",
+    "models_routes",
+    "trust_routes",
+    "journeylens.surfaces.cli.remote_route",
     "journeylens.surfaces.web.routes",
 )
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs the worker in a background thread when ``app.state.run_worker`` (``journeylens serve``)."""
+    worker = None
+    if getattr(app.state, "run_worker", False):
+        from starlette.concurrency import run_in_threadpool
+
+        from journeylens.surfaces.api.background import start_worker
+
+        worker = await run_in_threadpool(start_worker, app)
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def create_app(settings: Settings | None = None, **state: Any) -> FastAPI:
-    """Build the app. ``state`` entries (for example a ready ``lens``) land on ``app.state``."""
+    """Build the app. ``state`` entries (for example a ready ``lens``, or ``run_worker=True``)
+    land on ``app.state``."""
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="JourneyLens",
         version=journeylens.__version__,
         description="Customer-journey analytics and CX management: ingestion, analyses, closing the loop.",

@@ -48,6 +48,7 @@ class UnsupportedEncodingError(JourneyLensError):
 _REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "events": ("customer_id", "anonymous_id", "timestamp", "touchpoint"),
     "customers": ("customer_id",),
+    "feedback": ("timestamp",),
 }
 
 
@@ -245,6 +246,21 @@ async def post_events(request: Request, _: IngestScope) -> dict[str, Any]:
     items = items if isinstance(items, list) else [items]
     _check_batch(len(items), settings)
     await _accept(request, segment_spec.normalise_events(items))
+    return {"accepted": len(items), "queued": True}
+
+
+@router.post("/v1/feedback", summary="Collect feedback rows, e.g. answers from another survey tool (durable before "
+                                    "the answer)")
+async def post_feedback(request: Request, _: IngestScope) -> dict[str, Any]:
+    """A JSON list of feedback rows in the data contract (or ``{"feedback": [...]}``); rows that
+    cannot be used are quarantined one by one with their reason when loaded."""
+    settings = collector_of(request.app).settings
+    body = await read_json(request, settings.collector_max_body_bytes)
+    items = body.get("feedback") if isinstance(body, dict) and "feedback" in body else body
+    items = items if isinstance(items, list) else [items]
+    _check_batch(len(items), settings)
+    await _accept(request, [("feedback", dict(item) if isinstance(item, dict) else {"payload": item})
+                            for item in items])
     return {"accepted": len(items), "queued": True}
 
 

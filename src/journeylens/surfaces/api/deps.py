@@ -23,7 +23,7 @@ import secrets
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -71,12 +71,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def _app_db_now(request: Request) -> AppDatabase:
-    state = request.app.state
-    with _state_lock:
-        if getattr(state, "app_db", None) is None:
-            state.app_db = AppDatabase(get_settings(request).app_database_url)
-    db: AppDatabase = state.app_db
-    return db
+    return app_database(request.app.state, get_settings(request))
 
 
 async def get_app_db(request: Request) -> AppDatabase:
@@ -94,15 +89,27 @@ def get_db_session(db: Annotated[AppDatabase, Depends(get_app_db)]) -> Iterator[
 def get_app_lens(request: Request) -> JourneyLens:
     """The app's lens: ``app.state.lens`` when set, else the warehouse and journey named in the
     settings (opened once). Use :func:`get_lens` in request handlers."""
-    state = request.app.state
+    return app_lens(request.app.state, get_settings(request))
+
+
+def app_lens(state: Any, settings: Settings) -> JourneyLens:
+    """``state.lens``, opened from ``settings`` on first use (also used outside requests)."""
     with _state_lock:
         if getattr(state, "lens", None) is None:
             import journeylens
 
-            settings = get_settings(request)
             state.lens = journeylens.open(settings.warehouse, settings.journey, settings=settings)
     lens: JourneyLens = state.lens
     return lens
+
+
+def app_database(state: Any, settings: Settings) -> AppDatabase:
+    """``state.app_db``, opened (and migrated) from ``settings`` on first use."""
+    with _state_lock:
+        if getattr(state, "app_db", None) is None:
+            state.app_db = AppDatabase(settings.app_database_url)
+    db: AppDatabase = state.app_db
+    return db
 
 
 def get_lens(request: Request) -> Iterator[JourneyLens]:
@@ -127,7 +134,7 @@ LensDep = Annotated[JourneyLens, Depends(get_lens, scope="function")]
 class Principal:
     """The caller: an API key or a signed-in user, with the scopes it holds."""
 
-    kind: Literal["key", "user"]
+    kind: Literal["key", "user", "local"]
     scopes: frozenset[str]
     key: ApiKey | None = None
     user: User | None = None
@@ -137,6 +144,8 @@ class Principal:
         """How the audit trail names the caller: the user's email or ``key:<prefix>``."""
         if self.user is not None:
             return self.user.email
+        if self.kind == "local":
+            return "cli:local"
         return f"key:{self.key.prefix}" if self.key is not None else "unknown"
 
     def allows(self, scope: str) -> bool:
@@ -222,6 +231,10 @@ async def get_principal(request: Request) -> Principal | None:
     Credentials that are present but wrong are refused (401), never treated as anonymous.
     """
     raw_key = api_key_from_request(request)
+    local_token = getattr(request.app.state, "local_token", None)
+    if raw_key and isinstance(local_token, str) and secrets.compare_digest(raw_key, local_token):
+        # The token of the server's marker file: CLI commands run beside the server (read only).
+        return Principal(kind="local", scopes=frozenset({"read"}))
     if raw_key is not None:
         return await _key_principal(request, raw_key)
     user = await _user_from_cookie(request)

@@ -25,10 +25,11 @@ router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"
 
 @router.get("/v1/journey/outcomes")
 async def get_outcomes(lens: LensDep, filters: FiltersDep,
-                       period: Literal["week", "month"] = "month") -> dict[str, Any]:
+                       period: Literal["week", "month"] = "month",
+                       within_days: Annotated[float | None, Query(gt=0, le=3650)] = None) -> dict[str, Any]:
     """``{period, overall: {customers, converted, churned, conversion(+_low/_high), churn(+_low/_high)},
     periods: [...], latest_change: [{metric, base_period, current_period, base, current, difference, p_value}]}``."""
-    result = await run_in_threadpool(lens.outcomes, filters=filters, period=period)
+    result = await run_in_threadpool(lens.outcomes, filters=filters, period=period, within_days=within_days)
     out: dict[str, Any] = result.to_dict()
     return out
 

@@ -6,9 +6,10 @@ exactly (``emit_json``), human output is a rich table (``emit_table``).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from journeylens.errors import JourneyLensError
+from journeylens.errors import ConfigError, JourneyLensError
 from journeylens.settings import Settings, get_settings
 
 console = Console(stderr=False)
@@ -34,14 +35,33 @@ class CliContext:
     timezone: str | None = None
     settings: Settings = field(default_factory=get_settings)
     _lens: Any = None
+    #: True when a server runs this command for a CLI beside it (on the server's lens).
+    remote: bool = False
 
     def lens(self) -> Any:
-        """The :class:`journeylens.JourneyLens` for this invocation (opened once)."""
+        """The :class:`journeylens.JourneyLens` for this invocation (opened once).
+
+        Without ``--warehouse`` (or ``JOURNEYLENS_WAREHOUSE``) the default file must already
+        exist: a mistyped command must not leave an empty ``./journeylens.duckdb`` behind.
+        """
         if self._lens is None:
             import journeylens
 
+            self.require_named_or_existing_warehouse()
             self._lens = journeylens.open(self.warehouse, self.journey, settings=self.settings)
         return self._lens
+
+    def require_named_or_existing_warehouse(self) -> None:
+        from journeylens.surfaces.server_marker import duckdb_file
+
+        if self.warehouse is not None or "warehouse" in self.settings.model_fields_set:
+            return
+        default = duckdb_file(self.settings.warehouse)
+        if default is not None and not default.exists():
+            raise ConfigError(
+                f"No warehouse given and ./{default} does not exist. Pass --warehouse PATH (before the "
+                "command; a new DuckDB file is created there) or set JOURNEYLENS_WAREHOUSE.",
+                code="no_warehouse", details={"default": str(default)})
 
 
 def get_ctx(ctx: typer.Context) -> CliContext:
@@ -90,14 +110,57 @@ def emit_table(rows: Sequence[Mapping[str, Any]], *, title: str | None = None,
     for col in cols:
         table.add_column(col, overflow="fold")
     for row in rows[:limit]:
-        table.add_row(*[_fmt(row.get(c)) for c in cols])
+        table.add_row(*[human(row.get(c), c, row) for c in cols])
     console.print(table)
     if len(rows) > limit:
         console.print(f"[dim]… {len(rows) - limit} more rows (use --json for all)[/dim]")
 
 
+#: Columns holding a share of 0..1, printed as percentages for people (``--json`` keeps the share).
+_SHARE_WORDS = ("share", "drop_off", "conversion", "rate", "retention", "churn")
+_SHARE_METRICS = ("csat", "csat_low", "csat_high", "ces_easy")
+
+
+def _is_share(column: str, row: Mapping[str, Any]) -> bool:
+    if column.endswith(("_n", "_customers", "_count")) or column in ("customers", "events", "n"):
+        return False
+    if column in _SHARE_METRICS or any(word in column for word in _SHARE_WORDS):
+        return True
+    return column in ("base", "current", "change", "low", "high") and row.get("metric") == "csat"
+
+
+def human_duration(seconds: float) -> str:
+    """``"45 s"``, ``"12 min"``, ``"5.2 h"``, ``"3.1 d"``.
+
+    >>> human_duration(178864)
+    '2.1 d'
+    """
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:,.1f} {unit}" if unit != "min" else f"{seconds / size:,.0f} min"
+    return f"{seconds:,.0f} s"
+
+
+def human(value: Any, column: str = "", row: Mapping[str, Any] | None = None) -> str:
+    """A cell for people: durations as durations, shares as percentages, thousands separated.
+
+    >>> human(0.2814, "conversion_from_start"), human(15392, "customers"), human(55962.0, "median_seconds")
+    ('28.1 %', '15,392', '15.5 h')
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or (isinstance(value, float) and value != value):
+        return _fmt(value)
+    if "seconds" in column:
+        return human_duration(float(value))
+    if _is_share(column, row or {}):
+        sign = "+" if column == "change" and value > 0 else ""
+        return f"{sign}{100 * value:.1f} {'pp' if column == 'change' else '%'}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return _fmt(value)
+
+
 def _fmt(value: Any) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):
         return "—"
     if isinstance(value, float):
         if abs(value) >= 1000:
@@ -115,3 +178,16 @@ def fail(error: JourneyLensError, *, as_json: bool) -> None:
     else:
         err_console.print(f"[bold red]error[/bold red] {escape(f'[{error.code}] {error.message}')}")
     raise typer.Exit(code=2)
+
+
+def guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a command so a :class:`JourneyLensError` ends it with the one error shape (status 2)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except JourneyLensError as exc:
+            fail(exc, as_json=bool(kwargs.get("as_json")))
+
+    return wrapper

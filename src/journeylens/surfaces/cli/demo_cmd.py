@@ -44,6 +44,9 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the Parquet files and journey YAML.")] = DEFAULT_OUT_DIR,
     ingest: Annotated[bool, typer.Option("--ingest/--no-ingest", help="Load the files into the warehouse.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    surveys: Annotated[bool, typer.Option(
+        "--surveys/--no-surveys", help="Add the demo surveys to the app database and invite a few customers "
+                                       "from their latest journeys (links printed; no SMTP needed).")] = False,
 ) -> None:
     """Generate a realistic omnichannel retail-bank dataset (with planted CX problems) and ingest it."""
     cli = get_ctx(ctx)
@@ -59,10 +62,24 @@ def demo(
     except JourneyLensError as exc:
         fail(exc, as_json=as_json)
         return
+    links = _demo_surveys(cli) if surveys and ingest else []
     if as_json:
         emit_json(report.to_dict())
         return
     _render(report, cli, available=set(ctx.find_root().command.list_commands(ctx)))  # type: ignore[attr-defined]
+    if links:
+        console.print("\nSurvey invitations sent from the demo journeys (open one, answer, and see it on the "
+                      "dashboard's Surveys page):")
+        emit_table(links, columns=["survey", "customer_id", "touchpoint", "url"])
+
+
+def _demo_surveys(cli: CliContext) -> list[dict[str, Any]]:
+    from journeylens.demo.surveys import add_demo_surveys, send_demo_invitations
+    from journeylens.operations.appdb import AppDatabase
+
+    db = AppDatabase(cli.settings.app_database_url)
+    add_demo_surveys(db)
+    return [dict(row) for row in send_demo_invitations(cli.lens(), db)]
 
 
 def _render(report: DemoReport, cli: CliContext, available: set[str]) -> None:

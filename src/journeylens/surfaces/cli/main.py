@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from journeylens.errors import JourneyLensError
 from journeylens.settings import Settings
 from journeylens.surfaces.cli.context import CliContext, fail
+from journeylens.surfaces.cli.remote import SUB_ARGS, route_beside_server
 
 COMMAND_MODULES: tuple[str, ...] = (
     "user_cmd",
@@ -29,10 +31,25 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+    "programme_cmd",
+    "models_cmd",
+    "trust_cmd",
+    "worker_cmd",
+    "survey_cmd",
 )
+
+class _Root(TyperGroup):
+    """Keeps the sub-command's arguments (click clears them before the root callback runs)."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's (vendored) click Context
+        protected = getattr(ctx, "_protected_args", None)
+        ctx.meta[SUB_ARGS] = [*(ctx.protected_args if protected is None else protected), *ctx.args]
+        return super().invoke(ctx)
+
 
 app = typer.Typer(
     name="journeylens",
+    cls=_Root,
     help="JourneyLens: customer-journey analytics and CX management.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -51,12 +68,22 @@ def main(
     timezone: Annotated[str | None, typer.Option(
         "--timezone", help="Time zone of naive timestamps (default UTC).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    server: Annotated[str | None, typer.Option(
+        "--server", envvar="JOURNEYLENS_SERVER",
+        help="Run read-only commands on this JourneyLens server (found by itself when it holds the warehouse).")]
+        = None,
+    api_key: Annotated[str | None, typer.Option(
+        "--api-key", envvar="JOURNEYLENS_API_KEY", help="API key for --server (read scope).")] = None,
 ) -> None:
+    if isinstance(ctx.obj, CliContext) and ctx.obj.remote:
+        return  # a server runs this command for a CLI beside it, on its own lens
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
     overrides: dict[str, Any] = {k: v for k, v in {"warehouse": warehouse, "journey": journey,
                                                    "timezone": timezone}.items() if v}
     ctx.obj = CliContext(warehouse=warehouse, journey=journey, timezone=timezone,
                          settings=Settings(**overrides))
+    if not ctx.resilient_parsing:
+        route_beside_server(ctx, ctx.obj, server=server, api_key=api_key)
 
 
 for _name in COMMAND_MODULES:
@@ -68,7 +95,10 @@ def run() -> None:
     try:
         app(standalone_mode=True)
     except JourneyLensError as exc:  # pragma: no cover - exercised through subprocess tests
-        fail(exc, as_json="--json" in sys.argv)
+        try:
+            fail(exc, as_json="--json" in sys.argv)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

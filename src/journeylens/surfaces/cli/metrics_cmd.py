@@ -94,6 +94,8 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
                 channel: ChannelOpt = None, stage: StageOpt = None, touchpoint: TouchpointOpt = None,
                 every_period: Annotated[bool, typer.Option("--every-period", help="Compare every period with the "
                                                            "one before it, not only the latest.")] = False,
+                include_incomplete: Annotated[bool, typer.Option(
+                    "--include-incomplete", help="Also test periods the data does not reach the end of.")] = False,
                 as_json: JsonOpt = False) -> None:
     """JSON: rows {<by keys>, metric, base, current, change, test, statistic, p, q, significant, ...}."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
@@ -106,6 +108,8 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
     chosen_period = None if period.lower() == "none" else period
     if every_period and chosen_period is not None:
         params["every_period"] = True
+    if include_incomplete and chosen_period is not None:
+        params["include_incomplete"] = True
     groups = _split(by)
     if chosen_period is None and len(groups) != 1:
         fail(ParameterError("Group-vs-group comparison (--period none) takes exactly one --by grouping."),
@@ -114,9 +118,9 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
     _run(ctx, as_json, lambda lens: lens.metric_changes(by=groups, period=chosen_period, baseline=baseline,
                                                         filters=filters, **params),
          lambda rows: emit_table(rows, title="Metric changes (BH-adjusted q)", columns=[
-             *groups, *(["base_period"] if every_period else []),
+             *groups, *(["base_period"] if chosen_period else []),
              "versus" if chosen_period is None else "current_period", "metric", "base", "current",
-             "change", "p", "q", "significant"]))
+             "change", "p", "q", "significant", *(["incomplete"] if chosen_period else [])]))
 
 
 def links_cmd(ctx: typer.Context, window_days: Annotated[float, typer.Option("--window-days")] = 7.0,

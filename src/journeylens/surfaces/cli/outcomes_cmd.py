@@ -34,12 +34,14 @@ def outcomes_cmd(
     end: EndOpt = None,
     cohort: CohortOpt = None,
     channel: ChannelOpt = None,
+    within_days: Annotated[float | None, typer.Option(
+        "--within-days", help="Count a conversion only within N days of the first event (cohort-fair trend).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Conversion and churn shares, overall and per period, with 95 % Wilson intervals."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel)
     try:
-        result = get_ctx(ctx).lens().outcomes(filters=filters, period=period)
+        result = get_ctx(ctx).lens().outcomes(filters=filters, period=period, within_days=within_days)
     except JourneyLensError as exc:
         fail(exc, as_json=as_json)
         return
@@ -51,4 +53,4 @@ def outcomes_cmd(
                   f"churn {overall['churn']:.1%}" if overall["customers"] else "No customers.")
     emit_table([dict(p) for p in result.periods], title=f"Outcomes by {period} of first event",
                columns=["period", "customers", "conversion", "conversion_low", "conversion_high", "churn",
-                        "churn_low", "churn_high"])
+                        "churn_low", "churn_high", "complete"])

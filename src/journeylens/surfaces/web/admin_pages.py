@@ -34,10 +34,20 @@ def data_health_page(user: ReaderDep, p: PageDep) -> Response:
     identities, i_error = p.results.attempt("identities") if may_see_ids else (None, None)
     if quarantine is not None and not may_see_ids:
         quarantine = quarantine.without_raw()
-    context = {"title": "Data health", "quarantine": quarantine.to_dict() if quarantine else None,
+    fresh, f_error = p.results.attempt("freshness")
+    context = {"title": "Data health", "fresh": fresh.to_dict() if fresh else None, "f_error": f_error,
+               "notes": _annotation_rows(p), "quarantine": quarantine.to_dict() if quarantine else None,
                "q_error": q_error, "history": history or [], "h_error": h_error,
                "identities": identities.to_dict() if identities else None, "i_error": i_error}
     return render(p.request, "data_health.html", context)
+
+
+def _annotation_rows(p: Page) -> list[Any]:
+    from journeylens.operations.annotations import list_annotations
+    from journeylens.surfaces.api.deps import _app_db_now
+
+    with _app_db_now(p.request).session() as session:
+        return list_annotations(session)
 
 
 def _definition_context(p: Page, **extra: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -27,10 +27,11 @@ def result_cache(state: Any) -> ResultCache:
 
 @dataclass(frozen=True)
 class Page:
-    """The request's query, lens and cached results."""
+    """The request's query (a date preset resolved into ``start``/``end``), lens and cached results."""
 
     request: Request
     results: Results
+    resolved: dict[str, str] = field(default_factory=dict)
 
     @property
     def lens(self) -> Any:
@@ -38,7 +39,23 @@ class Page:
 
     @property
     def query(self) -> dict[str, str]:
-        return dict(self.request.query_params)
+        return dict(self.resolved)
+
+    def period(self) -> dict[str, Any]:
+        """What period the page covers and what it is compared with (labels for the header)."""
+        from journeylens.analyses.periods import window_of
+
+        fresh, _ = self.results.attempt("freshness")
+        first, last = (fresh.params["first"], fresh.params["last"]) if fresh else (None, None)
+        query = self.resolved
+        window = window_of(query.get("start"), query.get("end"), first, last)
+        chosen = bool(query.get("start") or query.get("end"))
+        compare = query.get("compare") or ("previous" if chosen else "none")
+        base = window.compared(compare) if window is not None and compare in ("previous", "last_year") else None
+        return {"label": window.label() if window else "no data yet", "chosen": chosen,
+                "days": round(window.days) if window else 0, "compare": compare,
+                "base_label": base.label() if base else None,
+                "warnings": fresh.warnings if fresh else [], "fresh": fresh.to_dict() if fresh else None}
 
     def filter_choices(self) -> dict[str, list[str]]:
         """Cohort and channel names for the filter bar (from the journey definition)."""
@@ -57,9 +74,23 @@ def results_of(request: Request) -> Results:
     return Results(lens_pool(request.app.state, get_app_lens(request)), result_cache(request.app.state))
 
 
+def resolve_query(query: dict[str, str], results: Results) -> dict[str, str]:
+    """The query with a date preset (``preset=30d``) turned into ``start``/``end`` dates, ending
+    on the data's last day (a feed that stopped long ago still shows its last 30 days)."""
+    preset = query.get("preset")
+    if not preset or preset == "custom" or query.get("start") or query.get("end"):
+        return query
+    from journeylens.analyses.periods import preset_window
+
+    fresh, _ = results.attempt("freshness")
+    window = preset_window(preset, fresh.params["last"] if fresh else None)
+    return {**query, "start": window.start.date().isoformat(), "end": window.end.date().isoformat()}
+
+
 def page(request: Request) -> Page:
     """Open the lens and read the data version (run in a worker thread: it queries the warehouse)."""
-    return Page(request, results_of(request))
+    results = results_of(request)
+    return Page(request, results, resolve_query(dict(request.query_params), results))
 
 
 PageDep = Annotated[Page, Depends(page)]

@@ -43,7 +43,12 @@ OVERVIEW_HARMS = 3
 def overview(user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query)
     kpis, kpi_error = p.results.attempt("kpis", filters=filters)
-    trends = {m: p.results.attempt("metric_trend", filters=filters, metric=m) for m in CX_METRICS}
+    split = {"split": p.query["split"]} if p.query.get("split") else {}
+    trends = {m: p.results.attempt("metric_trend", filters=filters, metric=m, **split) for m in CX_METRICS}
+    period = p.period()
+    kpi_change = (p.results.attempt("kpi_change", **VIEWS["kpi_change"].parse({**p.query, "compare": period["compare"]}))
+                  if period["base_label"] else (None, None))
+    properties, _ = p.results.attempt("properties")
     outcomes, outcome_error = p.results.attempt("outcomes", filters=filters)
     changes, change_error = p.results.attempt("changes", filters=filters)
     harms, harm_error = p.results.attempt("switch_impact", filters=filters)
@@ -51,8 +56,12 @@ def overview(user: ReaderDep, p: PageDep) -> Response:
     significant = list(changes.significant()) if changes else []
     context = {
         "title": "Overview", "kpi": (kpis.to_dict(detail=True) or [None])[0] if kpis else None, "kpi_error": kpi_error,
-        "trends": {m: (_figure(p, "metric_trend", r, filters=filters, metric=m), e)
+        "trends": {m: (_figure(p, "metric_trend", r, filters=filters, metric=m, **split), e)
                    for m, (r, e) in trends.items()},
+        "period": period, "split": split.get("split"),
+        "kpi_change": {r["metric"]: r for r in kpi_change[0].to_dict()} if kpi_change[0] else {},
+        "kpi_change_error": kpi_change[1],
+        "split_names": [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50] if properties else [],
         "outcomes": outcomes.to_dict() if outcomes else None, "outcome_figure": _figure(p, "outcomes", outcomes, filters=filters),
         "outcome_error": outcome_error,
         "changes": significant[:OVERVIEW_CHANGES], "changes_significant": len(significant),

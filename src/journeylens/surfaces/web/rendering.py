@@ -118,10 +118,21 @@ def render(request: Request, name: str, context: Mapping[str, Any], *, status_co
     user = getattr(request.state, "jl_user", None)
     base = {"request": request, "user": user, "csrf_token": csrf_token(request), "path": request.url.path,
             "query": dict(request.query_params), "nav": navigation(user),
-            "can_lookup": user is not None and role_allows(user.role, "customer.lookup")}
+            "can_lookup": user is not None and role_allows(user.role, "customer.lookup"),
+            "annotations": _annotations(request) if user is not None else []}
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
     set_presession_cookie(request, response)  # binds the sign-in form's CSRF token to this browser
     return secured(response)
+
+
+def _annotations(request: Request) -> list[dict[str, Any]]:
+    """Every annotation, for the charts of the page (drawn by app.js on date axes)."""
+    from journeylens.operations.annotations import list_annotations
+    from journeylens.surfaces.api.deps import _app_db_now
+
+    with _app_db_now(request).session() as session:
+        return [{"at": a.at.isoformat(), "title": a.title if not a.touchpoint else f"{a.title} ({a.touchpoint})",
+                 "kind": a.kind} for a in list_annotations(session)]
 
 
 #: Only this server's own scripts run (no inline script, no eval; figures are JSON data blocks,
@@ -147,8 +158,10 @@ def secured(response: Response) -> Response:
 NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
-    ("/customers", "Customers", "customer.lookup"), ("/data-health", "Data health", "read"),
-    ("/journey-definition", "Journey definition", "read"), ("/settings", "Settings", "admin"),
+    ("/customers", "Customers", "customer.lookup"), ("/surveys", "Surveys", "read"), ("/views", "Saved views", "read"),
+    ("/data-health", "Data health", "read"),
+    ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
+    ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),
 )
 
 

@@ -12,7 +12,7 @@ exactly the table the page shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -26,6 +26,9 @@ Query = Mapping[str, str]
 FILTER_KEYS: tuple[str, ...] = ("start", "end", "cohort", "channel")
 CX_METRICS: tuple[str, ...] = ("nps", "csat", "ces")
 FUNNEL_MODES: tuple[str, ...] = ("ordered", "strict", "any")
+#: The overview's conversion counts a conversion within this many days of the first event, so
+#: recent months (customers who have not had the time yet) do not look like a collapse.
+CONVERSION_WINDOW_DAYS = 30
 
 
 def _text(query: Query, name: str) -> str | None:
@@ -69,7 +72,22 @@ def _p_filters(query: Query) -> dict[str, Any]:
 
 
 def _p_metric(query: Query) -> dict[str, Any]:
-    return {"filters": parse_filters(query), "metric": _choice(query, "metric", CX_METRICS, "nps")}
+    return {"filters": parse_filters(query), "metric": _choice(query, "metric", CX_METRICS, "nps"),
+            "split": _text(query, "split")}
+
+
+def _p_compare(query: Query) -> dict[str, Any]:
+    """The chosen window and the one it is compared with (``compare`` = previous / last_year)."""
+    from journeylens.analyses.periods import window_of
+
+    current = parse_filters(query)
+    window = window_of(current.start, current.end, None, None)
+    if window is None:
+        raise ParameterError("Pick a period (a date preset or From/Until) to compare it with another.")
+    base = window.compared(_choice(query, "compare", ("previous", "last_year"), "previous"))
+    assert base is not None
+    return {"current": current, "base": replace(current, start=base.start.to_pydatetime(),
+                                                end=base.end.to_pydatetime())}
 
 
 def _p_touchpoint(query: Query) -> dict[str, Any]:
@@ -168,9 +186,14 @@ class View:
 
 VIEWS: dict[str, View] = {
     "kpis": View(lambda r, filters: r.lens.metrics(by=[], filters=filters), _p_filters, "CX metrics"),
-    "metric_trend": View(lambda r, filters, metric: r.lens.metrics(by=["month"], metrics=[metric], filters=filters),
-                         _p_metric, "Metric trend"),
-    "outcomes": View(lambda r, filters: r.lens.outcomes(filters=filters), _p_filters, "Conversion and churn"),
+    "metric_trend": View(lambda r, filters, metric, split=None: r.lens.metrics(
+        by=[split, "month"] if split else ["month"], metrics=[metric], filters=filters), _p_metric, "Metric trend"),
+    "outcomes": View(lambda r, filters: r.lens.outcomes(filters=filters, within_days=CONVERSION_WINDOW_DAYS),
+                     _p_filters, "Conversion and churn"),
+    "kpi_change": View(lambda r, current, base: r.lens.window_change(current, base), _p_compare,
+                       "CX metrics against the comparison period"),
+    "freshness": View(lambda r: r.lens.freshness(), _p_none, "Data freshness"),
+    "properties": View(lambda r: r.lens.properties(top=5), _p_none, "Properties that can split a number"),
     "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters,
                                                              every_period=True),
                     _p_filters, "Changes, month by month"),
@@ -215,6 +238,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
     everyone: dict[str, Any] = {"filters": parse_filters({})}
     plan = [("kpis", everyone, False)]
     plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
+    plan[1:1] = [("freshness", {}, False), ("properties", {}, False)]
     plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),

@@ -1,0 +1,154 @@
+"""Properties that can split a number: keys of the events' ``properties``, the feedback's
+``properties`` and the customers' columns and ``attributes``, discovered from the data with
+their cardinality.
+
+A feedback answer takes an *event* property's value from the customer's latest event carrying
+it at or before the answer (an as-of join), so "CSAT by app_version" compares answers given
+on app 5.14.2 with answers given on 6.0.0. High-cardinality properties keep their ``top``
+most frequent values and put the rest in ``"other"`` (:data:`OTHER`).
+
+>>> json_key_pattern("app_version")
+'"app_version"\\\\s*:\\\\s*"?([^",}]*)'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from journeylens.analyses.result import Result
+from journeylens.errors import EngineNotSupportedError, ParameterError
+
+OTHER = "other"
+#: Values kept per property before the rest become "other".
+DEFAULT_TOP = 10
+#: Rows read per table to find property names (cardinality is then counted on all rows).
+SAMPLE_ROWS = 20_000
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .:-]{0,63}$")
+SOURCES: tuple[str, ...] = ("event", "feedback", "customer")
+_JSON_COLUMN = {"event": "properties", "feedback": "properties", "customer": "attributes"}
+
+
+def json_key_pattern(key: str) -> str:
+    return r'"' + re.escape(key) + r'"\s*:\s*"?([^",}]*)'
+
+
+def json_value(column: ir.StringValue, key: str) -> ir.StringValue:
+    """The text of ``key`` in a JSON-object column (null when absent or JSON null); a regular
+    expression so every engine agrees (values with commas or quotes are cut at them)."""
+    value = column.re_extract(json_key_pattern(key), 1).strip()
+    return value.nullif("").nullif("null")
+
+
+@dataclass(frozen=True)
+class PropertiesResult(Result):
+    """Rows ``source, property, distinct, top_values`` (the most frequent values first)."""
+
+    title: str = "Properties"
+
+
+def _keys(table: ir.Table, column: str, sample_rows: int) -> list[str]:
+    if column not in table.columns:
+        return []
+    sample = table.select(column).filter(table[column].notnull()).limit(sample_rows).to_pyarrow()
+    keys: dict[str, None] = {}
+    for text in sample.column(column).to_pylist():
+        try:
+            parsed = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(parsed, dict):
+            keys.update(dict.fromkeys(k for k, v in parsed.items() if v is not None and _KEY_RE.match(k)))
+    return list(keys)
+
+
+def _profile(table: ir.Table, source: str, name: str, value: ir.Value, top: int) -> dict[str, Any]:
+    counted = table.select(value=value).filter(ibis._.value.notnull()).value.value_counts(name="n")
+    rows = counted.order_by([ibis.desc("n"), "value"]).to_pyarrow().to_pylist()
+    return {"source": source, "property": name, "distinct": len(rows),
+            "top_values": [{"value": r["value"], "n": int(r["n"])} for r in rows[:top]]}
+
+
+def discover(events: ir.Table | None, feedback: ir.Table | None, customers: ir.Table | None, *,
+             top: int = 5, sample_rows: int = SAMPLE_ROWS) -> PropertiesResult:
+    """Every property that can split a number, with its distinct count and top values."""
+    rows: list[dict[str, Any]] = []
+    for source, table in (("event", events), ("feedback", feedback), ("customer", customers)):
+        if table is None:
+            continue
+        if source == "customer":
+            plain = [c for c in ("segment", "region", "plan") if c in table.columns]
+            rows += [_profile(table, source, c, table[c].cast("string"), top) for c in plain]
+        column = _JSON_COLUMN[source]
+        rows += [_profile(table, source, key, json_value(table[column], key), top)
+                 for key in _keys(table, column, sample_rows)]
+    return PropertiesResult(records=tuple(rows), params={"top": top})
+
+
+def known_properties(events: ir.Table | None, feedback: ir.Table | None, customers: ir.Table | None) -> list[str]:
+    names = [str(r["property"]) for r in discover(events, feedback, customers, top=0).records]
+    return list(dict.fromkeys(names))
+
+
+def has_key(table: ir.Table | None, column: str, key: str) -> bool:
+    if table is None or column not in table.columns or not _KEY_RE.match(key):
+        return False
+    return bool(table[column].contains(f'"{key}"').any().execute())
+
+
+def top_or_other(table: ir.Table, column: str, top: int = DEFAULT_TOP) -> ir.Table:
+    """Keep the ``top`` most frequent values of ``column``; the rest become ``"other"``."""
+    counts = table[column].value_counts(name="_n").filter(ibis._[column].notnull())
+    kept = counts.order_by([ibis.desc("_n"), column]).limit(top)[column].to_pyarrow().to_pylist()
+    total = int(counts.count().execute())
+    if total <= top:
+        return table
+    return table.mutate(**{column: ibis.ifelse(table[column].isin(kept), table[column],
+                                               ibis.ifelse(table[column].isnull(), ibis.null("string"),
+                                                           ibis.literal(OTHER)))})
+
+
+def with_event_property(rows: ir.Table, events: ir.Table, key: str, *, time_col: str = "timestamp") -> ir.Table:
+    """``rows`` (with ``customer_id`` and ``time_col``) plus column ``key``: the value on the
+    customer's latest event carrying it at or before the row's time."""
+    carrying = events.filter(events.properties.contains(f'"{key}"'))
+    carrying = carrying.select(_cid=carrying.customer_id, _ts=carrying.timestamp,
+                               _v=json_value(carrying.properties, key)).filter(ibis._._v.notnull())
+    try:
+        joined = rows.asof_join(carrying, on=rows[time_col] >= carrying._ts,
+                                predicates=[rows.customer_id == carrying._cid])
+        out = joined.mutate(**{key: joined._v}).drop("_cid", "_ts", "_v")
+    except (NotImplementedError, ibis.common.exceptions.UnsupportedOperationError) as exc:
+        raise EngineNotSupportedError(f"Splitting by the event property {key!r} needs an as-of join, which "
+                                      "this engine cannot do.") from exc
+    return out
+
+
+def property_column(rows: ir.Table, key: str, *, events: ir.Table | None, customers: ir.Table | None,
+                    kind: str, top: int = DEFAULT_TOP) -> ir.Table:
+    """``rows`` plus a string column ``key`` from, in order: the rows' own properties, the
+    customer's columns / attributes, the customer's latest event with the property.
+    ``kind`` names what the rows are (``feedback`` or ``event``) for the error message."""
+    if key in rows.columns:
+        out = rows.mutate(**{key: rows[key].cast("string")})
+    elif has_key(rows, "properties", key):
+        out = rows.mutate(**{key: json_value(rows.properties, key)})
+    elif customers is not None and ((key in customers.columns and key != "customer_id")
+                                    or has_key(customers, "attributes", key)):
+        value = customers[key].cast("string") if key in customers.columns else json_value(customers.attributes, key)
+        attrs = customers.select(_cid=customers.customer_id, _v=value).distinct(on="_cid")
+        joined = rows.left_join(attrs, rows.customer_id == attrs._cid)
+        out = joined.mutate(**{key: joined._v}).drop("_cid", "_v")
+    elif kind != "event" and events is not None and has_key(events, "properties", key):
+        out = with_event_property(rows, events, key)
+    else:
+        from journeylens.analyses.names import check_names
+
+        check_names("property", [key], known_properties(events, rows if kind == "feedback" else None, customers))
+        raise ParameterError(f"Cannot split by {key!r}.")  # unreachable: check_names raised
+    return top_or_other(out, key, top)

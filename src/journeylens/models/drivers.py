@@ -1,0 +1,220 @@
+"""Key drivers of a survey outcome and the priority matrix.
+
+``survey_drivers`` takes the responses that carry the target (NPS 0-10, CSAT, CES or any
+numeric metric) and the attribute ratings answered in the same responses (for example
+``sat_app``, ``sat_branch`` in a relationship survey, kept in the ``metrics`` JSON), and
+returns each driver's share of the explained variance (:class:`~journeylens.models.importance.DriverImportance`),
+its performance (mean rating as % of its scale), its adjusted effect (multiple-regression
+coefficient in the target's unit per rating point) and a priority-matrix quadrant:
+
+========================  =====================  ======================
+importance ≥ 1/k          performance < mean     **fix first**
+importance ≥ 1/k          performance ≥ mean     **keep up**
+importance < 1/k          performance < mean     **monitor**
+importance < 1/k          performance ≥ mean     **possibly over-invested**
+========================  =====================  ======================
+
+The thresholds (1/k: an equal share; the mean performance of the drivers) are in
+``params["thresholds"]`` and drawn on the chart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from typing_extensions import TypedDict
+
+from journeylens.analyses.metrics import (
+    BUILTIN_METRICS,
+    MetricSpec,
+    metric_value,
+    select_respondents,
+)
+from journeylens.analyses.result import Result, plain
+from journeylens.errors import UnknownNameError
+from journeylens.models.importance import DriverImportance
+
+#: Most responses read for a driver analysis (a uniform sample above it).
+MAX_SAMPLE_ROWS = 1_000_000
+
+#: Known scales (low, high) of the built-in metrics.
+SCALES = {"nps": (0.0, 10.0), "csat": (1.0, 5.0), "ces": (1.0, 7.0)}
+
+QUADRANTS = ("fix first", "keep up", "monitor", "possibly over-invested")
+
+
+class DriverRow(TypedDict):
+    driver: str
+    importance: float | None
+    importance_low: float | None
+    importance_high: float | None
+    performance: float | None
+    quadrant: str | None
+    effect: float | None
+    sentence: str
+
+
+class DriversPayload(TypedDict):
+    target: str
+    n: int
+    r2: float | None
+    method: str
+    drivers: list[DriverRow]
+
+
+@dataclass(frozen=True)
+class DriversResult(Result):
+    """``to_dict()`` → ``{target, n, r2, method, drivers: [{driver, importance, importance_low,
+    importance_high, performance, quadrant, effect, sentence}]}`` (importance sums to 1)."""
+
+    title: str = "Key drivers"
+
+    def to_dict(self) -> DriversPayload:  # type: ignore[override]
+        p = self.params
+        rows = [DriverRow(**{k: plain(r.get(k)) for k in DriverRow.__annotations__}) for r in self.records]  # type: ignore[typeddict-item]
+        return DriversPayload(target=p["target"], n=int(p["n"]), r2=plain(p["r2"]), method=p["method"], drivers=rows)
+
+    def figure(self) -> Any:
+        """The priority matrix: importance × performance, thresholds as dashed lines."""
+        import plotly.graph_objects as go
+
+        rows = [r for r in self.to_dict()["drivers"] if r["performance"] is not None]
+        fig = go.Figure(go.Scatter(
+            x=[r["performance"] for r in rows], y=[100 * (r["importance"] or 0) for r in rows],
+            mode="markers+text", text=[r["driver"] for r in rows], textposition="top center",
+            customdata=[r["quadrant"] for r in rows],
+            hovertemplate="%{text}<br>performance %{x:.0f}<br>importance %{y:.0f} %<br>%{customdata}<extra></extra>"))
+        thresholds = self.params.get("thresholds") or {}
+        if thresholds.get("performance") is not None:
+            fig.add_vline(x=thresholds["performance"], line_dash="dash",
+                          annotation_text=f"mean performance {thresholds['performance']:.0f}")
+        if thresholds.get("importance") is not None:
+            fig.add_hline(y=100 * thresholds["importance"], line_dash="dash",
+                          annotation_text=f"equal share {100 * thresholds['importance']:.0f} %")
+        fig.update_layout(title=f"Priority matrix: {self.params['target']}", xaxis_title="performance (% of scale)",
+                          yaxis_title="importance (% of explained variance)")
+        return fig
+
+
+def quadrant(importance: float, performance: float | None, importance_cut: float | None,
+             performance_cut: float | None) -> str | None:
+    if performance is None or performance_cut is None or importance_cut is None:
+        return None
+    important, good = importance >= importance_cut, performance >= performance_cut
+    return QUADRANTS[(0 if important else 2) + (1 if good else 0)]
+
+
+def driver_rows(model: DriverImportance, performance: Sequence[float | None], target: str,
+                unit: str = "points") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows (by importance) and the thresholds, from a fitted model and each driver's performance."""
+    names = list(model.feature_names_in_)
+    known = [p for p in performance if p is not None]
+    cuts = {"importance": 1 / len(names), "performance": float(np.mean(known)) if known else None}
+    rows = []
+    for i, name in enumerate(names):
+        share, perf = float(model.share_[i]), performance[i]
+        quad = quadrant(share, perf, cuts["importance"], cuts["performance"])
+        low, high = float(model.share_low_[i]), float(model.share_high_[i])
+        sentence = (f"{name}: {share:.0%} of the explained variance (95 % interval {low:.0%} to {high:.0%}); "
+                    f"one more point goes with {target} {model.coef_[i]:+.2f} {unit}, the other drivers held equal")
+        if quad:
+            sentence += f"; performance {perf:.0f}/100 → {quad}"
+        rows.append({"driver": name, "importance": share, "importance_low": low, "importance_high": high,
+                     "performance": perf, "quadrant": quad, "effect": float(model.coef_[i]), "sentence": sentence + "."})
+    return sorted(rows, key=lambda r: -r["importance"]), cuts
+
+
+# --- reading the responses (Ibis) ----------------------------------------------------------
+def _responses(feedback: ir.Table, target: str, survey: str | None) -> ir.Table:
+    answers = select_respondents(feedback, "customer")
+    if survey is not None:
+        answers = answers.filter(answers.survey == survey)
+    return answers.mutate(_target=metric_value(answers, MetricSpec.parse(target))).filter(lambda t: t._target.notnull())
+
+
+def _metric_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The built-in metrics plus every numeric key of the ``metrics`` JSON, one column each."""
+    out = rows[[c for c in BUILTIN_METRICS if c in rows.columns]].astype(float)
+    if "metrics" in rows.columns:
+        parsed = pd.DataFrame([json.loads(v) if isinstance(v, str) and v else {} for v in rows["metrics"]],
+                              index=rows.index)
+        for col in parsed.columns:
+            numeric = pd.to_numeric(parsed[col], errors="coerce")
+            if numeric.notna().any():
+                out[str(col)] = numeric
+    return out
+
+
+def available_metrics(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if frame[c].notna().any()]
+
+
+def scale_of(name: str, values: pd.Series) -> tuple[float, float]:
+    """The metric's scale: known for nps/csat/ces, else 1-5, 0-10 or the observed range."""
+    if name in SCALES:
+        return SCALES[name]
+    low, high = float(values.min()), float(values.max())
+    for scale in ((1.0, 5.0), (1.0, 7.0), (0.0, 10.0), (1.0, 10.0)):
+        if scale[0] <= low and high <= scale[1]:
+            return scale
+    return low, high
+
+
+def performance_of(name: str, values: pd.Series) -> float | None:
+    low, high = scale_of(name, values.dropna())
+    return None if high <= low else float(100 * (values.mean() - low) / (high - low))
+
+
+def load_responses(feedback: ir.Table, target: str, survey: str | None, sample_rows: int) -> pd.DataFrame:
+    """Target plus every metric of the responses that carry the target (bounded sample)."""
+    MetricSpec.parse(target)
+    answers = _responses(feedback, target, survey)
+    cols = [c for c in (*BUILTIN_METRICS, "metrics") if c in answers.columns]
+    rows = answers.select(*cols, "_target").limit(sample_rows).to_pandas()
+    frame = _metric_frame(rows)
+    frame["_target"] = rows["_target"].astype(float)
+    return frame
+
+
+def survey_drivers(feedback: ir.Table, *, target: str = "nps", drivers: Sequence[str] | None = None,
+                   survey: str | None = None, min_n: int = 30, n_bootstrap: int = 200,
+                   sample_rows: int = MAX_SAMPLE_ROWS) -> DriversResult:
+    """Key drivers of ``target`` among the metrics answered in the same responses.
+
+    ``drivers`` default to every numeric metric answered in at least half of the responses
+    that carry the target. Rows with a missing target or driver are left out (listwise).
+    """
+    frame = load_responses(feedback, target, survey, sample_rows)
+    available = [c for c in available_metrics(frame) if c not in (target, "_target")]
+    if frame.empty:
+        raise UnknownNameError(f"No customer response carries {target!r}"
+                               + (f" in survey {survey!r}" if survey else "") + ".",
+                               details={"target": target, "survey": survey})
+    if drivers:
+        unknown = [d for d in drivers if d not in available]
+        if unknown:
+            raise UnknownNameError(f"Unknown driver(s) {', '.join(unknown)} for target {target!r}; "
+                                   f"answered with it: {', '.join(available) or 'none'}.",
+                                   details={"unknown": unknown, "available": available})
+        chosen = list(dict.fromkeys(drivers))
+    else:
+        chosen = [c for c in available if frame[c].notna().mean() >= 0.5]
+        if not chosen:
+            raise UnknownNameError(f"No metric is answered alongside {target!r} in at least half of its responses; "
+                                   f"metrics seen: {', '.join(available) or 'none'}.", details={"available": available})
+    model = DriverImportance(n_bootstrap=n_bootstrap, min_n=min_n).fit(frame[chosen], frame["_target"])
+    complete = frame[chosen].dropna()
+    rows, cuts = driver_rows(model, [performance_of(c, complete[c]) for c in chosen], target)
+    method = (("LMG: exact Shapley decomposition of R² over all subsets" if model.method_ == "lmg"
+               else "Johnson's relative weights") + f" of a linear model; {model.n_dropped_} of "
+              f"{len(frame)} responses left out for a missing answer (listwise deletion); 95 % bootstrap "
+              f"intervals ({n_bootstrap} resamples)")
+    params = {"target": target, "n": model.n_, "r2": model.r2_, "method": method, "thresholds": cuts,
+              "survey": survey, "dropped_missing": model.n_dropped_, "kind": "survey"}
+    return DriversResult(records=tuple(rows), params=params)

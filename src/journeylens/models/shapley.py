@@ -1,0 +1,101 @@
+"""Relative importance of correlated drivers: the Shapley decomposition of R² (LMG) and
+Johnson's relative weights, both computed from a correlation matrix.
+
+LMG (Lindeman, Merenda and Gold 1980; Grömping 2006) gives each driver its average gain in
+R² over all orders of entry, which is the Shapley value of the "R² game". It needs the R² of
+every subset of drivers (2**k of them); each comes from the correlation matrix alone,
+``R²(S) = r_yS' R_SS⁻¹ r_yS``, solved in batches of equal-size subsets, so 15 drivers
+(32,768 subsets) take a fraction of a second. Above :data:`MAX_EXACT_DRIVERS` Johnson's
+relative weights (Johnson 2000) approximate it: regress y on the orthogonal counterpart of X
+and share each component's R² back to the drivers by their squared loadings.
+
+>>> import numpy as np
+>>> corr = np.array([[1.0, 0.0, 0.6], [0.0, 1.0, 0.3], [0.6, 0.3, 1.0]])  # x1, x2 uncorrelated; y last
+>>> lmg(corr).round(2).tolist()
+[0.36, 0.09]
+>>> relative_weights(corr).round(2).tolist()
+[0.36, 0.09]
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+
+from journeylens.errors import DegenerateDataError
+
+#: Largest driver count for the exact Shapley decomposition (2**15 subsets).
+MAX_EXACT_DRIVERS = 15
+
+#: A smallest eigenvalue of the drivers' correlation matrix below this means perfect collinearity.
+COLLINEAR_EIGENVALUE = 1e-8
+
+
+def subset_r2(corr: np.ndarray) -> np.ndarray:
+    """R² of every subset of the k drivers (index = bit mask; ``corr`` has y as its last row/column)."""
+    k = corr.shape[0] - 1
+    rxx, rxy = corr[:k, :k], corr[:k, k]
+    out = np.zeros(1 << k)
+    for size in range(1, k + 1):
+        subsets = np.array(list(combinations(range(k), size)), dtype=np.int64)
+        blocks = rxx[subsets[:, :, None], subsets[:, None, :]]
+        targets = rxy[subsets]
+        beta = np.linalg.solve(blocks, targets[:, :, None])[:, :, 0]
+        masks = (np.left_shift(1, subsets)).sum(axis=1)
+        out[masks] = np.einsum("ij,ij->i", beta, targets)
+    return np.clip(out, 0.0, 1.0)
+
+
+def lmg(corr: np.ndarray) -> np.ndarray:
+    """Each driver's Shapley share of R² (the shares sum to the full model's R²)."""
+    k = corr.shape[0] - 1
+    if k > MAX_EXACT_DRIVERS:
+        raise ValueError(f"LMG is exact up to {MAX_EXACT_DRIVERS} drivers, got {k}; use relative_weights.")
+    r2 = subset_r2(corr)
+    masks = np.arange(1 << k)
+    sizes = np.array([bin(m).count("1") for m in masks])
+    weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) if s < k else 0.0
+                       for s in range(k + 1)])
+    out = np.zeros(k)
+    for j in range(k):
+        without = masks[(masks >> j) & 1 == 0]
+        out[j] = np.sum(weight[sizes[without]] * (r2[without | (1 << j)] - r2[without]))
+    return out
+
+
+def relative_weights(corr: np.ndarray) -> np.ndarray:
+    """Johnson's relative weights (they sum to the full model's R²)."""
+    k = corr.shape[0] - 1
+    rxx, rxy = corr[:k, :k], corr[:k, k]
+    values, vectors = np.linalg.eigh(rxx)
+    values = np.clip(values, 0.0, None)
+    half = vectors @ np.diag(np.sqrt(values)) @ vectors.T  # correlations of X with its orthogonal twin Z
+    beta = np.linalg.solve(half, rxy)  # y on Z
+    return (half**2) @ (beta**2)
+
+
+def full_r2(corr: np.ndarray) -> float:
+    k = corr.shape[0] - 1
+    return float(corr[:k, k] @ np.linalg.solve(corr[:k, :k], corr[:k, k]))
+
+
+def collinear_groups(corr: np.ndarray, names: list[str]) -> list[list[str]]:
+    """Sets of drivers that are (near) perfect linear combinations of each other."""
+    k = corr.shape[0] - 1
+    values, vectors = np.linalg.eigh(corr[:k, :k])
+    groups = []
+    for value, vector in zip(values, vectors.T, strict=True):
+        if value < COLLINEAR_EIGENVALUE:
+            groups.append([names[i] for i in np.flatnonzero(np.abs(vector) > 1e-3)])
+    return groups
+
+
+def check_drivers(corr: np.ndarray, names: list[str]) -> None:
+    """Raise :class:`DegenerateDataError` naming perfectly collinear drivers."""
+    groups = collinear_groups(corr, names)
+    if groups:
+        listed = "; ".join(", ".join(g) for g in groups)
+        raise DegenerateDataError(f"Perfectly collinear drivers (one is a linear combination of the others): {listed}. "
+                                  "Leave one of each group out.", details={"collinear": groups})

@@ -1,0 +1,61 @@
+"""HTTP routes of the models (thin: one JourneyLens call each, ``read`` scope).
+
+- ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``
+- ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest``
+- ``GET /v1/predict/purchases`` — ``purchase``, ``value_property``, ``as_of``, ``horizon_days``, ``backtest``
+
+Each returns exactly what the matching CLI command prints with ``--json``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from journeylens.models.churn_result import ChurnRow
+from journeylens.models.drivers import DriversPayload
+from journeylens.models.purchases import PurchaseRow
+from journeylens.surfaces.api.deps import LensDep, require_scope
+
+router = APIRouter(tags=["models"], dependencies=[Depends(require_scope("read"))])
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _list(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+@router.get("/v1/drivers", response_model=DriversPayload)
+async def get_drivers(lens: LensDep, target: str = "nps", drivers: str | None = None, journey_drivers: bool = False,
+                      survey: str | None = None, min_n: Annotated[int, Query(ge=2)] = 30) -> Any:
+    """Key drivers: ``{target, n, r2, method, drivers: [{driver, importance, …, sentence}]}``."""
+    result = await run_in_threadpool(lens.drivers, target=target, drivers=_list(drivers), survey=survey,
+                                     journey=journey_drivers, min_n=min_n)
+    return result.to_dict()
+
+
+@router.get("/v1/predict/churn", response_model=list[ChurnRow] | dict[str, Any])
+async def get_churn(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90, as_of: datetime | None = None,
+                    backtest: bool = False) -> Any:
+    """``[{customer_id, churn_probability, value_at_risk, reasons}]`` (with ``backtest``: the scores)."""
+    result = await run_in_threadpool(lens.predict_churn, horizon_days=horizon_days, as_of=_utc(as_of),
+                                     backtest=backtest)
+    return result.to_dict()
+
+
+@router.get("/v1/predict/purchases", response_model=list[PurchaseRow] | dict[str, Any])
+async def get_purchases(lens: LensDep, purchase: str, value_property: str | None = None,
+                        as_of: datetime | None = None, horizon_days: Annotated[int, Query(ge=1)] = 90,
+                        backtest: bool = False) -> Any:
+    """``[{customer_id, expected_purchases, p_alive, expected_value}]`` (with ``backtest``: the errors)."""
+    result = await run_in_threadpool(lens.predict_purchases, purchase, value_property=value_property,
+                                     as_of=_utc(as_of), horizon_days=horizon_days, backtest=backtest)
+    return result.to_dict()

@@ -1,0 +1,130 @@
+"""Model commands: key drivers, what-if and predictions.
+
+    journeylens drivers --target nps [--drivers a,b,c | --journey-drivers] [--survey S] [--min-n 30] --json
+    journeylens predict churn [--horizon-days 90] [--as-of DATE] [--backtest] --json
+    journeylens predict purchases --purchase TOUCHPOINT [--value-property P] [--as-of DATE] --horizon-days N --json
+
+``--json`` prints exactly the HTTP API's shapes (``GET /v1/drivers``, ``/v1/predict/...``). With
+``--backtest`` the predict commands print the backtest's scores instead of the predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from journeylens.errors import JourneyLensError, ParameterError
+from journeylens.surfaces.cli.context import console, emit_json, emit_table, fail, get_ctx
+from journeylens.surfaces.cli.options import JsonOpt
+
+predict_app = typer.Typer(help="Predictions: churn, purchases, NPS of non-respondents.", no_args_is_help=True)
+
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Cut-off (ISO date): features before, outcomes after.")]
+HorizonOpt = Annotated[int, typer.Option("--horizon-days", min=1, help="Days ahead to predict.")]
+BacktestOpt = Annotated[bool, typer.Option("--backtest", help="Score the predictions made at --as-of on what happened.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("drivers")(drivers_cmd)
+    app.add_typer(predict_app, name="predict")
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """An ISO date or timestamp; naive values are UTC."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ParameterError(f"--as-of must be an ISO date (YYYY-MM-DD), got {text!r}.") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def split_list(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+def run(as_json: bool, compute: Callable[[], Any], show: Callable[[Any], None]) -> None:
+    """Compute a result; print its JSON or a table; errors in the one error shape."""
+    try:
+        result = compute()
+    except JourneyLensError as exc:
+        fail(exc, as_json=as_json)
+        return
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        show(result)
+
+
+def _show_drivers(result: Any) -> None:
+    data = result.to_dict()
+    emit_table([{k: r[k] for k in ("driver", "importance", "importance_low", "importance_high", "performance",
+                                   "quadrant", "effect")} for r in data["drivers"]],
+               title=f"Key drivers of {data['target']} (n = {data['n']}, R² = {data['r2']:.3f})")
+    console.print(data["method"])
+    for row in data["drivers"][:5]:
+        console.print("• " + row["sentence"])
+
+
+def drivers_cmd(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Option("--target", help="nps, csat, ces, churn, conversion or a metric.")] = "nps",
+    drivers: Annotated[str | None, typer.Option("--drivers", help="Drivers (comma-separated); default: all.")] = None,
+    journey_drivers: Annotated[bool, typer.Option("--journey-drivers", help="What customers experienced.")] = False,
+    survey: Annotated[str | None, typer.Option("--survey", help="Only responses of this survey.")] = None,
+    min_n: Annotated[int, typer.Option("--min-n", min=2, help="Least complete rows.")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """Key drivers: each driver's share of the explained variance, performance, quadrant, effect."""
+    run(as_json, lambda: get_ctx(ctx).lens().drivers(target=target, drivers=split_list(drivers), survey=survey,
+                                                     journey=journey_drivers, min_n=min_n), _show_drivers)
+
+
+def _show_backtest(result: Any) -> None:
+    emit_table(result.to_frame().to_dict(orient="records"), title=result.title)
+    data = result.to_dict()
+    console.print(f"split: {data.get('split', '')}; baseline: {data.get('baseline', '')}")
+
+
+def _show_churn(result: Any) -> None:
+    if hasattr(result, "customer"):
+        emit_table([{"customer": r["customer_id"], "churn probability": r["churn_probability"],
+                     "value at risk": r["value_at_risk"], "reasons": "; ".join(x["sentence"] for x in r["reasons"])}
+                    for r in result.to_dict()], title="Churn risk (highest value at risk first)", limit=50)
+    else:
+        _show_backtest(result)
+
+
+@predict_app.command("churn")
+def churn_cmd(ctx: typer.Context, horizon_days: HorizonOpt = 90, as_of: AsOfOpt = None,
+              backtest: BacktestOpt = False, as_json: JsonOpt = False) -> None:
+    """Churn probability within the horizon per customer, with reasons and value at risk."""
+    run(as_json, lambda: get_ctx(ctx).lens().predict_churn(horizon_days=horizon_days, as_of=parse_as_of(as_of),
+                                                           backtest=backtest), _show_churn)
+
+
+def _show_purchases(result: Any) -> None:
+    if result.title == "Purchase forecast":
+        emit_table(result.to_dict(), title="Purchase forecast", limit=50)
+        return
+    data = result.to_dict()
+    emit_table([{"model": "BG/NBD", **data["model"]}, {"model": "baseline", **data["baseline_scores"]}],
+               title=f"Purchase backtest (actual {data['actual_total']:.0f} purchase days)")
+
+
+@predict_app.command("purchases")
+def purchases_cmd(
+    ctx: typer.Context,
+    purchase: Annotated[str, typer.Option("--purchase", help="The purchase touchpoint.")],
+    horizon_days: HorizonOpt = 90,
+    value_property: Annotated[str | None, typer.Option("--value-property", help="Event property with the value.")] = None,
+    as_of: AsOfOpt = None, backtest: BacktestOpt = False, as_json: JsonOpt = False,
+) -> None:
+    """Expected purchase days, probability of being active and expected value (BG/NBD + Gamma-Gamma)."""
+    run(as_json, lambda: get_ctx(ctx).lens().predict_purchases(
+        purchase, value_property=value_property, as_of=parse_as_of(as_of), horizon_days=horizon_days,
+        backtest=backtest), _show_purchases)

@@ -1,0 +1,77 @@
+"""Issue 10 in a real browser, on the demo bank: every page says its period, a breakdown by
+app_version shows the release, an annotation made in the dashboard is drawn on the time
+charts, the funnel says why it differs from the map, and an unknown funnel step is an error
+listing the close match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _settle(page: Any) -> None:
+    page.wait_for_load_state("networkidle", timeout=120_000)
+
+
+def _traces(page: Any, plot_id: str) -> list[str]:
+    names: list[str] = page.evaluate(f"document.getElementById('{plot_id}').data.map(t => t.name)")
+    return names
+
+
+def test_period_is_labelled_and_compared(page: Any) -> None:
+    page.goto("/?preset=90d")
+    _settle(page)
+    header = page.locator(".period").inner_text()
+    assert "Period:" in header and "compared with" in header and "previous 90 days" in header
+    assert "data " in header  # the data's own date range
+    changes = page.locator(".kpi .change").all_inner_texts()
+    assert changes and all("previous period" in c or "too few" in c for c in changes)
+    assert page.get_by_label("Period").input_value() == "90d"
+
+
+def test_breakdown_by_app_version_shows_the_release(page: Any) -> None:
+    page.goto("/")
+    _settle(page)
+    page.get_by_label("Split by").select_option("app_version")
+    page.get_by_role("button", name="Split").click()
+    page.wait_for_url("**split=app_version**")
+    _settle(page)
+    assert {"5.14.2", "6.0.0"} <= set(_traces(page, "trend-csat"))
+    before, after = (page.evaluate(
+        "v => { const t = document.getElementById('trend-csat').data.find(t => t.name === v);"
+        " const ys = t.y.filter(y => y !== null); return ys.reduce((a, b) => a + b, 0) / ys.length; }", v)
+        for v in ("5.14.2", "6.0.0"))
+    assert after < before - 0.2  # the planted CSAT drop after app 6.0
+
+
+def test_annotation_made_in_the_dashboard_is_drawn_on_time_charts(page: Any) -> None:
+    page.goto("/data-health")
+    _settle(page)
+    page.get_by_label("Date").fill("2024-09-15")
+    page.get_by_label("Title").fill("App 6.0 released")
+    page.get_by_label("Kind").select_option("release")
+    page.get_by_role("button", name="Add annotation").click()
+    page.wait_for_url("**/data-health**")
+    assert page.get_by_role("cell", name="App 6.0 released").is_visible()
+    page.goto("/")
+    _settle(page)
+    for plot in ("trend-nps", "trend-csat", "outcomes"):
+        texts = page.evaluate(f"(document.getElementById('{plot}').layout.annotations || []).map(a => a.text)")
+        assert "App 6.0 released" in texts, plot
+
+
+def test_funnel_says_why_it_differs_from_the_map(page: Any) -> None:
+    page.goto("/funnel?steps=Account%20approved,Card%20delivered")
+    _settle(page)
+    why = page.locator(".why").inner_text()
+    assert "journey map" in why and "in this order" in why
+
+
+def test_unknown_funnel_step_is_an_error_with_the_close_match(page: Any) -> None:
+    page.goto("/funnel?steps=Account%20approved,Card%20deliverd")
+    _settle(page)
+    assert "did you mean 'Card delivered'" in page.locator("main").inner_text()
+    assert page.locator("table").count() == 0

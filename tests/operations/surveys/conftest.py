@@ -1,0 +1,3 @@
+"""Survey fixtures (defined in ``survey_helpers``)."""
+
+from survey_helpers import lens, survey_db, survey_settings  # noqa: F401 - pytest fixtures
