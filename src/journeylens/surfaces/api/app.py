@@ -34,6 +34,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "models_routes",
     "trust_routes",
     "journeylens.surfaces.cli.remote_route",
+    "privacy_routes",
     "journeylens.surfaces.web.routes",
 )
 
