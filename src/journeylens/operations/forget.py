@@ -67,7 +67,8 @@ def _erase_warehouse(con: Any, customer_id: str) -> tuple[dict[str, int], list[s
     removed: dict[str, int] = {}
     for table in tables:
         cols = columns[table]
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if "customer_id" in cols:
             where.append("customer_id = ?")
             params.append(customer_id)
