@@ -4,9 +4,10 @@ Two vocabularies, one for people and one for machines:
 
 * a **role** (``admin``, ``analyst``, ``agent``, ``viewer``) belongs to a user and grants
   fine-grained **permissions** (:data:`ROLE_PERMISSIONS`);
-* a **scope** (``ingest``, ``read``, ``admin``) belongs to an API key. A signed-in user
+* a **scope** (``ingest``, ``read``, ``admin``, ``tickets``) belongs to an API key. A signed-in user
   may also call an endpoint that needs a scope when the role grants it
-  (:data:`ROLE_SCOPES`: ``read`` admin/analyst/viewer, ``ingest`` admin/analyst, ``admin`` admin).
+  (:data:`ROLE_SCOPES`: ``read`` admin/analyst/viewer, ``ingest`` admin/analyst, ``admin`` admin,
+  ``tickets`` admin/agent).
 
 >>> role_allows("analyst", "ingest"), role_allows("viewer", "journey.edit")
 (True, False)
@@ -24,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from journeylens.errors import ParameterError
 
 ROLES: tuple[str, ...] = ("admin", "analyst", "agent", "viewer")
-SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
+SCOPES: tuple[str, ...] = ("ingest", "read", "admin", "tickets")
 
 #: Every permission the product checks.
 PERMISSIONS: tuple[str, ...] = (
@@ -47,7 +48,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
     "analyst": frozenset({"read", "ingest"}),
-    "agent": frozenset(),  # customer lookup only (surfaces/policy.py), no analyses
+    "agent": frozenset({"tickets"}),  # customer lookup and tickets (surfaces/policy.py), no analyses
     "viewer": frozenset({"read"}),
 }
 

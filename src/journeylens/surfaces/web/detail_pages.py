@@ -87,6 +87,9 @@ def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     result, error = p.results.attempt("timeline", customer_id=customer_id)
     timeline = result.to_dict() if result else None
     items = list(reversed(timeline["items"])) if timeline else []
+    churn, risk_error = p.results.attempt("churn") if timeline else (None, None)
     context = {"title": f"Customer {customer_id}", "timeline": timeline, "error": error, "customer_id": customer_id,
+               "risk": churn.customer(customer_id) if churn else None, "risk_error": risk_error,
+               "risk_horizon": churn.params.get("horizon_days") if churn else None,
                "items": items, "figure": p.results.figure("timeline", customer_id=customer_id) if items else None}
     return render(p.request, "customer.html", context, status_code=404 if error and error.http_status == 404 else 200)

@@ -158,7 +158,10 @@ def secured(response: Response) -> Response:
 NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
-    ("/customers", "Customers", "customer.lookup"), ("/surveys", "Surveys", "read"), ("/views", "Saved views", "read"),
+    ("/acquisition", "Acquisition", "read"), ("/departures", "Departures", "read"),
+    ("/drivers", "Drivers & priorities", "read"), ("/what-if", "What-if", "read"), ("/at-risk", "At-risk customers", "read"),
+    ("/customers", "Customers", "customer.lookup"), ("/inbox", "Inbox", "tickets"), ("/alerts", "Alerts", "read"),
+    ("/rules", "Rules", "read"), ("/surveys", "Surveys", "read"), ("/views", "Saved views", "read"),
     ("/data-health", "Data health", "read"),
     ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),
     ("/reports", "Reports", "read"), ("/settings", "Settings", "admin"),

@@ -143,8 +143,51 @@ def _p_quarantine(query: Query) -> dict[str, Any]:
     return {"table": _text(query, "table"), "reason": _text(query, "reason")}
 
 
+def _p_drivers(query: Query) -> dict[str, Any]:
+    return {"target": _text(query, "target") or "nps", "survey": _text(query, "survey"),
+            "journey": _text(query, "journey") in ("1", "true", "on")}
+
+
+def _p_what_if(query: Query) -> dict[str, Any]:
+    driver = _text(query, "driver")
+    if driver is None:
+        raise ParameterError("Pick a driver to change.")
+    change = _number(query, "change", None, low=-1000, high=1000)
+    if change is None:
+        raise ParameterError("Give the change (for example 0.5, or -0.1 for ten points fewer customers).")
+    return {"target": _choice(query, "target", ("nps", "csat", "churn", "conversion"), "nps"),
+            "changes": ((driver, change),), "survey": _text(query, "survey")}
+
+
 def _p_none(query: Query) -> dict[str, Any]:
     return {}
+
+
+#: Bootstrap draws behind the dashboard's intervals (the CLI and API default to 100).
+WEB_BOOTSTRAP = 50
+
+
+def _p_spend_return(query: Query) -> dict[str, Any]:
+    from journeylens.analyses.marketing.attribution import MODELS
+    from journeylens.analyses.marketing.spend import parse_shifts
+
+    source, target = _text(query, "shift_from"), _text(query, "shift_to")
+    percent = _number(query, "shift_percent", 10.0, low=0.1, high=100) or 10.0
+    shifts = (f"{source}:{target}:{percent:g}",) if source and target and source != target else ()
+    parse_shifts(shifts)
+    return {"filters": parse_filters(query), "model": _choice(query, "model", MODELS, "markov"),
+            "by": _choice(query, "by", ("channel", "campaign"), "channel"), "shifts": shifts}
+
+
+def _p_departures(query: Query) -> dict[str, Any]:
+    return {"window_days": _number(query, "window_days", 90.0, low=7, high=730) or 90.0}
+
+
+def _spend_return(r: Results, filters: Filters, model: str, by: str, shifts: tuple[str, ...]) -> Any:
+    from journeylens.analyses.marketing.spend import parse_shifts
+
+    return r.lens.spend_return(filters=filters, model=model, by=by, shifts=parse_shifts(shifts),
+                               bootstrap=WEB_BOOTSTRAP)
 
 
 # --- computations -----------------------------------------------------------------------------
@@ -226,8 +269,16 @@ VIEWS: dict[str, View] = {
     "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
     "pain_points": View(lambda r: r.lens.pain_points(top=30), _p_none, "Pain points"),
     "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
+    "drivers": View(lambda r, target, survey, journey: r.lens.drivers(target=target, survey=survey, journey=journey),
+                    _p_drivers, "Key drivers"),
+    "what_if": View(lambda r, target, changes, survey: r.lens.what_if(target=target, changes=dict(changes),
+                                                                      survey=survey), _p_what_if, "What-if"),
+    "churn": View(lambda r: r.lens.predict_churn(), _p_none, "At-risk customers"),
     "quarantine": View(_quarantine, _p_quarantine, "Quarantine"),
     "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
+    "spend_return": View(_spend_return, _p_spend_return, "Spend and return"),
+    "departures": View(lambda r, window_days: r.lens.departures(window_days=window_days), _p_departures,
+                       "Departures"),
     "identities": View(_identities, _p_none, "Identity stitching"),
 }
 
@@ -243,14 +294,17 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
              ("ingest_log", {}, False), ("quarantine", VIEWS["quarantine"].parse({}), False),
-             ("identities", {}, False), ("cohorts", everyone, False), ("conformance", everyone, False)]
+             ("identities", {}, False), ("cohorts", everyone, False),
+             ("spend_return", VIEWS["spend_return"].parse({}), True), ("departures", VIEWS["departures"].parse({}), True),
+             ("conformance", everyone, False)]
     return plan
 
 
 #: Chart heights in pixels, per view (one place, so pages and the pre-warmer share cached figures).
 DEFAULT_FIGURE_HEIGHT = 340
 FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
-                                  "journey_map": 420, "channels": 420, "switch_impact": 380}
+                                  "journey_map": 420, "channels": 420, "switch_impact": 380,
+                                  "spend_return": 620, "departures": 460, "drivers": 420}
 
 
 def _freeze(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """Server-side sign-in sessions (revocable at once).
 
 Revision ID: 0009_sessions
-Revises: 0010_annotations_views
+Revises: 0012_alerts_tickets
 Create Date: 2026-12-05 00:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_sessions"
-down_revision: str | None = "0010_annotations_views"
+down_revision: str | None = "0012_alerts_tickets"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
