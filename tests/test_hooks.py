@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from journeylens import hooks
+from journeylens.settings import Settings
 
 
 class _Tickets:
