@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,7 +29,6 @@ class _Broken:
 def lens(tmp_path: Any) -> Any:
     """A real lens: the shipped plugins (tickets, survey invitations) erase from its app database."""
     import journeylens
-    from journeylens.settings import Settings
 
     return journeylens.open("duckdb://", settings=Settings(app_database_url=f"sqlite:///{tmp_path / 'app.db'}",
                                                            warehouse="duckdb://"))
