@@ -93,7 +93,7 @@ def customer_search(user: AgentDep, p: PageDep, q: str | None = None) -> Respons
     return render(p.request, "customer.html", {"title": "Customer lookup", "timeline": None, "error": None})
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id:path}")
 def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     result, error = p.results.attempt("timeline", customer_id=customer_id)
     timeline = result.to_dict() if result else None

@@ -1,7 +1,7 @@
 """Sentiment label corrections made by people (issue 15).
 
 Revision ID: 0015_text_corrections
-Revises: 0012_alerts_tickets
+Revises: 0009_sessions
 Create Date: 2026-12-05 00:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_text_corrections"
-down_revision: str | None = "0012_alerts_tickets"
+down_revision: str | None = "0009_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
