@@ -158,9 +158,10 @@ class JourneyLens:
 
     def customer_timeline(self, customer_id: str) -> Any:
         """:func:`journeylens.analyses.timeline.customer_timeline`: one customer's whole history."""
+        from journeylens.analyses.filters import check_text
         from journeylens.analyses.timeline import customer_timeline
 
-        return customer_timeline(self.events(), customer_id, feedback=self.warehouse.table("feedback"),
+        return customer_timeline(self.events(), check_text("customer_id", customer_id), feedback=self.warehouse.table("feedback"),
                                  customers=self._customers(), definition=self.definition)
 
     def retention(self, filters: Any = None, **params: Any) -> Any:
@@ -317,16 +318,42 @@ class JourneyLens:
         cache = ResultCache(self.settings.cache_dir)
         key = cache_key(self.warehouse.data_version(), "topics", {k: str(v) for k, v in params.items()})
         embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        scope = cache_key("", "registry", {"touchpoint": str(params.get("touchpoint"))})
+        registry = Path(self.settings.cache_dir) / "topics" / f"{scope}.json"  # stable topic ids across versions
         return cache.get_or_compute(
             key, lambda: topics(self.warehouse.table("feedback"), definition=self._definition,
-                                embed_cache=embed_cache, **params),
+                                embed_cache=embed_cache, registry=registry, **params),
             lambda result: result.to_dict(), lambda payload: TopicsResult.from_dict(payload, params))
 
+    def aspects(self, **params: Any) -> Any:
+        """:func:`journeylens.text.aspect_analysis.aspects`, cached by data version (aspects from
+        ``settings.text_aspects`` unless ``aspects_path`` is given)."""
+        from journeylens.text.aspect_analysis import AspectsResult, aspects
+        from journeylens.text.cache import EmbeddingCache, ResultCache, cache_key
+        from journeylens.text.embeddings import MODEL_NAME
+
+        if self.settings.text_aspects and not params.get("aspects_path"):
+            params["aspects_path"] = str(self.settings.text_aspects)
+        cache = ResultCache(self.settings.cache_dir)
+        key = cache_key(self.warehouse.data_version(), "aspects", {k: str(v) for k, v in params.items()})
+        embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        return cache.get_or_compute(
+            key, lambda: aspects(self.warehouse.table("feedback"), definition=self._definition,
+                                 embed_cache=embed_cache, **params),
+            lambda result: result.to_dict(), lambda payload: AspectsResult.from_dict(payload, params))
+
+    def response_aspects(self, **params: Any) -> list[dict[str, Any]]:
+        """Every commented response with its aspect fields (what alert rules on aspects read)."""
+        rows: list[dict[str, Any]] = self.aspects(response_limit=None, **params).to_dict()["responses"]
+        return rows
+
     def pain_points(self, top: int = 20, min_comments: int = 5, **params: Any) -> Any:
-        """:func:`journeylens.text.topics.pain_points`: touchpoint × topic cells ranked by pain."""
+        """:func:`journeylens.text.topics.pain_points`: touchpoint × topic and touchpoint × aspect
+        cells ranked by pain."""
         from journeylens.text.topics import pain_points
 
-        return pain_points(self.topics(**params), top=top, min_comments=min_comments)
+        return pain_points(self.topics(**params), top=top, min_comments=min_comments,
+                           aspect_cells=self.aspects().matrix)
 
     # --- models: drivers, what-if, churn, purchases, predicted NPS (journeylens.models) ---------
     def _dated_events(self) -> ir.Table | None:

@@ -27,6 +27,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.tickets.models",
     "journeylens.operations.maturity.records",
     "journeylens.operations.annotation_models",
+    "journeylens.operations.sessions",
+    "journeylens.text.corrections",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

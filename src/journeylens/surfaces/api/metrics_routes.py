@@ -6,9 +6,10 @@ Thin: each route calls the same :class:`journeylens.JourneyLens` method as the C
 - ``GET /v1/metrics``               - ``?by=touchpoint,month&metric=nps,csat&employee=false&detail=false``
 - ``GET /v1/metrics/changes``       - ``?by=touchpoint&period=month`` (``period=none&baseline=X`` → group vs rest)
 - ``GET /v1/feedback/links``        - ``?window_days=7``
-- ``GET /v1/text/sentiment``        - ``?model=vader&limit=100``
+- ``GET /v1/text/sentiment``        - ``?model=minilm-3class&limit=100``
 - ``GET /v1/text/topics``           - ``?touchpoint=T&k=K&period=month``
 - ``GET /v1/text/pain-points``      - ``?top=20``
+- ``GET /v1/text/aspects``          - ``?touchpoint=T&period=month&limit=100``
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import ParameterError
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
+from journeylens.surfaces.api.hardening import DaysQuery
 
 router = APIRouter(tags=["metrics"], dependencies=[Depends(require_scope("read"))])
 
@@ -69,7 +71,7 @@ async def get_metric_changes(lens: LensDep, filters: FiltersDep, by: str = "touc
 
 
 @router.get("/v1/feedback/links")
-async def get_feedback_links(lens: LensDep, window_days: Annotated[float, Query(gt=0)] = 7.0,
+async def get_feedback_links(lens: LensDep, window_days: Annotated[float, DaysQuery()] = 7.0,
                              customers: Annotated[int, Query(ge=0, le=10_000)] = 100) -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.feedback_links(window_days=window_days, customer_limit=customers))
     out: dict[str, Any] = result.to_dict()
@@ -77,7 +79,7 @@ async def get_feedback_links(lens: LensDep, window_days: Annotated[float, Query(
 
 
 @router.get("/v1/text/sentiment")
-async def get_sentiment(lens: LensDep, model: str = "vader", touchpoint: str | None = None,
+async def get_sentiment(lens: LensDep, model: str | None = None, touchpoint: str | None = None,
                         limit: Annotated[int, Query(ge=0, le=100_000)] = 100) -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.sentiment(model=model, touchpoint=_split(touchpoint) or None,
                                                             comment_limit=limit))
@@ -99,3 +101,12 @@ async def get_pain_points(lens: LensDep, top: Annotated[int, Query(ge=1, le=500)
     result = await run_in_threadpool(lambda: lens.pain_points(top=top, k=k))
     rows: list[dict[str, Any]] = result.to_dict()
     return rows
+
+
+@router.get("/v1/text/aspects")
+async def get_aspects(lens: LensDep, touchpoint: str | None = None, period: str = "month",
+                      limit: Annotated[int, Query(ge=0, le=100_000)] = 100) -> dict[str, Any]:
+    result = await run_in_threadpool(lambda: lens.aspects(touchpoint=_split(touchpoint) or None, period=period,
+                                                          response_limit=limit))
+    out: dict[str, Any] = result.to_dict()
+    return out
