@@ -172,9 +172,11 @@ def update_journey_events(warehouse: Warehouse, definition: JourneyDefinition, *
 def _full_build(warehouse: Warehouse, definition: JourneyDefinition, gap: int, digest: str, hi: int) -> None:
     events = warehouse.table("events")
     events = events.filter(events._seq <= hi)
-    graph = warehouse.replace(IDENTITIES_TABLE + NEXT_SUFFIX, identity_graph(events))
+    # Built through Ibis's create_table, which types the new table by the expression's schema
+    # (DuckDB would type a running SUM as HUGEINT); the swap below is what readers see.
+    graph = warehouse.con.create_table(IDENTITIES_TABLE + NEXT_SUFFIX, identity_graph(events), overwrite=True)
     expr = journey_events_expr(events, definition, episode_gap_minutes=gap, graph=graph)
-    warehouse.replace(JOURNEY_EVENTS + NEXT_SUFFIX, expr.order_by(["customer_id", "step"]))
+    warehouse.con.create_table(JOURNEY_EVENTS + NEXT_SUFFIX, expr.order_by(["customer_id", "step"]), overwrite=True)
     state = _state_table(digest, gap, hi)
     with _transaction(warehouse):
         warehouse.swap_in(IDENTITIES_TABLE + NEXT_SUFFIX, IDENTITIES_TABLE)
@@ -234,10 +236,11 @@ def _replace_rows_by_swap(warehouse: Warehouse, anon: ir.Table, delta: ir.Table,
                           rows: ir.Table, state: tuple[str, int, int, datetime]) -> None:
     ident, journey = warehouse.table(IDENTITIES_TABLE), warehouse.table(JOURNEY_EVENTS)
     kept_ident = ident.filter(~ident.anonymous_id.isin(anon.anonymous_id))
-    warehouse.replace(IDENTITIES_TABLE + NEXT_SUFFIX, kept_ident.union(delta.select(*IDENTITIES.names)))
+    warehouse.con.create_table(IDENTITIES_TABLE + NEXT_SUFFIX, kept_ident.union(delta.select(*IDENTITIES.names)),
+                               overwrite=True)
     kept = journey.filter(~journey.customer_id.isin(affected.customer_id))
-    warehouse.replace(JOURNEY_EVENTS + NEXT_SUFFIX,
-                      kept.union(rows.select(*JOURNEY_EVENTS_SCHEMA.names)).order_by(["customer_id", "step"]))
+    warehouse.con.create_table(JOURNEY_EVENTS + NEXT_SUFFIX, kept.union(rows.select(*JOURNEY_EVENTS_SCHEMA.names))
+                               .order_by(["customer_id", "step"]), overwrite=True)
     with _transaction(warehouse):
         warehouse.swap_in(IDENTITIES_TABLE + NEXT_SUFFIX, IDENTITIES_TABLE)
         warehouse.swap_in(JOURNEY_EVENTS + NEXT_SUFFIX, JOURNEY_EVENTS)
