@@ -89,6 +89,7 @@ def test_maturity_evidence_of_rules_and_tickets(app_db: AppDatabase) -> None:
         service.close(s, ticket_id, actor="a1@x.example", root_cause="people", outcome="recovered",
                       now=T0 + timedelta(hours=2))
         facts = alert_facts(s, T0), ticket_facts(s, T0 + timedelta(days=1))
-    assert facts == ({"active_rules": 1, "watched_touchpoints": [], "ticket_rules": 1},
+    assert facts == ({"active_rules": 1, "watched_touchpoints": [], "watches_every_touchpoint": False,
+                      "ticket_rules": 1},
                      {"closed": 1, "closed_within_sla": 1, "closed_with_root_cause": 1})
     assert PROVIDERS["alerts"] is alert_facts and PROVIDERS["tickets"] is ticket_facts

@@ -149,14 +149,34 @@ def _mentions(payload: dict[str, Any], customer_id: str) -> bool:
 
 
 # --- evidence for the maturity assessment (issue 16 reads these facts) -----------------------
+def _named_touchpoints(value: Any) -> set[str]:
+    """Touchpoint names a rule names: a name, a list of names, or ``"== name"``."""
+    if isinstance(value, str):
+        text = value.strip()
+        for op in ("==", "="):
+            if text.startswith(op):
+                text = text[len(op):].strip().strip("'\"")
+        return {text} if text and not text.startswith(("!=", "<", ">", "in ", "not ")) else set()
+    if isinstance(value, list | tuple):
+        return {str(v) for v in value}
+    return set()
+
+
 def alert_facts(session: Any, now: Any) -> dict[str, Any]:
-    """Active rules, the touchpoints they watch, and how many open tickets."""
+    """Active rules, the rules that open tickets, and the touchpoints they watch (maturity evidence)."""
     from journeylens.operations.alerts.models import AlertRule
 
     rules = list(session.scalars(select(AlertRule).where(AlertRule.status == "active")))
-    watched = sorted({str(t) for r in rules for section in ("when", "where")
-                      if isinstance(t := (r.definition.get(section) or {}).get("touchpoint"), str)})
-    return {"active_rules": len(rules), "watched_touchpoints": watched,
+    watched: set[str] = set()
+    every = False
+    for rule in rules:
+        named: set[str] = set()
+        for section in ("when", "where"):
+            named |= _named_touchpoints((rule.definition.get(section) or {}).get("touchpoint"))
+        watched |= named
+        # an anomaly rule split by touchpoint without a touchpoint filter watches every touchpoint
+        every = every or (rule.definition.get("by") == "touchpoint" and not named)
+    return {"active_rules": len(rules), "watched_touchpoints": sorted(watched), "watches_every_touchpoint": every,
             "ticket_rules": sum(1 for r in rules if r.kind == "response" and r.definition.get("ticket"))}
 
 

@@ -59,6 +59,8 @@ def record_definition(db: AppDatabase, definition: Any, *, now: datetime | None 
 def gather_evidence(lens: Any, db: AppDatabase, *, now: datetime | None = None,
                     definition_present: bool | None = None) -> Facts:
     """Every fact the checks read, as plain JSON-ready data."""
+
+    plugin_manager()  # the built-in plugins (alert rules and tickets among them) register their evidence
     now = now or datetime.now(UTC)
     present = lens.has_explicit_definition if definition_present is None else definition_present
     definition = lens.definition if present else None
