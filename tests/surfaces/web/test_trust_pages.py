@@ -76,3 +76,24 @@ def test_definitions_page(client_for: Any) -> None:
     html = client_for("viewer").get("/definitions").text
     for anchor in ("nps", "csat", "ces", "conversion", "drop-off", "to-next-stage", "funnel", "q"):
         assert f'id="{anchor}"' in html
+
+
+def test_customer_timeline_pages(client_for: Any, web_env: Any) -> None:
+    import ibis
+
+    events = web_env.lens.events()
+    busiest = (events.group_by("customer_id").aggregate(n=events.count()).order_by(ibis.desc("n")).limit(1)
+               .to_pyarrow().to_pylist()[0])
+    assert busiest["n"] > 25
+    client = client_for("analyst")
+    first = client.get(f"/customers/{busiest['customer_id']}").text
+    assert "page 1 of" in first and 'rel="next"' in first
+    assert first.split('<ol class="timeline">')[1].split("</ol>")[0].count("<li ") == 25
+    second = client.get(f"/customers/{busiest['customer_id']}", params={"page": 2}).text
+    assert "page 2 of" in second and 'rel="prev"' in second
+
+
+def test_touchpoint_page_shows_sentiment_scores_not_labels(client_for: Any) -> None:
+    html = client_for("viewer").get("/touchpoints/Mobile%20app%20login").text
+    assert "mean sentiment score" in html and ("score +" in html or "score -" in html)
+    assert '<span class="badge">positive</span>' not in html

@@ -82,11 +82,23 @@ def customer_search(user: AgentDep, p: PageDep, q: str | None = None) -> Respons
     return render(p.request, "customer.html", {"title": "Customer lookup", "timeline": None, "error": None})
 
 
+#: Timeline entries per page of the customer page (the chart above shows them all).
+TIMELINE_PAGE_ITEMS = 25
+
+
 @router.get("/customers/{customer_id}")
 def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     result, error = p.results.attempt("timeline", customer_id=customer_id)
     timeline = result.to_dict() if result else None
     items = list(reversed(timeline["items"])) if timeline else []
+    pages = max(1, -(-len(items) // TIMELINE_PAGE_ITEMS))
+    try:
+        number = min(max(1, int(p.query.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    shown = items[(number - 1) * TIMELINE_PAGE_ITEMS: number * TIMELINE_PAGE_ITEMS]
     context = {"title": f"Customer {customer_id}", "timeline": timeline, "error": error, "customer_id": customer_id,
-               "items": items, "figure": p.results.figure("timeline", customer_id=customer_id) if items else None}
+               "items": shown, "total_items": len(items), "page": number, "pages": pages,
+               "first_item": (number - 1) * TIMELINE_PAGE_ITEMS + 1 if shown else 0,
+               "figure": p.results.figure("timeline", customer_id=customer_id) if items else None}
     return render(p.request, "customer.html", context, status_code=404 if error and error.http_status == 404 else 200)
