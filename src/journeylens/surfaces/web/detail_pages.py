@@ -49,6 +49,12 @@ def touchpoint_topics_partial(name: str, user: ReaderDep, p: PageDep) -> Respons
     return render(p.request, "partials/topics.html", context)
 
 
+def _split_names(p: Page) -> list[str]:
+    """Properties with a few values, offered to split a trend by."""
+    properties, _ = p.results.attempt("properties")
+    return [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50] if properties else []
+
+
 @router.get("/touchpoints/{name:path}")
 def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query, touchpoint=name)
@@ -57,9 +63,10 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
         raise NotFoundError(f"No touchpoint {name!r} in the journey map.")
     scores, score_error = p.results.attempt("touchpoint_scores", touchpoint=name, filters=filters)
     trends = {}
+    split = {"split": p.query["split"]} if p.query.get("split") else {}
     for metric in CX_METRICS:
-        result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric)
-        figure = (p.results.figure("touchpoint_trend", touchpoint=name, filters=filters, metric=metric)
+        result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
+        figure = (p.results.figure("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
                   if result is not None and len(result) else None)
         trends[metric] = (figure, error)
     sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name, filters=filters)
@@ -71,6 +78,7 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
                "trends": trends, "sentiment": plain(dict(sentiment.overall)) if sentiment else None,
                "comments": _newest(sentiment.records) if sentiment else [],
                "sentiment_error": sentiment_error, "tquery": {**p.query, "touchpoint": name},
+               "split": split.get("split"), "split_names": _split_names(p),
                **p.filter_choices()}
     return render(p.request, "touchpoint.html", context)
 
