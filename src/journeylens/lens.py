@@ -177,6 +177,28 @@ class JourneyLens:
         return funnel(self.events(), steps=steps, definition=self._definition, customers=self._customers(),
                       filters=filters, **params)
 
+    # --- marketing: attribution, spend and return; departures ---------------------------
+    def attribution(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.marketing.attribution.attribution`: every model side by side."""
+        from journeylens.analyses.marketing.attribution import attribution
+
+        return attribution(self.events(), definition=self.definition, customers=self._customers(),
+                           filters=filters, **params)
+
+    def spend_return(self, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.marketing.spend.spend_return`: CPA, ROAS, marginal return, what-if."""
+        from journeylens.analyses.marketing.spend import spend_return
+
+        return spend_return(self.events(), self.warehouse.table("spend"), definition=self.definition,
+                            customers=self._customers(), filters=filters, **params)
+
+    def departures(self, **params: Any) -> Any:
+        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave."""
+        from journeylens.analyses.cx.departures import departures
+
+        return departures(self.events(), self.warehouse.table("feedback"), definition=self.definition,
+                          customers=self._customers(), **params)
+
     # --- CX metrics, feedback links and text analytics (metrics engineer) ----------------
     def _feedback_sources(self, needs_events: bool) -> dict[str, Any]:
         """Events and definition for feedback analyses; events only when a grouping needs them."""

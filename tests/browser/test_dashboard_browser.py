@@ -16,6 +16,8 @@ MAIN_PAGES = [
     ("/channels", "Channel hopping"), ("/micro-journeys?cohorts=online-only&cohorts=blended", "Micro-journeys"),
     ("/touchpoints/Mobile%20app%20login", "Mobile app login"), ("/customers/C000042", "Customer C000042"),
     ("/data-health", "Data health"), ("/journey-definition", "Journey definition"), ("/settings", "Settings"),
+    ("/acquisition", "Acquisition: where customers come from and what the spend returns"),
+    ("/departures", "Departures: why customers leave"),
 ]
 
 
@@ -125,7 +127,8 @@ def test_planted_switch_problem_from_overview_to_channels(page: Any) -> None:
 
 
 @pytest.mark.parametrize("path", ["/", "/journey-map", "/funnel", "/channels", "/touchpoints/Mobile%20app%20login",
-                                  "/customers/C000042", "/data-health", "/settings", "/login"])
+                                  "/customers/C000042", "/data-health", "/settings", "/login", "/acquisition",
+                                  "/departures"])
 def test_no_serious_accessibility_violations(page: Any, path: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 

@@ -27,6 +27,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "journey_analyses_routes",
     "outcomes_routes",
     "switch_impact_routes",
+    "marketing_routes",
     "survey_routes",
     "programme_routes",
     "models_routes",

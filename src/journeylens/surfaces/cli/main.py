@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+    "marketing_cmd",
+    "departures_cmd",
     "programme_cmd",
     "models_cmd",
     "trust_cmd",

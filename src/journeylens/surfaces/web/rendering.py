@@ -157,6 +157,7 @@ def secured(response: Response) -> Response:
 NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/", "Overview", "read"), ("/journey-map", "Journey map", "read"), ("/funnel", "Funnel", "read"),
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
+    ("/acquisition", "Acquisition", "read"), ("/departures", "Departures", "read"),
     ("/customers", "Customers", "customer.lookup"), ("/surveys", "Surveys", "read"), ("/views", "Saved views", "read"),
     ("/data-health", "Data health", "read"),
     ("/journey-definition", "Journey definition", "read"), ("/maturity", "Maturity", "read"),

@@ -15,6 +15,7 @@ from journeylens.surfaces.web import (
     assets,
     detail_pages,
     health,
+    marketing_pages,
     pages,
     prewarm,
     programme_pages,
@@ -26,6 +27,6 @@ from journeylens.surfaces.web import (
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
 router = APIRouter(lifespan=prewarm.lifespan)
 for _module in (access, assets, pages, detail_pages, admin_pages, survey_page, survey_admin_pages, programme_pages,
-                trust_pages):
+                trust_pages, marketing_pages):
     router.include_router(_module.router)
 router.include_router(health.router)

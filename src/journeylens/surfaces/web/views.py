@@ -147,6 +147,33 @@ def _p_none(query: Query) -> dict[str, Any]:
     return {}
 
 
+#: Bootstrap draws behind the dashboard's intervals (the CLI and API default to 100).
+WEB_BOOTSTRAP = 50
+
+
+def _p_spend_return(query: Query) -> dict[str, Any]:
+    from journeylens.analyses.marketing.attribution import MODELS
+    from journeylens.analyses.marketing.spend import parse_shifts
+
+    source, target = _text(query, "shift_from"), _text(query, "shift_to")
+    percent = _number(query, "shift_percent", 10.0, low=0.1, high=100) or 10.0
+    shifts = (f"{source}:{target}:{percent:g}",) if source and target and source != target else ()
+    parse_shifts(shifts)
+    return {"filters": parse_filters(query), "model": _choice(query, "model", MODELS, "markov"),
+            "by": _choice(query, "by", ("channel", "campaign"), "channel"), "shifts": shifts}
+
+
+def _p_departures(query: Query) -> dict[str, Any]:
+    return {"window_days": _number(query, "window_days", 90.0, low=7, high=730) or 90.0}
+
+
+def _spend_return(r: Results, filters: Filters, model: str, by: str, shifts: tuple[str, ...]) -> Any:
+    from journeylens.analyses.marketing.spend import parse_shifts
+
+    return r.lens.spend_return(filters=filters, model=model, by=by, shifts=parse_shifts(shifts),
+                               bootstrap=WEB_BOOTSTRAP)
+
+
 # --- computations -----------------------------------------------------------------------------
 def _journey_map(r: Results, filters: Filters) -> Any:
     """The map with each card's CX metrics merged in through the map's ``metrics`` hook."""
@@ -229,6 +256,9 @@ VIEWS: dict[str, View] = {
     "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
     "quarantine": View(_quarantine, _p_quarantine, "Quarantine"),
     "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
+    "spend_return": View(_spend_return, _p_spend_return, "Spend and return"),
+    "departures": View(lambda r, window_days: r.lens.departures(window_days=window_days), _p_departures,
+                       "Departures"),
     "identities": View(_identities, _p_none, "Identity stitching"),
 }
 
@@ -251,7 +281,8 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
 #: Chart heights in pixels, per view (one place, so pages and the pre-warmer share cached figures).
 DEFAULT_FIGURE_HEIGHT = 340
 FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
-                                  "journey_map": 420, "channels": 420, "switch_impact": 380}
+                                  "journey_map": 420, "channels": 420, "switch_impact": 380,
+                                  "spend_return": 620, "departures": 460}
 
 
 def _freeze(value: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Customer-experience analyses of the whole relationship (see :mod:`.departures`)."""
