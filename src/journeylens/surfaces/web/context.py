@@ -57,13 +57,15 @@ class Page:
                 "base_label": base.label() if base else None,
                 "warnings": fresh.warnings if fresh else [], "fresh": fresh.to_dict() if fresh else None}
 
-    def filter_choices(self) -> dict[str, list[str]]:
-        """Cohort and channel names for the filter bar (from the journey definition)."""
+    def filter_choices(self) -> dict[str, Any]:
+        """Cohort and channel names for the filter bar (from the journey definition) and the
+        period header (what dates the page covers)."""
         from journeylens.analyses.cohorts import cohort_specs
 
         definition = self.lens.definition
         channels = sorted({t.channel for t in definition.touchpoints if t.channel})
-        return {"cohort_names": [s.name for s in cohort_specs(definition)], "channel_names": channels}
+        return {"cohort_names": [s.name for s in cohort_specs(definition)], "channel_names": channels,
+                "period": self.period()}
 
     def touchpoint_names(self) -> list[str]:
         return [t.name for t in self.lens.definition.touchpoints]
