@@ -97,3 +97,9 @@ def test_touchpoint_page_shows_sentiment_scores_not_labels(client_for: Any) -> N
     html = client_for("viewer").get("/touchpoints/Mobile%20app%20login").text
     assert "mean sentiment score" in html and ("score +" in html or "score -" in html)
     assert '<span class="badge">positive</span>' not in html
+
+
+def test_empty_filter_fields_mean_no_filter(client_for: Any) -> None:
+    """The filter bar submits empty From/Until fields: the page covers all data, no error."""
+    response = client_for("viewer").get("/journey-map", params={"start": "", "end": "", "preset": "", "compare": "previous"})
+    assert response.status_code == 200 and "all data (pick a period" in response.text

@@ -81,7 +81,7 @@ def resolve_query(query: dict[str, str], results: Results) -> dict[str, str]:
     on the data's last day (a feed that stopped long ago still shows its last 30 days)."""
     preset = query.get("preset")
     if not preset or preset == "custom" or query.get("start") or query.get("end"):
-        return query
+        return {k: v for k, v in query.items() if v != "" or k not in ("start", "end")}
     from journeylens.analyses.periods import preset_window
 
     fresh, _ = results.attempt("freshness")
