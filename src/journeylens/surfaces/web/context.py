@@ -50,7 +50,8 @@ class Page:
         query = self.resolved
         window = window_of(query.get("start"), query.get("end"), first, last)
         chosen = bool(query.get("start") or query.get("end"))
-        compare = query.get("compare") or ("previous" if chosen else "none")
+        # All data has nothing of the same length before it: compare only a chosen period.
+        compare = (query.get("compare") or "previous") if chosen else "none"
         base = window.compared(compare) if window is not None and compare in ("previous", "last_year") else None
         return {"label": window.label() if window else "no data yet", "chosen": chosen,
                 "days": round(window.days) if window else 0, "compare": compare,
