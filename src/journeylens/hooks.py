@@ -97,6 +97,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "journeylens.operations.surveys.delivery",
     "journeylens.operations.surveys.triggers",
     "journeylens.operations.surveys.lifecycle",
+    "journeylens.operations.alerts.plugin",
     "journeylens.operations.reports.delivery",
 )
 

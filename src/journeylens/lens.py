@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from journeylens import hooks
+from journeylens.errors import ParameterError
 from journeylens.settings import Settings, get_settings
 from journeylens.warehouse import Warehouse, open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS
@@ -315,13 +316,42 @@ class JourneyLens:
 
         return survey_drivers(self.warehouse.table("feedback"), target=target, drivers=drivers, survey=survey, **params)
 
+    def what_if(self, target: str, changes: Any, drivers: Any = None, survey: str | None = None,
+                **params: Any) -> Any:
+        """:mod:`journeylens.models.whatif`: NPS/CSAT from survey drivers (ordinal model), churn or
+        conversion from journey drivers (logistic model)."""
+        from journeylens.models import whatif
+
+        if target in ("nps", "csat"):
+            return whatif.what_if_scores(self.warehouse.table("feedback"), target=target, changes=changes,
+                                         drivers=drivers, survey=survey, **params)
+        if target not in whatif.TARGETS:
+            raise ParameterError(f"Unknown what-if target {target!r}; allowed: {', '.join(whatif.TARGETS)}.")
+        from journeylens.models.journey_drivers import customer_table
+
+        X, y, value = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
+                                     definition=self.definition, customers=self._customers(), drivers=drivers)
+        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, **params)
+
     def predict_churn(self, **params: Any) -> Any:
         """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""
         from journeylens.models.churn import predict_churn
 
-        events = self._dated_events()
+        events = self._dated_events()  # the journey YAML given, never a suggested one: its outcomes decide labels
         return predict_churn(events, feedback=self.warehouse.table("feedback"), customers=self._customers(),
-                             definition=self.definition if events is not None else None, **params)
+                             definition=self._definition if events is not None else None, **params)
+
+    def predict_nps(self, **params: Any) -> Any:
+        """:func:`journeylens.models.predicted_nps.predict_nps`: NPS of the non-respondents."""
+        from journeylens.models.predicted_nps import predict_nps
+
+        return predict_nps(self.events(), self.warehouse.table("feedback"), customers=self._customers(), **params)
+
+    def survival(self, **params: Any) -> Any:
+        """:func:`journeylens.models.survival.survival`: time to churn by segment (Kaplan-Meier)."""
+        from journeylens.models.survival import survival
+
+        return survival(self.events(), definition=self._definition, customers=self._customers(), **params)
 
     def predict_purchases(self, purchase: str, **params: Any) -> Any:
         """:func:`journeylens.models.purchases.predict_purchases` (BG/NBD + Gamma-Gamma)."""

@@ -13,7 +13,7 @@ from journeylens.demo.acquisition import HOUR, Onboarded
 from journeylens.demo.catalogue import CH, CHANNELS, TOUCHPOINTS, TP
 from journeylens.demo.events import EventChunk, ids, timestamps
 from journeylens.demo.lifecycle import Lifecycle
-from journeylens.demo.planted import APP_RELEASE, CHANNEL_SWITCH
+from journeylens.demo.planted import APP_RELEASE, CHANNEL_SWITCH, DRIVERS
 from journeylens.demo.scores import draw, mean_probs, nps_probs
 
 NPS_ASKED_SHARE = 0.4
@@ -43,6 +43,7 @@ class Responses:
     csat: np.ndarray
     ces: np.ndarray
     theme: np.ndarray
+    sat: np.ndarray  # rows × len(DRIVERS.ratings) attribute ratings, -1 = not asked
 
 
 def _scores_by_group(rng: np.random.Generator, group: np.ndarray, target: np.ndarray,
@@ -84,7 +85,25 @@ def touchpoint_surveys(rng: np.random.Generator, events: EventChunk, identified:
     theme[after] = "app_crash"
     theme[switch_call & (rng.random(len(src)) < 0.5)] = "switch"
     return Responses(src.cust, answered, src.tp.astype(np.int64), src.ch.astype(np.int64),
-                     np.zeros(len(src), dtype=np.int8), nps, csat, ces, theme)
+                     np.zeros(len(src), dtype=np.int8), nps, csat, ces, theme, _no_ratings(len(src)))
+
+
+def _no_ratings(n: int) -> np.ndarray:
+    return np.full((n, len(DRIVERS.ratings)), -1, dtype=np.int32)
+
+
+def _ratings_and_nps(rng: np.random.Generator, switcher: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Attribute ratings, and relationship NPS that follows them (:data:`DRIVERS`) and the switch gap."""
+    n = len(switcher)
+    sat = np.column_stack([draw(rng, mean_probs(m, 1, 5), n, 1) for m in DRIVERS.rating_means]).astype(np.int32)
+    shift = (sat - np.asarray(DRIVERS.rating_means)) @ np.asarray(DRIVERS.nps_per_point)
+    target = CHANNEL_SWITCH.nps_baseline + np.where(switcher, CHANNEL_SWITCH.nps_gap_points, 0.0) + shift
+    nps = np.empty(n, dtype=np.int32)
+    key = np.round(np.clip(target, -90, 90)).astype(np.int64)
+    for value in np.unique(key):
+        rows = np.flatnonzero(key == value)
+        nps[rows] = draw(rng, nps_probs(float(value)), len(rows), 0)
+    return sat, nps
 
 
 def relationship_surveys(rng: np.random.Generator, onboarded: Onboarded, life: Lifecycle,
@@ -96,10 +115,10 @@ def relationship_surveys(rng: np.random.Generator, onboarded: Onboarded, life: L
     keep = stop > begin + HOUR
     cust, begin, stop = cust[keep], begin[keep], stop[keep]
     ts = begin + (rng.random(len(cust)) * (stop - begin)).astype(np.int64)
-    nps = _nps(rng, life.switcher[cust], np.ones(len(cust), dtype=bool))
+    sat, nps = _ratings_and_nps(rng, life.switcher[cust])
     none = np.full(len(cust), -1, dtype=np.int64)
     return Responses(cust, ts, none, np.full(len(cust), CH["email"]), np.ones(len(cust), dtype=np.int8),
-                     nps, none.astype(np.int32), none.astype(np.int32), np.full(len(cust), "general", dtype=object))
+                     nps, none.astype(np.int32), none.astype(np.int32), np.full(len(cust), "general", dtype=object), sat)
 
 
 def _sentiment(res: Responses) -> np.ndarray:
@@ -145,6 +164,8 @@ def feedback_table(rng: np.random.Generator, parts: list[Responses], customer_id
         "csat": pa.array(res.csat, mask=res.csat < 0, type=pa.int32()),
         "ces": pa.array(res.ces, mask=res.ces < 0, type=pa.int32()),
         "comment": pa.array(comment.tolist(), type=pa.string()),
+        **{name: pa.array(res.sat[:, j], mask=res.sat[:, j] < 0, type=pa.int32())
+           for j, name in enumerate(DRIVERS.ratings)},
     }).filter(pa.array(res.ts < end_ts))
     table = pa.concat_tables([customers, employees], promote_options="default")
     table = table.sort_by([("timestamp", "ascending")])

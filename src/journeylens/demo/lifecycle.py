@@ -23,7 +23,7 @@ from journeylens.demo.acquisition import (
 )
 from journeylens.demo.catalogue import TP
 from journeylens.demo.events import DAY_SECONDS, EventChunk, concat
-from journeylens.demo.planted import APP_RELEASE, CHANNEL_SWITCH
+from journeylens.demo.planted import APP_RELEASE, CHANNEL_SWITCH, DRIVERS
 from journeylens.demo.population import Population, daytime_seconds
 
 MONTH = 30 * DAY_SECONDS
@@ -45,6 +45,7 @@ EPISODE_SHARES = np.array([
     [0.25, 0.12, 0.35, 0.18, 0.10],  # blended
 ])
 SWITCH_EPISODE = 2
+CALL_EPISODE = 3
 COMPLAINT_SHARE = 0.10
 
 
@@ -132,6 +133,19 @@ def service(rng: np.random.Generator, pop: Population, cust: np.ndarray, begin: 
     return chunks, np.stack([who, ts]), kind
 
 
+def _repeat_calls(who: np.ndarray, ts: np.ndarray, kind: np.ndarray, n: int) -> np.ndarray:
+    """Per customer, the time of the first call-centre episode that follows another within
+    ``DRIVERS.repeat_window_days`` (int64 max when none)."""
+    calls = (kind == SWITCH_EPISODE) | (kind == CALL_EPISODE)
+    cw, ct = who[calls], ts[calls]
+    order = np.lexsort((ct, cw))
+    cw, ct = cw[order], ct[order]
+    repeat = (cw[1:] == cw[:-1]) & (ct[1:] - ct[:-1] <= DRIVERS.repeat_window_days * DAY_SECONDS)
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, cw[1:][repeat], ct[1:][repeat])
+    return out
+
+
 def churn(rng: np.random.Generator, pop: Population, cust: np.ndarray, begin: np.ndarray, end_ts: int,
           episodes: np.ndarray, kind: np.ndarray) -> Lifecycle:
     """Decide churn: segment and plan propensity, doubled for switchers; the closing date falls
@@ -147,9 +161,13 @@ def churn(rng: np.random.Generator, pop: Population, cust: np.ndarray, begin: np
     propensity = np.asarray(cat.SEGMENT_CHURN)[pop.segment] * np.asarray(cat.PLAN_CHURN)[pop.plan]
     share = CHANNEL_SWITCH.baseline_churn_share * propensity / propensity[cust].mean()
     share = share * np.where(switcher, CHANNEL_SWITCH.churn_ratio, 1.0)
+    repeat_at = _repeat_calls(who, ts, kind, n)
+    repeater = repeat_at < np.iinfo(np.int64).max
+    share = share * np.where(repeater, DRIVERS.repeat_churn_ratio, 1.0)
     churned = np.zeros(n, dtype=bool)
     churned[cust] = rng.random(len(cust)) < share[cust]
     reference = np.where(switcher, first_switch, np.where(served, first_service, 0))
+    reference = np.where(repeater, np.maximum(reference, repeat_at + HOUR), reference)
     reference[cust] = np.maximum(reference[cust], begin[cust])
     low = np.minimum(reference + DAY_SECONDS, end_ts - HOUR)
     churn_ts = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)

@@ -69,9 +69,25 @@ class HarmfulChannelSwitch:
     baseline_churn_share: float = 0.14
 
 
+@dataclass(frozen=True)
+class PlantedDrivers:
+    """Relationship-survey attribute ratings (1-5, ``sat_*``): ``sat_app`` drives relationship
+    NPS by ``nps_per_point[0]`` points per rating point and ``sat_staff`` a little; branch and
+    fees ratings do not. Customers with two call-centre contacts within ``repeat_window_days``
+    churn ``repeat_churn_ratio`` times as often (on top of the channel-switch effect)."""
+
+    ratings: tuple[str, ...] = ("sat_app", "sat_branch", "sat_fees", "sat_staff")
+    rating_means: tuple[float, ...] = (3.1, 3.9, 3.4, 4.0)
+    nps_per_point: tuple[float, ...] = (14.0, 0.0, 0.0, 5.0)
+    repeat_window_days: float = 7.0
+    repeat_churn_ratio: float = 2.5
+
+
 APP_RELEASE: Final = SatisfactionDrop()
 KYC_DROP_OFF: Final = AbnormalDropOff()
 CHANNEL_SWITCH: Final = HarmfulChannelSwitch()
+#: Driver relations for the key-driver and churn pages (not one of the three planted problems).
+DRIVERS: Final = PlantedDrivers()
 
 #: The planted problems by name (read-only).
 PLANTED_PROBLEMS: Final[Mapping[str, SatisfactionDrop | AbnormalDropOff | HarmfulChannelSwitch]] = MappingProxyType({

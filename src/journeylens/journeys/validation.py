@@ -8,7 +8,7 @@ that say what is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -83,10 +83,13 @@ def _allowed_fields(model: type[BaseModel]) -> str:
     return ", ".join(f.alias or name for name, f in model.model_fields.items())
 
 
-def _message(error: Any) -> str:
+ModelAt = Callable[[Sequence[str | int]], "type[BaseModel] | None"]
+
+
+def _message(error: Any, model_at: ModelAt = _model_at) -> str:
     kind, loc = error["type"], tuple(error["loc"])
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = model_at(loc[:-1])
         allowed = f"; allowed fields: {_allowed_fields(model)}" if model else ""
         return f"unknown field {loc[-1]!r}{allowed}"
     if kind == "missing":
@@ -97,13 +100,15 @@ def _message(error: Any) -> str:
     return message[0].lower() + message[1:] if message else kind
 
 
-def pydantic_issues(root: Node | None, exc: ValidationError) -> Iterator[yamlmarks.Issue]:
-    """Line-numbered issues from a pydantic ``ValidationError`` over the YAML's node tree."""
+def pydantic_issues(root: Node | None, exc: ValidationError,
+                    model_at: ModelAt = _model_at) -> Iterator[yamlmarks.Issue]:
+    """Line-numbered issues from a pydantic ``ValidationError`` over the YAML's node tree
+    (``model_at`` names the model whose fields live at a location, for "allowed fields" hints)."""
     seen: set[tuple[str, str]] = set()
     for error in exc.errors():
         loc = tuple(error["loc"])
         path_loc = tuple(p for p in loc if not _is_tag(p))
-        message = _message(error)
+        message = _message(error, model_at)
         key = (yamlmarks.format_path(path_loc), message)
         if key in seen:  # one bad value of a union type fails every member; say it once
             continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -112,3 +113,24 @@ def syntax_issue(exc: yaml.YAMLError) -> Issue:
     if mark is None:
         return Issue(1, 1, "", message)
     return Issue(mark.line + 1, mark.column + 1, "", message)
+
+
+def read_document(text: str) -> tuple[Node | None, Any, list[Issue]]:
+    """The node tree, the plain data and the problems found so far (a syntax error, duplicate keys).
+
+    On a syntax error the tree and data are ``None`` and the one issue says where.
+    """
+    try:
+        root = compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return None, None, [syntax_issue(exc)]
+    return root, data, list(duplicate_keys(root))
+
+
+def problems(what: str, source: str, issues: list[Issue]) -> tuple[str, dict[str, Any]]:
+    """The message and details of an error listing every issue, sorted by line."""
+    issues = sorted(issues, key=lambda i: (i.line, i.column))
+    lines = "\n".join("  " + issue.render(source) for issue in issues)
+    return (f"{what} {source} has {len(issues)} problem(s):\n{lines}",
+            {"source": source, "errors": [i.to_dict() for i in issues]})

@@ -33,7 +33,12 @@ import pandas as pd
 
 from journeylens.errors import ParameterError
 from journeylens.models import evaluation
-from journeylens.models.churn_result import BacktestResult, ChurnResult, reasons_for
+from journeylens.models.churn_result import (
+    BacktestResult,
+    ChurnResult,
+    reasons_table,
+    value_summaries,
+)
 from journeylens.models.classifier import CalibratedClassifier
 from journeylens.models.features import (
     FeatureSpec,
@@ -63,6 +68,10 @@ def _value(raw: pd.DataFrame) -> pd.Series:
         if col in base.columns and pd.to_numeric(base[col], errors="coerce").notna().any():
             return pd.to_numeric(base[col], errors="coerce")
     return pd.Series(np.nan, index=base.index)
+
+
+def _segments(raw: pd.DataFrame) -> pd.Series | None:
+    return raw.set_index("customer_id")["segment"] if "segment" in raw.columns else None
 
 
 def _snapshot(events: ir.Table | None) -> bool:
@@ -107,12 +116,12 @@ def _score(model: CalibratedClassifier, X: pd.DataFrame, value: pd.Series, keep_
     for start in range(0, len(X), SCORE_BATCH_ROWS):
         part = X.iloc[start:start + SCORE_BATCH_ROWS]
         p = model.predict_proba(part)[:, 1]
-        effects = model.contributions(part)
-        vals = value.reindex(part.index).to_numpy()
+        reasons = reasons_table(part, model.contributions(part), keep_reasons)
+        vals = value.reindex(part.index).to_numpy(dtype=float)
         for i, cid in enumerate(part.index):
             rows.append({"customer_id": str(cid), "churn_probability": float(p[i]),
                          "value_at_risk": None if np.isnan(vals[i]) else float(p[i] * vals[i]),
-                         "reasons": reasons_for(part.iloc[i], effects.iloc[i], keep_reasons)})
+                         "reasons": reasons[i]})
     return sorted(rows, key=lambda r: (-(r["value_at_risk"] or 0.0), -r["churn_probability"], r["customer_id"]))
 
 
@@ -163,7 +172,8 @@ def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, 
               "training_rows": len(train), "training_churn_rate": float(y.mean()),
               "features": _feature_kinds(list(model.feature_names_in_)), "excluded_touchpoints": excluded}
     if not backtest:
-        return ChurnResult(records=tuple(_score(model, Xs, value, reasons)), params=params)
+        rows = _score(model, Xs, value, reasons)
+        return ChurnResult(records=tuple(rows), params={**params, **value_summaries(rows, value, _segments(raw))})
     observed_until = last
     truth = _labels(scoring, end, horizon)
     base = CalibratedClassifier(algorithm="logistic", random_state=random_state).fit(X[list(BASELINE_FEATURES)], y)

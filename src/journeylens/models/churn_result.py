@@ -59,16 +59,43 @@ def sentence(feature: str, value: Any, effect: float) -> str:
     return f"{label(feature)}: {_shown(value)} {push}"
 
 
-def reasons_for(row: pd.Series, effects: pd.Series, keep: int) -> list[Reason]:
-    """The ``keep`` features that raise this customer's probability most (positive effects only)."""
-    top = effects[effects > 0].sort_values(ascending=False).head(keep)
-    out: list[Reason] = []
-    for feature, effect in top.items():
-        raw = row.get(feature)
-        value = None if raw is None or (isinstance(raw, float) and np.isnan(raw)) else float(raw)
-        out.append(Reason(feature=str(feature), value=value, effect=float(effect),
-                          sentence=sentence(str(feature), value, float(effect))))
+def reasons_table(X: pd.DataFrame, effects: pd.DataFrame, keep: int) -> list[list[Reason]]:
+    """Per row, the ``keep`` features that raise the probability most (positive effects only),
+    picked with one vectorised sort so a million rows take seconds."""
+    values, pushes = X[list(effects.columns)].to_numpy(dtype=float), effects.to_numpy(dtype=float)
+    names = [str(c) for c in effects.columns]
+    order = np.argsort(-pushes, axis=1, kind="stable")[:, :keep]
+    out: list[list[Reason]] = []
+    for i, cols in enumerate(order):
+        row: list[Reason] = []
+        for j in cols:
+            effect = float(pushes[i, j])
+            if effect <= 0:
+                break
+            value = None if np.isnan(values[i, j]) else float(values[i, j])
+            row.append(Reason(feature=names[j], value=value, effect=effect, sentence=sentence(names[j], value, effect)))
+        out.append(row)
     return out
+
+
+def value_summaries(rows: list[dict[str, Any]], value: pd.Series, segments: pd.Series | None) -> dict[str, Any]:
+    """Value at risk per segment (expected churners, value) and per driver: Σ customer value ×
+    the driver's effect on that customer's probability, over the customers it is a reason for."""
+    by_segment: dict[str, dict[str, float]] = {}
+    by_driver: dict[str, float] = {}
+    for row in rows:
+        seg = str(segments.get(row["customer_id"], "(none)")) if segments is not None else "(all)"
+        entry = by_segment.setdefault(seg, {"customers": 0, "expected_churners": 0.0, "value_at_risk": 0.0})
+        entry["customers"] += 1
+        entry["expected_churners"] += row["churn_probability"]
+        entry["value_at_risk"] += row["value_at_risk"] or 0.0
+        worth = value.get(row["customer_id"])
+        if worth is not None and not np.isnan(worth):
+            for reason in row["reasons"]:
+                by_driver[reason["feature"]] = by_driver.get(reason["feature"], 0.0) + worth * reason["effect"] / 100
+    return {"by_segment": sorted(({"segment": k, **v} for k, v in by_segment.items()), key=lambda r: -r["value_at_risk"]),
+            "by_driver": sorted(({"driver": k, "value_at_risk": v} for k, v in by_driver.items()),
+                                key=lambda r: -r["value_at_risk"])}
 
 
 @dataclass(frozen=True)
@@ -90,13 +117,6 @@ class ChurnResult(Result):
     def customer(self, customer_id: str) -> ChurnRow | None:
         return next((row for row in self.to_dict() if row["customer_id"] == customer_id), None)
 
-    def by_segment(self, segments: pd.Series) -> pd.DataFrame:
-        """Expected churners and value at risk per segment (``segments`` indexed by customer)."""
-        frame = self.to_frame().set_index("customer_id")
-        frame["segment"] = segments.reindex(frame.index).fillna("(none)")
-        return frame.groupby("segment").agg(customers=("churn_probability", "size"),
-                                            expected_churners=("churn_probability", "sum"),
-                                            value_at_risk=("value_at_risk", "sum")).reset_index()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,12 @@ import pandas as pd
 
 from journeylens.errors import ParameterError, TooFewRowsError
 from journeylens.models import evaluation
-from journeylens.models.churn_result import BacktestResult, ChurnResult, reasons_for
+from journeylens.models.churn_result import (
+    BacktestResult,
+    ChurnResult,
+    reasons_table,
+    value_summaries,
+)
 from journeylens.models.classifier import CalibratedClassifier
 from journeylens.models.features import to_number
 
@@ -36,11 +41,11 @@ def _flags(raw: pd.DataFrame) -> pd.Series:
 
 def _rows(model: CalibratedClassifier, X: pd.DataFrame, p: np.ndarray, value: pd.Series,
           keep: int) -> list[dict[str, Any]]:
-    effects = model.contributions(X)
+    reasons = reasons_table(X, model.contributions(X), keep)
     vals = value.reindex(X.index).to_numpy(dtype=float)
     rows = [{"customer_id": str(cid), "churn_probability": float(p[i]),
              "value_at_risk": None if np.isnan(vals[i]) else float(p[i] * vals[i]),
-             "reasons": reasons_for(X.iloc[i], effects.iloc[i], keep)} for i, cid in enumerate(X.index)]
+             "reasons": reasons[i]} for i, cid in enumerate(X.index)]
     return sorted(rows, key=lambda r: (-(r["value_at_risk"] or 0.0), -r["churn_probability"], r["customer_id"]))
 
 
@@ -83,4 +88,5 @@ def snapshot_churn(raw: pd.DataFrame, attributes: pd.DataFrame, value: pd.Series
         Xp = X.iloc[part]
         rows += _rows(fitted, Xp, fitted.predict_proba(Xp)[:, 1], value, reasons)
     rows.sort(key=lambda r: (-(r["value_at_risk"] or 0.0), -r["churn_probability"], r["customer_id"]))
-    return ChurnResult(records=tuple(rows), params=params)
+    segments = raw.set_index("customer_id")["segment"] if "segment" in raw.columns else None
+    return ChurnResult(records=tuple(rows), params={**params, **value_summaries(rows, value, segments)})

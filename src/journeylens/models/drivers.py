@@ -37,7 +37,7 @@ from journeylens.analyses.metrics import (
     select_respondents,
 )
 from journeylens.analyses.result import Result, plain
-from journeylens.errors import UnknownNameError
+from journeylens.errors import JourneyLensError, UnknownNameError
 from journeylens.models.importance import DriverImportance
 
 #: Most responses read for a driver analysis (a uniform sample above it).
@@ -171,15 +171,54 @@ def performance_of(name: str, values: pd.Series) -> float | None:
     return None if high <= low else float(100 * (values.mean() - low) / (high - low))
 
 
-def load_responses(feedback: ir.Table, target: str, survey: str | None, sample_rows: int) -> pd.DataFrame:
-    """Target plus every metric of the responses that carry the target (bounded sample)."""
+#: Responses read to discover which metrics are answered alongside the target.
+DISCOVERY_ROWS = 5_000
+
+
+def _answered(answers: ir.Table, name: str) -> bool:
+    """Is the metric answered in any of these responses (a count in the warehouse)?"""
+    value = metric_value(answers, MetricSpec.parse(name))
+    return bool(answers.filter(value.notnull()).count().to_pyarrow().as_py())
+
+
+def load_responses(feedback: ir.Table, target: str, survey: str | None, drivers: Sequence[str] | None,
+                   sample_rows: int) -> tuple[pd.DataFrame, list[str]]:
+    """``(frame, chosen)``: the target (``_target``) and the chosen drivers of the responses that
+    carry the target, at most ``sample_rows`` of them. Which metrics exist (and the default:
+    those answered in at least half of the responses) is read from the first
+    :data:`DISCOVERY_ROWS`; the values are extracted in the warehouse, one column per driver."""
     MetricSpec.parse(target)
     answers = _responses(feedback, target, survey)
     cols = [c for c in (*BUILTIN_METRICS, "metrics") if c in answers.columns]
-    rows = answers.select(*cols, "_target").limit(sample_rows).to_pandas()
-    frame = _metric_frame(rows)
-    frame["_target"] = rows["_target"].astype(float)
-    return frame
+    head = _metric_frame(answers.select(*cols).limit(DISCOVERY_ROWS).to_pandas())
+    if head.empty:
+        raise UnknownNameError(f"No customer response carries {target!r}"
+                               + (f" in survey {survey!r}" if survey else "") + ".",
+                               details={"target": target, "survey": survey})
+    available = [c for c in available_metrics(head) if c != target]
+    if drivers:
+        unknown = [d for d in drivers if d not in available and not (_valid_name(d) and _answered(answers, d))]
+        if unknown:
+            raise UnknownNameError(f"Unknown driver(s) {', '.join(unknown)} for target {target!r}; "
+                                   f"answered with it: {', '.join(available) or 'none'}.",
+                                   details={"unknown": unknown, "available": available})
+        chosen = list(dict.fromkeys(drivers))
+    else:
+        chosen = [c for c in available if head[c].notna().mean() >= 0.5]
+        if not chosen:
+            raise UnknownNameError(f"No metric is answered alongside {target!r} in at least half of its responses; "
+                                   f"metrics seen: {', '.join(available) or 'none'}.", details={"available": available})
+    values = {name: metric_value(answers, MetricSpec.parse(name)) for name in chosen}
+    frame = answers.select(_target=answers._target, **values).limit(sample_rows).to_pandas()
+    return frame.astype(float), chosen
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        MetricSpec.parse(name)
+    except JourneyLensError:
+        return False
+    return True
 
 
 def survey_drivers(feedback: ir.Table, *, target: str = "nps", drivers: Sequence[str] | None = None,
@@ -190,24 +229,7 @@ def survey_drivers(feedback: ir.Table, *, target: str = "nps", drivers: Sequence
     ``drivers`` default to every numeric metric answered in at least half of the responses
     that carry the target. Rows with a missing target or driver are left out (listwise).
     """
-    frame = load_responses(feedback, target, survey, sample_rows)
-    available = [c for c in available_metrics(frame) if c not in (target, "_target")]
-    if frame.empty:
-        raise UnknownNameError(f"No customer response carries {target!r}"
-                               + (f" in survey {survey!r}" if survey else "") + ".",
-                               details={"target": target, "survey": survey})
-    if drivers:
-        unknown = [d for d in drivers if d not in available]
-        if unknown:
-            raise UnknownNameError(f"Unknown driver(s) {', '.join(unknown)} for target {target!r}; "
-                                   f"answered with it: {', '.join(available) or 'none'}.",
-                                   details={"unknown": unknown, "available": available})
-        chosen = list(dict.fromkeys(drivers))
-    else:
-        chosen = [c for c in available if frame[c].notna().mean() >= 0.5]
-        if not chosen:
-            raise UnknownNameError(f"No metric is answered alongside {target!r} in at least half of its responses; "
-                                   f"metrics seen: {', '.join(available) or 'none'}.", details={"available": available})
+    frame, chosen = load_responses(feedback, target, survey, drivers, sample_rows)
     model = DriverImportance(n_bootstrap=n_bootstrap, min_n=min_n).fit(frame[chosen], frame["_target"])
     complete = frame[chosen].dropna()
     rows, cuts = driver_rows(model, [performance_of(c, complete[c]) for c in chosen], target)

@@ -40,13 +40,15 @@ from journeylens.models.importance import DriverImportance
 
 BASE_DRIVERS = ("channel_switches", "repeat_contacts", "episodes")
 TOUCHPOINT_DRIVERS = 8
-UNITS = {"nps": "NPS points", "churn": "pts churn", "conversion": "pts conversion"}
+UNITS = {"nps": "points", "churn": "pts", "conversion": "pts"}
 
 
 def _outcome(events: ir.Table, feedback: ir.Table, target: str, definition: Any,
              customers: ir.Table | None) -> pd.Series:
     if target in ("churn", "conversion"):
         out = customer_outcomes(events.filter(events.customer_id.notnull()), definition, customers)
+        if target == "churn" and definition is not None and definition.outcomes.conversion:
+            out = out.filter(out.converted)  # a prospect who never became a customer cannot churn
         col = "churned" if target == "churn" else "converted"
         frame = out.select("customer_id", y=out[col].cast("float64") * 100).to_pandas()
         return frame.set_index("customer_id")["y"]
@@ -70,7 +72,8 @@ def _sentence(name: str, effect: float, low: float, high: float, binary: bool, t
         what = f"customers with {label(name)}"
     else:
         what = f"each one more of {label(name)}"
-    return f"{what}: {target} {effect:+.1f} {unit} ({low:+.1f} to {high:+.1f}), adjusted for the other drivers."
+    name_shown = target.upper() if target in ("nps", "csat", "ces") else target
+    return f"{what}: {name_shown} {effect:+.1f} {unit} ({low:+.1f} to {high:+.1f}), adjusted for the other drivers."
 
 
 def _usable(X: pd.DataFrame, chosen: list[str], explicit: bool) -> tuple[list[str], list[str]]:
@@ -92,12 +95,8 @@ def _usable(X: pd.DataFrame, chosen: list[str], explicit: bool) -> tuple[list[st
     return keep, dropped
 
 
-def journey_drivers(events: ir.Table, feedback: ir.Table, *, target: str = "nps", drivers: Sequence[str] | None = None,
-                    definition: Any = None, customers: ir.Table | None = None, repeat_window_days: float = 7.0,
-                    min_n: int = 30, n_bootstrap: int = 200) -> DriversResult:
-    """Adjusted effects of journey experiences on ``target`` (see the module docstring)."""
-    import statsmodels.api as sm
-
+def _feature_frame(events: ir.Table, definition: Any, repeat_window_days: float) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Customer features as drivers (0/1 for touchpoints reached and repeat contacts)."""
     excluded = churn_touchpoints(events, definition)
     spec = FeatureSpec(repeat_window_days=repeat_window_days,
                        touchpoints=top_values(events, "touchpoint", TOUCHPOINT_DRIVERS, excluded))
@@ -105,12 +104,43 @@ def journey_drivers(events: ir.Table, feedback: ir.Table, *, target: str = "nps"
     feats["repeat_contacts"] = (feats["repeat_contacts"] > 0).astype(float)
     tp_cols = [c for c in feats.columns if c.startswith("tp_")]
     feats[tp_cols] = (feats[tp_cols] > 0).astype(float)
-    available = [*BASE_DRIVERS, *tp_cols]
-    if drivers:
-        unknown = [d for d in drivers if d not in available]
-        if unknown:
-            raise UnknownNameError(f"Unknown journey driver(s) {', '.join(unknown)}; available: {', '.join(available)}.",
-                                   details={"unknown": unknown, "available": available})
+    return feats, [*BASE_DRIVERS, *tp_cols], excluded
+
+
+def _check_names(drivers: Sequence[str] | None, available: list[str]) -> None:
+    unknown = [d for d in drivers or () if d not in available]
+    if unknown:
+        raise UnknownNameError(f"Unknown journey driver(s) {', '.join(unknown)}; available: {', '.join(available)}.",
+                               details={"unknown": unknown, "available": available})
+
+
+def customer_table(events: ir.Table, feedback: ir.Table, *, target: str, definition: Any = None,
+                   customers: ir.Table | None = None, drivers: Sequence[str] | None = None,
+                   repeat_window_days: float = 7.0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """``(X, y, value)`` one row per customer: journey drivers, the 0/1 outcome (churn or
+    conversion) and the customer's value (NaN when unknown), for the what-if."""
+    feats, available, _ = _feature_frame(events, definition, repeat_window_days)
+    _check_names(drivers, available)
+    y = _outcome(events, feedback, target, definition, customers) / 100
+    data = feats.join(y.rename("_y"), how="inner")
+    chosen, _ = _usable(data, list(drivers or available), explicit=bool(drivers))
+    data = data[[*chosen, "_y"]].dropna()
+    value = pd.Series(np.nan, index=data.index)
+    if customers is not None:
+        raw = customers.select("customer_id", "value", "revenue").to_pandas().set_index("customer_id")
+        known = raw["value"].fillna(raw["revenue"])
+        value = known.reindex(data.index).astype(float)
+    return data[chosen], data["_y"].to_numpy(), value.to_numpy()
+
+
+def journey_drivers(events: ir.Table, feedback: ir.Table, *, target: str = "nps", drivers: Sequence[str] | None = None,
+                    definition: Any = None, customers: ir.Table | None = None, repeat_window_days: float = 7.0,
+                    min_n: int = 30, n_bootstrap: int = 200) -> DriversResult:
+    """Adjusted effects of journey experiences on ``target`` (see the module docstring)."""
+    import statsmodels.api as sm
+
+    feats, available, excluded = _feature_frame(events, definition, repeat_window_days)
+    _check_names(drivers, available)
     y = _outcome(events, feedback, target, definition, customers)
     data = feats.join(y.rename("_y"), how="inner")
     chosen, dropped = _usable(data, list(drivers or available), explicit=bool(drivers))

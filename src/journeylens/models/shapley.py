@@ -20,6 +20,7 @@ and share each component's R² back to the drivers by their squared loadings.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -33,17 +34,36 @@ MAX_EXACT_DRIVERS = 15
 COLLINEAR_EIGENVALUE = 1e-8
 
 
+@lru_cache(maxsize=32)
+def _subsets(k: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Per subset size: the subsets (rows of driver indices) and their bit masks (cached: the
+    bootstrap asks for the same k hundreds of times)."""
+    out = []
+    for size in range(1, k + 1):
+        subsets = np.array(list(combinations(range(k), size)), dtype=np.int64)
+        out.append((subsets, np.left_shift(1, subsets).sum(axis=1)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=32)
+def _shapley_weights(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bit masks 0..2**k - 1 and the Shapley weight of a coalition of each mask's size."""
+    masks = np.arange(1 << k)
+    sizes = np.array([bin(m).count("1") for m in masks])
+    weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) if s < k else 0.0
+                       for s in range(k + 1)])
+    return masks, weight[sizes]
+
+
 def subset_r2(corr: np.ndarray) -> np.ndarray:
     """R² of every subset of the k drivers (index = bit mask; ``corr`` has y as its last row/column)."""
     k = corr.shape[0] - 1
     rxx, rxy = corr[:k, :k], corr[:k, k]
     out = np.zeros(1 << k)
-    for size in range(1, k + 1):
-        subsets = np.array(list(combinations(range(k), size)), dtype=np.int64)
+    for subsets, masks in _subsets(k):
         blocks = rxx[subsets[:, :, None], subsets[:, None, :]]
         targets = rxy[subsets]
         beta = np.linalg.solve(blocks, targets[:, :, None])[:, :, 0]
-        masks = (np.left_shift(1, subsets)).sum(axis=1)
         out[masks] = np.einsum("ij,ij->i", beta, targets)
     return np.clip(out, 0.0, 1.0)
 
@@ -54,14 +74,11 @@ def lmg(corr: np.ndarray) -> np.ndarray:
     if k > MAX_EXACT_DRIVERS:
         raise ValueError(f"LMG is exact up to {MAX_EXACT_DRIVERS} drivers, got {k}; use relative_weights.")
     r2 = subset_r2(corr)
-    masks = np.arange(1 << k)
-    sizes = np.array([bin(m).count("1") for m in masks])
-    weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) if s < k else 0.0
-                       for s in range(k + 1)])
+    masks, weight = _shapley_weights(k)
     out = np.zeros(k)
     for j in range(k):
         without = masks[(masks >> j) & 1 == 0]
-        out[j] = np.sum(weight[sizes[without]] * (r2[without | (1 << j)] - r2[without]))
+        out[j] = np.sum(weight[without] * (r2[without | (1 << j)] - r2[without]))
     return out
 
 

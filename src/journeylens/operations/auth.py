@@ -4,7 +4,7 @@ Two vocabularies, one for people and one for machines:
 
 * a **role** (``admin``, ``analyst``, ``agent``, ``viewer``) belongs to a user and grants
   fine-grained **permissions** (:data:`ROLE_PERMISSIONS`);
-* a **scope** (``ingest``, ``read``, ``admin``) belongs to an API key. A signed-in user
+* a **scope** (``ingest``, ``read``, ``admin``, ``tickets``) belongs to an API key. A signed-in user
   may also call an endpoint that needs a scope when the role grants it
   (:data:`ROLE_SCOPES`: ``read`` any role, ``ingest`` admin/analyst, ``admin`` admin).
 
@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from journeylens.errors import ParameterError
 
 ROLES: tuple[str, ...] = ("admin", "analyst", "agent", "viewer")
-SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
+SCOPES: tuple[str, ...] = ("ingest", "read", "admin", "tickets")
 
 #: Every permission the product checks.
 PERMISSIONS: tuple[str, ...] = (
@@ -47,7 +47,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
     "analyst": frozenset({"read", "ingest"}),
-    "agent": frozenset({"read"}),
+    "agent": frozenset({"read", "tickets"}),
     "viewer": frozenset({"read"}),
 }
 

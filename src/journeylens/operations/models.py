@@ -23,6 +23,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.models",
     "journeylens.operations.outbox_models",
     "journeylens.operations.surveys.models",
+    "journeylens.operations.alerts.models",
+    "journeylens.operations.tickets.models",
     "journeylens.operations.maturity.records",
     "journeylens.operations.annotation_models",
 )

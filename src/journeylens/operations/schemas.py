@@ -57,7 +57,7 @@ class UserList(BaseModel):
 
 class KeyCreate(BaseModel):
     name: str = Field(description="What the key is for, e.g. 'web collector'.")
-    scopes: list[str] = Field(description="Any of ingest, read, admin.", min_length=1)
+    scopes: list[str] = Field(description="Any of ingest, read, admin, tickets.", min_length=1)
 
 
 class KeyPublic(BaseModel):

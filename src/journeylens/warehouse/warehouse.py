@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -49,7 +50,21 @@ class Warehouse:
         existing = set(self.con.list_tables())
         for name, schema in {**INPUT_TABLES, **SYSTEM_TABLES}.items():
             if name not in existing:
+                self._create_table(name, schema)
+
+    def _create_table(self, name: str, schema: sch.Schema, attempts: int = 30) -> None:
+        """Create ``name``; when two connections open a new warehouse at once (serve's collector
+        and its worker), the loser of the write-write conflict waits for the winner's table."""
+        for attempt in range(attempts):
+            try:
                 self.con.create_table(name, schema=schema)
+                return
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
+                if name in self.con.list_tables():
+                    return
 
     def has(self, name: str) -> bool:
         return name in self.con.list_tables()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,7 +58,10 @@ def test_departures_by_hand(wh: Warehouse) -> None:
     feedback = load_table(wh, "feedback", [
         {"customer_id": "c00", "timestamp": T0 + timedelta(days=175), "comment": "Leaving because of the fees", "nps": 2},
         {"customer_id": "c01", "timestamp": T0 + timedelta(days=176), "comment": "fees too high", "nps": 3},
-        {"customer_id": "c20", "timestamp": T0 + timedelta(days=210), "comment": "all good", "nps": 9}])
+        {"customer_id": "c20", "timestamp": T0 + timedelta(days=210), "comment": "all good", "nps": 9},
+        *({"customer_id": f"c0{i}", "timestamp": T0 + timedelta(days=181), "survey": "exit",
+           "properties": json.dumps({"source": "journeylens-survey", "survey_kind": "exit", "reason": r})}
+          for i, r in enumerate(["fees", "fees", "service"]))])
     result = departures(events, feedback, definition=JOURNEY, window_days=90, min_customers=3)
     out = result.to_dict()
     assert (out["customers_left"], out["customers_stayed"]) == (10, 20)
@@ -70,6 +74,8 @@ def test_departures_by_hand(wh: Warehouse) -> None:
     assert "touchpoint: Close request" not in rows  # the departure stage is left out
     assert out["headlines"][0] == "Customers who left had 10.0× as many call centre contacts in their last 90 days."
     assert out["reasons"]["comments"][0]["customers"] == 1
+    assert out["reasons"]["exit_survey"] == [{"reason": "fees", "answers": 2, "share": 2 / 3},
+                                             {"reason": "service", "answers": 1, "share": 1 / 3}]
     assert {w["word"] for w in out["reasons"]["words"]} <= {"fees", "leaving", "because", "too", "high"}
 
 

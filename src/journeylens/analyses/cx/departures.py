@@ -14,7 +14,8 @@ date; for stayers the data's last event — see :mod:`.departure_features`):
 * ``scores`` — mean NPS / CSAT / CES answered in the window, per group, Welch-tested (same BH).
 * ``attributes`` — churn share per level of ``segment``, ``plan``, ``region`` (customers
   table) against the other levels, z-tested (same BH).
-* ``reasons`` — the last comment of each customer who left (window before the churn date, or
+* ``reasons`` — ``exit_survey``: answers to the exit survey's ``reason`` question
+  (JourneyLens surveys of kind ``exit``); and the last comment of each customer who left (window before the churn date, or
   after it): the most frequent comments, and the words most over-represented against the
   stayers' last comments (log-odds ratio with an informative Dirichlet prior, Monroe et al.
   2008; ``z`` > 1.96 is distinctive).
@@ -35,9 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses import stats
 from journeylens.analyses.cx import departure_features as feats
+from journeylens.analyses.properties import json_value
 from journeylens.analyses.result import plain
 from journeylens.errors import ParameterError
 
@@ -50,6 +53,21 @@ ATTRIBUTES: tuple[str, ...] = ("segment", "plan", "region")
 ALPHA = 0.05
 _WORD = re.compile(r"[a-z][a-z']+")
 _STOP = frozenset(["the", "a", "an", "and", "or", "to", "of", "in", "on", "for", "is", "it", "my", "i", "me", "was", "with", "this", "that", "be", "at", "by", "not", "no", "but", "have", "had", "so", "are", "you", "your", "we", "our", "they", "them", "very", "just"])
+
+
+class DeparturesShape(BaseModel):
+    """The JSON shape of :meth:`DeparturesResult.to_dict` (the HTTP route's response model)."""
+
+    model_config = ConfigDict(extra="allow")
+    window_days: float
+    customers_left: int
+    customers_stayed: int
+    differences: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+    attributes: list[dict[str, Any]]
+    reasons: dict[str, Any]
+    relationship: list[dict[str, Any]]
+    headlines: list[str]
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,6 +202,18 @@ def _reasons(comments: pd.DataFrame, top: int) -> dict[str, Any]:
     return {"comments": frequent, "words": words, "customers_with_comment": len(left)}
 
 
+def _exit_reasons(feedback: ir.Table) -> list[dict[str, Any]]:
+    """Answers to the exit survey's ``reason`` question (feedback rows whose properties say
+    ``survey_kind: exit``, as JourneyLens surveys write them), most frequent first."""
+    exits = feedback.filter(json_value(feedback.properties, "survey_kind") == "exit")
+    exits = exits.mutate(reason=json_value(exits.properties, "reason"))
+    exits = exits.filter(exits.reason.notnull())
+    counted = exits.group_by("reason").aggregate(answers=exits.count()).to_pyarrow().to_pylist()
+    total = sum(r["answers"] for r in counted)
+    return [{"reason": r["reason"], "answers": int(r["answers"]), "share": r["answers"] / total}
+            for r in sorted(counted, key=lambda r: (-r["answers"], r["reason"]))]
+
+
 def _relationship(refs: pd.DataFrame, first: pd.DataFrame) -> list[dict[str, Any]]:
     joined = refs.merge(first, on="customer_id", how="left")
     joined["tenure_days"] = (joined.ref_ts - joined.first_ts) / feats.DAY_SECONDS
@@ -228,12 +258,13 @@ def departures(events: ir.Table, feedback: ir.Table, *, definition: JourneyDefin
     fb = fb.join(refs_expr, "customer_id")
     fb = fb.filter(fb.timestamp.epoch_seconds() >= fb.ref_ts - ibis.literal(int(window_days * feats.DAY_SECONDS)))
     comments = fb.select("customer_id", "timestamp", "comment", "churned").to_pandas()
+    reasons = _reasons(comments, top) | {"exit_survey": _exit_reasons(feedback)}
     first = events.group_by("customer_id").aggregate(
         first_ts=events.timestamp.min().epoch_seconds(), events=events.count(),
         first_channel=events.channel.argmin(events.timestamp)).to_pandas()
     params = {"window_days": window_days, "min_customers": min_customers, "alpha": ALPHA}
     return DeparturesResult(window_days=window_days, left=n_left, stayed=n_stayed, differences=diffs,
                             scores=score_rows, attributes=sorted(attr_rows, key=lambda r: r["p"]),
-                            reasons=_reasons(comments, top), relationship=_relationship(refs, first), params=params)
+                            reasons=reasons, relationship=_relationship(refs, first), params=params)
 
 

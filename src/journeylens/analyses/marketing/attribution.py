@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses.marketing import heuristics, markov, shapley
 from journeylens.analyses.marketing.paths import build_touches
@@ -38,15 +39,15 @@ MODELS: tuple[str, ...] = (*heuristics.HEURISTIC_MODELS, "markov", "shapley")
 BY_CHOICES: tuple[str, ...] = ("channel", "touchpoint", "campaign")
 
 
-class AttributionRow(TypedDict):
-    """One model's credit for one channel (``channel`` is named after ``by``)."""
+class AttributionRowShape(BaseModel):
+    """One model's credit for one channel (the HTTP route's response model). The channel sits
+    under the key named after ``by`` (``channel``, ``touchpoint``, ``campaign`` …);
+    ``conversions_se`` / ``value_se`` only on a sampled Shapley model."""
 
+    model_config = ConfigDict(extra="allow")
     model: str
-    channel: str
     conversions: float
     value: float
-    conversions_se: NotRequired[float]
-    value_se: NotRequired[float]
 
 
 @dataclass(frozen=True)
@@ -137,15 +138,18 @@ def attribute(t: Touches, *, models: str | Sequence[str] | None = None, by: str 
     rows: list[dict[str, Any]] = []
     effects: dict[str, float] = {}
     for model in names:
-        conv, value, conv_se, value_se = model_credit(t, model, settings, paths)
+        if model == "markov":  # one fit gives both the credit and the removal effects
+            chain = markov.markov_chain(t, order=settings.order, paths=paths)
+            effects = dict(zip(t.labels, chain.removal_effects, strict=True))
+            conv, value = markov.shares_of(chain, t)
+            conv_se = value_se = None
+        else:
+            conv, value, conv_se, value_se = model_credit(t, model, settings, paths)
         for i, label in enumerate(t.labels):
             row: dict[str, Any] = {"model": model, by: label, "conversions": float(conv[i]), "value": float(value[i])}
             if conv_se is not None and value_se is not None:
                 row.update(conversions_se=float(conv_se[i]), value_se=float(value_se[i]))
             rows.append(row)
-        if model == "markov":
-            chain = markov.markov_chain(t, order=settings.order, paths=paths)
-            effects = dict(zip(t.labels, chain.removal_effects, strict=True))
     summary = {"journeys": float(t.conversions.sum() + t.nulls.sum()), "conversions": float(t.conversions.sum()),
                "value": float(t.value.sum()), "channels": len(t.labels)}
     return AttributionResult(tuple(rows), by=by, removal_effects=effects, summary=summary,

@@ -85,14 +85,24 @@ class ChainLayout:
         return np.asarray((self.state_rows == code).any(axis=1))
 
 
+def _unique_rows(rows: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0)``, through one int64 key per row when it fits (much faster)."""
+    base = n_labels + 1
+    if base ** rows.shape[1] < 2**62:
+        key = ((rows + 1) * (base ** np.arange(rows.shape[1] - 1, -1, -1, dtype=np.int64))).sum(axis=1)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return rows[first], inverse.ravel()
+    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return unique, inverse.ravel()
+
+
 def chain_layout(paths: UniquePaths, order: int) -> ChainLayout:
     """The states of ``order`` and every path's transitions (vectorised; cached on ``paths``)."""
     cached = paths.cache.get(("markov", order))
     if isinstance(cached, ChainLayout):
         return cached
-    lengths = np.array([len(p) for p in paths.paths], dtype=np.int64)
-    codes = np.concatenate(paths.paths).astype(np.int64) if len(paths.paths) else np.zeros(0, np.int64)
-    offsets = np.r_[0, np.cumsum(lengths)]
+    offsets, codes = paths.offsets, paths.codes
+    lengths = np.diff(offsets)
     owner = np.repeat(np.arange(len(lengths)), lengths)
     pos = np.arange(len(codes)) - offsets[:-1][owner]
     window = np.full((len(codes), order), -1, dtype=np.int64)
@@ -100,7 +110,7 @@ def chain_layout(paths: UniquePaths, order: int) -> ChainLayout:
         ok = pos >= lag
         window[ok, order - 1 - lag] = codes[np.flatnonzero(ok) - lag]
     rows = np.r_[np.full((1, order), -1, dtype=np.int64), window]  # row 0: start
-    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    unique, inverse = _unique_rows(rows, len(paths.labels))
     start_id = int(inverse.ravel()[0])
     # renumber so that start is state 0
     perm = np.r_[start_id, np.delete(np.arange(len(unique)), start_id)]
@@ -117,13 +127,17 @@ def chain_layout(paths: UniquePaths, order: int) -> ChainLayout:
     return layout
 
 
-def _absorption(q: sp.csr_matrix, r: np.ndarray, keep: np.ndarray) -> float:
-    """P(conversion) from start (state 0) when only the ``keep`` states remain (others → null)."""
+def _absorption(q: sp.csr_matrix | np.ndarray, r: np.ndarray, keep: np.ndarray) -> float:
+    """P(conversion) from start (state 0) when only the ``keep`` states remain (others → null).
+
+    ``q`` dense (small chains: plain LAPACK) or sparse (SciPy's sparse LU)."""
     idx = np.flatnonzero(keep)
-    sub_q = q[idx][:, idx]
-    system = sp.identity(len(idx), format="csc") - sub_q.tocsc()
     rhs = r[idx]
-    x = np.linalg.solve(system.toarray(), rhs) if len(idx) <= DENSE_LIMIT else spsolve(system, rhs)
+    if isinstance(q, np.ndarray):
+        system = np.eye(len(idx)) - q[np.ix_(idx, idx)]
+        return float(np.linalg.solve(system, rhs)[0])
+    sub_q = q[idx][:, idx]
+    x = spsolve(sp.identity(len(idx), format="csc") - sub_q.tocsc(), rhs)
     return float(np.asarray(x).ravel()[0])
 
 
@@ -137,7 +151,8 @@ def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None
     states = layout.states
     counts, to_conv, to_null = layout.counts(conv, nulls)
     chain = MarkovChain(order, states, counts, to_conv, to_null, 0.0, ())
-    q, r = chain.probabilities()
+    q_sparse, r = chain.probabilities()
+    q: sp.csr_matrix | np.ndarray = q_sparse.toarray() if len(states) <= DENSE_LIMIT else q_sparse
     everything = np.ones(len(states), dtype=bool)
     base = _absorption(q, r, everything) if conv.sum() > 0 else 0.0
     effects = []
@@ -149,7 +164,11 @@ def markov_chain(t: Touches, *, order: int = 1, paths: UniquePaths | None = None
 
 def credit(t: Touches, *, order: int = 1, paths: UniquePaths | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Conversions and value credited to each channel by removal-effect shares."""
-    chain = markov_chain(t, order=order, paths=paths)
+    return shares_of(markov_chain(t, order=order, paths=paths), t)
+
+
+def shares_of(chain: MarkovChain, t: Touches) -> tuple[np.ndarray, np.ndarray]:
+    """Total conversions and value of ``t`` split by ``chain``'s removal-effect shares."""
     effects = np.asarray(chain.removal_effects, dtype=np.float64)
     total = effects.sum()
     shares = effects / total if total > 0 else np.zeros_like(effects)

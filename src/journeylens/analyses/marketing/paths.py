@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeylens.analyses.marketing.touches import DIRECT, Touches
+from journeylens.analyses.properties import json_value
 from journeylens.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -37,18 +38,9 @@ TOUCH_COLUMNS: tuple[str, ...] = ("channel", "touchpoint")
 PERIODS: dict[str, str] = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
 
-def _property_text(events: ir.Table, name: str) -> ir.StringValue:
-    """A string property of the ``properties`` JSON object (null when absent).
-
-    A regular expression rather than Ibis' JSON unwrapping: on Spark that runs as a Python
-    UDF (slow, and it needs pyarrow on every worker); ``regexp_extract`` is native on both.
-    Escaped quotes inside a value are not unescaped."""
-    pattern = '"' + re.escape(name) + r'"\s*:\s*"([^"]*)"'
-    return events.properties.re_extract(ibis.literal(pattern), 1).nullif("")
-
-
-def _property_number(events: ir.Table, name: str) -> ir.FloatingValue:
-    """A numeric property (a JSON number or a numeric string; null when absent)."""
+def _number(events: ir.Table, name: str) -> ir.FloatingValue:
+    """A numeric event property — a JSON number or numeric string — null when absent (a regular
+    expression, native on every engine; ADR 0044)."""
     pattern = '"' + re.escape(name) + r'"\s*:\s*"?(-?[0-9][0-9.eE+-]*)'
     return events.properties.re_extract(ibis.literal(pattern), 1).nullif("").cast("float64")
 
@@ -76,8 +68,8 @@ def touch_rows(events: ir.Table, *, by: str, conversion: str | None = None,
     if lookback_days < 0:
         raise ParameterError(f"lookback_days must be >= 0 (0 = unlimited), got {lookback_days}.")
     e = events.filter(events.customer_id.notnull())
-    key = e[by] if by in TOUCH_COLUMNS else _property_text(e, by)
-    value = _property_number(e, value_property) if value_property else ibis.literal(0.0)
+    key = e[by] if by in TOUCH_COLUMNS else json_value(e.properties, by)
+    value = _number(e, value_property) if value_property else ibis.literal(0.0)
     e = e.mutate(_conv=conversion_test(e, conversion, definition).fill_null(False).cast("int64"),
                  _key=key, _value=value.cast("float64"), ts=e.timestamp.epoch_seconds().cast("int64"))
     running = ibis.cumulative_window(group_by=e.customer_id, order_by=[e.timestamp, e._seq])

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses.marketing import response
 from journeylens.analyses.marketing.attribution import (
@@ -100,6 +101,23 @@ def spend_frame(spend: ir.Table, rates: Mapping[str, float] | None) -> tuple[pd.
                              "(--rate CURRENCY=RATE) to report in one.", code="mixed_currencies",
                              details={"currencies": currencies})
     return frame, currencies[0] if currencies else ""
+
+
+class SpendReturnShape(BaseModel):
+    """The JSON shape of :meth:`SpendReturnResult.to_dict` (the HTTP route's response model)."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    by: str
+    period: str
+    currency: str
+    totals: list[dict[str, Any]]
+    by_model: list[dict[str, Any]]
+    periods: list[dict[str, Any]]
+    marginal: list[dict[str, Any]]
+    what_if: list[dict[str, Any]]
+    unmatched_spend: list[dict[str, Any]]
+    notes: list[str]
 
 
 @dataclass(frozen=True, repr=False)
@@ -201,7 +219,6 @@ def _period_credit(parts: Sequence[_Part], model: str, settings: ModelSettings, 
     """Conversions and value per unit, per period (arrays of ``n_periods``)."""
     conv: dict[str, np.ndarray] = {}
     value: dict[str, np.ndarray] = {}
-    periods = range(n_periods)
     for part_info in parts:
         k = part_info.index
         part = part_info.touches if weights is None else part_info.touches.reweighted(weights[part_info.rows])
@@ -209,9 +226,9 @@ def _period_credit(parts: Sequence[_Part], model: str, settings: ModelSettings, 
             continue
         c, v, _, _ = model_credit(part, model, settings, part_info.paths)
         for unit, x in _roll_up(part.labels, c, units).items():
-            conv.setdefault(unit, np.zeros(len(periods)))[k] = x
+            conv.setdefault(unit, np.zeros(n_periods))[k] = x
         for unit, x in _roll_up(part.labels, v, units).items():
-            value.setdefault(unit, np.zeros(len(periods)))[k] = x
+            value.setdefault(unit, np.zeros(n_periods))[k] = x
     return conv, value
 
 

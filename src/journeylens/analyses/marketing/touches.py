@@ -103,10 +103,19 @@ class Touches:
                 total = np.zeros(self.n_journeys, dtype=np.uint64)
                 np.add.at(total, j, contribution)
                 keys.append(total)
-        stacked = np.stack([*keys, self.lengths.astype(np.uint64)], axis=1)
-        _, first, path_of = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
-        paths = tuple(self.channel[self.offsets[f]:self.offsets[f + 1]] for f in first.tolist())
-        return UniquePaths(labels=self.labels, paths=paths, path_of=path_of.ravel().astype(np.int64))
+        lengths = self.lengths
+        order = np.lexsort((lengths, keys[1], keys[0]))
+        a, b, n = keys[0][order], keys[1][order], lengths[order]
+        new_group = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1]) | (n[1:] != n[:-1])]
+        group = np.cumsum(new_group) - 1
+        path_of = np.empty(self.n_journeys, dtype=np.int64)
+        path_of[order] = group
+        first = order[new_group]  # one journey per distinct path
+        sizes = lengths[first]
+        starts = self.offsets[:-1][first]
+        gather = np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(int(sizes.sum()))
+        return UniquePaths(labels=self.labels, offsets=np.r_[0, np.cumsum(sizes)].astype(np.int64),
+                           codes=self.channel[gather].astype(np.int64), path_of=path_of)
 
 
 def _powers(base: np.uint64, n: int) -> np.ndarray:
@@ -122,14 +131,21 @@ class UniquePaths:
     """Distinct channel sequences and, per journey, which one it follows."""
 
     labels: tuple[str, ...]
-    paths: tuple[np.ndarray, ...]
+    offsets: np.ndarray  # CSR over the distinct paths
+    codes: np.ndarray
     path_of: np.ndarray
     #: Structures derived from the paths by the models (for example the Markov chain layout).
     cache: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def paths(self) -> tuple[np.ndarray, ...]:
+        """Each distinct path's channel codes (slices; for reading, not for the models' hot loops)."""
+        return tuple(self.codes[lo:hi] for lo, hi in zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist(),
+                                                          strict=True))
+
     def counts(self, touches: Touches) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Conversions, value and nulls per distinct path (respecting ``touches``' weights)."""
-        n = len(self.paths)
+        n = len(self.offsets) - 1
         return (np.bincount(self.path_of, touches.conversions, minlength=n),
                 np.bincount(self.path_of, touches.value, minlength=n),
                 np.bincount(self.path_of, touches.nulls, minlength=n))

@@ -21,6 +21,7 @@ import ibis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from journeylens.hooks import plugin_manager
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.maturity.records import DefinitionVersion, ReportSchedule
 from journeylens.operations.models import AuditEvent, User
@@ -72,6 +73,7 @@ def gather_evidence(lens: Any, db: AppDatabase, *, now: datetime | None = None,
         facts["users"] = _user_facts(session, now)
         facts["report_schedules"] = int(session.scalar(
             select(func.count()).select_from(ReportSchedule).where(ReportSchedule.active.is_(True))) or 0)
+        plugin_manager()  # built-in plugins (alert rules, tickets, …) register their providers on load
         for name, provider in PROVIDERS.items():
             try:
                 facts[name] = provider(session, now)

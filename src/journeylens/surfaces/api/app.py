@@ -29,6 +29,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "switch_impact_routes",
     "marketing_routes",
     "survey_routes",
+    "ticket_routes",
     "programme_routes",
     "models_routes",
     "trust_routes",

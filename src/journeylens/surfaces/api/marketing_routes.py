@@ -12,55 +12,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from journeylens.analyses.marketing.attribution import ModelSettings
-from journeylens.analyses.marketing.spend import parse_rates, parse_shifts
+from journeylens.analyses.cx.departures import DeparturesShape
+from journeylens.analyses.marketing.attribution import AttributionRowShape, ModelSettings
+from journeylens.analyses.marketing.spend import SpendReturnShape, parse_rates, parse_shifts
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 
 router = APIRouter(tags=["marketing"], dependencies=[Depends(require_scope("read"))])
 
 
-class AttributionRowOut(BaseModel):
-    """One model's credit for one channel; the key named after ``by`` (channel, touchpoint, campaign…)
-    holds the channel. ``conversions_se``/``value_se`` only for a sampled Shapley model."""
-
-    model_config = ConfigDict(extra="allow")
-    model: str
-    conversions: float
-    value: float
-
-
-class SpendReturnOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    model: str
-    by: str
-    period: str
-    currency: str
-    totals: list[dict[str, Any]]
-    by_model: list[dict[str, Any]]
-    periods: list[dict[str, Any]]
-    marginal: list[dict[str, Any]]
-    what_if: list[dict[str, Any]]
-    unmatched_spend: list[dict[str, Any]]
-    notes: list[str]
-
-
-class DeparturesOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    window_days: float
-    customers_left: int
-    customers_stayed: int
-    differences: list[dict[str, Any]]
-    scores: list[dict[str, Any]]
-    attributes: list[dict[str, Any]]
-    reasons: dict[str, Any]
-    relationship: list[dict[str, Any]]
-    headlines: list[str]
-
-
-@router.get("/v1/attribution", response_model=list[AttributionRowOut])
+@router.get("/v1/attribution", response_model=list[AttributionRowShape])
 async def get_attribution(lens: LensDep, filters: FiltersDep, conversion: str | None = None, by: str = "channel",
                           models: str | None = None, lookback_days: Annotated[float, Query(ge=0)] = 0,
                           value_property: str | None = None, order: Annotated[int, Query(ge=1, le=4)] = 1,
@@ -75,7 +37,7 @@ async def get_attribution(lens: LensDep, filters: FiltersDep, conversion: str | 
     return result.to_dict()
 
 
-@router.get("/v1/spend-return", response_model=SpendReturnOut)
+@router.get("/v1/spend-return", response_model=SpendReturnShape)
 async def get_spend_return(lens: LensDep, filters: FiltersDep, model: str = "markov", by: str = "channel",
                            period: str = "month", conversion: str | None = None, value_property: str | None = None,
                            shift: Annotated[list[str] | None, Query()] = None,
@@ -89,7 +51,7 @@ async def get_spend_return(lens: LensDep, filters: FiltersDep, model: str = "mar
     return result.to_dict()
 
 
-@router.get("/v1/departures", response_model=DeparturesOut)
+@router.get("/v1/departures", response_model=DeparturesShape)
 async def get_departures(lens: LensDep, window_days: Annotated[float, Query(ge=1, le=3650)] = 90,
                          min_customers: Annotated[int, Query(ge=1)] = 20) -> Any:
     """Leavers vs stayers: ``{window_days, customers_left, customers_stayed, differences, scores, attributes,

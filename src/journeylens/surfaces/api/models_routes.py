@@ -1,7 +1,10 @@
 """HTTP routes of the models (thin: one JourneyLens call each, ``read`` scope).
 
 - ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``
+- ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``
 - ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest``
+- ``GET /v1/predict/nps``
+- ``GET /v1/predict/survival`` — ``by`` (a customers column), ``horizon_days``
 - ``GET /v1/predict/purchases`` — ``purchase``, ``value_property``, ``as_of``, ``horizon_days``, ``backtest``
 
 Each returns exactly what the matching CLI command prints with ``--json``.
@@ -17,7 +20,10 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.models.churn_result import ChurnRow
 from journeylens.models.drivers import DriversPayload
+from journeylens.models.predicted_nps import PredictedNpsPayload
 from journeylens.models.purchases import PurchaseRow
+from journeylens.models.survival import SurvivalRow
+from journeylens.models.whatif import WhatIfPayload, parse_changes
 from journeylens.surfaces.api.deps import LensDep, require_scope
 
 router = APIRouter(tags=["models"], dependencies=[Depends(require_scope("read"))])
@@ -42,6 +48,15 @@ async def get_drivers(lens: LensDep, target: str = "nps", drivers: str | None = 
     return result.to_dict()
 
 
+@router.get("/v1/what-if", response_model=WhatIfPayload)
+async def get_what_if(lens: LensDep, change: Annotated[list[str], Query()], target: str = "nps",
+                      drivers: str | None = None, survey: str | None = None) -> Any:
+    """``{target, baseline, predicted, delta, low, high, method, value_delta}``."""
+    result = await run_in_threadpool(lens.what_if, target=target, changes=parse_changes(change),
+                                     drivers=_list(drivers), survey=survey)
+    return result.to_dict()
+
+
 @router.get("/v1/predict/churn", response_model=list[ChurnRow] | dict[str, Any])
 async def get_churn(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90, as_of: datetime | None = None,
                     backtest: bool = False) -> Any:
@@ -58,4 +73,18 @@ async def get_purchases(lens: LensDep, purchase: str, value_property: str | None
     """``[{customer_id, expected_purchases, p_alive, expected_value}]`` (with ``backtest``: the errors)."""
     result = await run_in_threadpool(lens.predict_purchases, purchase, value_property=value_property,
                                      as_of=_utc(as_of), horizon_days=horizon_days, backtest=backtest)
+    return result.to_dict()
+
+
+@router.get("/v1/predict/nps", response_model=PredictedNpsPayload)
+async def get_predicted_nps(lens: LensDep) -> Any:
+    """``{surveyed_nps, predicted_nps, predicted_low, predicted_high, customers: [{customer_id, p_promoter, p_detractor}]}``."""
+    result = await run_in_threadpool(lens.predict_nps)
+    return result.to_dict()
+
+
+@router.get("/v1/predict/survival", response_model=list[SurvivalRow])
+async def get_survival(lens: LensDep, by: str = "segment", horizon_days: Annotated[int, Query(ge=1)] = 365) -> Any:
+    """``[{segment, customers, churned, median_days, expected_days, churn_by_horizon, curve}]``."""
+    result = await run_in_threadpool(lens.survival, by=by, horizon_days=horizon_days)
     return result.to_dict()

@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "journey_analyses_cmd",
     "switch_impact_cmd",
     "outcomes_cmd",
+    "alert_cmd",
+    "tickets_cmd",
     "marketing_cmd",
     "departures_cmd",
     "programme_cmd",

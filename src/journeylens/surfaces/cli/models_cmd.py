@@ -1,7 +1,9 @@
 """Model commands: key drivers, what-if and predictions.
 
     journeylens drivers --target nps [--drivers a,b,c | --journey-drivers] [--survey S] [--min-n 30] --json
+    journeylens what-if --target nps|csat|churn|conversion [--drivers ...] --change DRIVER=+0.5 [--change ...] --json
     journeylens predict churn [--horizon-days 90] [--as-of DATE] [--backtest] --json
+    journeylens predict nps --json
     journeylens predict purchases --purchase TOUCHPOINT [--value-property P] [--as-of DATE] --horizon-days N --json
 
 ``--json`` prints exactly the HTTP API's shapes (``GET /v1/drivers``, ``/v1/predict/...``). With
@@ -29,6 +31,7 @@ BacktestOpt = Annotated[bool, typer.Option("--backtest", help="Score the predict
 
 def register(app: typer.Typer) -> None:
     app.command("drivers")(drivers_cmd)
+    app.command("what-if")(what_if_cmd)
     app.add_typer(predict_app, name="predict")
 
 
@@ -84,6 +87,30 @@ def drivers_cmd(
                                                      journey=journey_drivers, min_n=min_n), _show_drivers)
 
 
+def _show_what_if(result: Any) -> None:
+    data = result.to_dict()
+    console.print(f"{data['target']}: {data['baseline']:.1f} → {data['predicted']:.1f} "
+                  f"({data['delta']:+.1f}; 95 % interval {data['low']:.1f} to {data['high']:.1f})")
+    if data["value_delta"] is not None:
+        console.print(f"value: {data['value_delta']:+,.0f}")
+    console.print(data["method"])
+
+
+def what_if_cmd(
+    ctx: typer.Context,
+    change: Annotated[list[str], typer.Option("--change", help="DRIVER=AMOUNT, for example sat_app=+0.5.")],
+    target: Annotated[str, typer.Option("--target", help="nps, csat, churn or conversion.")] = "nps",
+    drivers: Annotated[str | None, typer.Option("--drivers", help="Model drivers (comma-separated).")] = None,
+    survey: Annotated[str | None, typer.Option("--survey", help="Only responses of this survey (nps, csat).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What-if: change drivers, see the predicted outcome with a 95 % interval and its value."""
+    from journeylens.models.whatif import parse_changes
+
+    run(as_json, lambda: get_ctx(ctx).lens().what_if(target=target, changes=parse_changes(change),
+                                                     drivers=split_list(drivers), survey=survey), _show_what_if)
+
+
 def _show_backtest(result: Any) -> None:
     emit_table(result.to_frame().to_dict(orient="records"), title=result.title)
     data = result.to_dict()
@@ -128,3 +155,33 @@ def purchases_cmd(
     run(as_json, lambda: get_ctx(ctx).lens().predict_purchases(
         purchase, value_property=value_property, as_of=parse_as_of(as_of), horizon_days=horizon_days,
         backtest=backtest), _show_purchases)
+
+
+def _show_nps(result: Any) -> None:
+    data, p = result.to_dict(), result.params
+    console.print(f"surveyed NPS {data['surveyed_nps']:.1f} (respondents {p['respondents']}); predicted NPS of all "
+                  f"{p['customers']} customers {data['predicted_nps']:.1f} "
+                  f"(95 % interval {data['predicted_low']:.1f} to {data['predicted_high']:.1f})")
+    v = p["validation"]
+    console.print(f"held-out respondents: {v['held_out_respondents']}; log loss {v['log_loss']:.3f} vs "
+                  f"{v['baseline_log_loss']:.3f} (class shares); predicted NPS {v['predicted_nps_held_out']:.1f} vs "
+                  f"observed {v['observed_nps_held_out']:.1f}")
+
+
+@predict_app.command("nps")
+def nps_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Predicted NPS class of every non-respondent and the base's predicted NPS next to the surveyed one."""
+    run(as_json, lambda: get_ctx(ctx).lens().predict_nps(), _show_nps)
+
+
+def _show_survival(result: Any) -> None:
+    emit_table([{k: v for k, v in r.items() if k != "curve"} for r in result.to_dict()],
+               title=f"Time to churn by {result.params['by']} (expected days within {result.params['horizon_days']:.0f})")
+
+
+@predict_app.command("survival")
+def survival_cmd(ctx: typer.Context,
+                 by: Annotated[str, typer.Option("--by", help="Customers column to split by.")] = "segment",
+                 horizon_days: HorizonOpt = 365, as_json: JsonOpt = False) -> None:
+    """Survival curves by segment and the expected time to churn (Kaplan-Meier)."""
+    run(as_json, lambda: get_ctx(ctx).lens().survival(by=by, horizon_days=horizon_days), _show_survival)

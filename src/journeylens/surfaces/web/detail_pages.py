@@ -105,7 +105,10 @@ def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     except ValueError:
         number = 1
     shown = items[(number - 1) * TIMELINE_PAGE_ITEMS: number * TIMELINE_PAGE_ITEMS]
+    churn, risk_error = p.results.attempt("churn") if timeline else (None, None)
     context = {"title": f"Customer {customer_id}", "timeline": timeline, "error": error, "customer_id": customer_id,
+               "risk": churn.customer(customer_id) if churn else None, "risk_error": risk_error,
+               "risk_horizon": churn.params.get("horizon_days") if churn else None,
                "items": shown, "total_items": len(items), "page": number, "pages": pages,
                "first_item": (number - 1) * TIMELINE_PAGE_ITEMS + 1 if shown else 0,
                "figure": p.results.figure("timeline", customer_id=customer_id) if items else None}

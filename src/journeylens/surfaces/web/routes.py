@@ -16,17 +16,19 @@ from journeylens.surfaces.web import (
     detail_pages,
     health,
     marketing_pages,
+    model_pages,
     pages,
     prewarm,
     programme_pages,
     survey_admin_pages,
     survey_page,
+    ticket_pages,
     trust_pages,
 )
 
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
 router = APIRouter(lifespan=prewarm.lifespan)
 for _module in (access, assets, pages, detail_pages, admin_pages, survey_page, survey_admin_pages, programme_pages,
-                trust_pages, marketing_pages):
+                trust_pages, marketing_pages, model_pages, ticket_pages):
     router.include_router(_module.router)
 router.include_router(health.router)

@@ -143,6 +143,22 @@ def _p_quarantine(query: Query) -> dict[str, Any]:
     return {"table": _text(query, "table"), "reason": _text(query, "reason")}
 
 
+def _p_drivers(query: Query) -> dict[str, Any]:
+    return {"target": _text(query, "target") or "nps", "survey": _text(query, "survey"),
+            "journey": _text(query, "journey") in ("1", "true", "on")}
+
+
+def _p_what_if(query: Query) -> dict[str, Any]:
+    driver = _text(query, "driver")
+    if driver is None:
+        raise ParameterError("Pick a driver to change.")
+    change = _number(query, "change", None, low=-1000, high=1000)
+    if change is None:
+        raise ParameterError("Give the change (for example 0.5, or -0.1 for ten points fewer customers).")
+    return {"target": _choice(query, "target", ("nps", "csat", "churn", "conversion"), "nps"),
+            "changes": ((driver, change),), "survey": _text(query, "survey")}
+
+
 def _p_none(query: Query) -> dict[str, Any]:
     return {}
 
@@ -254,6 +270,11 @@ VIEWS: dict[str, View] = {
     "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
     "pain_points": View(lambda r: r.lens.pain_points(top=30), _p_none, "Pain points"),
     "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
+    "drivers": View(lambda r, target, survey, journey: r.lens.drivers(target=target, survey=survey, journey=journey),
+                    _p_drivers, "Key drivers"),
+    "what_if": View(lambda r, target, changes, survey: r.lens.what_if(target=target, changes=dict(changes),
+                                                                      survey=survey), _p_what_if, "What-if"),
+    "churn": View(lambda r: r.lens.predict_churn(), _p_none, "At-risk customers"),
     "quarantine": View(_quarantine, _p_quarantine, "Quarantine"),
     "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
     "spend_return": View(_spend_return, _p_spend_return, "Spend and return"),
@@ -274,7 +295,9 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
              ("ingest_log", {}, False), ("quarantine", VIEWS["quarantine"].parse({}), False),
-             ("identities", {}, False), ("cohorts", everyone, False), ("conformance", everyone, False)]
+             ("identities", {}, False), ("cohorts", everyone, False),
+             ("spend_return", VIEWS["spend_return"].parse({}), True), ("departures", VIEWS["departures"].parse({}), True),
+             ("conformance", everyone, False)]
     return plan
 
 
@@ -282,7 +305,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
 DEFAULT_FIGURE_HEIGHT = 340
 FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
                                   "journey_map": 420, "channels": 420, "switch_impact": 380,
-                                  "spend_return": 620, "departures": 460}
+                                  "spend_return": 620, "departures": 460, "drivers": 420}
 
 
 def _freeze(value: Any) -> Any:

@@ -1,0 +1,155 @@
+"""Public shapes of rules, alerts and tickets: the HTTP API's response models and request bodies.
+
+They describe exactly what :mod:`journeylens.operations.alerts.store`,
+:mod:`journeylens.operations.tickets.inbox` and :mod:`journeylens.operations.tickets.kpis`
+return, which is also what the CLI's ``--json`` prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class RuleText(BaseModel):
+    yaml: str = Field(description="The rule as YAML (see docs/alerts-and-tickets.md).", max_length=200_000)
+
+
+class RuleIssue(BaseModel):
+    line: int
+    column: int
+    path: str
+    message: str
+
+
+class RuleCheck(BaseModel):
+    valid: bool
+    name: str
+    kind: str
+    warnings: list[RuleIssue]
+    verdicts: list[dict[str, Any]] | None = None
+
+
+class RulePublic(BaseModel):
+    name: str
+    kind: str
+    status: str
+    created_by: str
+    created_at: str | None
+    updated_at: str | None
+    last_run_at: str | None
+    last_fired_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    warnings: list[RuleIssue] | None = None
+
+
+class AlertPublic(BaseModel):
+    alert_id: int
+    rule: str
+    kind: str
+    subject: str
+    fired_at: str | None
+    explanation: str
+    status: str
+
+
+class RuleDetail(RulePublic):
+    definition: dict[str, Any]
+    yaml: str
+    recent_alerts: list[AlertPublic]
+    deliveries: dict[str, int]
+    delivery_problems: list[dict[str, Any]]
+
+
+class TicketRow(BaseModel):
+    ticket_id: int
+    status: str
+    priority: str
+    owner: str | None
+    team: str | None
+    customer_id: str | None
+    response_id: str | None
+    rule: str
+    created_at: str | None
+    first_contact_due: str | None
+    due_at: str | None
+    breached: bool
+    root_cause: str | None
+
+
+class TicketEventPublic(BaseModel):
+    at: str | None
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    note: str
+    details: dict[str, Any]
+
+
+class TicketDetail(TicketRow):
+    touchpoint: str | None
+    outcome: str | None
+    first_contact_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+    paused_at: str | None
+    escalation_level: int
+    business_hours: bool
+    response: dict[str, Any]
+    follow_up: dict[str, Any]
+    events: list[TicketEventPublic]
+    earlier_tickets: list[dict[str, Any]]
+
+
+class TicketKpis(BaseModel):
+    tickets: int
+    open: int
+    closed: int
+    breached: int
+    breach_rate: float | None
+    contacted_within_24h_share: float | None
+    contacted_within_48h_share: float | None
+    median_hours_to_first_contact: float | None
+    p90_hours_to_first_contact: float | None
+    median_hours_to_close: float | None
+    p90_hours_to_close: float | None
+    recovery_rate: float | None
+    follow_up_responses: int
+    follow_up_nps: float | None
+
+
+class TicketStats(TicketKpis):
+    root_causes: list[dict[str, Any]]
+    by: list[dict[str, Any]]
+
+
+class AssignBody(BaseModel):
+    owner: str = Field(description="Email of the user who takes the ticket.")
+
+
+class NoteBody(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class ContactBody(BaseModel):
+    note: str = Field(default="", max_length=20_000)
+    channel: str = Field(default="phone", max_length=40)
+
+
+class StatusBody(BaseModel):
+    status: str = Field(description="A ticket state, e.g. pending (stops the SLA clock) or open.")
+    note: str = Field(default="", max_length=20_000)
+
+
+class CloseBody(BaseModel):
+    root_cause: str | None = Field(default=None, description="A code from GET /v1/tickets/root-causes.")
+    outcome: str | None = Field(default=None, description="recovered, not_recovered or unreachable.")
+    note: str = Field(default="", max_length=20_000)
+
+
+class RootCausePublic(BaseModel):
+    code: str
+    label: str

@@ -1,0 +1,112 @@
+"""Who owns a new ticket: the rule's owner, the touchpoint's owner, or a team (round-robin).
+
+``assign`` of the rule's ``ticket:`` decides; when left out the rule's ``owner`` wins, else
+the owner the journey definition gives the touchpoint, else the team's next member in turn,
+else nobody (the ticket waits in the team's queue).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from journeylens.errors import NotFoundError, ParameterError
+from journeylens.operations.models import User
+from journeylens.operations.tickets.models import Team, TeamMember
+
+
+def find_team(session: Session, name: str) -> Team | None:
+    return session.scalar(select(Team).where(Team.name == name))
+
+
+def get_team(session: Session, name: str) -> Team:
+    team = find_team(session, name)
+    if team is None:
+        names = ", ".join(session.scalars(select(Team.name).order_by(Team.name))) or "(none)"
+        raise NotFoundError(f"No team {name!r}; teams: {names}. Create one with `journeylens tickets team add`.")
+    return team
+
+
+def team_members(session: Session, team: Team) -> list[User]:
+    """Active members in the order they joined (the round-robin order)."""
+    query = (select(User).join(TeamMember, TeamMember.user_id == User.id)
+             .where(TeamMember.team_id == team.id, User.active.is_(True))
+             .order_by(TeamMember.added_at, User.id))
+    return list(session.scalars(query))
+
+
+def teams_of(session: Session, email: str) -> list[str]:
+    """Names of the teams ``email`` belongs to or leads."""
+    email = email.lower()
+    query = (select(Team.name).join(TeamMember, TeamMember.team_id == Team.id)
+             .join(User, User.id == TeamMember.user_id).where(User.email == email))
+    led = select(Team.name).where(Team.lead_email == email)
+    return sorted(set(session.scalars(query)) | set(session.scalars(led)))
+
+
+def ensure_team(session: Session, name: str, *, lead_email: str | None = None,
+                members: list[str] | None = None) -> Team:
+    """Create team ``name`` if needed, set its lead, and add ``members`` (existing users' emails)."""
+    team = find_team(session, name)
+    if team is None:
+        team = Team(name=name)
+        session.add(team)
+        session.flush()
+    if lead_email is not None:
+        team.lead_email = _existing_user(session, lead_email).email
+    for email in members or []:
+        user = _existing_user(session, email)
+        if session.get(TeamMember, (team.id, user.id)) is None:
+            session.add(TeamMember(team_id=team.id, user_id=user.id))
+    session.flush()
+    return team
+
+
+def _existing_user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFoundError(f"No user {email!r}; add one with `journeylens user add {email} --role agent`.")
+    return user
+
+
+def user_exists(session: Session, email: str) -> bool:
+    return session.scalar(select(User.id).where(User.email == email.strip().lower())) is not None
+
+
+def next_in_turn(session: Session, team: Team) -> str | None:
+    """The team member whose turn it is, advancing the team's cursor (None for an empty team)."""
+    members = team_members(session, team)
+    if not members:
+        return None
+    chosen = members[team.round_robin_position % len(members)]
+    team.round_robin_position = (team.round_robin_position + 1) % len(members)
+    return chosen.email
+
+
+def route(session: Session, spec: Any, touchpoint_owner: str | None) -> tuple[str | None, str | None]:
+    """``(owner email or None, team name or None)`` for a new ticket of rule ``spec`` (a TicketSpec)."""
+    team = find_team(session, spec.team) if spec.team else None
+    if spec.team and team is None:
+        team = ensure_team(session, spec.team)  # a rule may name a team before it has members
+    assignment = spec.assignment
+    if assignment == "owner" and spec.owner:
+        return spec.owner.lower(), spec.team
+    if assignment == "touchpoint_owner" and touchpoint_owner:
+        if user_exists(session, touchpoint_owner):  # the journey names a person ...
+            return touchpoint_owner.lower(), spec.team
+        owning_team = find_team(session, touchpoint_owner)  # ... or a team
+        if owning_team is not None:
+            return next_in_turn(session, owning_team), owning_team.name
+    if team is not None and assignment != "team":
+        return next_in_turn(session, team), team.name
+    return None, spec.team
+
+
+def check_assignee(session: Session, email: str) -> str:
+    """The email of an active user who can own a ticket."""
+    user = _existing_user(session, email)
+    if not user.active:
+        raise ParameterError(f"User {email!r} is deactivated and cannot own tickets.")
+    return user.email
