@@ -24,25 +24,35 @@ class _Broken:
         raise RuntimeError("table locked")
 
 
-def test_forget_customer_sums_counts_of_every_plugin() -> None:
+@pytest.fixture
+def lens(tmp_path: Any) -> Any:
+    """A real lens: the shipped plugins (tickets, survey invitations) erase from its app database."""
+    import journeylens
+    from journeylens.settings import Settings
+
+    return journeylens.open("duckdb://", settings=Settings(app_database_url=f"sqlite:///{tmp_path / 'app.db'}",
+                                                           warehouse="duckdb://"))
+
+
+def test_forget_customer_sums_counts_of_every_plugin(lens: Any) -> None:
     first, second = _Tickets(), _Tickets()
     manager = hooks.plugin_manager()
     manager.register(first)
     manager.register(second)
     try:
-        assert hooks.forget_customer(None, "c1") == {"tickets": 4}
-        assert hooks.forget_customer(None, "c1") == {"tickets": 0}
+        assert hooks.forget_customer(lens, "c1")["tickets"] == 4
+        assert hooks.forget_customer(lens, "c1")["tickets"] == 0
         assert first.rows == {"c2": 1}
     finally:
         manager.unregister(first)
         manager.unregister(second)
 
 
-def test_a_failing_forget_plugin_is_not_swallowed() -> None:
+def test_a_failing_forget_plugin_is_not_swallowed(lens: Any) -> None:
     broken = _Broken()
     hooks.plugin_manager().register(broken)
     try:
         with pytest.raises(RuntimeError, match="table locked"):
-            hooks.forget_customer(None, "c1")
+            hooks.forget_customer(lens, "c1")
     finally:
         hooks.plugin_manager().unregister(broken)

@@ -130,9 +130,10 @@ class JourneyLens:
 
     def customer_timeline(self, customer_id: str) -> Any:
         """:func:`journeylens.analyses.timeline.customer_timeline`: one customer's whole history."""
+        from journeylens.analyses.filters import check_text
         from journeylens.analyses.timeline import customer_timeline
 
-        return customer_timeline(self.events(), customer_id, feedback=self.warehouse.table("feedback"),
+        return customer_timeline(self.events(), check_text("customer_id", customer_id), feedback=self.warehouse.table("feedback"),
                                  customers=self._customers(), definition=self.definition)
 
     def retention(self, filters: Any = None, **params: Any) -> Any:

@@ -13,16 +13,28 @@ settings. Spark sessions are thread-safe: on Spark every thread uses the app len
 True
 >>> pool.get() is not pool.base                # ... over its own cursor
 True
+>>> with pool.checkout() as lens:              # or one lens for one request, whatever thread
+...     lens is not pool.get()
+True
+
+An async route may run its work in any worker thread, and the thread that resolved its
+dependencies serves other requests meanwhile: a lens bound to a *thread* would then be
+used by two requests at once. API requests therefore :meth:`LensPool.checkout` a lens of
+their own for the whole request (returned to a free list afterwards).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from journeylens.lens import JourneyLens
 from journeylens.warehouse import Warehouse
+
+#: Idle request lenses (cursors) kept for reuse; more are opened under load and closed after.
+MAX_FREE_LENSES = 16
 
 
 class LensPool:
@@ -33,6 +45,7 @@ class LensPool:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._cursors: list[Any] = []
+        self._free: list[JourneyLens] = []
         self._closed = False
 
     @property
@@ -49,6 +62,26 @@ class LensPool:
             lens = self._open()
             self._local.lens = lens
         return lens
+
+    @contextlib.contextmanager
+    def checkout(self) -> Iterator[JourneyLens]:
+        """A lens used by nobody else until the block ends (``base`` on Spark)."""
+        if not self.shares_connection:
+            yield self.base
+            return
+        with self._lock:
+            lens = self._free.pop() if self._free else None
+        lens = lens or self._open()
+        try:
+            yield lens
+        finally:
+            with self._lock:
+                if not self._closed and len(self._free) < MAX_FREE_LENSES:
+                    self._free.append(lens)
+                    lens = None
+            if lens is not None:
+                with contextlib.suppress(Exception):  # closed with its pool
+                    lens.warehouse.con.con.close()  # type: ignore[attr-defined]
 
     def dedicated(self) -> JourneyLens:
         """A lens over a new cursor of its own, for a long-lived worker thread (``base`` on Spark)."""
@@ -80,6 +113,7 @@ class LensPool:
         with self._lock:
             self._closed = True
             cursors, self._cursors = self._cursors, []
+            self._free = []
         for cursor in cursors:
             with contextlib.suppress(Exception):  # already closed with its database
                 cursor.close()

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often the collector moves spooled events into the warehouse.")
     cache_dir: Path = Field(default=Path(".journeylens/cache"), description="Cache of computed results by data version.")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where sign-in throttling counts failures ('limits' storage URL): 'memory://' per process, "
+                    "or 'redis://host:6379' shared by every server process.")
     maturity_model: Path | None = Field(
         default=None, description="A company's own maturity model YAML (default: the shipped model).")
     # --- operations core: outgoing messages and the worker (docs/operations.md) ---

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     pytest.importorskip("playwright")
     if shutil.which(CHROMIUM) is None:
         pytest.skip("Chromium is not installed (scripts/system-deps.sh installs Debian's chromium)")
-    import uvicorn
 
     import journeylens
     from journeylens.demo import build_demo
@@ -66,18 +66,28 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with database.session() as session:
         users.create_user(session, EMAIL, PASSWORD, role="admin")
     database.dispose()
+    with serving(create_app(settings, lens=lens)) as url:
+        yield LiveServer(url, lens)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free loopback port; yields its URL."""
+    import uvicorn
+
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, lens=lens), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
         if server.started:
             break
         time.sleep(0.1)
-    yield LiveServer(f"http://127.0.0.1:{port}", lens)
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running on the main

@@ -82,7 +82,7 @@ def test_jsonl_invalid_lines_are_rejected_by_line_number(tmp_path: Path) -> None
     path.write_text('{"a": 1}\n\nnot json\n[1, 2]\n{"a": "x", "b": {"c": 1}}\n')
     reader = JsonLinesReader("e", path=path)
     rows = _rows(list(reader))
-    assert [(r["_row"], r["a"]) for r in rows] == [(1, "1"), (5, "x")]  # mixed types kept as text
+    assert [(r["_row"], r["a"]) for r in rows] == [(1, "1"), (5, '"x"')]  # mixed types kept as JSON, judged per row later
     assert [(r.row, r.reason) for r in reader.rejected] == [(3, "invalid_json"), (4, "invalid_json")]
 
 

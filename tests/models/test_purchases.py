@@ -60,3 +60,20 @@ def test_forecast_rows_and_unknown_touchpoint(cdnow_lens) -> None:  # type: igno
     assert rows[0]["expected_value"] > 0
     with pytest.raises(UnknownNameError, match="purchase"):
         cdnow_lens.predict_purchases("buy")
+
+
+def test_no_dropout_fit_gives_the_nbd_limit() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n, horizon = 500, 300.0
+    rate = rng.gamma(2.0, 0.05, n)  # purchases per day, nobody drops out
+    first = rng.uniform(0, 100, n)
+    times = [np.sort(f + rng.uniform(0, horizon - f, rng.poisson(lam * (horizon - f)) + 1)) for f, lam in zip(first, rate, strict=True)]
+    frequency = np.array([len(t) - 1 for t in times], dtype=float)
+    recency = np.array([t[-1] - t[0] for t in times])
+    T = np.array([horizon - t[0] for t in times])
+    model = BetaGeoModel().fit(frequency, recency, T)
+    expected = model.expected_purchases(30, frequency, recency, T)
+    assert np.isfinite(expected).all()
+    assert expected.sum() == pytest.approx((rate * 30).sum(), rel=0.2)

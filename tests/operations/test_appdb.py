@@ -12,7 +12,7 @@ from journeylens.errors import ConfigError
 from journeylens.operations.appdb import AppDatabase, alembic_config
 from journeylens.operations.models import AuditEvent, Base, User
 
-TABLES = {"users", "api_keys", "audit_events"}
+TABLES = {"users", "api_keys", "audit_events", "sessions"}
 
 
 def test_open_migrates_to_head_and_reopening_is_a_no_op(app_db_url: str) -> None:

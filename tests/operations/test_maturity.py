@@ -256,3 +256,40 @@ deliver: [link]
     again = _checks(assess(lens, db, default_model(), now=NOW).to_dict(), "action")[("surveys_live", 3)]
     assert not again["passed"] and again["items"] == ["Buy", "Use"]
     assert again["step"] == "Start touchpoint-triggered surveys in these stages: Buy, Use."
+
+
+def test_rules_and_tickets_are_evidence_for_action_and_the_loop(shop: tuple[JourneyLens, AppDatabase]) -> None:
+    from journeylens.operations.alerts.rules import parse_rule
+    from journeylens.operations.alerts.store import save_rule
+    from journeylens.operations.tickets.service import close, contact, create_ticket
+
+    lens, db = shop
+    text = """name: visit-detractor
+on: response
+when: {touchpoint: "Visit", nps: "<= 6"}
+ticket: {team: shop, priority: high, first_contact_hours: 24, close_hours: 72}
+"""
+    with db.session() as session:
+        save_rule(session, parse_rule(text), text, actor="test")
+        opened = NOW - timedelta(days=10)
+        for i in range(6):  # 6 tickets closed: 4 within 72 h, 2 late; 5 with a root cause
+            t = create_ticket(session, rule_id=None, rule_name="visit-detractor", response_key=f"r{i}",
+                              response={"nps": 3}, priority="high", owner=None, team="shop",
+                              first_contact_hours=24, close_hours=72, now=opened)
+            contact(session, t.id, actor="ana@shop.example", now=opened + timedelta(hours=2))
+            closed_at = opened + timedelta(hours=10 if i < 4 else 100)
+            close(session, t.id, actor="ana@shop.example", root_cause="people", outcome="recovered", now=closed_at)
+            if i == 5:
+                t.root_cause = None
+    result = assess(lens, db, default_model(), now=NOW).to_dict()
+    action = _checks(result, "action")
+    assert action[("alert_rules", 4)]["passed"]
+    watched = action[("critical_touchpoints_with_rules", 5)]
+    assert watched["finding"] == "1 of 2 critical touchpoints are watched by an alert rule (50 %)."
+    assert watched["step"] == "Create a detractor rule for these critical touchpoints: Support."
+    loop = _checks(result, "loop")
+    assert loop[("ticket_rules", 3)]["passed"]
+    assert loop[("tickets_within_sla", 4)]["finding"] == "4 of 6 tickets closed in the last 90 days met their SLA (67 %)."
+    assert not loop[("tickets_within_sla", 4)]["passed"]  # 67 % < 70 %
+    assert _level(result, "loop") == 3
+    assert loop[("root_causes_recorded", 5)]["finding"] == "5 of 6 closed tickets record a root cause (83 %)."

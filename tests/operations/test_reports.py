@@ -143,3 +143,26 @@ def test_scheduled_report_reaches_a_real_smtp_server_once(demo: tuple[Any, AppDa
     # a week later only the weekly schedule is due again
     assert send_due_reports(db, lens, now + timedelta(days=7, minutes=1)) == {"schedules": 1, "emails": 2}
     db.dispose()
+
+
+def test_close_the_loop_kpis_appear_in_the_report(demo: tuple[Any, AppDatabase], tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from journeylens.operations.tickets.service import contact, create_ticket
+
+    lens, _ = demo
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    db = AppDatabase(f"sqlite:///{tmp_path / 'loop.db'}")
+    with db.session() as session:
+        for i in range(3):
+            t = create_ticket(session, rule_id=None, rule_name="detractor", response_key=f"r{i}", response={"nps": 2},
+                              priority="high", owner=None, team="care", first_contact_hours=24, close_hours=72,
+                              now=two_days_ago)
+            if i < 2:  # the third waits past 24 h uncontacted
+                contact(session, t.id, actor="agent@bank.example", now=two_days_ago + timedelta(hours=3))
+    content = state_of_journey(lens, db, include_text=False).to_dict()
+    rows = {r["label"]: r["value"] for r in content["sections"]["closing_the_loop"]["rows"]}
+    assert rows["Tickets (open / closed)"] == "3 (3 / 0)"
+    assert rows["Detractors contacted within 24 h"] == "67 %"
+    assert "Closing the loop (hot tickets)" in render_html(state_of_journey(lens, db, include_text=False))
+    db.dispose()

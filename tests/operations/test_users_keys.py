@@ -108,7 +108,8 @@ def test_role_permission_maps() -> None:
     assert role_allows("admin", "tickets") and role_allows("analyst", "journey.edit")
     assert role_allows("agent", "customer.lookup") and not role_allows("agent", "ingest")
     assert role_allows("viewer", "read") and not role_allows("viewer", "journey.edit")
-    assert all(role_grants_scope(r, "read") for r in ("admin", "analyst", "agent", "viewer"))
+    assert all(role_grants_scope(r, "read") for r in ("admin", "analyst", "viewer"))
+    assert not role_grants_scope("agent", "read")  # agents look up customers, they do not read analyses
     assert [r for r in ("admin", "analyst", "agent", "viewer") if role_grants_scope(r, "ingest")] == [
         "admin", "analyst"]
     assert [r for r in ("admin", "analyst", "agent", "viewer") if role_grants_scope(r, "admin")] == ["admin"]

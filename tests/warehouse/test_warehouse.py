@@ -66,3 +66,19 @@ def test_parse_location(location: str, expected: tuple[str, str]) -> None:
 def test_unknown_engine_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="Unsupported warehouse engine 'mysql'"):
         parse_location("mysql://db")
+
+
+def test_replace_leaves_no_helper_tables_behind() -> None:
+    """Issue 9 item 9: a stray ``ibis_duckdb_table_*`` table was left in the warehouse."""
+    import ibis
+    import pytest
+
+    from journeylens.warehouse import open_warehouse
+
+    wh = open_warehouse("duckdb://")
+    source = ibis.memtable({"x": ["1", "2", "three"]})
+    wh.replace("derived", source.limit(2).mutate(y=source.x.cast("int64")))
+    with pytest.raises(Exception, match="three"):  # fails half-way: after the table was created
+        wh.replace("derived", source.mutate(y=source.x.cast("int64")))
+    assert wh.count("derived") == 2  # the old table, whole
+    assert [t for t in wh.con.list_tables() if t.startswith("ibis_duckdb_table")] == []

@@ -28,6 +28,15 @@ def _as_utc(value: str | datetime | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def check_text(name: str, value: str) -> str:
+    """``value``, unless it holds a NUL character (no name, id or date has one; SQL engines
+    refuse it), which is a :class:`ParameterError`."""
+    if "\x00" in value:
+        raise ParameterError(f"{name} contains a NUL character; give plain text.", code="invalid_parameter",
+                             details={"parameter": name})
+    return value
+
+
 @dataclass(frozen=True)
 class Filters:
     """Row filters over ``journey_events``. ``start`` inclusive, ``end`` exclusive.
@@ -42,6 +51,15 @@ class Filters:
     channel: Sequence[str] | None = None
     stage: Sequence[str] | None = None
     touchpoint: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end", "cohort"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                check_text(name, value)
+        for name in ("channel", "stage", "touchpoint"):
+            for value in getattr(self, name) or ():
+                check_text(name, str(value))
 
     def is_empty(self) -> bool:
         return not any([self.start, self.end, self.cohort, self.channel, self.stage, self.touchpoint])

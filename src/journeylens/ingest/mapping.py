@@ -17,8 +17,12 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylens.errors import MissingColumnsError, ParameterError
+from journeylens.errors import InputError, MissingColumnsError, ParameterError
 from journeylens.warehouse.schema import INPUT_TABLES, LINEAGE
+
+#: Most columns a source may have (each is kept, in the catch-all JSON): beyond this the
+#: per-row JSON and the engine's struct handling need more memory than a laptop has.
+MAX_SOURCE_COLUMNS: Final = 500
 
 #: The JSON catch-all column of each table.
 EXTRA_COLUMN: Final = {"events": "properties", "feedback": "properties", "customers": "attributes",
@@ -81,6 +85,10 @@ def plan_columns(table: str, first: pa.RecordBatch, mapping: Mapping[str, str] |
                  *, source_name: str, xes: bool = False) -> ColumnPlan:
     """Resolve the mapping against the first batch; raise one clear error if unusable."""
     names = [n for n in first.schema.names if n != "_row"]
+    if len(names) > MAX_SOURCE_COLUMNS:
+        raise InputError(f"{source_name} has {len(names):,} columns; at most {MAX_SOURCE_COLUMNS:,} can be ingested "
+                         "(every column is kept). Select the columns you need first.",
+                         code="too_many_columns", details={"columns": len(names), "max": MAX_SOURCE_COLUMNS})
     canonical = canonical_columns(table)
     user = dict(mapping or {})
     unknown = sorted(set(user) - set(canonical))

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from journeylens.ingest import reasons as r
 from journeylens.ingest.mapping import EXTRA_COLUMN, ColumnPlan, canonical_columns
 from journeylens.ingest.readers.base import ABSENT_COL, ROW_COL, json_for_empty_structs
+from journeylens.ingest.scalars import count_valid, judge_columns, metric_values
 
 # Column kinds (how a source value is parsed).
 _IDS: Final = {"event_id", "customer_id", "anonymous_id", "touchpoint", "channel", "response_id",
@@ -55,6 +55,7 @@ class StageShape:
     extra: bool = False  # an ``_extra`` struct of the leftover columns
     metrics: bool = False  # ``_metrics`` / ``_metric_n`` / ``_metric_bad`` (feedback)
     sparse: bool = False  # ``_extra_absent`` / ``_raw_absent``: struct fields a record did not have
+    value_bad: bool = False  # ``_value_bad``: per row, a value of the wrong kind (:mod:`.scalars`)
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,11 @@ def stage_batch(plan: ColumnPlan, batch: pa.RecordBatch) -> StagedBatch:
     batch = json_for_empty_structs(batch)
     names = [n for n in batch.schema.names if n not in (ROW_COL, ABSENT_COL)]
     arrays: dict[str, pa.Array] = {"_row": batch.column(ROW_COL)}
-    types: dict[str, pa.DataType] = {}
-    for target, source in plan.targets.items():
-        if source in names:
-            arrays[f"s_{target}"] = batch.column(source)
-            types[target] = batch.schema.field(source).type
+    judged, value_bad = judge_columns(plan.targets, batch)
+    arrays.update({f"s_{target}": column for target, column in judged.items()})
+    types = {target: column.type for target, column in judged.items()}
+    if value_bad is not None:
+        arrays["_value_bad"] = value_bad
     own = {n: batch.schema.field(n).type for n in OWN_JSON[plan.table]
            if n in names and n not in plan.mapped_sources}
     for name in own:
@@ -87,9 +88,9 @@ def stage_batch(plan: ColumnPlan, batch: pa.RecordBatch) -> StagedBatch:
             arrays["_extra_absent"] = _absent_fields(absent, extras)
     metrics = [m for m in plan.metric_cols if m in names]
     if metrics:
-        values, bad = _metric_values(batch, metrics)
+        values, bad = metric_values(batch, metrics)
         arrays["_metrics"] = pa.StructArray.from_arrays(values, names=unique_fields(metrics))
-        arrays["_metric_n"] = _count_valid(values, batch.num_rows)
+        arrays["_metric_n"] = count_valid(values, batch.num_rows)
         arrays["_metric_bad"] = bad
     arrays["_raw"] = _struct(batch, names) if names else pa.nulls(batch.num_rows, pa.string())
     if absent is not None:
@@ -97,7 +98,7 @@ def stage_batch(plan: ColumnPlan, batch: pa.RecordBatch) -> StagedBatch:
     # Several record batches let DuckDB scan (and normalise) them on all cores.
     data = pa.Table.from_batches(pa.table(arrays).to_batches(max_chunksize=_SCAN_CHUNK_ROWS))
     shape = StageShape(types, own, extra=bool(extras), metrics=bool(metrics),
-                       sparse=absent is not None and (bool(extras) or bool(names)))
+                       sparse=absent is not None and (bool(extras) or bool(names)), value_bad=value_bad is not None)
     return StagedBatch(data, shape)
 
 
@@ -133,35 +134,6 @@ def unique_fields(names: Sequence[str]) -> list[str]:
     return out
 
 
-def _metric_values(batch: pa.RecordBatch, metrics: Sequence[str]) -> tuple[list[pa.Array], pa.Array]:
-    """Metric columns as float64, plus the name of the first unparseable one per row."""
-    values: list[pa.Array] = []
-    bad: list[str | None] = [None] * batch.num_rows
-    for name in metrics:
-        column = batch.column(name)
-        try:
-            values.append(pc.cast(column, pa.float64()))
-            continue
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        parsed: list[float | None] = []
-        for i, text in enumerate(column.to_pylist()):
-            try:
-                parsed.append(None if text is None or str(text).strip() == "" else float(text))
-            except ValueError:
-                parsed.append(None)
-                bad[i] = bad[i] or f"{name}={text!r}"
-        values.append(pa.array(parsed, type=pa.float64()))
-    return values, pa.array(bad, type=pa.string())
-
-
-def _count_valid(values: Sequence[pa.Array], n_rows: int) -> pa.Array:
-    total = pa.array([0] * n_rows, type=pa.int64())
-    for array in values:
-        total = pc.add(total, pc.cast(pc.is_valid(array), pa.int64()))
-    return total
-
-
 # --- SQL ------------------------------------------------------------------------------
 def _is_text(typ: pa.DataType | None) -> bool:
     return typ is not None and (pa.types.is_string(typ) or pa.types.is_large_string(typ))
@@ -193,8 +165,11 @@ def _timestamp(column: str, typ: pa.DataType | None) -> str:
         return f"timezone($tz, CAST({col} AS TIMESTAMP))"
     if pa.types.is_integer(typ) or pa.types.is_floating(typ):
         # Epoch numbers: seconds, milliseconds or microseconds by magnitude.
-        return (f"CASE WHEN abs({col}) < 1e11 THEN to_timestamp({col}) "
-                f"WHEN abs({col}) < 1e14 THEN to_timestamp({col} / 1e3) ELSE to_timestamp({col} / 1e6) END")
+        # Beyond 1e17 (microseconds in year 5138), or not finite: not a time (bad_timestamp).
+        size = f"abs(CAST({col} AS DOUBLE))"
+        return (f"CASE WHEN NOT isfinite(CAST({col} AS DOUBLE)) OR {size} >= 1e17 THEN NULL "
+                f"WHEN {size} < 1e11 THEN to_timestamp({col}) "
+                f"WHEN {size} < 1e14 THEN to_timestamp({col} / 1e3) ELSE to_timestamp({col} / 1e6) END")
     text = _clean(column, typ)
     # A trailing Z (the common case) settles it without the regular expression.
     with_zone = f"TRY_CAST({text} AS TIMESTAMPTZ)"
@@ -395,6 +370,8 @@ def normalize_sql(table: str, shape: StageShape, relation: str) -> str:
     cleaned = "".join(f", NULLIF(trim(s_{c}), '') AS t_{c}" for c in canonical if _is_text(shape.types.get(c)))
     parsed = ", ".join(f"{_parsed(c, shape.types.get(c))} AS p_{c}" for c in canonical)
     checks = _checks(table, shape.types, shape.metrics)
+    if shape.value_bad:  # a value of the wrong kind is the first thing to report
+        checks.insert(0, (r.BAD_VALUE, "_value_bad IS NOT NULL", "_value_bad"))
     reason = " ".join(f"WHEN {cond} THEN '{code}'" for code, cond, _ in checks)
     detail = " ".join(f"WHEN {cond} THEN {text}" for _, cond, text in checks)
     finals = ", ".join(f'{_final(table, c, shape)} AS "{c}"' for c in columns)

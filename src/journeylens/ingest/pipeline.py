@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gzip
 import logging
 import queue
 import secrets
 import threading
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
-from journeylens.errors import ParameterError
+from journeylens.errors import InputError, ParameterError
 from journeylens.ingest.bulk import CSV_REFUSED, file_relation, land_file
 from journeylens.ingest.mapping import plan_columns
 from journeylens.ingest.normalize import stage_batch
@@ -63,10 +65,23 @@ def ingest(warehouse: Warehouse, table: str, source: Any, *, mapping: Mapping[st
     _check_table(table)
     settings = settings or get_settings()
     zone = _check_timezone(timezone or settings.timezone)
+    try:
+        return _ingest(warehouse, table, source, mapping=mapping, format=format, delimiter=delimiter,
+                       encoding=encoding, zone=zone, settings=settings, progress=progress, source_name=source_name)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        name = source_name or str(source)
+        raise InputError(f"{name} is truncated or not valid gzip ({exc}); nothing was ingested from it. "
+                         "Copy the file again (gzip -t FILE checks it).", code="corrupt_file",
+                         details={"source": name}) from exc
+
+
+def _ingest(warehouse: Warehouse, table: str, source: Any, *, mapping: Mapping[str, str] | None,
+            format: str | None, delimiter: str | None, encoding: str, zone: str, settings: Settings,
+            progress: bool, source_name: str | None) -> IngestSummary:
     if isinstance(source, list | tuple):
         return IngestSummary.combine(table, [
-            ingest(warehouse, table, item, mapping=mapping, format=format, delimiter=delimiter,
-                   encoding=encoding, timezone=zone, settings=settings, progress=progress)
+            _ingest(warehouse, table, item, mapping=mapping, format=format, delimiter=delimiter,
+                    encoding=encoding, zone=zone, settings=settings, progress=progress, source_name=None)
             for item in source])
     reader, fmt = open_reader(source, name=source_name, fmt=format, delimiter=delimiter, encoding=encoding,
                               batch_rows=settings.ingest_batch_rows)

@@ -32,6 +32,7 @@ MISSING_CHANNEL: Final = "missing_channel"
 MISSING_DATE: Final = "missing_date"
 MISSING_AMOUNT: Final = "missing_amount"
 BAD_AMOUNT: Final = "bad_amount"
+BAD_VALUE: Final = "bad_value"
 LINE_BREAK_IN_NAME: Final = "line_break_in_name"
 
 #: Every code with what it means (documented in docs/ingest.md; a test keeps both in step).
@@ -52,6 +53,8 @@ REASONS: Final[dict[str, str]] = {
     MISSING_DATE: "spend without a date",
     MISSING_AMOUNT: "spend without an amount",
     BAD_AMOUNT: "a spend amount that is not a number",
+    BAD_VALUE: "a value of the wrong kind: an array or object where one value belongs, a boolean as an id or "
+               "time, or an id with a NUL character",
     LINE_BREAK_IN_NAME: "an id, touchpoint or channel holding a line break: in a CSV file, an unterminated "
                         "quote that swallowed the lines after it (fix the quote and ingest those lines again)",
 }

@@ -37,6 +37,11 @@ class QuarantineReport:
     def to_dict(self) -> dict[str, Any]:
         return {"total": self.total, "reasons": dict(self.reasons), "rows": [dict(r) for r in self.rows]}
 
+    def without_raw(self) -> QuarantineReport:
+        """The same report without each row as read (``raw`` is null): for readers who may
+        not see customer-level identifiers (the row as read carries its ids)."""
+        return QuarantineReport(self.total, self.reasons, [{**r, "raw": None} for r in self.rows])
+
 
 def quarantine_report(warehouse: Warehouse, *, table: str | None = None, reason: str | None = None,
                       limit: int = 100) -> QuarantineReport:

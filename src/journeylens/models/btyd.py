@@ -21,6 +21,8 @@ from scipy import optimize, special
 from journeylens.errors import DegenerateDataError, TooFewRowsError
 
 MIN_CUSTOMERS = 30
+#: A fitted drop-out probability per purchase below this is treated as no drop-out at all.
+NO_DROPOUT = 1e-6
 
 
 def _fit(neg_ll: Callable[[np.ndarray], float], starts: list[np.ndarray]) -> np.ndarray:
@@ -72,14 +74,20 @@ class BetaGeoModel:
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         r, alpha, a, b = self.params_
         x, t_x, big_t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
-        with np.errstate(divide="ignore"):
+        if a / (a + b) < NO_DROPOUT:
+            return np.ones(len(x))
+        with np.errstate(divide="ignore", over="ignore"):
             odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * ((alpha + big_t) / (alpha + t_x)) ** (r + x), 0.0)
-        return 1 / (1 + odds)
+        return np.asarray(1 / (1 + odds), dtype=float)
 
     def expected_purchases(self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """Expected purchase occasions in the next ``t`` time units, given each customer's history."""
         r, alpha, a, b = self.params_
         x, big_t = (np.asarray(v, dtype=float) for v in (frequency, T))
+        if a / (a + b) < NO_DROPOUT:
+            # The fit says customers (almost) never drop out: the NBD limit, where the closed form
+            # divides by a - 1 and loses every digit.
+            return np.asarray((r + x) / (alpha + big_t) * t, dtype=float)
         z = t / (alpha + big_t + t)
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
         head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp)

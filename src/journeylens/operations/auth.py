@@ -6,7 +6,8 @@ Two vocabularies, one for people and one for machines:
   fine-grained **permissions** (:data:`ROLE_PERMISSIONS`);
 * a **scope** (``ingest``, ``read``, ``admin``, ``tickets``) belongs to an API key. A signed-in user
   may also call an endpoint that needs a scope when the role grants it
-  (:data:`ROLE_SCOPES`: ``read`` any role, ``ingest`` admin/analyst, ``admin`` admin).
+  (:data:`ROLE_SCOPES`: ``read`` admin/analyst/viewer, ``ingest`` admin/analyst, ``admin`` admin,
+  ``tickets`` admin/agent).
 
 >>> role_allows("analyst", "ingest"), role_allows("viewer", "journey.edit")
 (True, False)
@@ -47,7 +48,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(SCOPES),
     "analyst": frozenset({"read", "ingest"}),
-    "agent": frozenset({"read", "tickets"}),
+    "agent": frozenset({"tickets"}),  # customer lookup and tickets (surfaces/policy.py), no analyses
     "viewer": frozenset({"read"}),
 }
 

@@ -5,9 +5,10 @@ and used to find the row; only the SHA-256 of the whole key is stored. Keys are 
 random tokens, so a fast hash is enough (a slow password hash would slow down the
 collector, which authenticates every request).
 
-Verified keys are kept in an in-process cache for :data:`CACHE_TTL_SECONDS`, so a busy
-collector does not hit the database per request. Revoking a key drops it from this
-process's cache at once; other processes stop accepting it within the TTL.
+Verified keys are kept in an in-process cache for :data:`CACHE_TTL_SECONDS` (one second),
+so a busy collector reads the key's row at most once a second. Revoking a key drops it from
+this process's cache at once; every other process (a server, when the CLI revokes) stops
+accepting it within the TTL (ADR 0017).
 
 >>> from journeylens.operations.appdb import AppDatabase
 >>> db = AppDatabase("sqlite://")
@@ -38,7 +39,7 @@ from journeylens.operations.auth import check_scopes
 from journeylens.operations.models import ApiKey, utcnow
 
 KEY_PREFIX_CHARS = 8
-CACHE_TTL_SECONDS = 60.0
+CACHE_TTL_SECONDS = 1.0
 LAST_USED_RESOLUTION_SECONDS = 60.0
 _CACHE_MAX_ENTRIES = 10_000
 _KEY_FORMAT = re.compile(r"^jl_([0-9a-f]{8})_([A-Za-z0-9_-]{20,})$")
@@ -180,7 +181,9 @@ class _VerifiedKeys:
             entries = self._by_engine.setdefault(engine, {})
             if len(entries) >= _CACHE_MAX_ENTRIES:
                 entries.clear()
-            entry = entries[digest] = _Entry(key, now + self.ttl_seconds)
+            previous = entries.get(digest)  # re-verified: last_used_at stays at its own pace
+            entry = entries[digest] = _Entry(key, now + self.ttl_seconds,
+                                             previous.touched_at if previous is not None else float("-inf"))
         return entry
 
     def forget(self, engine: Engine, key_id: int) -> None:

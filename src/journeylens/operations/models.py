@@ -27,6 +27,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.tickets.models",
     "journeylens.operations.maturity.records",
     "journeylens.operations.annotation_models",
+    "journeylens.operations.sessions",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

@@ -93,3 +93,9 @@ class SessionPublic(BaseModel):
     user: UserPublic | None = None
     key: KeyPublic | None = None
     csrf_token: str | None = Field(default=None, description="Send as X-CSRF-Token on cookie-authenticated writes.")
+
+
+class SignedOut(BaseModel):
+    """The answer to a sign-out: the session is ended on the server."""
+
+    signed_out: bool

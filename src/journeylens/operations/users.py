@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from journeylens.errors import JourneyLensError, NotFoundError, ParameterError
+from journeylens.operations import sessions
 from journeylens.operations.audit import record
 from journeylens.operations.auth import (
     MIN_PASSWORD_CHARS,
@@ -119,7 +120,8 @@ def set_role(session: Session, email_or_id: str | int, role: str, *, actor: str 
 def set_password(session: Session, email_or_id: str | int, password: str, *, actor: str = "system") -> User:
     user = get_user(session, email_or_id)
     user.password_hash = hash_password(check_password(password))
-    record(session, actor=actor, action="user.set_password", target=user.email)
+    ended = sessions.end_all(session, user.id, "password changed")
+    record(session, actor=actor, action="user.set_password", target=user.email, details={"sessions_ended": ended})
     return user
 
 
@@ -129,7 +131,8 @@ def deactivate(session: Session, email_or_id: str | int, *, actor: str = "system
     if user.role == "admin" and user.active:
         _refuse_last_admin(session, user)
     user.active = False
-    record(session, actor=actor, action="user.deactivate", target=user.email)
+    ended = sessions.end_all(session, user.id, "deactivated")
+    record(session, actor=actor, action="user.deactivate", target=user.email, details={"sessions_ended": ended})
     return user
 
 

@@ -102,6 +102,12 @@ class EmbeddingCache:
             self._vectors[text_hash(text)] = vector
         self._dirty = self._dirty or len(texts) > 0
 
+    def discard(self, texts: Sequence[str]) -> None:
+        """Forget the vectors of ``texts`` (a customer's comments, on erasure)."""
+        for text in texts:
+            if self._vectors.pop(text_hash(text), None) is not None:
+                self._dirty = True
+
     def save(self) -> None:
         if not self._dirty:
             return

@@ -88,8 +88,21 @@ class Warehouse:
         self.con.insert(name, data)
 
     def replace(self, name: str, expr: ir.Table | pa.Table) -> ir.Table:
-        """Create or overwrite a derived table with the result of ``expr``."""
-        return self.con.create_table(name, expr, overwrite=True)
+        """Create or overwrite a derived table with the result of ``expr``.
+
+        On DuckDB one ``CREATE OR REPLACE TABLE ... AS`` statement: readers see the old table
+        or the new one, and no ``ibis_duckdb_table_*`` helper table is left behind when the
+        work stops half-way (Ibis's ``overwrite=True`` builds under a temporary name).
+        """
+        if self.engine != "duckdb" or isinstance(expr, pa.Table):
+            return self.con.create_table(name, expr, overwrite=True)
+        if not name.replace("_", "").isalnum():
+            raise WarehouseError(f"Invalid table name {name!r}.", code="invalid_table_name")
+        self.con._run_pre_execute_hooks(expr)  # type: ignore[attr-defined] # registers in-memory tables
+        sql = str(self.con.compile(expr))
+        with self.duckdb() as raw:
+            raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+        return self.con.table(name)
 
     def count(self, name: str) -> int:
         return int(self.table(name).count().execute())

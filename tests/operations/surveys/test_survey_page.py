@@ -87,6 +87,7 @@ def test_language_from_browser_and_friendly_bad_tokens(client: TestClient, lens:
     path = _invite(lens, survey_db, survey_settings)
     dutch = client.get(path, headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"})
     assert '<html lang="nl">' in dutch.text and "Hoe was uw bezoek?" in dutch.text
+    assert "Versturen" in dutch.text and "(verplicht)" in dutch.text  # the page chrome too
     assert client.get(path, headers={"Accept-Language": "fr"}).text.count('<html lang="en">') == 1
     tampered = client.get(path[:-3] + "xyz")
     assert tampered.status_code == 404 and "does not work" in tampered.text and "Traceback" not in tampered.text

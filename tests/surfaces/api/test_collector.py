@@ -199,3 +199,13 @@ def test_status_counts_appends_and_loads(collector: Collector) -> None:
     status = collector.client.get("/v1/collector", headers=collector.auth()).json()
     assert status["commit"] == "group" and status["appends"] == 1 and status["fsyncs"] >= 1
     assert status["loaded_records"] == 1 and status["pending_segments"] == 0 and status["last_error"] is None
+
+
+def test_one_clients_bad_value_does_not_quarantine_another_clients_events(collector: Collector) -> None:
+    """Issue 9 item 1: a JSON array as timestamp in the same spool segment as valid events."""
+    good = {"event_id": "ok", "customer_id": "d", "timestamp": "2025-03-01T10:00:00Z", "touchpoint": "v"}
+    collector.post("/v1/events", [good, {"event_id": "bad", "customer_id": "d", "timestamp": [1], "touchpoint": "b"}])
+    collector.post("/v1/events", [{**good, "event_id": "ok2", "customer_id": True}])
+    collector.flush()
+    assert [r["event_id"] for r in collector.rows("events")] == ["ok"]
+    assert sorted(r["reason"] for r in collector.rows("quarantine")) == ["bad_value", "bad_value"]

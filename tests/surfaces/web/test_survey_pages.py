@@ -35,3 +35,7 @@ def test_demo_invitation_answered_shows_on_the_surveys_page(web_env, anonymous: 
     assert '<html lang="nl">' in preview.text and "Hoe waarschijnlijk" in preview.text and "disabled" in preview.text
     assert client_for("agent").get("/surveys", follow_redirects=False).status_code == 403
     db.dispose()
+    collector = getattr(web_env.app.state, "collector", None)  # started by the answers above
+    if collector is not None:
+        collector.close()
+        web_env.app.state.collector = None

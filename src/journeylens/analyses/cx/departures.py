@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses import stats
 from journeylens.analyses.cx import departure_features as feats
-from journeylens.analyses.properties import json_value
+from journeylens.analyses.marketing.paths import property_text
 from journeylens.analyses.result import plain
 from journeylens.errors import ParameterError
 
@@ -205,8 +205,8 @@ def _reasons(comments: pd.DataFrame, top: int) -> dict[str, Any]:
 def _exit_reasons(feedback: ir.Table) -> list[dict[str, Any]]:
     """Answers to the exit survey's ``reason`` question (feedback rows whose properties say
     ``survey_kind: exit``, as JourneyLens surveys write them), most frequent first."""
-    exits = feedback.filter(json_value(feedback.properties, "survey_kind") == "exit")
-    exits = exits.mutate(reason=json_value(exits.properties, "reason"))
+    exits = feedback.filter(property_text(feedback, "survey_kind") == "exit")
+    exits = exits.mutate(reason=property_text(exits, "reason"))
     exits = exits.filter(exits.reason.notnull())
     counted = exits.group_by("reason").aggregate(answers=exits.count()).to_pyarrow().to_pylist()
     total = sum(r["answers"] for r in counted)

@@ -27,7 +27,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeylens.analyses.marketing.touches import DIRECT, Touches
-from journeylens.analyses.properties import json_value
 from journeylens.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -36,6 +35,14 @@ if TYPE_CHECKING:
 DAY_SECONDS = 86_400.0
 TOUCH_COLUMNS: tuple[str, ...] = ("channel", "touchpoint")
 PERIODS: dict[str, str] = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+
+
+def property_text(table: ir.Table, name: str) -> ir.StringValue:
+    """A string value of the ``properties`` JSON object, null when absent (a regular expression,
+    native on every engine; no trimming: Ibis' ``strip`` on Spark also strips the letters
+    t, n, r, v and f — ADR 0044)."""
+    pattern = '"' + re.escape(name) + r'"\s*:\s*"([^"]*)"'
+    return table.properties.re_extract(ibis.literal(pattern), 1).nullif("")
 
 
 def _number(events: ir.Table, name: str) -> ir.FloatingValue:
@@ -68,7 +75,7 @@ def touch_rows(events: ir.Table, *, by: str, conversion: str | None = None,
     if lookback_days < 0:
         raise ParameterError(f"lookback_days must be >= 0 (0 = unlimited), got {lookback_days}.")
     e = events.filter(events.customer_id.notnull())
-    key = e[by] if by in TOUCH_COLUMNS else json_value(e.properties, by)
+    key = e[by] if by in TOUCH_COLUMNS else property_text(e, by)
     value = _number(e, value_property) if value_property else ibis.literal(0.0)
     e = e.mutate(_conv=conversion_test(e, conversion, definition).fill_null(False).cast("int64"),
                  _key=key, _value=value.cast("float64"), ts=e.timestamp.epoch_seconds().cast("int64"))

@@ -71,7 +71,8 @@ def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
 
 def columns_from_values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pa.RecordBatch:
     """Build a batch from Python dicts, one column at a time: a column whose values do not
-    share one Arrow type is kept as text (JSON for nested values) rather than failing.
+    share one Arrow type (or holds nested values) is kept as JSON, each value as it was, so
+    every value can be judged on its own later (:mod:`journeylens.ingest.scalars`).
 
     A record that lacks some of ``columns`` gets their names in :data:`ABSENT_COL` (a
     record's own ``None`` is a value, not an absence).
@@ -79,14 +80,14 @@ def columns_from_values(rows: Sequence[dict[str, Any]], columns: Sequence[str]) 
     arrays = []
     for name in columns:
         values = [r.get(name) for r in rows]
-        if any(isinstance(v, dict | list) for v in values):
-            # Nested values stay nested: JSON text typed as JSON (DuckDB embeds it as such).
-            arrays.append(pa.array([_as_json(v) for v in values], type=pa.json_()))
-            continue
-        try:
-            arrays.append(pa.array(values))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            arrays.append(pa.array([_as_text(v) for v in values], type=pa.string()))
+        if not any(isinstance(v, dict | list) for v in values):
+            try:
+                arrays.append(pa.array(values))
+                continue
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                pass
+        # Mixed or nested values: JSON text typed as JSON (DuckDB embeds it as such).
+        arrays.append(pa.array([_as_json(v) for v in values], type=pa.json_()))
     names = [n for n in columns if n != ABSENT_COL]
     arrays = [a for a, n in zip(arrays, columns, strict=True) if n != ABSENT_COL]
     absent = [None if len(r) >= len(names) and all(n in r for n in names) else [n for n in names if n not in r]
@@ -123,14 +124,9 @@ def _has_empty_struct(typ: pa.DataType) -> bool:
 
 
 def _as_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=_plain)
 
 
-def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return str(value)
+def _plain(value: Any) -> Any:
+    """A JSON-able stand-in for values json cannot write (dates as ISO 8601, others as text)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

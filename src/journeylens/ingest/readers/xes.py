@@ -23,6 +23,7 @@ from typing import IO, Any, cast
 import pyarrow as pa
 from lxml import etree
 
+from journeylens.errors import InputError
 from journeylens.ingest import reasons
 from journeylens.ingest.readers.base import Reader, RejectedRow, columns_from_values, with_rows
 
@@ -54,6 +55,10 @@ class XesReader(Reader):
                         yield _batch(rows, numbers)
                         rows, numbers = [], []
             except etree.XMLSyntaxError as exc:
+                if event_no == 0:  # not one event read: this is no XES log, not a log with a bad tail
+                    raise InputError(f"{self.name} is not a well-formed XES log: {exc}. An XES file is XML "
+                                     "with <log>, <trace> and <event> elements (IEEE 1849).",
+                                     code="invalid_xes", details={"xml_error": str(exc)}) from exc
                 self.rejected.append(RejectedRow(event_no + 1, "", reasons.INVALID_XML,
                                                  f"the XML stops being well-formed: {exc}"))
         if rows or not numbers:

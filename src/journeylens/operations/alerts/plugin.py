@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -18,22 +17,16 @@ from sqlalchemy import delete, func, select
 from journeylens.hooks import hookimpl
 from journeylens.operations.appdb import AppDatabase
 
+# One app database per URL for hooks, never created as a side effect of an ingest (shared with
+# the survey triggers, which have the same need).
+from journeylens.operations.surveys.triggers import existing_app_db
+
 log = logging.getLogger(__name__)
-_DATABASES: dict[str, AppDatabase] = {}
-_LOCK = threading.Lock()
 
 CATCH_UP_SECONDS = 15.0
 RULES_SECONDS = 300.0
 ESCALATION_SECONDS = 60.0
 DIGEST_SECONDS = 3600.0
-
-
-def app_db_for(url: str) -> AppDatabase:
-    """One migrated :class:`AppDatabase` per URL for the hooks (they run on ingest threads)."""
-    with _LOCK:
-        if url not in _DATABASES:
-            _DATABASES[url] = AppDatabase(url)
-        return _DATABASES[url]
 
 
 @hookimpl
@@ -42,7 +35,10 @@ def journeylens_rows_landed(lens: Any, table: str, batch: str) -> None:
         return
     from journeylens.operations.alerts.responses import handle_batch
 
-    report = handle_batch(lens, app_db_for(lens.settings.app_database_url), batch)
+    db = existing_app_db(lens.settings)
+    if db is None:  # no app database yet, so no rules
+        return
+    report = handle_batch(lens, db, batch)
     if report.alerts or report.tickets:
         log.info("response rules on batch %s: %s", batch, report.to_dict())
 
@@ -127,7 +123,9 @@ def journeylens_forget_customer(lens: Any, customer_id: str) -> dict[str, int]:
     from journeylens.operations.outbox_models import OutboxMessage
     from journeylens.operations.tickets.models import Ticket, TicketEvent
 
-    db = app_db_for(lens.settings.app_database_url)
+    db = existing_app_db(lens.settings)
+    if db is None:
+        return {}
     with db.session() as session:
         ids = list(session.scalars(select(Ticket.id).where(Ticket.customer_id == customer_id)))
         events = session.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.ticket_id.in_(ids)))

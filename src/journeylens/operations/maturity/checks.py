@@ -332,7 +332,8 @@ def check_critical_touchpoints_with_rules(facts: Facts, min_share: float) -> Out
     critical = [tp["name"] for tp in _touchpoints(facts) if tp.get("critical")]
     if not critical:
         return Outcome(False, "No touchpoint is marked critical.", "Mark the critical touchpoints.", "/journey-definition")
-    watched = set(_ops(facts, "alerts").get("watched_touchpoints", []))
+    alerts = _ops(facts, "alerts")
+    watched = set(critical) if alerts.get("watches_every_touchpoint") else set(alerts.get("watched_touchpoints", []))
     covered = [c for c in critical if c in watched]
     share = len(covered) / len(critical)
     finding = f"{len(covered)} of {len(critical)} critical touchpoints are watched by an alert rule ({_pct(share)})."

@@ -37,3 +37,49 @@ def survey_facts(session: Session, now: datetime) -> dict[str, Any]:
 
 
 PROVIDERS["surveys"] = survey_facts
+
+
+def _named_touchpoints(value: Any) -> set[str]:
+    """Touchpoint names a rule condition names: a name, a list of names, or ``"== name"``."""
+    if isinstance(value, str):
+        text = value.strip()
+        for op in ("==", "="):
+            if text.startswith(op):
+                text = text[len(op):].strip().strip("'\"")
+        return {text} if text and not text.startswith(("!=", "<", ">", "in ", "not ")) else set()
+    if isinstance(value, list | tuple):
+        return {str(v) for v in value}
+    return set()
+
+
+def alert_facts(session: Session, now: datetime) -> dict[str, Any]:
+    """Active alert rules, the ones that open tickets, and the touchpoints they watch."""
+    from journeylens.operations.alerts.models import AlertRule
+
+    active = list(session.scalars(select(AlertRule).where(AlertRule.status == "active")))
+    watched: set[str] = set()
+    watches_all = False
+    for rule in active:
+        definition = rule.definition or {}
+        conditions = definition.get("when") or definition.get("where") or {}
+        named = _named_touchpoints(conditions.get("touchpoint"))
+        watched |= named
+        # an anomaly rule split by touchpoint with no touchpoint filter watches every touchpoint
+        watches_all = watches_all or (definition.get("by") == "touchpoint" and not named)
+    return {"active_rules": len(active), "ticket_rules": sum(1 for r in active if (r.definition or {}).get("ticket")),
+            "watched_touchpoints": sorted(watched), "watches_every_touchpoint": watches_all}
+
+
+def ticket_facts(session: Session, now: datetime) -> dict[str, Any]:
+    """Tickets finished in the last 90 days: how many, how many within their SLA, with a root cause."""
+    from journeylens.operations.tickets.inbox import breached
+    from journeylens.operations.tickets.models import Ticket
+
+    since = now - timedelta(days=LIVE_WINDOW_DAYS)
+    done = [t for t in session.scalars(select(Ticket).where(Ticket.closed_at.is_not(None), Ticket.closed_at >= since))]
+    return {"closed": len(done), "closed_within_sla": sum(1 for t in done if not breached(t, now)),
+            "closed_with_root_cause": sum(1 for t in done if t.root_cause)}
+
+
+PROVIDERS["alerts"] = alert_facts
+PROVIDERS["tickets"] = ticket_facts

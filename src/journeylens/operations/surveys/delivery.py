@@ -62,7 +62,7 @@ def invitation_message(survey: SurveyDefinition, url: str, language: str, *, rem
     """Subject, text and HTML of an invitation (or its reminder) in ``language``."""
     title = survey.text(survey.title, language)
     subject = ("Reminder: " if reminder else "") + title
-    text = f"{title}\n\n{survey.text(survey.intro, language)}\n\n{url}\n".replace("\n\n\n", "\n\n")
+    text = "\n\n".join(part for part in (title, survey.text(survey.intro, language), url) if part) + "\n"
     first = survey.questions[0]
     block = score_block(first, survey, url, language)
     body = block or f'<p><a href="{html.escape(url)}">{html.escape(title)}</a></p>'

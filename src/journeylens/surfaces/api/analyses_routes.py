@@ -1,7 +1,8 @@
 """HTTP routes for the journey map, channels, conformance, retention, cohorts and timelines.
 
 Thin: each route calls the same :class:`journeylens.JourneyLens` method as the CLI and returns
-``result.to_dict()``. All need the ``read`` scope. Common filters are query parameters:
+``result.to_dict()``. Access follows :mod:`journeylens.surfaces.policy` (``read``; customer
+timelines ``customer.lookup``). Common filters are query parameters:
 ``start``, ``end``, ``cohort``, ``channel``, ``stage``, ``touchpoint`` (lists comma-separated).
 
 - ``GET /v1/journey/map``            - the journey map (``?by=smb,blended`` compares cohorts)
@@ -18,15 +19,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.analyses.filters import Filters
-from journeylens.errors import ParameterError, PermissionDeniedError
-from journeylens.operations.auth import role_allows
-from journeylens.surfaces.api.deps import FiltersDep, LensDep, Principal, require_scope
+from journeylens.errors import ParameterError
+from journeylens.surfaces.api.deps import FiltersDep, LensDep
+from journeylens.surfaces.api.hardening import DaysQuery
 
-router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"))])
+router = APIRouter(tags=["analyses"])  # who may call what: surfaces/policy.py
 
 
 ByQuery = Annotated[str | None, Query(description="Cohorts to compare side by side, comma-separated (2+).")]
@@ -62,7 +63,7 @@ async def get_channels(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -
 @router.get("/v1/journey/conformance")
 async def get_conformance(
     lens: LensDep, filters: FiltersDep, by: ByQuery = None,
-    repeat_window_days: Annotated[float, Query(gt=0)] = 1.0, recontact_days: Annotated[float, Query(gt=0)] = 7.0,
+    repeat_window_days: Annotated[float, DaysQuery()] = 1.0, recontact_days: Annotated[float, DaysQuery()] = 7.0,
     contact: Annotated[str | None, Query(description="Contact touchpoints, comma-separated.")] = None,
     min_transitions: Annotated[int, Query(ge=1)] = 5,
 ) -> dict[str, Any]:
@@ -108,16 +109,7 @@ async def get_cohorts_compare(lens: LensDep, filters: FiltersDep,
     return out
 
 
-def may_look_up_customers(principal: Annotated[Principal, Depends(require_scope("read"))]) -> None:
-    """Customer-level journeys: any key with ``read``; a signed-in user only if the role
-    has ``customer.lookup`` (admin, analyst, agent — not viewer), as on the dashboard."""
-    if principal.user is not None and not role_allows(principal.user.role, "customer.lookup"):
-        raise PermissionDeniedError(
-            f"The {principal.user.role} role may not read customer-level journeys; "
-            "roles with customer lookup: admin, analyst, agent.")
-
-
-@router.get("/v1/customers/{customer_id}", dependencies=[Depends(may_look_up_customers)])
+@router.get("/v1/customers/{customer_id:path}")
 async def get_customer(lens: LensDep, customer_id: str) -> dict[str, Any]:
     result = await run_in_threadpool(lens.customer_timeline, customer_id)
     out: dict[str, Any] = result.to_dict()

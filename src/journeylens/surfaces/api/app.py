@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import journeylens
 from journeylens.settings import Settings, get_settings
+from journeylens.surfaces.api.deps import authorize
 from journeylens.surfaces.api.errors import install_error_handlers
+from journeylens.surfaces.api.hardening import RefuseNul
 
 ROUTER_MODULES: tuple[str, ...] = (
     "auth_routes",
@@ -34,6 +36,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "models_routes",
     "trust_routes",
     "journeylens.surfaces.cli.remote_route",
+    "privacy_routes",
     "journeylens.surfaces.web.routes",
 )
 
@@ -64,11 +67,13 @@ def create_app(settings: Settings | None = None, **state: Any) -> FastAPI:
         title="JourneyLens",
         version=journeylens.__version__,
         description="Customer-journey analytics and CX management: ingestion, analyses, closing the loop.",
+        dependencies=[Depends(authorize)],  # one access table for every route (surfaces/policy.py)
     )
     app.state.settings = settings
     for key, value in state.items():
         setattr(app.state, key, value)
     install_error_handlers(app)
+    app.add_middleware(RefuseNul)
     for name in ROUTER_MODULES:
         module = importlib.import_module(name if "." in name else f"journeylens.surfaces.api.{name}")
         app.include_router(module.router)

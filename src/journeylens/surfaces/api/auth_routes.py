@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from journeylens.operations import keys, users
+from journeylens.operations import keys, signin, users
 from journeylens.operations.auth import ROLE_SCOPES
 from journeylens.operations.schemas import (
     KeyCreate,
@@ -25,15 +26,19 @@ from journeylens.operations.schemas import (
     KeyPublic,
     LoginRequest,
     SessionPublic,
+    SignedOut,
     UserCreate,
     UserList,
     UserPublic,
     UserUpdate,
 )
 from journeylens.surfaces.api.deps import (
+    AppDbDep,
     DbSessionDep,
     Principal,
     PrincipalDep,
+    SettingsDep,
+    client_address,
     csrf_token,
     require_scope,
     sign_in,
@@ -45,21 +50,25 @@ router = APIRouter(prefix="/v1", tags=["auth"])
 AdminDep = Annotated[Principal, Depends(require_scope("admin"))]
 
 
-@router.post("/auth/login")
-def login(body: LoginRequest, request: Request, response: Response, session: DbSessionDep) -> SessionPublic:
-    """Check email and password; on success set the session cookie."""
-    user = users.authenticate(session, body.email, body.password)
+@router.post("/auth/login", responses={429: {"description": "Too many failed sign-ins (Retry-After)."}})
+async def login(body: LoginRequest, request: Request, response: Response, db: AppDbDep,
+                settings: SettingsDep) -> SessionPublic:
+    """Check email and password (throttled per account and address); on success open a
+    server-side session and set its cookie."""
+    user = await run_in_threadpool(signin.sign_in, db, body.email, body.password, address=client_address(request),
+                                   storage_url=settings.rate_limit_storage)
     if user is None:
         raise unauthorized("The email or password is wrong, or the account is deactivated.")
-    token = sign_in(request, response, user)
+    token = await sign_in(request, response, user)
     return SessionPublic(kind="user", scopes=sorted(ROLE_SCOPES[user.role]), user=UserPublic.of(user),
                          csrf_token=token)
 
 
 @router.post("/auth/logout")
-def logout(request: Request, response: Response) -> dict[str, bool]:
-    sign_out(request, response)
-    return {"signed_out": True}
+async def logout(request: Request, response: Response) -> SignedOut:
+    """End this session on the server (a cookie caller sends X-CSRF-Token)."""
+    await sign_out(request, response)
+    return SignedOut(signed_out=True)
 
 
 @router.get("/auth/me")

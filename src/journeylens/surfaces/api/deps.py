@@ -34,6 +34,7 @@ from journeylens.analyses.filters import Filters
 from journeylens.errors import PermissionDeniedError
 from journeylens.lens import JourneyLens
 from journeylens.lens_pool import lens_pool
+from journeylens.operations import sessions
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.auth import (
     PERMISSIONS,
@@ -46,14 +47,17 @@ from journeylens.operations.keys import authenticate_key, peek_verified_key
 from journeylens.operations.models import ApiKey, User
 from journeylens.settings import Settings
 from journeylens.settings import get_settings as _default_settings
+from journeylens.surfaces import policy
 
 SESSION_COOKIE = "journeylens_session"
+#: Before sign-in, the sign-in form's CSRF token is bound to this cookie's random value.
+PRESESSION_COOKIE = "journeylens_presession"
 CSRF_HEADER = "X-CSRF-Token"
-SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
+SESSION_MAX_AGE_SECONDS = sessions.ABSOLUTE_SECONDS
 CSRF_MAX_AGE_SECONDS = 12 * 3600
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="journeylens"'}
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_ANONYMOUS = "anonymous"
+_TOKEN_CHARS = 43  # secrets.token_urlsafe(32)
 # Signs cookies when settings.secret_key is empty: sessions then end when the process does.
 _PROCESS_SECRET = secrets.token_urlsafe(32)
 _state_lock = threading.Lock()
@@ -108,19 +112,21 @@ def app_database(state: Any, settings: Settings) -> AppDatabase:
     return db
 
 
-def get_lens(request: Request) -> JourneyLens:
-    """This thread's lens over the app lens's warehouse.
+def get_lens(request: Request) -> Iterator[JourneyLens]:
+    """A lens of this request's own over the app lens's warehouse.
 
-    One DuckDB connection must not run queries from two threads at once, so each request
-    thread gets its own lens over a cursor of the app lens's connection.
+    One DuckDB cursor must not run queries from two threads at once, and an async route's
+    work runs in whatever worker thread is free: so each request checks out a lens (its own
+    cursor) for its whole life, never shared with a request running at the same time.
     """
-    return lens_pool(request.app.state, get_app_lens(request)).get()
+    with lens_pool(request.app.state, get_app_lens(request)).checkout() as lens:
+        yield lens
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AppDbDep = Annotated[AppDatabase, Depends(get_app_db)]
 DbSessionDep = Annotated[Session, Depends(get_db_session, scope="function")]
-LensDep = Annotated[JourneyLens, Depends(get_lens)]
+LensDep = Annotated[JourneyLens, Depends(get_lens, scope="function")]
 
 
 # --- who is calling -----------------------------------------------------------------------
@@ -144,6 +150,12 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def may(self, permission: str) -> bool:
+        """Whether the caller holds ``permission`` by the access table's rules (role or key scopes)."""
+        if self.user is not None:
+            return policy.allows(permission, role=self.user.role)
+        return policy.allows(permission, scopes=self.scopes)
 
 
 def unauthorized(message: str) -> HTTPException:
@@ -176,38 +188,23 @@ def _serializer(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key or _PROCESS_SECRET, salt=f"journeylens.{purpose}")
 
 
-def _password_stamp(user: User) -> str:
-    # Changing the password ends every other session of the user.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
-def _session_payload(request: Request) -> dict[str, Any] | None:
+def _session_token(request: Request) -> str | None:
     raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    try:
-        payload = _serializer(get_settings(request), "session").loads(raw, max_age=SESSION_MAX_AGE_SECONDS)
-    except BadData:
-        return None
-    ok = isinstance(payload, dict) and isinstance(payload.get("uid"), int) and isinstance(payload.get("n"), str)
-    return payload if ok else None
+    return raw if raw and len(raw) == _TOKEN_CHARS and raw.isascii() else None
 
 
-def _load_user(db: AppDatabase, payload: dict[str, Any]) -> User | None:
+def _load_user(db: AppDatabase, token: str) -> User | None:
     with db.session() as session:
-        user = session.get(User, payload["uid"])
-        if user is None or not user.active or payload.get("pw") != _password_stamp(user):
-            return None
-        return user
+        return sessions.resolve(session, token)
 
 
 async def _user_from_cookie(request: Request) -> User | None:
-    payload = _session_payload(request)
-    if payload is None:
+    token = _session_token(request)
+    if token is None:
         return None
     if not hasattr(request.state, "jl_user"):
         db = await get_app_db(request)
-        request.state.jl_user = await run_in_threadpool(_load_user, db, payload)
+        request.state.jl_user = await run_in_threadpool(_load_user, db, token)
     user: User | None = request.state.jl_user
     return user
 
@@ -308,45 +305,114 @@ def require_permission(permission: str) -> Callable[..., Awaitable[User]]:
 
 
 # --- session cookies and CSRF ---------------------------------------------------------------
-def sign_in(request: Request, response: Response, user: User) -> str:
-    """Set the session cookie for ``user`` on ``response``; returns the session's CSRF token."""
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (a proxy's, behind one)."""
+    return request.client.host if request.client is not None else ""
+
+
+def _start_session(db: AppDatabase, user: User) -> str:
+    with db.session() as session:
+        return sessions.start(session, user)
+
+
+async def sign_in(request: Request, response: Response, user: User) -> str:
+    """Open a server-side session for ``user`` and set its cookie; returns its CSRF token."""
     settings = get_settings(request)
-    nonce = secrets.token_urlsafe(16)
-    value = _serializer(settings, "session").dumps({"uid": user.id, "n": nonce, "pw": _password_stamp(user)})
-    response.set_cookie(SESSION_COOKIE, value, max_age=SESSION_MAX_AGE_SECONDS, path="/",
+    token = await run_in_threadpool(_start_session, await get_app_db(request), user)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_SECONDS, path="/",
                         httponly=True, samesite="lax", secure=settings.secure_cookies)
-    return _serializer(settings, "csrf").dumps(nonce)
+    response.delete_cookie(PRESESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=settings.secure_cookies)
+    return _serializer(settings, "csrf").dumps(_csrf_nonce(token))
 
 
-def sign_out(request: Request, response: Response) -> None:
-    """Delete the session cookie."""
+def _end_session(db: AppDatabase, token: str) -> None:
+    with db.session() as session:
+        sessions.end(session, token)
+
+
+async def sign_out(request: Request, response: Response) -> None:
+    """End the session on the server (the cookie stops working everywhere) and delete it."""
+    token = _session_token(request)
+    if token is not None:
+        await run_in_threadpool(_end_session, await get_app_db(request), token)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
                            secure=get_settings(request).secure_cookies)
 
 
-def csrf_token(request: Request) -> str:
-    """A CSRF token for a form or ``X-CSRF-Token``: bound to the session when signed in.
+def _csrf_nonce(session_token: str) -> str:
+    return hashlib.sha256(f"csrf:{session_token}".encode()).hexdigest()[:32]
 
-    Without a session (the sign-in form) the token only proves that it was issued by this
-    server recently; the sign-in itself is protected by SameSite cookies.
-    """
-    payload = _session_payload(request)
-    nonce = payload["n"] if payload is not None else _ANONYMOUS
+
+def _bound_nonce(request: Request) -> str | None:
+    """What a CSRF token must carry: derived from the session, else the pre-session cookie."""
+    token = _session_token(request)
+    if token is not None:
+        return _csrf_nonce(token)
+    presession = request.cookies.get(PRESESSION_COOKIE)
+    if presession and len(presession) == _TOKEN_CHARS:
+        return _csrf_nonce(presession)
+    return None
+
+
+def csrf_token(request: Request) -> str:
+    """A CSRF token for a form or ``X-CSRF-Token``, bound to this client: to its session when
+    signed in, else to a random pre-session cookie that :func:`secured_response` sets."""
+    nonce = _bound_nonce(request)
+    if nonce is None:
+        fresh = getattr(request.state, "jl_presession", None) or secrets.token_urlsafe(32)
+        request.state.jl_presession = fresh
+        nonce = _csrf_nonce(fresh)
     return _serializer(get_settings(request), "csrf").dumps(nonce)
 
 
+def set_presession_cookie(request: Request, response: Response) -> None:
+    """Set the pre-session cookie a fresh CSRF token was bound to (sign-in page)."""
+    fresh = getattr(request.state, "jl_presession", None)
+    if fresh is not None and _session_token(request) is None:
+        response.set_cookie(PRESESSION_COOKIE, fresh, max_age=CSRF_MAX_AGE_SECONDS, path="/", httponly=True,
+                            samesite="strict", secure=get_settings(request).secure_cookies)
+
+
 def verify_csrf(request: Request, token: str | None) -> None:
-    """Refuse (403, code ``csrf_failed``) unless ``token`` was issued for this session."""
-    payload = _session_payload(request)
-    expected = payload["n"] if payload is not None else _ANONYMOUS
+    """Refuse (403, code ``csrf_failed``) unless ``token`` was issued for this client."""
+    expected = _bound_nonce(request)
     try:
         nonce = _serializer(get_settings(request), "csrf").loads(token or "", max_age=CSRF_MAX_AGE_SECONDS)
     except BadData:
         nonce = None
-    if not isinstance(nonce, str) or not secrets.compare_digest(nonce, expected):
+    if expected is None or not isinstance(nonce, str) or not secrets.compare_digest(nonce, expected):
         raise PermissionDeniedError(
             f"Missing or wrong CSRF token: send the token from GET /v1/auth/me in {CSRF_HEADER} "
             "(or the form's csrf_token field).", code="csrf_failed")
+
+
+async def authorize(request: Request, principal: PrincipalDep) -> None:
+    """Apply :data:`journeylens.surfaces.policy.ROUTE_RULES` to every request (an app-wide
+    dependency): 401 without credentials, 403 without the permission, 403 for a route that
+    has no rule, and a CSRF check for a signed-in user's writes."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    rule = policy.rule_for(request.method, path)
+    if rule == policy.PUBLIC:
+        return
+    if rule is None:
+        raise PermissionDeniedError(f"{request.method} {path} has no access rule; add it to "
+                                    "journeylens.surfaces.policy.ROUTE_RULES.", code="no_access_rule")
+    if principal is None:
+        raise unauthorized("Sign in, or send an API key (Authorization: Bearer <key>, HTTP Basic user <key>, "
+                           "or X-API-Key).")
+    role = principal.user.role if principal.user is not None else None
+    if not policy.allows(rule, role=role, scopes=principal.scopes if role is None else (), path=path or ""):
+        raise PermissionDeniedError(f"The {principal.kind} {principal.actor!r} may not do this: it needs {rule!r}.",
+                                    details={"needed": rule})
+    if principal.kind == "user" and request.method not in _SAFE_METHODS:
+        token = request.headers.get(CSRF_HEADER)
+        if token is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            field = (await request.form()).get("csrf_token")
+            token = field if isinstance(field, str) else None
+        verify_csrf(request, token)
 
 
 def common_filters(start: str | None = None, end: str | None = None, cohort: str | None = None,

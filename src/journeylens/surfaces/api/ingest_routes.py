@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from journeylens.errors import InputError
 from journeylens.ingest.mapping import parse_mapping
 from journeylens.ingest.reports import ingest_history, quarantine_report
-from journeylens.surfaces.api.deps import LensDep, require_scope
+from journeylens.surfaces.api.deps import LensDep, Principal, require_scope
 
 router = APIRouter(tags=["ingest"])
 
@@ -49,15 +49,18 @@ async def post_ingest(
     return summary.to_dict()  # type: ignore[no-any-return]
 
 
-@router.get("/v1/quarantine", dependencies=[Depends(require_scope("read"))])
+@router.get("/v1/quarantine")
 def get_quarantine(
     lens: LensDep,
+    principal: Annotated[Principal, Depends(require_scope("read"))],
     table: Annotated[str | None, Query()] = None,
     reason: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=0, le=10_000)] = 100,
 ) -> dict[str, Any]:
-    """Quarantined rows with counts by reason: ``{total, reasons, rows}``."""
-    return quarantine_report(lens.warehouse, table=table, reason=reason, limit=limit).to_dict()
+    """Quarantined rows with counts by reason: ``{total, reasons, rows}``; ``raw`` (the row as
+    read, with its ids) only for callers who may look up customers."""
+    report = quarantine_report(lens.warehouse, table=table, reason=reason, limit=limit)
+    return (report if principal.may("customer.lookup") else report.without_raw()).to_dict()
 
 
 @router.get("/v1/ingest/log", dependencies=[Depends(require_scope("read"))])

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
+from journeylens.surfaces.api.hardening import DaysQuery
 
 router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scope("read"))])
 
@@ -51,7 +52,7 @@ async def get_variants(lens: LensDep, filters: FiltersDep, top: Annotated[int, Q
 async def get_funnel(lens: LensDep, filters: FiltersDep,
                      steps: Annotated[str, Query(description="Steps in order, comma-separated.")],
                      mode: Literal["ordered", "strict", "any"] = "ordered",
-                     within_days: Annotated[float | None, Query(gt=0)] = None, exclude: str | None = None,
+                     within_days: Annotated[float | None, DaysQuery()] = None, exclude: str | None = None,
                      by: Annotated[str | None, Query(description="A journey_events column to break down by.")] = None,
                      level: Level = "touchpoint") -> Any:
     """``[{step, customers, conversion_from_start, conversion_from_previous, median_seconds_from_previous}]``;

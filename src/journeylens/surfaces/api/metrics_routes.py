@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import ParameterError
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
+from journeylens.surfaces.api.hardening import DaysQuery
 
 router = APIRouter(tags=["metrics"], dependencies=[Depends(require_scope("read"))])
 
@@ -69,7 +70,7 @@ async def get_metric_changes(lens: LensDep, filters: FiltersDep, by: str = "touc
 
 
 @router.get("/v1/feedback/links")
-async def get_feedback_links(lens: LensDep, window_days: Annotated[float, Query(gt=0)] = 7.0,
+async def get_feedback_links(lens: LensDep, window_days: Annotated[float, DaysQuery()] = 7.0,
                              customers: Annotated[int, Query(ge=0, le=10_000)] = 100) -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.feedback_links(window_days=window_days, customer_limit=customers))
     out: dict[str, Any] = result.to_dict()

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
+from journeylens.surfaces.api.hardening import DaysQuery
 
 router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"))])
 
@@ -34,7 +35,7 @@ async def get_outcomes(lens: LensDep, filters: FiltersDep,
 
 
 @router.get("/v1/metrics/touchpoint-scores")
-async def get_touchpoint_scores(lens: LensDep, window_days: Annotated[float, Query(gt=0)] = 7.0,
+async def get_touchpoint_scores(lens: LensDep, window_days: Annotated[float, DaysQuery()] = 7.0,
                                 min_n: Annotated[int | None, Query(ge=1)] = None) -> list[dict[str, Any]]:
     """``[{level: touchpoint|stage, touchpoint, stage, n, nps…, csat…, ces…, target_status}]``."""
     params: dict[str, Any] = {"window_days": window_days}

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.analyses.switch_impact import DEFAULT_MAX_GAP_MINUTES
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
+from journeylens.surfaces.api.hardening import MinutesQuery
 
 router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scope("read"))])
 
@@ -24,7 +25,7 @@ router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scop
 @router.get("/v1/journey/switch-impact")
 async def get_switch_impact(
     lens: LensDep, filters: FiltersDep,
-    max_gap_minutes: Annotated[float, Query(ge=0, description="0 = no limit.")] = DEFAULT_MAX_GAP_MINUTES,
+    max_gap_minutes: Annotated[float, MinutesQuery(description="0 = no limit.")] = DEFAULT_MAX_GAP_MINUTES,
     within_stage: bool = True, min_customers: Annotated[int, Query(ge=1)] = 30,
 ) -> list[dict[str, Any]]:
     """``[{stage, from_channel, to_channel, customers, others, nps_switchers, …, q, significant, impact}]``,

@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trust_cmd",
     "worker_cmd",
     "survey_cmd",
+    "customer_cmd",
 )
 
 class _Root(TyperGroup):

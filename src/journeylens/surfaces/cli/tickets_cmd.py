@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from journeylens.operations.tickets import inbox, kpis, service
@@ -58,6 +59,8 @@ def list_tickets(ctx: typer.Context,
     if as_json:
         emit_json(rows)
     else:
+        rows = [{k: (v[:16].replace("T", " ") if k.endswith(("_at", "_due")) and isinstance(v, str) else v)
+                 for k, v in r.items()} for r in rows]
         emit_table(rows, title="Tickets", columns=["ticket_id", "status", "priority", "owner", "team", "customer_id",
                                                    "first_contact_due", "due_at", "breached"])
 
@@ -69,8 +72,8 @@ def show(ctx: typer.Context, ticket_id: int, app_db: AppDbOption = None, as_json
     if as_json:
         emit_json(detail)
         return
-    console.print(f"Ticket {detail['ticket_id']} [{detail['status']}, {detail['priority']}] owner "
-                  f"{detail['owner'] or '—'} team {detail['team'] or '—'} customer {detail['customer_id']}")
+    console.print(escape(f"Ticket {detail['ticket_id']} [{detail['status']}, {detail['priority']}] owner "
+                         f"{detail['owner'] or '—'} team {detail['team'] or '—'} customer {detail['customer_id']}"))
     console.print(f"Response: {detail['response']}", highlight=False, markup=False)
     emit_table(detail["events"], title="Audit trail", columns=["at", "actor", "action", "from_status", "to_status",
                                                                "note"])

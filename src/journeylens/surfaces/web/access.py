@@ -17,10 +17,18 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import PermissionDeniedError
-from journeylens.operations import users
+from journeylens.operations import signin
 from journeylens.operations.auth import PERMISSIONS, role_allows
 from journeylens.operations.models import User
-from journeylens.surfaces.api.deps import AppDbDep, CurrentUserDep, sign_in, sign_out, verify_csrf
+from journeylens.surfaces.api.deps import (
+    AppDbDep,
+    CurrentUserDep,
+    SettingsDep,
+    client_address,
+    sign_in,
+    sign_out,
+    verify_csrf,
+)
 from journeylens.surfaces.web.rendering import LoginRequired, WebRoute, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -86,31 +94,32 @@ async def login_page(request: Request, user: CurrentUserDep, next: str | None = 
     return render(request, "login.html", {"title": "Sign in", "next": safe_next(next), "error": None})
 
 
-def _authenticate(db: AppDbDep, email: str, password: str) -> User | None:
-    with db.session() as session:
-        return users.authenticate(session, email, password)
-
-
 @router.post("/login")
-async def login_submit(request: Request, db: AppDbDep, email: Annotated[str, Form(max_length=254)],
-                       password: Annotated[str, Form(max_length=1000)],
+async def login_submit(request: Request, db: AppDbDep, settings: SettingsDep,
+                       email: Annotated[str, Form(max_length=254)], password: Annotated[str, Form(max_length=1000)],
                        csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     verify_csrf(request, csrf_token)
-    user = await run_in_threadpool(_authenticate, db, email, password)
+    context = {"title": "Sign in", "next": safe_next(next), "email": email}
+    try:
+        user = await run_in_threadpool(signin.sign_in, db, email, password, address=client_address(request),
+                                       storage_url=settings.rate_limit_storage)
+    except signin.TooManyAttemptsError as exc:
+        response = render(request, "login.html", {**context, "error": exc.message}, status_code=429)
+        response.headers.update(exc.headers)
+        return response
     if user is None:
-        return render(request, "login.html", {"title": "Sign in", "next": safe_next(next), "email": email,
-                                              "error": "The email or password is wrong, or the account is deactivated."},
-                      status_code=401)
+        return render(request, "login.html", {**context, "error": "The email or password is wrong, or the "
+                                                                  "account is deactivated."}, status_code=401)
     target = safe_next(next)
     if not role_allows(user.role, "read") and not target.startswith("/customers"):
         target = home_for(user)
     response = RedirectResponse(target, status_code=303)
-    sign_in(request, response, user)
+    await sign_in(request, response, user)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request, _: SignedInDep, form: FormDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    sign_out(request, response)
+    await sign_out(request, response)
     return response

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import JourneyDefinitionError, JourneyLensError
 from journeylens.operations import keys, users
-from journeylens.operations.auth import ROLES, SCOPES
+from journeylens.operations.auth import ROLES, SCOPES, role_allows
 from journeylens.operations.schemas import KeyPublic, UserPublic
 from journeylens.surfaces.api.deps import AppDbDep
 from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep
@@ -30,7 +30,10 @@ def data_health_page(user: ReaderDep, p: PageDep) -> Response:
     params = {"table": p.query.get("table") or None, "reason": p.query.get("reason") or None}
     quarantine, q_error = p.results.attempt("quarantine", **params)
     history, h_error = p.results.attempt("ingest_log")
-    identities, i_error = p.results.attempt("identities")
+    may_see_ids = role_allows(user.role, "customer.lookup")  # viewers: counts and reasons, no ids
+    identities, i_error = p.results.attempt("identities") if may_see_ids else (None, None)
+    if quarantine is not None and not may_see_ids:
+        quarantine = quarantine.without_raw()
     fresh, f_error = p.results.attempt("freshness")
     context = {"title": "Data health", "fresh": fresh.to_dict() if fresh else None, "f_error": f_error,
                "notes": _annotation_rows(p), "quarantine": quarantine.to_dict() if quarantine else None,

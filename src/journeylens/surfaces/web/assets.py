@@ -27,7 +27,8 @@ CACHE_SECONDS = 3600
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 #: Columns that identify one customer: left out of exports for roles without customer lookup.
-IDENTIFIER_COLUMNS = frozenset({"customer_id", "anonymous_id", "anonymous_ids", "response_id", "event_id"})
+IDENTIFIER_COLUMNS = frozenset({"customer_id", "anonymous_id", "anonymous_ids", "response_id", "event_id",
+                                "raw"})  # a quarantined row as read carries its ids
 _MEDIA_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
 
 

@@ -94,7 +94,7 @@ def customer_search(user: AgentDep, p: PageDep, q: str | None = None) -> Respons
 TIMELINE_PAGE_ITEMS = 25
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id:path}")
 def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     result, error = p.results.attempt("timeline", customer_id=customer_id)
     timeline = result.to_dict() if result else None

@@ -113,7 +113,7 @@ templates = Jinja2Templates(env=_environment())
 def render(request: Request, name: str, context: Mapping[str, Any], *, status_code: int = 200) -> Response:
     """Render ``name`` with the shared context (user, CSRF token, current path and query)."""
     from journeylens.operations.auth import role_allows
-    from journeylens.surfaces.api.deps import csrf_token
+    from journeylens.surfaces.api.deps import csrf_token, set_presession_cookie
 
     user = getattr(request.state, "jl_user", None)
     base = {"request": request, "user": user, "csrf_token": csrf_token(request), "path": request.url.path,
@@ -121,6 +121,7 @@ def render(request: Request, name: str, context: Mapping[str, Any], *, status_co
             "can_lookup": user is not None and role_allows(user.role, "customer.lookup"),
             "annotations": _annotations(request) if user is not None else []}
     response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+    set_presession_cookie(request, response)  # binds the sign-in form's CSRF token to this browser
     return secured(response)
 
 
@@ -169,11 +170,13 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
 
 def navigation(user: Any) -> list[tuple[str, str]]:
     """The links ``user``'s role may open."""
-    from journeylens.operations.auth import role_allows
+
+    from journeylens.surfaces import policy
 
     if user is None:
         return []
-    return [(path, label) for path, label, permission in NAVIGATION if role_allows(user.role, permission)]
+    return [(path, label) for path, label, _ in NAVIGATION
+            if policy.allows(policy.rule_for("GET", path), role=user.role)]
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:

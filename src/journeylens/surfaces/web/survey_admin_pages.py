@@ -16,6 +16,7 @@ from journeylens.operations.surveys import registry, stats
 from journeylens.surfaces.api.deps import AppDbDep
 from journeylens.surfaces.web.access import ReaderDep
 from journeylens.surfaces.web.rendering import WebRoute, render, secured, templates
+from journeylens.surfaces.web.survey_text import translate
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -49,10 +50,10 @@ async def survey_preview(request: Request, user: ReaderDep, db: AppDbDep, name: 
             return registry.definition_of(registry.get_survey(session, name))
 
     survey = await run_in_threadpool(load)
-    language = lang if lang in survey.languages else survey.default_language
+    language: str = lang if lang is not None and lang in survey.languages else survey.default_language
     context = {"request": request, "survey": survey, "lang": language, "questions": survey.questions,
                "answers": {}, "errors": {}, "notice": f"Preview ({language}): answers are not saved. "
                                                     "Follow-up questions are all shown.",
                "shown": "", "t": lambda texts: survey.text(texts, language), "anonymous": True,
-               "languages": survey.languages, "preview": True}
+               "languages": survey.languages, "preview": True, "_": lambda text: translate(language, text)}
     return secured(templates.TemplateResponse(request, "survey.html", context))

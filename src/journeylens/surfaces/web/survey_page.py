@@ -21,6 +21,7 @@ from journeylens.operations.surveys.definition import SurveyDefinition
 from journeylens.surfaces.api.collector import collector_of, read_json
 from journeylens.surfaces.api.deps import get_app_db, get_settings
 from journeylens.surfaces.web.rendering import WebRoute, secured, templates
+from journeylens.surfaces.web.survey_text import translate
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -59,7 +60,7 @@ def _page(request: Request, opened: logic.Opened, language: str, *, answers: dic
     context = {"request": request, "survey": survey, "lang": language, "questions": shown, "answers": answers,
                "errors": errors or {}, "notice": notice, "shown": ",".join(q.id for q in shown),
                "t": lambda texts: survey.text(texts, language), "anonymous": opened.anonymous,
-               "languages": survey.languages}
+               "languages": survey.languages, "_": lambda text: translate(language, text)}
     return secured(templates.TemplateResponse(request, "survey.html", context, status_code=status_code))
 
 

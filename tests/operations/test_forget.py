@@ -1,0 +1,133 @@
+"""Right to erasure: after ``customer forget`` no table, cache or plugin keeps a trace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import journeylens
+from journeylens import hooks
+from journeylens.ingest import ingest_records
+from journeylens.operations import keys
+from journeylens.operations.appdb import AppDatabase
+from journeylens.operations.audit import recent_events
+from journeylens.settings import Settings
+from journeylens.surfaces.api.app import create_app
+from journeylens.surfaces.cli.main import app as cli
+
+SECRET = "cust/Ω-4711"
+ANON = "anon-device-8812"
+T = "2025-03-01T10:00:00Z"
+
+
+class _Tickets:
+    """A plugin with a table of its own (what tickets and survey invitations do)."""
+
+    def __init__(self) -> None:
+        self.rows = [{"customer_id": SECRET}, {"customer_id": SECRET}, {"customer_id": "other"}]
+
+    @hooks.hookimpl
+    def journeylens_forget_customer(self, customer_id: str) -> dict[str, int]:
+        before = len(self.rows)
+        self.rows = [r for r in self.rows if r["customer_id"] != customer_id]
+        return {"tickets": before - len(self.rows)}
+
+
+def _lens(tmp_path: Path) -> Any:
+    settings = Settings(warehouse=str(tmp_path / "wh.duckdb"), cache_dir=tmp_path / "cache",
+                        app_database_url=f"sqlite:///{tmp_path / 'app.db'}")
+    lens = journeylens.open(settings.warehouse, settings=settings)
+    lens.ingest("events", pd.DataFrame({
+        "event_id": ["e1", "e2", "e3", "e4"], "customer_id": [SECRET, None, SECRET, "other"],
+        "anonymous_id": [ANON, ANON, None, None], "touchpoint": ["visit", "browse", "buy", "visit"],
+        "timestamp": [T, "2025-03-01T09:00:00Z", "2025-03-02T10:00:00Z", T]}))
+    lens.ingest("feedback", pd.DataFrame({"customer_id": [SECRET, "other"], "timestamp": [T, T], "nps": [3, 9],
+                                          "comment": ["the app of Mr 4711 keeps crashing", "fine"]}))
+    lens.ingest("customers", pd.DataFrame({"customer_id": [SECRET, "other"], "segment": ["smb", "retail"]}))
+    ingest_records(lens.warehouse, "events", [{"customer_id": SECRET, "timestamp": "not a time", "touchpoint": "x"},
+                                              {"anonymous_id": ANON, "timestamp": T}])  # quarantined rows
+    lens.refresh()
+    (tmp_path / "cache" / "results").mkdir(parents=True)
+    (tmp_path / "cache" / "results" / "topics-x.json").write_text(json.dumps({"quote": "Mr 4711 keeps crashing"}))
+    return lens
+
+
+def _traces(lens: Any, needles: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Every (table, column) of the warehouse whose text holds one of ``needles``."""
+    found = []
+    with lens.warehouse.duckdb() as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'main'").fetchall()]
+        for table in tables:
+            columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                                 "table_schema = 'main' AND table_name = ?", [table]).fetchall()]
+            for column in columns:
+                hits = con.execute(f'SELECT count(*) FROM "{table}" WHERE '
+                                   f'len([n for n in ? if position(n IN CAST("{column}" AS VARCHAR)) > 0]) > 0',
+                                   [list(needles)]).fetchone()
+                if hits and hits[0]:
+                    found.append((table, column))
+    return found
+
+
+def test_forget_leaves_no_trace_anywhere(tmp_path: Path) -> None:
+    lens = _lens(tmp_path)
+    needles = (SECRET, ANON, "Mr 4711")
+    assert {t for t, _ in _traces(lens, needles)} >= {"events", "feedback", "customers", "journey_events",
+                                                      "quarantine"}
+    plugin = _Tickets()
+    hooks.plugin_manager().register(plugin)
+    try:
+        result = CliRunner().invoke(cli, ["--warehouse", lens.settings.warehouse, "customer", "forget", SECRET,
+                                          "--app-db", lens.settings.app_database_url, "--json"],
+                                    env={"JOURNEYLENS_CACHE_DIR": str(tmp_path / "cache")})
+    finally:
+        hooks.plugin_manager().unregister(plugin)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["removed"]["events"] == 3 and report["removed"]["tickets"] == 2
+    assert report["removed"]["quarantine"] == 2 and report["anonymous_ids"] == 1
+    lens.warehouse.close()
+    lens = journeylens.open(lens.settings.warehouse, settings=lens.settings)
+    assert _traces(lens, needles) == []
+    assert plugin.rows == [{"customer_id": "other"}]
+    assert not list((tmp_path / "cache").rglob("*.json"))
+    assert lens.warehouse.count("events") == 1 and lens.warehouse.count("feedback") == 1  # others untouched
+    db = AppDatabase(lens.settings.app_database_url)
+    with db.session() as session:
+        [event] = [e for e in recent_events(session) if e.action == "customer.forget"]
+        assert SECRET not in json.dumps(event.details) + event.target and event.details["total"] == report["total"]
+    db.dispose()
+
+
+def test_forget_over_http_is_for_admins_only(tmp_path: Path) -> None:
+    lens = _lens(tmp_path)
+    db = AppDatabase(lens.settings.app_database_url)
+    with db.session() as session:
+        admin_key = keys.create_key(session, "admin", ["admin"])[1]
+        read_key = keys.create_key(session, "read", ["read"])[1]
+    client = TestClient(create_app(lens.settings, lens=lens, app_db=db))
+    path = "/v1/customers/" + SECRET.replace("/", "%2F")
+    assert client.get(path, headers={"authorization": f"Bearer {read_key}"}).status_code == 200
+    assert client.delete(path, headers={"authorization": f"Bearer {read_key}"}).status_code == 403
+    answer = client.delete(path, headers={"authorization": f"Bearer {admin_key}"})
+    assert answer.status_code == 200 and answer.json()["removed"]["customers"] == 1
+    assert _traces(lens, (SECRET, ANON)) == []
+    assert client.get(path, headers={"authorization": f"Bearer {read_key}"}).status_code == 404
+    db.dispose()
+
+
+def test_forget_refuses_an_empty_or_nul_id(tmp_path: Path) -> None:
+    from journeylens.errors import ParameterError
+    from journeylens.operations.forget import forget_customer
+
+    lens = _lens(tmp_path)
+    for bad in ("", "  ", "a\x00b"):
+        with pytest.raises(ParameterError):
+            forget_customer(lens, bad)

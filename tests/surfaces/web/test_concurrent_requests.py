@@ -1,0 +1,119 @@
+"""Many threads and two client processes over every analysis route of a real server, while
+an ingest, journey rebuilds and a definition change run: no errors, the serial answers.
+
+The ingest re-sends rows the warehouse has (so every answer stays the same), the rebuild
+recomputes ``journey_events`` from the same data, and the definition change installs a
+freshly loaded (equal) definition: each exercises the path that failed (issue 9 item 2)
+without changing what a correct answer is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from journeylens.journeys.definition import load_definition
+from journeylens.lens import JourneyLens
+from journeylens.operations import keys
+from journeylens.operations.appdb import AppDatabase
+from journeylens.surfaces import policy
+
+PORT = 20931
+THREADS = 8
+REPEATS = 6  # each route asked this often by the threads, plus once by each client process
+CLIENT = """
+import json, sys, httpx
+url, key, paths = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+out = []
+with httpx.Client(base_url=url, headers={"authorization": "Bearer " + key}, timeout=300) as client:
+    for path in paths:
+        r = client.get(path)
+        out.append([path, r.status_code, r.text])
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def server(web_env: Any) -> Iterator[tuple[str, str]]:
+    db = AppDatabase(web_env.settings.app_database_url)
+    with db.session() as session:
+        key = keys.create_key(session, "concurrency", ["read"])[1]
+    db.dispose()
+    config = uvicorn.Config(web_env.app, host="127.0.0.1", port=PORT, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{PORT}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            threading.Event().wait(0.1)
+    yield url, key
+    uv.should_exit = True
+    thread.join(60)
+
+
+def _analysis_paths(app: Any) -> list[str]:
+    return [path for method, path in policy.route_table(app.routes)
+            if method == "GET" and path.startswith("/v1/") and "{" not in path
+            and policy.rule_for(method, path) == "read" and not path.startswith("/v1/text/")]
+
+
+def _get(client: httpx.Client, path: str) -> tuple[str, int, str]:
+    response = client.get(path)
+    return path, response.status_code, response.text
+
+
+def test_concurrent_requests_answer_as_serial_ones(web_env: Any, server: tuple[str, str]) -> None:
+    url, key = server
+    paths = _analysis_paths(web_env.app)
+    assert len(paths) >= 15
+    headers = {"authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
+        serial = {path: _get(client, path)[1:] for path in paths}
+    assert all(status < 500 for status, _ in serial.values()), serial
+    base_lens, stop = web_env.app.state.lens, threading.Event()
+    events = base_lens.warehouse.table("events").limit(200).to_pyarrow()
+
+    def churn() -> None:  # an ingest of rows it has, a rebuild, a definition change, again
+        while not stop.is_set():
+            base_lens.ingest("events", events)
+            base_lens.refresh()
+            web_env.app.state.lens = JourneyLens(base_lens.warehouse, load_definition(web_env.journey),
+                                                 web_env.settings)
+
+    clients = [subprocess.Popen([sys.executable, "-c", CLIENT, url, key, json.dumps(paths)],
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    churner = threading.Thread(target=churn)
+    churner.start()
+    try:
+        with httpx.Client(base_url=url, headers=headers, timeout=300) as client, \
+                ThreadPoolExecutor(THREADS) as pool:
+            answers = list(pool.map(lambda p: _get(client, p), paths * REPEATS))
+        for process in clients:
+            output, _ = process.communicate(timeout=600)
+            answers += [tuple(a) for a in json.loads(output)]
+    finally:
+        for process in clients:
+            if process.poll() is None:
+                process.kill()
+        stop.set()
+        churner.join(600)
+        web_env.app.state.lens = base_lens
+    errors = [(p, s, t[:200]) for p, s, t in answers if s >= 500]
+    assert errors == []
+    changing = {"/v1/ingest/log"}  # lists the ingests the churn runs: the one answer that moves
+    different = [p for p, s, t in answers if (s, t) != serial[p] and p not in changing]
+    assert different == []
+    assert len(answers) == len(paths) * (REPEATS + 2)
