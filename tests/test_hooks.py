@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from journeylens import hooks
+from journeylens.settings import Settings
 
 
 class _Tickets:
@@ -28,7 +29,6 @@ class _Broken:
 def lens(tmp_path: Any) -> Any:
     """A real lens: the shipped plugins (tickets, survey invitations) erase from its app database."""
     import journeylens
-    from journeylens.settings import Settings
 
     return journeylens.open("duckdb://", settings=Settings(app_database_url=f"sqlite:///{tmp_path / 'app.db'}",
                                                            warehouse="duckdb://"))

@@ -115,3 +115,25 @@ class PermanentDeliveryError(DeliveryError):
     """A message can never be delivered as it is (bad address, rejected); not retried."""
 
     code = "delivery_refused"
+
+
+class OutOfMemoryError(WarehouseError):
+    """The engine ran out of memory; the message names the setting to change."""
+
+    code = "out_of_memory"
+    http_status = 503
+
+
+def engine_error(exc: BaseException) -> JourneyLensError | None:
+    """The :class:`JourneyLensError` for an engine exception we can explain (out of memory),
+    else ``None``."""
+    name = type(exc).__name__
+    text = str(exc)
+    if name == "OutOfMemoryException" or "Out of Memory Error" in text or "OutOfMemoryError" in name:
+        return OutOfMemoryError(
+            "The warehouse engine ran out of memory. Raise JOURNEYLENS_DUCKDB_MEMORY_LIMIT (for example "
+            "'8GB'; the default is half of this machine's RAM), or point JOURNEYLENS_DUCKDB_TEMP_DIRECTORY "
+            "at a disk with free space so DuckDB can spill; on Spark raise JOURNEYLENS_SPARK_DRIVER_MEMORY.",
+            details={"engine_message": text.splitlines()[0][:300] if text else name,
+                     "settings": ["JOURNEYLENS_DUCKDB_MEMORY_LIMIT", "JOURNEYLENS_DUCKDB_TEMP_DIRECTORY"]})
+    return None

@@ -6,19 +6,35 @@ A thin facade. Every method calls one analysis function with the warehouse's
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 
 from journeylens import hooks
-from journeylens.errors import ParameterError
+from journeylens.errors import JourneyLensError, ParameterError, engine_error
 from journeylens.settings import Settings, get_settings
 from journeylens.warehouse import Warehouse, open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition
+
+
+@contextmanager
+def explain_engine_errors() -> Iterator[None]:
+    """Engine errors with a known remedy (out of memory) become :class:`JourneyLensError`."""
+    try:
+        yield
+    except JourneyLensError:
+        raise
+    except Exception as exc:
+        error = engine_error(exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 class JourneyLens:
@@ -55,27 +71,39 @@ class JourneyLens:
         """
         from journeylens.ingest import ingest
 
-        summary = ingest(self.warehouse, table, source, settings=self.settings, **options)
+        with explain_engine_errors():
+            summary = ingest(self.warehouse, table, source, settings=self.settings, **options)
         if table == "events" and summary.accepted:
             self.refresh()
         if summary.accepted:
             hooks.rows_landed(self, table, summary.batch)
         return summary
 
-    def refresh(self) -> None:
-        """Rebuild ``journey_events`` (stitching + definition + enrichment)."""
-        from journeylens.journeys.enrich import build_journey_events
-
+    def _gap(self) -> int | None:
         # An explicitly set JOURNEYLENS_EPISODE_GAP_MINUTES wins over the definition's own
         # settings.episode_gap_minutes; otherwise the definition's (else the default) applies.
-        gap = (self.settings.episode_gap_minutes
-               if "episode_gap_minutes" in self.settings.model_fields_set else None)
-        build_journey_events(self.warehouse, self.definition, episode_gap_minutes=gap)
+        return self.settings.episode_gap_minutes if "episode_gap_minutes" in self.settings.model_fields_set else None
+
+    def refresh(self, *, full: bool = False) -> Any:
+        """Bring ``journey_events`` up to date with ``events`` and the definition: only the
+        customers with new events are recomputed, unless the table is missing, the definition
+        changed or ``full=True`` (then it is rebuilt and swapped in atomically). Returns a
+        :class:`journeylens.journeys.incremental.JourneyUpdate`."""
+        from journeylens.journeys.incremental import update_journey_events
+
+        with explain_engine_errors():
+            return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full)
 
     def events(self) -> ir.Table:
-        """The enriched ``journey_events`` table (built on first use)."""
-        if not self.warehouse.has(JOURNEY_EVENTS):
-            self.refresh()
+        """The enriched ``journey_events`` table, brought up to date first when events landed
+        that it does not include yet (unless another thread is already doing so: then the
+        current table is read while it works)."""
+        from journeylens.journeys.incremental import needs_update, update_journey_events
+
+        if needs_update(self.warehouse, lambda: self.definition, self._gap()):
+            with explain_engine_errors():
+                update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(),
+                                      wait=not self.warehouse.has(JOURNEY_EVENTS))
         return self.warehouse.table(JOURNEY_EVENTS)
 
     def __repr__(self) -> str:
@@ -161,7 +189,9 @@ class JourneyLens:
     def transitions(self, filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.transitions.transitions`: the directly-follows graph."""
         from journeylens.analyses.transitions import transitions
+        from journeylens.warehouse.memory import bucket_events
 
+        params.setdefault("bucket_events", bucket_events(self.settings.duckdb_memory_limit))
         return transitions(self.events(), definition=self._definition, customers=self._customers(),
                            filters=filters, **params)
 
@@ -288,16 +318,42 @@ class JourneyLens:
         cache = ResultCache(self.settings.cache_dir)
         key = cache_key(self.warehouse.data_version(), "topics", {k: str(v) for k, v in params.items()})
         embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        scope = cache_key("", "registry", {"touchpoint": str(params.get("touchpoint"))})
+        registry = Path(self.settings.cache_dir) / "topics" / f"{scope}.json"  # stable topic ids across versions
         return cache.get_or_compute(
             key, lambda: topics(self.warehouse.table("feedback"), definition=self._definition,
-                                embed_cache=embed_cache, **params),
+                                embed_cache=embed_cache, registry=registry, **params),
             lambda result: result.to_dict(), lambda payload: TopicsResult.from_dict(payload, params))
 
+    def aspects(self, **params: Any) -> Any:
+        """:func:`journeylens.text.aspect_analysis.aspects`, cached by data version (aspects from
+        ``settings.text_aspects`` unless ``aspects_path`` is given)."""
+        from journeylens.text.aspect_analysis import AspectsResult, aspects
+        from journeylens.text.cache import EmbeddingCache, ResultCache, cache_key
+        from journeylens.text.embeddings import MODEL_NAME
+
+        if self.settings.text_aspects and not params.get("aspects_path"):
+            params["aspects_path"] = str(self.settings.text_aspects)
+        cache = ResultCache(self.settings.cache_dir)
+        key = cache_key(self.warehouse.data_version(), "aspects", {k: str(v) for k, v in params.items()})
+        embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        return cache.get_or_compute(
+            key, lambda: aspects(self.warehouse.table("feedback"), definition=self._definition,
+                                 embed_cache=embed_cache, **params),
+            lambda result: result.to_dict(), lambda payload: AspectsResult.from_dict(payload, params))
+
+    def response_aspects(self, **params: Any) -> list[dict[str, Any]]:
+        """Every commented response with its aspect fields (what alert rules on aspects read)."""
+        rows: list[dict[str, Any]] = self.aspects(response_limit=None, **params).to_dict()["responses"]
+        return rows
+
     def pain_points(self, top: int = 20, min_comments: int = 5, **params: Any) -> Any:
-        """:func:`journeylens.text.topics.pain_points`: touchpoint × topic cells ranked by pain."""
+        """:func:`journeylens.text.topics.pain_points`: touchpoint × topic and touchpoint × aspect
+        cells ranked by pain."""
         from journeylens.text.topics import pain_points
 
-        return pain_points(self.topics(**params), top=top, min_comments=min_comments)
+        return pain_points(self.topics(**params), top=top, min_comments=min_comments,
+                           aspect_cells=self.aspects().matrix)
 
     # --- models: drivers, what-if, churn, purchases, predicted NPS (journeylens.models) ---------
     def _dated_events(self) -> ir.Table | None:

@@ -35,7 +35,13 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Data whose newest row is older than this many days is flagged as stale.")
     min_sample_size: int = Field(default=5, ge=1, description="Groups with fewer responses show counts but no score.")
     ingest_batch_rows: int = Field(default=250_000, ge=1_000, description="Rows read per streamed ingest chunk.")
-    duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory_limit for the embedded warehouse.")
+    duckdb_memory_limit: str = Field(
+        default="auto", description="DuckDB memory_limit for the embedded warehouse ('auto': half of the machine's RAM).")
+    duckdb_temp_directory: Path | None = Field(
+        default=None, description="Where DuckDB spills when over its memory limit (default: beside the warehouse file).")
+    ingest_memory_limit: str = Field(
+        default="1.5GB", description="DuckDB memory limit while a file is ingested (lower than the warehouse's: "
+                                     "bulk loads spill to disk instead, so RSS stays small).")
     duckdb_threads: int | None = Field(default=None, description="DuckDB thread count (default: all cores).")
     spark_master: str = Field(default="local[2]", description="Spark master URL used for 'pyspark://' warehouses.")
     secret_key: str = Field(
@@ -60,6 +66,12 @@ class Settings(BaseSettings):
     collector_load_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often the collector moves spooled events into the warehouse.")
     cache_dir: Path = Field(default=Path(".journeylens/cache"), description="Cache of computed results by data version.")
+    text_sentiment_weights: Path | None = Field(
+        default=None, description="Three-class sentiment weights to use instead of the shipped ones (from "
+                                  "'journeylens text fine-tune').")
+    text_aspects: Path | None = Field(
+        default=None, description="YAML of comment aspects and their seed phrases (default: the shipped list; "
+                                  "see docs/text.md).")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
     rate_limit_storage: str = Field(
         default="memory://",

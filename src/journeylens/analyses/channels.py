@@ -109,16 +109,24 @@ def channels(events: ir.Table, *, definition: JourneyDefinition | None = None,
     pairs = pairs.mutate(from_online=pairs.online.lag().over(window))
     pairs = pairs.mutate(switch=pairs.from_channel.notnull() & (pairs.from_channel != pairs.channel))
     pairs = pairs.mutate(in_stage=pairs.switch & pairs.stage.notnull() & (pairs.stage == pairs.from_stage))
+    # The windowed pairs feed four aggregates: computed once (a temporary table for the
+    # duration of this call), not once per aggregate.
+    with pairs.select("customer_id", "channel", "from_channel", "online", "from_online", "switch",
+                      "in_stage").cache() as pairs:
+        return _summarise(pairs, filters)
+
+
+def _summarise(pairs: ir.Table, filters: Filters | None) -> ChannelsResult:
     per_customer = pairs.group_by("customer_id").aggregate(
         hops=pairs.switch.cast("int64").sum(), n_channels=pairs.channel.nunique(),
         in_stage=pairs.in_stage.cast("int8").max())
-    hops = per_customer.group_by("hops").aggregate(customers=per_customer.count()).order_by("hops")
+    hops = per_customer.group_by("hops").aggregate(
+        customers=per_customer.count(), multi=(per_customer.n_channels > 1).cast("int64").sum(),
+        in_stage=per_customer.in_stage.cast("int64").sum()).order_by("hops")
     hop_rows = hops.to_pyarrow().to_pylist()
     total = sum(int(r["customers"]) for r in hop_rows)
-    stats = per_customer.aggregate(
-        multi=(per_customer.n_channels > 1).cast("int64").sum(),
-        in_stage=per_customer.in_stage.cast("int64").sum()).to_pyarrow().to_pylist()[0]
-    multi, in_stage = int(stats["multi"] or 0), int(stats["in_stage"] or 0)
+    multi = sum(int(r["multi"] or 0) for r in hop_rows)
+    in_stage = sum(int(r["in_stage"] or 0) for r in hop_rows)
     summary = {
         "customers": total, "multichannel_customers": multi, "multichannel_share": multi / total if total else None,
         "mean_hops": sum(int(r["hops"]) * int(r["customers"]) for r in hop_rows) / total if total else None,

@@ -117,8 +117,11 @@ class TransitionsResult(Result):
 
 def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float = 0.0,
                 filters: Filters | None = None, definition: JourneyDefinition | None = None,
-                customers: ir.Table | None = None) -> TransitionsResult:
+                customers: ir.Table | None = None, bucket_events: int = BUCKET_EVENTS) -> TransitionsResult:
     """The directly-follows graph of ``journey_events``.
+
+    Above ``bucket_events`` events the graph is built per bucket of customers (each bucket's
+    window fits in memory); the facade sizes it from the engine's memory limit.
 
     ``min_share`` drops edges whose count is below that share of all edges' counts (start
     and end edges included). Rows are ordered by count (descending), then ``from``, ``to``.
@@ -128,7 +131,7 @@ def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float
         raise ParameterError(f"min_share must be between 0 and 1, got {min_share}.",
                              details={"min_share": min_share})
     nodes = journey_nodes(apply_filters(events, filters, definition, customers), level=level)
-    buckets = -(-int(nodes.count().to_pyarrow().as_py()) // BUCKET_EVENTS)
+    buckets = -(-int(nodes.count().to_pyarrow().as_py()) // max(bucket_events, 1))
     graph = bucketed_graph(nodes, buckets) if buckets > 1 else one_pass_graph(transition_edges(nodes))
     rows = [{"from": r["source"], "to": r["target"], "count": r["count"], "customers": r["customers"],
              **{f"{name}_seconds": _seconds(r[f"{name}_us"]) for name in ("median", "mean", "p90")}}

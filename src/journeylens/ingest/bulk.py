@@ -27,7 +27,9 @@ quarantines such lines with their row numbers.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -135,6 +137,27 @@ def land_file(con: Any, ctx: IngestContext, relation: FileRelation, log_row: pa.
     rows = normalize_sql(ctx.table, relation.shape, relation.sql)
     params = {**relation.params, "tz": ctx.timezone, "now": ctx.started_at}
     stage = DuckDBStage(con, ctx)
+    with _insertion_order(con, needed="OVER ()" in relation.sql):
+        return _land_file(con, ctx, stage, rows, relation, params, log_row)
+
+
+@contextlib.contextmanager
+def _insertion_order(con: Any, *, needed: bool) -> Iterator[None]:
+    """``row_number() OVER ()`` numbers CSV rows in file order only while DuckDB preserves
+    insertion order; the warehouse turns that off elsewhere (see ``engines.connect_duckdb``)."""
+    if not needed:
+        yield
+        return
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
+def _land_file(con: Any, ctx: IngestContext, stage: DuckDBStage, rows: str, relation: FileRelation,
+               params: dict[str, Any], log_row: pa.Table) -> Landed:
     con.execute("BEGIN TRANSACTION")
     try:
         if ctx.table in ID_COLUMN and not relation.ids and max_seq(con, ctx.table) == 0:

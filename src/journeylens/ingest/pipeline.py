@@ -38,6 +38,7 @@ from journeylens.ingest.staging import (
 from journeylens.ingest.summary import IngestSummary
 from journeylens.settings import Settings, get_settings
 from journeylens.warehouse import Warehouse
+from journeylens.warehouse.memory import memory_budget
 from journeylens.warehouse.schema import INGEST_LOG, INPUT_TABLES
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def _ingest(warehouse: Warehouse, table: str, source: Any, *, mapping: Mapping[s
     reader, fmt = open_reader(source, name=source_name, fmt=format, delimiter=delimiter, encoding=encoding,
                               batch_rows=settings.ingest_batch_rows)
     if fmt in ("csv", "parquet") and warehouse.engine == "duckdb":
-        bulk = _run_bulk(warehouse, table, reader, fmt, mapping, zone=zone, encoding=encoding, progress=progress)
+        bulk = _run_bulk(warehouse, table, reader, fmt, mapping, zone=zone, encoding=encoding, progress=progress,
+                         memory_limit=settings.ingest_memory_limit)
         if bulk is not None:
             return bulk
         reader, fmt = open_reader(source, name=source_name, fmt=format, delimiter=delimiter, encoding=encoding,
@@ -122,7 +124,7 @@ def _run(warehouse: Warehouse, table: str, reader: Reader, mapping: Mapping[str,
             _stage_all(local, plan, first, batches, progress)
             landed = local.finish(_rejected(reader, ctx), _log_row(ctx))
     else:
-        embedded = EmbeddedStage(embedded_connection(settings.duckdb_memory_limit), ctx)
+        embedded = EmbeddedStage(embedded_connection(settings.ingest_memory_limit), ctx)
         _stage_all(embedded, plan, first, batches, progress)
         landed = embedded.finish(warehouse, _rejected(reader, ctx), _log_row(ctx))
     summary = _summary(table, landed, ctx)
@@ -131,7 +133,7 @@ def _run(warehouse: Warehouse, table: str, reader: Reader, mapping: Mapping[str,
 
 
 def _run_bulk(warehouse: Warehouse, table: str, reader: Reader, fmt: str, mapping: Mapping[str, str] | None, *,
-              zone: str, encoding: str, progress: bool) -> IngestSummary | None:
+              zone: str, encoding: str, progress: bool, memory_limit: str) -> IngestSummary | None:
     """The DuckDB fast path for a CSV / Parquet file (:mod:`.bulk`); None where it does not
     apply or DuckDB's strict CSV reader refuses the file (the chunked path then runs)."""
     started = datetime.now(UTC)
@@ -148,7 +150,8 @@ def _run_bulk(warehouse: Warehouse, table: str, reader: Reader, fmt: str, mappin
                              delimiter=getattr(sample, "used_delimiter", None))
     if relation is None:
         return None
-    with warehouse.duckdb() as con, _spinner(progress, f"ingest {reader.name} → {table} (DuckDB bulk)"):
+    with (warehouse.duckdb() as con, memory_budget(con, memory_limit),
+          _spinner(progress, f"ingest {reader.name} → {table} (DuckDB bulk)")):
         try:
             landed = land_file(con, ctx, relation, _log_row(ctx))
         except CSV_REFUSED as exc:

@@ -357,9 +357,12 @@ class SpoolLoader:
 
     def __init__(self, spool: Spool, load: LoadFn, *, interval_seconds: float = 1.0,
                  chunk_records: int = 50_000, permanent_errors: tuple[type[Exception], ...] = (),
-                 max_attempts: int = 10):
+                 max_attempts: int = 10, after_pass: Callable[[], None] | None = None):
         self.spool = spool
         self.load = load
+        #: Called once after each pass that loaded something (before errors are raised):
+        #: the collector updates journey_events once per pass, not once per segment.
+        self.after_pass = after_pass
         self.permanent_errors = permanent_errors
         self.max_attempts = max_attempts
         self._attempts: dict[str, int] = {}
@@ -412,6 +415,8 @@ class SpoolLoader:
                 segments += 1
                 lag = max(lag, time.time() - opened)
             records = sum(by_table.values())
+            if self.after_pass is not None and segments:
+                self.after_pass()
             self.loaded_records += records
             self.loaded_segments += segments
             self.max_lag_seconds = max(self.max_lag_seconds, lag)

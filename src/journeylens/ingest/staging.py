@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from journeylens.ingest.normalize import ID_COLUMN, StagedBatch, normalize_sql
 from journeylens.warehouse import Warehouse
+from journeylens.warehouse.memory import resolve_memory_limit
 from journeylens.warehouse.schema import INGEST_LOG, INPUT_TABLES, QUARANTINE
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,10 @@ def landing_sql(table: str, rows: str, against: str | None, *, ids: bool) -> str
         content = [c for c in columns if c != id_col]
         parts = []
         if ids:
-            ctes.append(f"i AS (SELECT * FROM g WHERE _key IS NOT NULL {first.format(by='_key')})")
+            # The first row of each id: a grouped min(_row) and a join on the (unique) row
+            # number, not a window over 10M ids — hash aggregates and joins spill to disk.
+            ctes.append("f AS (SELECT min(_row) AS _first FROM g WHERE _key IS NOT NULL GROUP BY _key)")
+            ctes.append("i AS (SELECT g.* FROM g SEMI JOIN f ON f._first = g._row)")
             parts.append("SELECT i.* FROM i" + (
                 f' ANTI JOIN (SELECT "{id_col}" AS _id FROM {against} WHERE "{id_col}" IS NOT NULL) e '
                 "ON e._id = i._key" if against else ""))
@@ -308,7 +312,7 @@ def embedded_connection(memory_limit: str) -> Any:
     """A private DuckDB for the generic path (UTC, like the warehouse)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET memory_limit = ?", [resolve_memory_limit(memory_limit)])
     con.execute("SET preserve_insertion_order = true")
     return con
 

@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from journeylens.errors import ParameterError
-from journeylens.ingest.stitching import identity_graph, resolve_customers
+from journeylens.ingest.stitching import resolve_customers
 from journeylens.journeys.definition import JourneyDefinition, touchpoint_rules
 from journeylens.warehouse import Warehouse
 from journeylens.warehouse.durations import seconds_between
@@ -88,16 +88,15 @@ def _label(events: ir.Table, definition: JourneyDefinition) -> ir.Table:
 
 def build_journey_events(warehouse: Warehouse, definition: JourneyDefinition, *,
                          episode_gap_minutes: int | None = None) -> ir.Table:
-    """Materialise ``identities`` and ``journey_events`` in ``warehouse`` and return the latter.
+    """Rebuild ``identities`` and ``journey_events`` in ``warehouse`` from scratch and return the latter.
 
-    The episode gap is ``episode_gap_minutes`` when given, else the definition's
+    The new tables are built beside the current ones and swapped in atomically (see
+    :mod:`journeylens.journeys.incremental`, which also updates them incrementally). The
+    episode gap is ``episode_gap_minutes`` when given, else the definition's
     ``settings.episode_gap_minutes``, else 30 minutes.
     """
-    gap = next((g for g in (episode_gap_minutes, definition.settings.episode_gap_minutes) if g is not None),
-               DEFAULT_EPISODE_GAP_MINUTES)
-    events = warehouse.table("events")
-    graph = warehouse.replace(IDENTITIES_TABLE, identity_graph(events))
-    expr = journey_events_expr(events, definition, episode_gap_minutes=gap, graph=graph)
-    warehouse.replace(JOURNEY_EVENTS, expr.order_by(["customer_id", "step"]))
-    log.info("built %s with definition %r (episode gap %d min)", JOURNEY_EVENTS, definition.name, gap)
+    from journeylens.journeys.incremental import update_journey_events
+
+    update_journey_events(warehouse, definition, episode_gap_minutes=episode_gap_minutes, full=True)
+    log.info("built %s with definition %r", JOURNEY_EVENTS, definition.name)
     return warehouse.table(JOURNEY_EVENTS)

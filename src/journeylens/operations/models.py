@@ -28,6 +28,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.maturity.records",
     "journeylens.operations.annotation_models",
     "journeylens.operations.sessions",
+    "journeylens.text.corrections",
 )
 
 # Stable constraint names keep future migrations (and SQLite batch mode) predictable.

@@ -90,14 +90,15 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "negative_share": counts["neg"] / scored if scored else None}
 
 
-def score_comments(feedback: ir.Table, *, model: str | SentimentModel = "vader",
+def score_comments(feedback: ir.Table, *, model: str | SentimentModel | None = None,
                    touchpoint: Sequence[str] | None = None, respondent: str = "customer",
                    events: ir.Table | None = None, definition: Any = None,
                    comment_limit: int | None = 100) -> SentimentResult:
-    """Sentiment of every comment (non-English → ``not_scored``), overall and per touchpoint."""
+    """Sentiment of every comment (languages not scored → ``not_scored``), overall and per touchpoint;
+    ``model`` None → :func:`journeylens.text.sentiment.default_model`."""
     if comment_limit is not None and comment_limit < 0:
         raise ParameterError("comment_limit must be ≥ 0 (or None for all comments).")
-    chosen = get_model(model) if isinstance(model, str) else model
+    chosen = model if isinstance(model, SentimentModel) else get_model(model)
     comments = read_comments(feedback, touchpoint=touchpoint, respondent=respondent, events=events,
                              definition=definition)
     scored = score_texts([c["comment"] for c in comments], [c.get("language") for c in comments], chosen)

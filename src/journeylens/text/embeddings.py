@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -25,6 +27,19 @@ DIMENSIONS = 384
 #: Comments are cut at 128 word pieces (about 90 words): feedback is short, and attention cost
 #: grows with the square of the length.
 MAX_TOKENS = 128
+#: Vectors kept in memory per process (≈ 1.5 KB each), so pages re-scoring comments never re-embed.
+MEMORY_CACHE_SIZE = 200_000
+_memory: OrderedDict[str, np.ndarray] = OrderedDict()
+_memory_lock = threading.Lock()
+
+
+def _remember(texts: Sequence[str], vectors: np.ndarray) -> None:
+    with _memory_lock:
+        for text, vector in zip(texts, vectors, strict=True):
+            _memory[text] = vector
+            _memory.move_to_end(text)
+        while len(_memory) > MEMORY_CACHE_SIZE:
+            _memory.popitem(last=False)
 
 
 @lru_cache(maxsize=2)
@@ -49,13 +64,21 @@ def embed(texts: Sequence[str], *, batch_size: int = 128, cache: EmbeddingCache 
     """Normalised embeddings (len(texts) x 384, float32); cached vectors are reused."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    found, missing = cache.lookup(texts) if cache is not None else ([None] * len(texts), list(range(len(texts))))
+    found: list[np.ndarray | None] = [None] * len(texts)
+    missing = list(range(len(texts)))
+    if cache is not None:
+        found, missing = cache.lookup(texts)
+    with _memory_lock:
+        for i in missing:
+            found[i] = _memory.get(texts[i])
+    missing = [i for i in missing if found[i] is None]
     if missing:
         # Embed each distinct text once; sorting by length keeps padding (and time) down.
         unique = sorted({texts[i] for i in missing}, key=len)
         vectors = load_encoder(device).encode(unique, batch_size=batch_size, normalize_embeddings=True,
                                               convert_to_numpy=True, show_progress_bar=False)
         by_text = dict(zip(unique, vectors.astype(np.float32), strict=True))
+        _remember(unique, vectors.astype(np.float32))
         for i in missing:
             found[i] = by_text[texts[i]]
         if cache is not None:

@@ -1,15 +1,19 @@
 """Sentiment of feedback comments with pluggable models.
 
 A model is anything with a ``name`` and ``score(texts) -> [(score, label)]`` where the score
-is in -1..1 and the label is ``pos`` / ``neu`` / ``neg``. Two are registered:
+is in -1..1 and the label is ``pos`` / ``neu`` / ``neg``. Three are registered:
 
-* ``vader`` (default) — VADER's compound score; ``pos`` ≥ 0.05, ``neg`` ≤ -0.05, else ``neu``.
+* ``minilm-3class`` (default) — three classes with calibrated probabilities, contrast- and
+  negation-aware (:mod:`journeylens.text.threeclass`, ADR 0045); score = P(pos) − P(neg).
+* ``vader`` (the fast fallback, and the default when the ``text`` extra is missing) — VADER's
+  compound score; ``pos`` ≥ 0.05, ``neg`` ≤ -0.05, else ``neu``.
 * ``minilm-logreg`` — logistic regression on all-MiniLM-L6-v2 sentence embeddings, trained on
   labelled sentences (weights shipped in ``text/models/minilm_logreg.npz``, retrain with
   ``python -m journeylens.text.training``); score = 2·P(positive) - 1, ``pos`` ≥ 0.2,
   ``neg`` ≤ -0.2, else ``neu``.
 
-Comments in another language than English get label ``not_scored`` and no score, rather
+Comments in a language the models do not handle (:data:`journeylens.text.language.SCORED_LANGUAGES`)
+get label ``not_scored`` and no score, rather
 than a wrong one. Register your own model with :func:`register_model`.
 
 >>> model = get_model("vader")
@@ -126,8 +130,9 @@ def available_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_model(name: str = "vader") -> SentimentModel:
-    """The (process-wide, reused) instance of the registered model ``name``."""
+def get_model(name: str | None = None) -> SentimentModel:
+    """The (process-wide, reused) instance of the registered model ``name`` (None: the default)."""
+    name = name or default_model()
     if name not in _REGISTRY:
         raise ParameterError(f"Unknown sentiment model {name!r}; available: {', '.join(available_models())}.",
                              details={"model": name, "allowed": available_models()})
@@ -136,16 +141,36 @@ def get_model(name: str = "vader") -> SentimentModel:
     return _INSTANCES[name]
 
 
+def _three_class(**kwargs: Any) -> SentimentModel:
+    from journeylens.settings import get_settings
+    from journeylens.text.threeclass import ThreeClassModel, ThreeClassWeights
+
+    custom = get_settings().text_sentiment_weights
+    if custom and "weights" not in kwargs:
+        kwargs["weights"] = ThreeClassWeights.load(custom)
+    return ThreeClassModel(**kwargs)
+
+
 register_model("vader", VaderModel)
 register_model("minilm-logreg", MiniLMLogRegModel)
+register_model("minilm-3class", _three_class)
+
+DEFAULT_MODEL = "minilm-3class"
+
+
+def default_model() -> str:
+    """``minilm-3class`` when the sentence model is installed, else the ``vader`` fallback."""
+    import importlib.util
+
+    return DEFAULT_MODEL if importlib.util.find_spec("sentence_transformers") else "vader"
 
 
 def score_texts(texts: Sequence[str | None], languages: Sequence[str | None] | None = None,
-                model: SentimentModel | str = "vader") -> list[tuple[float | None, str, str | None]]:
-    """(score, label, language) per text; non-English → (None, 'not_scored', lang)."""
+                model: SentimentModel | str | None = None) -> list[tuple[float | None, str, str | None]]:
+    """(score, label, language) per text; languages not scored → (None, 'not_scored', lang)."""
     from journeylens.text.language import detect_language, is_english
 
-    chosen = get_model(model) if isinstance(model, str) else model
+    chosen = model if isinstance(model, SentimentModel) else get_model(model)
     given = list(languages) if languages is not None else [None] * len(texts)
     langs = [g if g else detect_language(t) for g, t in zip(given, texts, strict=True)]
     todo = [i for i, (t, lang) in enumerate(zip(texts, langs, strict=True)) if t and t.strip() and is_english(lang)]

@@ -1,9 +1,10 @@
 """Topics in feedback comments: what customers talk about, where, how it feels, what is growing.
 
 Pipeline: English comments → all-MiniLM-L6-v2 embeddings (batched, CPU, cached per comment)
-→ KMeans, with k chosen by the cosine silhouette on a sample when not given → each topic
-labelled by its most distinctive key phrases (class-based TF-IDF over 1-3-grams, English
-stop words removed). Per topic: size, share, average sentiment, negative share, touchpoints
+→ KMeans, with k chosen by the cosine silhouette on a sample when not given → near-duplicate
+topics merged → each topic named by the comment phrase nearest its centre and described by
+its most distinctive key phrases (class-based TF-IDF over 1-3-grams, English stop words
+removed) → topic ids kept stable across data versions (:mod:`journeylens.text.topic_naming`). Per topic: size, share, average sentiment, negative share, touchpoints
 and stages it concerns, and its trend per period. Plus the touchpoint x topic matrix
 (volume x negativity = where customers hurt most) and emerging topics (share in the latest
 period versus before, with a two-proportion z-test).
@@ -25,6 +26,12 @@ from journeylens.analyses.result import Result, plain
 from journeylens.errors import EmptyDataError, ParameterError
 from journeylens.text.comments import read_comments
 from journeylens.text.sentiment import NOT_SCORED, score_texts
+from journeylens.text.topic_naming import (
+    TopicRegistry,
+    centroids,
+    merge_near_duplicates,
+    name_topics,
+)
 
 
 def choose_k(vectors: np.ndarray, *, min_k: int = 3, max_k: int = 12, sample_size: int = 2000,
@@ -97,7 +104,8 @@ class TopicsResult(Result):
                    emerging=payload["emerging"])
 
 
-def _topic_rows(frame: pd.DataFrame, phrases: list[list[str]], period: str) -> list[dict[str, Any]]:
+def _topic_rows(frame: pd.DataFrame, phrases: list[list[str]], period: str, names: Sequence[str],
+                ids: Sequence[int]) -> list[dict[str, Any]]:
     totals: dict[Any, int] = frame.groupby("period").size().to_dict()
     rows = []
     for topic_key, members in frame.groupby("topic", sort=True):
@@ -105,7 +113,7 @@ def _topic_rows(frame: pd.DataFrame, phrases: list[list[str]], period: str) -> l
         scored = members[members.label != NOT_SCORED]
         trend = members.groupby("period").size()
         rows.append({
-            "topic": int(topic), "label": " · ".join(phrases[int(topic)][:3]), "keyphrases": phrases[int(topic)],
+            "topic": ids[topic], "label": names[topic], "keyphrases": phrases[int(topic)],
             "size": len(members), "share": len(members) / len(frame),
             "avg_sentiment": float(scored.score.mean()) if len(scored) else None,
             "negative_share": float((scored.label == "neg").mean()) if len(scored) else None,
@@ -117,20 +125,21 @@ def _topic_rows(frame: pd.DataFrame, phrases: list[list[str]], period: str) -> l
     return sorted(rows, key=lambda r: -r["size"])
 
 
-def _matrix(frame: pd.DataFrame, labels: Mapping[int, str]) -> list[dict[str, Any]]:
+def _matrix(frame: pd.DataFrame, labels: Mapping[int, str], topic_ids: Sequence[int]) -> list[dict[str, Any]]:
     known = frame[frame.touchpoint.notna()]
     rows = []
     for (touchpoint, topic_key), cell in known.groupby(["touchpoint", "topic"]):
         topic = int(topic_key)  # type: ignore[call-overload,arg-type,unused-ignore]
         scored = cell[cell.label != NOT_SCORED]
         negative = float((scored.label == "neg").mean()) if len(scored) else 0.0
-        rows.append({"touchpoint": touchpoint, "topic": int(topic), "label": labels[int(topic)], "n": len(cell),
+        rows.append({"touchpoint": touchpoint, "topic": int(topic_ids[topic]), "label": labels[int(topic)],
+                     "n": len(cell),
                      "negative_share": negative, "mean_score": float(scored.score.mean()) if len(scored) else None,
                      "pain": len(cell) * negative})
     return sorted(rows, key=lambda r: (-r["pain"], -r["n"]))
 
 
-def _emerging(frame: pd.DataFrame, labels: Mapping[int, str]) -> list[dict[str, Any]]:
+def _emerging(frame: pd.DataFrame, labels: Mapping[int, str], topic_ids: Sequence[int]) -> list[dict[str, Any]]:
     periods = sorted(frame.period.dropna().unique())
     if len(periods) < 2:
         return []
@@ -141,16 +150,16 @@ def _emerging(frame: pd.DataFrame, labels: Mapping[int, str]) -> list[dict[str, 
         in_topic = frame.topic == topic
         now, before = int((in_topic & latest).sum()), int((in_topic & ~latest).sum())
         test = stats.two_proportion_ztest(before, n_before, now, n_latest)
-        rows.append({"topic": int(topic), "label": labels[int(topic)], "latest_period": periods[-1],
+        rows.append({"topic": int(topic_ids[int(topic)]), "label": labels[int(topic)], "latest_period": periods[-1],
                      "latest_n": now, "latest_share": now / n_latest, "before_share": before / n_before,
                      "growth": now / n_latest - before / n_before, "p": test.p_value})
     return sorted(rows, key=lambda r: -r["growth"])
 
 
 def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | None = None, max_k: int = 12,
-           period: str = "month", model: str = "vader", events: Any = None, definition: Any = None,
+           period: str = "month", model: str | None = None, events: Any = None, definition: Any = None,
            embed_cache: Any = None, respondent: str = "customer", min_comments: int = 20,
-           seed: int = 0) -> TopicsResult:
+           seed: int = 0, registry: Any = None, embedder: str = "minilm") -> TopicsResult:
     """Discover topics in the comments of ``feedback`` (see the module docstring)."""
     from sklearn.cluster import KMeans
 
@@ -159,6 +168,8 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
 
     if period not in PERIODS:
         raise ParameterError(f"Unknown period {period!r}; allowed: {', '.join(PERIODS)}.")
+    if embedder not in ("minilm", "static"):
+        raise ParameterError(f"Unknown embedder {embedder!r}; allowed: minilm, static.")
     if k is not None and not 2 <= k <= 50:
         raise ParameterError(f"k must be between 2 and 50, got {k}.")
     comments = read_comments(feedback, touchpoint=touchpoint, respondent=respondent, events=events,
@@ -169,23 +180,33 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
         raise EmptyDataError(f"Topics need at least {max(min_comments, (k or 3) + 1)} English comments; "
                              f"found {len(keep)}.")
     texts = [comments[i]["comment"] for i in keep]
-    vectors = embed(texts, cache=embed_cache)
+    if embedder == "static":  # distilled static vectors: fast first pass (ADR 0048)
+        from journeylens.text.static_embeddings import embed_static
+
+        vectors = embed_static(texts)
+    else:
+        vectors = embed(texts, cache=embed_cache)
     silhouette = None
     if k is None:
         k, silhouette = choose_k(vectors, max_k=max_k, seed=seed)
-    labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors)
+    labels = merge_near_duplicates(vectors, KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors))
+    k = int(labels.max()) + 1
     phrases = keyphrases(texts, labels, k)
+    names = name_topics(texts, vectors, labels, k, (lambda items: embed_static(items)) if embedder == "static"
+                        else (lambda items: embed(items, cache=embed_cache)))
+    ids = TopicRegistry(registry).assign(centroids(vectors, labels, k), names)
     frame = pd.DataFrame({
         "topic": labels, "comment": texts, "touchpoint": [comments[i].get("touchpoint") for i in keep],
         "stage": [comments[i].get("stage") for i in keep], "score": [scored[i][0] for i in keep],
         "label": [scored[i][1] for i in keep],
         "period": [period_label(comments[i].get("timestamp"), period) for i in keep]})
-    topic_labels = {t: " · ".join(p[:3]) for t, p in enumerate(phrases)}
+    topic_labels = dict(enumerate(names))
     summary = {"k": k, "silhouette": silhouette, "comments": len(texts), "excluded_non_english": len(comments) - len(keep),
                "period": period, "model": model}
-    params = {"touchpoint": list(touchpoint or []), "k": k, "max_k": max_k, "period": period, "model": model}
-    return TopicsResult(_topic_rows(frame, phrases, period), params, summary=summary,
-                        matrix=_matrix(frame, topic_labels), emerging=_emerging(frame, topic_labels))
+    params = {"touchpoint": list(touchpoint or []), "k": k, "max_k": max_k, "period": period, "model": model,
+              "embedder": embedder}
+    return TopicsResult(_topic_rows(frame, phrases, period, names, ids), params, summary=summary,
+                        matrix=_matrix(frame, topic_labels, ids), emerging=_emerging(frame, topic_labels, ids))
 
 
 @dataclass(frozen=True)
@@ -195,7 +216,11 @@ class PainPointsResult(Result):
     title: str = "Where customers hurt most"
 
 
-def pain_points(topic_result: TopicsResult, *, top: int = 20, min_comments: int = 5) -> PainPointsResult:
-    """The ``top`` most painful touchpoint x topic cells with at least ``min_comments`` comments."""
-    cells = [dict(c) for c in topic_result.matrix if c["n"] >= min_comments][:top]
+def pain_points(topic_result: TopicsResult, *, top: int = 20, min_comments: int = 5,
+                aspect_cells: Sequence[Mapping[str, Any]] = ()) -> PainPointsResult:
+    """The ``top`` most painful touchpoint x topic and touchpoint x aspect cells with at least
+    ``min_comments`` comments; ``kind`` says which (aspect cells carry ``aspect``, topic cells ``topic``)."""
+    cells = [{"kind": "topic", **dict(c)} for c in topic_result.matrix]
+    cells += [{"kind": "aspect", **dict(c)} for c in aspect_cells]
+    cells = sorted((c for c in cells if c["n"] >= min_comments), key=lambda c: (-c["pain"], -c["n"]))[:top]
     return PainPointsResult(cells, {"top": top, "min_comments": min_comments, **dict(topic_result.params)})

@@ -14,6 +14,7 @@ import ibis
 from ibis.backends import BaseBackend
 
 from journeylens.errors import ConfigError, EngineNotSupportedError, WarehouseError
+from journeylens.warehouse import memory
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,12 @@ def parse_location(location: str) -> tuple[str, str]:
     return scheme, rest
 
 
-def connect_duckdb(path: str, *, memory_limit: str, threads: int | None) -> BaseBackend:
+def connect_duckdb(path: str, *, memory_limit: str, threads: int | None,
+                   temp_directory: str | None = None) -> BaseBackend:
+    """A DuckDB connection with the memory limit (``auto``: half the RAM), a spill directory
+    and ``preserve_insertion_order = false``: every JourneyLens query that needs an order
+    says ``ORDER BY``, and row numbers of ingested files are computed by the readers, so
+    DuckDB may stream and spill large inserts instead of buffering them in order."""
     target = path or ":memory:"
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -56,8 +62,9 @@ def connect_duckdb(path: str, *, memory_limit: str, threads: int | None) -> Base
             "`--server URL` so the server runs it; otherwise wait for the other command to finish.",
             code="warehouse_locked", details={"warehouse": target}) from exc
     raw = con.con
-    raw.execute(f"SET memory_limit = '{_safe_setting(memory_limit)}'")
-    raw.execute("SET preserve_insertion_order = true")
+    raw.execute("SET memory_limit = ?", [_safe_setting(memory.resolve_memory_limit(memory_limit))])
+    raw.execute("SET temp_directory = ?", [temp_directory or memory.default_temp_directory(target)])
+    raw.execute("SET preserve_insertion_order = false")
     raw.execute("SET TimeZone = 'UTC'")
     if threads:
         raw.execute(f"SET threads = {int(threads)}")

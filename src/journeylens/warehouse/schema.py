@@ -141,6 +141,9 @@ REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "spend": ("channel", "date", "amount"),
 }
 
+#: One row: what ``journey_events`` was built from (see ``journeylens.journeys.incremental``).
+JOURNEY_STATE: Final = "journey_state"
+
 #: Name of the enriched, stitched event table that analyses read.
 JOURNEY_EVENTS: Final = "journey_events"
 

@@ -18,7 +18,7 @@ from ibis.backends import BaseBackend
 from journeylens.errors import NotFoundError, WarehouseError
 from journeylens.settings import Settings, get_settings
 from journeylens.warehouse import engines
-from journeylens.warehouse.schema import INPUT_TABLES, JOURNEY_EVENTS, SYSTEM_TABLES
+from journeylens.warehouse.schema import INPUT_TABLES, JOURNEY_EVENTS, JOURNEY_STATE, SYSTEM_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,20 @@ class Warehouse:
             raw.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
         return self.con.table(name)
 
+    def swap_in(self, built: str, name: str) -> None:
+        """Replace table ``name`` by the table ``built`` (renamed to ``name``).
+
+        On DuckDB, call it inside a transaction (as :mod:`journeylens.journeys.incremental`
+        does) and readers on other cursors see the old table or the new one, never none.
+        """
+        if self.engine == "duckdb":
+            with self.duckdb() as raw:
+                raw.execute(f"DROP TABLE IF EXISTS {_ident(name)}")
+                raw.execute(f"ALTER TABLE {_ident(built)} RENAME TO {_ident(name)}")
+        else:
+            self.con.raw_sql(f"DROP TABLE IF EXISTS `{name}`")  # type: ignore[attr-defined]
+            self.con.raw_sql(f"ALTER TABLE `{built}` RENAME TO `{name}`")  # type: ignore[attr-defined]
+
     def count(self, name: str) -> int:
         return int(self.table(name).count().execute())
 
@@ -114,6 +128,11 @@ class Warehouse:
         agg = log_t.aggregate(n=log_t.count(), last=log_t._batch.max(), rows=log_t.accepted.sum())
         row = agg.to_pyarrow().to_pylist()[0]
         token = f"{self.location}|{row['n']}|{row['last']}|{row['rows']}"
+        if self.has(JOURNEY_STATE):
+            # journey_events is updated just after events land: results computed in between
+            # must not be cached under the new version.
+            state = self.table(JOURNEY_STATE).to_pyarrow().to_pylist()
+            token += "|" + ";".join(f"{s['definition_hash']}:{s['applied_seq']}" for s in state)
         return hashlib.sha1(token.encode()).hexdigest()[:12]
 
     # --- raw access for engine-specific work -----------------------------------------
@@ -131,6 +150,13 @@ class Warehouse:
 
     def __repr__(self) -> str:
         return f"Warehouse(engine={self.engine!r}, location={self.location!r})"
+
+
+def _ident(name: str) -> str:
+    """A quoted identifier for one of our own table names (never user input)."""
+    if not name.replace("_", "").isalnum():
+        raise WarehouseError(f"Invalid table name {name!r}.", code="invalid_table_name")
+    return f'"{name}"'
 
 
 def conform_arrow(data: pa.Table, schema: sch.Schema) -> pa.Table:
@@ -155,7 +181,8 @@ def open_warehouse(location: str | None = None, settings: Settings | None = None
     location = location or settings.warehouse
     engine, target = engines.parse_location(location)
     if engine == "duckdb":
-        con = engines.connect_duckdb(target, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
+        con = engines.connect_duckdb(target, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
+                                     temp_directory=str(settings.duckdb_temp_directory or "") or None)
     else:
         con = engines.connect_pyspark(target, master=settings.spark_master)
     return Warehouse(con, engine=engine, location=location)

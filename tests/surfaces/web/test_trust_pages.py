@@ -93,12 +93,6 @@ def test_customer_timeline_pages(client_for: Any, web_env: Any) -> None:
     assert "page 2 of" in second and 'rel="prev"' in second
 
 
-def test_touchpoint_page_shows_sentiment_scores_not_labels(client_for: Any) -> None:
-    html = client_for("viewer").get("/touchpoints/Mobile%20app%20login").text
-    assert "mean sentiment score" in html and ("score +" in html or "score -" in html)
-    assert '<span class="badge">positive</span>' not in html
-
-
 def test_empty_filter_fields_mean_no_filter(client_for: Any) -> None:
     """The filter bar submits empty From/Until fields: the page covers all data, no error."""
     response = client_for("viewer").get("/journey-map", params={"start": "", "end": "", "preset": "", "compare": "previous"})

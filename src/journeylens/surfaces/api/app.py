@@ -37,6 +37,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "trust_routes",
     "journeylens.surfaces.cli.remote_route",
     "privacy_routes",
+    "text_routes",
     "journeylens.surfaces.web.routes",
 )
 

@@ -67,8 +67,9 @@ class Collector:
         self.lens = lens if lens is not None else journeylens.open(settings=settings)
         self.spool = Spool(settings.collector_spool, commit=settings.collector_commit)
         self.loader = SpoolLoader(self.spool, self._load, interval_seconds=settings.collector_load_interval_seconds,
-                                  permanent_errors=(InputError, ParameterError))
+                                  permanent_errors=(InputError, ParameterError), after_pass=self._after_pass)
         self._events_since_refresh = 0
+        self._landed: list[tuple[str, str]] = []  # (table, batch) loaded in this pass, hooks not yet run
 
     def start(self) -> Collector:
         """Start writing and loading; segments left by an earlier run are replayed first."""
@@ -88,27 +89,48 @@ class Collector:
         rows = [{**required, **segment_spec.flatten_properties(r)} for r in records]
         summary = ingest_records(self.lens.warehouse, table, rows,
                                  source_name="http", settings=self.settings)
-        if table == "events":
-            self._events_since_refresh += summary.accepted
         if summary.accepted:
-            hooks.rows_landed(self.lens, table, summary.batch)
+            self._landed.append((table, summary.batch))
         return summary
 
-    def flush(self) -> dict[str, Any]:
-        """Load everything acknowledged so far, then rebuild ``journey_events`` if events landed.
+    def _after_pass(self) -> None:
+        """After a loader pass: one journey update for all its events, then the hooks."""
+        landed, self._landed = self._landed, []
+        if any(table == "events" for table, _ in landed):
+            self._update_journeys()
+        for table, batch in landed:
+            hooks.rows_landed(self.lens, table, batch)
 
-        The load is what a flush promises; a failing rebuild (for example an invalid journey
+    def _update_journeys(self) -> None:
+        """Apply the new events to ``journey_events`` (incrementally) before the hook runs, so
+        acknowledged events reach every analysis without a flush. A failure (for example an
+        invalid journey definition) is logged and retried after the next load or flush: the
+        events are already in the warehouse and the next update includes them."""
+        try:
+            self.lens.refresh()
+            self._events_since_refresh = 0
+        except Exception:
+            self._events_since_refresh += 1
+            log.exception("Updating journey_events after the collector load failed")
+
+    def flush(self) -> dict[str, Any]:
+        """Load everything acknowledged so far (each load already updates ``journey_events``);
+        an update that failed after a load is retried here.
+
+        The load is what a flush promises; a failing update (for example an invalid journey
         definition) is reported in ``journeys_error`` and retried on the next flush.
         """
         report = self.loader.flush().to_dict()
-        outcome: dict[str, Any] = {"journeys_refreshed": False}
+        # True when journey_events includes everything this flush loaded.
+        outcome: dict[str, Any] = {"journeys_refreshed": bool(report.get("records_by_table", {}).get("events"))
+                                   and not self._events_since_refresh}
         if self._events_since_refresh:
             try:
                 self.lens.refresh()
                 self._events_since_refresh = 0
                 outcome["journeys_refreshed"] = True
             except Exception as exc:
-                log.exception("Rebuilding journey_events after the collector load failed")
+                log.exception("Updating journey_events after the collector load failed")
                 outcome["journeys_error"] = f"{type(exc).__name__}: {exc}"
         return {**report, **outcome}
 

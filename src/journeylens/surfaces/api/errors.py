@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from journeylens.errors import JourneyLensError
+from journeylens.errors import JourneyLensError, engine_error
 
 
 def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
@@ -19,6 +20,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _jl_error(_: Request, exc: JourneyLensError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(duckdb.OutOfMemoryException)
+    async def _out_of_memory(_: Request, exc: duckdb.OutOfMemoryException) -> JSONResponse:
+        error = engine_error(exc)
+        assert error is not None  # an OutOfMemoryException always translates
+        return JSONResponse(error.to_dict(), status_code=error.http_status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

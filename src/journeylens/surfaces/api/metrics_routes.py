@@ -6,9 +6,10 @@ Thin: each route calls the same :class:`journeylens.JourneyLens` method as the C
 - ``GET /v1/metrics``               - ``?by=touchpoint,month&metric=nps,csat&employee=false&detail=false``
 - ``GET /v1/metrics/changes``       - ``?by=touchpoint&period=month`` (``period=none&baseline=X`` → group vs rest)
 - ``GET /v1/feedback/links``        - ``?window_days=7``
-- ``GET /v1/text/sentiment``        - ``?model=vader&limit=100``
+- ``GET /v1/text/sentiment``        - ``?model=minilm-3class&limit=100``
 - ``GET /v1/text/topics``           - ``?touchpoint=T&k=K&period=month``
 - ``GET /v1/text/pain-points``      - ``?top=20``
+- ``GET /v1/text/aspects``          - ``?touchpoint=T&period=month&limit=100``
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def get_feedback_links(lens: LensDep, window_days: Annotated[float, DaysQu
 
 
 @router.get("/v1/text/sentiment")
-async def get_sentiment(lens: LensDep, model: str = "vader", touchpoint: str | None = None,
+async def get_sentiment(lens: LensDep, model: str | None = None, touchpoint: str | None = None,
                         limit: Annotated[int, Query(ge=0, le=100_000)] = 100) -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.sentiment(model=model, touchpoint=_split(touchpoint) or None,
                                                             comment_limit=limit))
@@ -100,3 +101,12 @@ async def get_pain_points(lens: LensDep, top: Annotated[int, Query(ge=1, le=500)
     result = await run_in_threadpool(lambda: lens.pain_points(top=top, k=k))
     rows: list[dict[str, Any]] = result.to_dict()
     return rows
+
+
+@router.get("/v1/text/aspects")
+async def get_aspects(lens: LensDep, touchpoint: str | None = None, period: str = "month",
+                      limit: Annotated[int, Query(ge=0, le=100_000)] = 100) -> dict[str, Any]:
+    result = await run_in_threadpool(lambda: lens.aspects(touchpoint=_split(touchpoint) or None, period=period,
+                                                          response_limit=limit))
+    out: dict[str, Any] = result.to_dict()
+    return out

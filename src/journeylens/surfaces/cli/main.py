@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from journeylens.errors import JourneyLensError
+from journeylens.errors import JourneyLensError, engine_error
 from journeylens.settings import Settings
 from journeylens.surfaces.cli.context import CliContext, fail
 from journeylens.surfaces.cli.remote import SUB_ARGS, route_beside_server
@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "worker_cmd",
     "survey_cmd",
     "customer_cmd",
+    "text_cmd",
 )
 
 class _Root(TyperGroup):
@@ -102,6 +103,14 @@ def run() -> None:
     except JourneyLensError as exc:  # pragma: no cover - exercised through subprocess tests
         try:
             fail(exc, as_json="--json" in sys.argv)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+    except Exception as exc:  # an engine error we can explain (out of memory) is not a traceback
+        error = engine_error(exc)
+        if error is None:
+            raise
+        try:
+            fail(error, as_json="--json" in sys.argv)
         except typer.Exit as done:
             sys.exit(done.exit_code)
 

@@ -4,9 +4,10 @@
     journeylens metric-changes --by touchpoint [--period month] [--json]      # latest vs previous
     journeylens metric-changes --by channel --period none [--baseline web]    # group vs rest/baseline
     journeylens feedback-links [--window-days 7] [--json]
-    journeylens text sentiment [--model vader|minilm-logreg] [--limit 100] [--json]
+    journeylens text sentiment [--model minilm-3class|vader|minilm-logreg] [--limit 100] [--json]
     journeylens text topics [--touchpoint T] [--k K] [--json]
     journeylens text pain-points [--top 20] [--json]
+    journeylens text aspects [--touchpoint T] [--period month] [--limit 100] [--aspects FILE] [--json]
 
 Every metrics command takes ``--start --end --cohort --channel --stage --touchpoint``.
 """
@@ -36,7 +37,7 @@ MetricOpt = Annotated[list[str] | None, typer.Option(
 MinNOpt = Annotated[int | None, typer.Option("--min-n", help="Minimum answers for a score (default setting, 5).")]
 EmployeeOpt = Annotated[bool, typer.Option("--employee", help="Employee answers (eNPS) instead of customers'.")]
 
-text_app = typer.Typer(help="Text analytics on feedback comments: sentiment, topics, pain points.",
+text_app = typer.Typer(help="Text analytics on feedback comments: sentiment, aspects, topics, pain points.",
                        no_args_is_help=True)
 
 
@@ -136,8 +137,9 @@ def links_cmd(ctx: typer.Context, window_days: Annotated[float, typer.Option("--
 
 
 @text_app.command("sentiment")
-def sentiment_cmd(ctx: typer.Context, model: Annotated[str, typer.Option("--model", help="vader | minilm-logreg")]
-                  = "vader", touchpoint: TouchpointOpt = None,
+def sentiment_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Option(
+                  "--model", help="minilm-3class (default) | vader | minilm-logreg")]
+                  = None, touchpoint: TouchpointOpt = None,
                   limit: Annotated[int, typer.Option("--limit", help="Comments listed (counts cover all).")] = 100,
                   as_json: JsonOpt = False) -> None:
     """JSON: {model, overall: {n, positive, neutral, negative, not_scored, mean_score, negative_share},
@@ -170,3 +172,23 @@ def pain_points_cmd(ctx: typer.Context, top: Annotated[int, typer.Option("--top"
     """JSON: [{touchpoint, topic, label, n, negative_share, mean_score, pain}] ranked by pain."""
     _run(ctx, as_json, lambda lens: lens.pain_points(top=top, k=k),
          lambda rows: emit_table(rows, title="Where customers hurt most"))
+
+
+@text_app.command("aspects")
+def aspects_cmd(ctx: typer.Context, touchpoint: TouchpointOpt = None,
+                period: Annotated[str, typer.Option("--period", help="day, week, month or quarter.")] = "month",
+                limit: Annotated[int, typer.Option("--limit", help="Responses listed (summaries cover all).")] = 100,
+                aspects_file: Annotated[str | None, typer.Option("--aspects", help="Your aspects YAML "
+                                                                 "(default: settings.text_aspects or the shipped list).")]
+                = None, as_json: JsonOpt = False) -> None:
+    """JSON: {model, period, comments, with_aspects, not_scored, not_scored_languages, aspect_names,
+    aspects: [{aspect, name, mentions, positive, neutral, negative, negative_share, mean_score, trend}],
+    matrix: [{touchpoint, aspect, label, n, negative_share, mean_score, pain}],
+    responses: [{response_id, ..., aspects, negative_aspects, aspect_<id>, aspect_<id>_score}]}."""
+    def render(payload: dict[str, Any]) -> None:
+        emit_table(payload["aspects"], title=f"Aspects in {payload['comments']} comments ({payload['model']})",
+                   columns=["aspect", "name", "mentions", "positive", "neutral", "negative", "negative_share"])
+        emit_table(payload["matrix"][:15], title="Touchpoint x aspect, by pain")
+
+    _run(ctx, as_json, lambda lens: lens.aspects(touchpoint=_split(touchpoint) or None, period=period,
+                                                 response_limit=limit, aspects_path=aspects_file), render)

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from journeylens.analyses.result import plain
 from journeylens.errors import NotFoundError
+from journeylens.operations.auth import role_allows
 from journeylens.surfaces.web.access import AgentDep, ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render
@@ -70,13 +71,23 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
                   if result is not None and len(result) else None)
         trends[metric] = (figure, error)
     sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name, filters=filters)
+    comments = _newest(sentiment.records) if sentiment else []
+    aspects, _ = p.results.attempt("aspects") if comments else (None, None)
+    if aspects is not None:
+        names = aspects.summary.get("aspect_names", {})
+        by_response = {r["response_id"]: r for r in aspects.responses}
+        for comment in comments:
+            fields = by_response.get(comment.get("response_id"), {})
+            comment["aspects"] = [{"id": a, "name": names.get(a, a), "label": fields.get(f"aspect_{a}")}
+                                  for a in fields.get("aspects", [])]
     row = (scores.to_dict(detail=True) or [None])[0] if scores else None
     by_touchpoint, _ = p.results.attempt("touchpoint_metrics", filters=parse_filters(p.query))
     goals = next((r for r in by_touchpoint.to_dict(detail=True) if r.get("touchpoint") == name), None) \
         if by_touchpoint else None
     context = {"title": name, "name": name, "card": card, "stage": stage, "row": row, "goals": goals, "score_error": score_error,
                "trends": trends, "sentiment": plain(dict(sentiment.overall)) if sentiment else None,
-               "comments": _newest(sentiment.records) if sentiment else [],
+               "comments": comments, "model": sentiment.model if sentiment else None,
+               "can_correct": role_allows(user.role, "ingest"),
                "sentiment_error": sentiment_error, "tquery": {**p.query, "touchpoint": name},
                "split": split.get("split"), "split_names": _split_names(p),
                **p.filter_choices()}

