@@ -40,8 +40,13 @@ def test_breakdown_by_app_version_shows_the_release(page: Any) -> None:
     page.wait_for_url("**split=app_version**")
     _settle(page)
     assert {"5.14.2", "6.0.0"} <= set(_traces(page, "trend-csat"))
+    page.goto("/touchpoints/Mobile%20app%20login")  # topics load later (htmx): wait for the chart only
+    page.get_by_label("Split by").select_option("app_version")
+    page.get_by_role("button", name="Split").click()
+    page.wait_for_url("**split=app_version**")
+    page.wait_for_selector("#tp-trend-csat .main-svg", timeout=120_000)
     before, after = (page.evaluate(
-        "v => { const t = document.getElementById('trend-csat').data.find(t => t.name === v);"
+        "v => { const t = document.getElementById('tp-trend-csat').data.find(t => t.name === v);"
         " const ys = t.y.filter(y => y !== null); return ys.reduce((a, b) => a + b, 0) / ys.length; }", v)
         for v in ("5.14.2", "6.0.0"))
     assert after < before - 0.2  # the planted CSAT drop after app 6.0

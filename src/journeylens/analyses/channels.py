@@ -77,7 +77,20 @@ class ChannelsResult:
         grid = self.pivot()
         if grid.empty:
             return go.Figure()
-        return go.Figure(go.Heatmap(z=grid.values, x=list(grid.columns), y=list(grid.index), colorscale="Blues"))
+        # Staying on a channel would dominate the colour scale: the diagonal is shown apart, as text.
+        switches = grid.astype("float64").copy()
+        stays = {c: switches.loc[c, c] for c in switches.index if c in switches.columns}
+        for channel in stays:
+            switches.loc[channel, channel] = float("nan")
+        figure = go.Figure(go.Heatmap(z=switches.values, x=list(grid.columns), y=list(grid.index), colorscale="Blues",
+                                      colorbar={"title": {"text": "switches"}},
+                                      hovertemplate="%{y} → %{x}: %{z:,} switches<extra></extra>"))
+        for channel, n in stays.items():
+            figure.add_annotation(x=channel, y=channel, text=f"stay {n:,.0f}", showarrow=False,
+                                  font={"size": 9, "color": "#64748b"})
+        figure.update_layout(xaxis={"title": {"text": "to channel"}}, yaxis={"title": {"text": "from channel"}},
+                             title="Channel switches (staying on a channel shown apart, as text)")
+        return figure
 
     def __repr__(self) -> str:
         return f"ChannelsResult({self.summary['customers']} customers, mean_hops={self.summary['mean_hops']})"

@@ -213,7 +213,8 @@ def _groups(events: ir.Table, breakdown_col: str, customers: ir.Table | None = N
     if breakdown_col not in events.columns:
         from journeylens.analyses.properties import property_column
 
-        valued = property_column(events, breakdown_col, events=events, customers=customers, kind="event")
+        valued = property_column(events, breakdown_col, events=events, customers=customers, kind="event",
+                                 what="breakdown_property")
         valued = valued.filter(valued[breakdown_col].notnull())
         ranked = valued.mutate(rank=ibis.row_number().over(journey_order(valued)))
         firsts = ranked.filter(ranked.rank == 0)

@@ -104,16 +104,34 @@ class JourneyMapResult:
         return out
 
     def figure(self) -> Any:
-        """Sankey of customer flows between stages."""
+        """Flows between stages (docs/charts.md): stages left to right in the definition's order,
+        forward moves blue, backward moves orange, journeys that end unconverted grey into "drop-off"."""
         import plotly.graph_objects as go
 
         names = [s["stage"] for s in self.stages]
         index = {n: i for i, n in enumerate(names)}
         flows = [f for f in self.flows if f["from_stage"] in index and f["to_stage"] in index]
-        return go.Figure(go.Sankey(
-            node={"label": [f"{n} ({s['customers']})" for n, s in zip(names, self.stages, strict=True)]},
-            link={"source": [index[f["from_stage"]] for f in flows], "target": [index[f["to_stage"]] for f in flows],
-                  "value": [f["customers"] for f in flows]}))
+        exits = [(index[s["stage"]], int(s["drop_off_customers"])) for s in self.stages if s["drop_off_customers"]]
+        last = max(len(names), 1)
+        source = [index[f["from_stage"]] for f in flows] + [i for i, _ in exits]
+        target = [index[f["to_stage"]] for f in flows] + [len(names)] * len(exits)
+        colors = ["rgba(31,95,191,0.45)" if index[f["to_stage"]] > index[f["from_stage"]] else "rgba(194,65,12,0.55)"
+                  for f in flows] + ["rgba(100,116,139,0.35)"] * len(exits)
+        kinds = ["forward" if c.startswith("rgba(31") else "back" if c.startswith("rgba(194") else "drop-off"
+                 for c in colors]
+        figure = go.Figure(go.Sankey(
+            arrangement="snap",
+            node={"label": [f"{n} ({s['customers']:,})" for n, s in zip(names, self.stages, strict=True)]
+                  + [f"drop-off ({sum(n for _, n in exits):,})"],
+                  "x": [0.01 + 0.9 * i / last for i in range(len(names))] + [0.99],
+                  "y": [0.1 + 0.6 * (i % 2) for i in range(len(names))] + [0.95],
+                  "color": ["#1f5fbf"] * len(names) + ["#64748b"], "pad": 18},
+            link={"source": source, "target": target, "value": [f["customers"] for f in flows] + [n for _, n in exits],
+                  "color": colors, "customdata": kinds,
+                  "hovertemplate": "%{source.label} → %{target.label}: %{value:,} customers (%{customdata})"
+                                   "<extra></extra>"}))
+        figure.update_layout(title="Customers moving between stages (blue forward, orange back, grey drop-off)")
+        return figure
 
     def heatmap(self) -> Any:
         """Stage x touchpoint heatmap of the share of customers reaching each touchpoint."""

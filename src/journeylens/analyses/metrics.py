@@ -168,7 +168,13 @@ def add_dimensions(feedback: ir.Table, by: Sequence[str], sources: Sources) -> i
         else:
             from journeylens.analyses.properties import property_column
 
-            out = property_column(out, dim, events=sources.events, customers=sources.customers, kind="feedback")
+            try:
+                out = property_column(out, dim, events=sources.events, customers=sources.customers, kind="feedback")
+            except ParameterError as exc:
+                raise ParameterError(
+                    f"Cannot group by {dim!r}: allowed are {', '.join(FEEDBACK_DIMENSIONS + PERIODS)}, stage, cohort, "
+                    f"or a property of the feedback, the customers or the events. {exc.message}",
+                    details={"by": dim, **exc.details}) from exc
     return out
 
 

@@ -96,6 +96,7 @@ class Window:
 def window_of(start: Any, end: Any, first: datetime | None, last: datetime | None) -> Window | None:
     """The window a filter covers: its own bounds, else the data's (end exclusive: the day after
     the last timestamp)."""
+    start, end = start or None, end or None  # an empty form field means "not set"
     if start is None and first is None:
         return None
     lo = _utc(start) if start is not None else _utc(first).normalize()

@@ -130,10 +130,11 @@ def with_event_property(rows: ir.Table, events: ir.Table, key: str, *, time_col:
 
 
 def property_column(rows: ir.Table, key: str, *, events: ir.Table | None, customers: ir.Table | None,
-                    kind: str, top: int = DEFAULT_TOP) -> ir.Table:
+                    kind: str, top: int = DEFAULT_TOP, what: str = "property") -> ir.Table:
     """``rows`` plus a string column ``key`` from, in order: the rows' own properties, the
     customer's columns / attributes, the customer's latest event with the property.
-    ``kind`` names what the rows are (``feedback`` or ``event``) for the error message."""
+    ``kind`` names what the rows are (``feedback`` or ``event``); ``what`` names the parameter
+    in the error message."""
     if key in rows.columns:
         out = rows.mutate(**{key: rows[key].cast("string")})
     elif has_key(rows, "properties", key):
@@ -149,6 +150,6 @@ def property_column(rows: ir.Table, key: str, *, events: ir.Table | None, custom
     else:
         from journeylens.analyses.names import check_names
 
-        check_names("property", [key], known_properties(events, rows if kind == "feedback" else None, customers))
+        check_names(what, [key], known_properties(events, rows if kind == "feedback" else None, customers))
         raise ParameterError(f"Cannot split by {key!r}.")  # unreachable: check_names raised
     return top_or_other(out, key, top)

@@ -76,3 +76,24 @@ def test_definitions_page(client_for: Any) -> None:
     html = client_for("viewer").get("/definitions").text
     for anchor in ("nps", "csat", "ces", "conversion", "drop-off", "to-next-stage", "funnel", "q"):
         assert f'id="{anchor}"' in html
+
+
+def test_customer_timeline_pages(client_for: Any, web_env: Any) -> None:
+    import ibis
+
+    events = web_env.lens.events()
+    busiest = (events.group_by("customer_id").aggregate(n=events.count()).order_by(ibis.desc("n")).limit(1)
+               .to_pyarrow().to_pylist()[0])
+    assert busiest["n"] > 25
+    client = client_for("analyst")
+    first = client.get(f"/customers/{busiest['customer_id']}").text
+    assert "page 1 of" in first and 'rel="next"' in first
+    assert first.split('<ol class="timeline">')[1].split("</ol>")[0].count("<li ") == 25
+    second = client.get(f"/customers/{busiest['customer_id']}", params={"page": 2}).text
+    assert "page 2 of" in second and 'rel="prev"' in second
+
+
+def test_empty_filter_fields_mean_no_filter(client_for: Any) -> None:
+    """The filter bar submits empty From/Until fields: the page covers all data, no error."""
+    response = client_for("viewer").get("/journey-map", params={"start": "", "end": "", "preset": "", "compare": "previous"})
+    assert response.status_code == 200 and "all data (pick a period" in response.text

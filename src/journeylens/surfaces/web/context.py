@@ -50,20 +50,23 @@ class Page:
         query = self.resolved
         window = window_of(query.get("start"), query.get("end"), first, last)
         chosen = bool(query.get("start") or query.get("end"))
-        compare = query.get("compare") or ("previous" if chosen else "none")
+        # All data has nothing of the same length before it: compare only a chosen period.
+        compare = (query.get("compare") or "previous") if chosen else "none"
         base = window.compared(compare) if window is not None and compare in ("previous", "last_year") else None
         return {"label": window.label() if window else "no data yet", "chosen": chosen,
                 "days": round(window.days) if window else 0, "compare": compare,
                 "base_label": base.label() if base else None,
                 "warnings": fresh.warnings if fresh else [], "fresh": fresh.to_dict() if fresh else None}
 
-    def filter_choices(self) -> dict[str, list[str]]:
-        """Cohort and channel names for the filter bar (from the journey definition)."""
+    def filter_choices(self) -> dict[str, Any]:
+        """Cohort and channel names for the filter bar (from the journey definition) and the
+        period header (what dates the page covers)."""
         from journeylens.analyses.cohorts import cohort_specs
 
         definition = self.lens.definition
         channels = sorted({t.channel for t in definition.touchpoints if t.channel})
-        return {"cohort_names": [s.name for s in cohort_specs(definition)], "channel_names": channels}
+        return {"cohort_names": [s.name for s in cohort_specs(definition)], "channel_names": channels,
+                "period": self.period()}
 
     def touchpoint_names(self) -> list[str]:
         return [t.name for t in self.lens.definition.touchpoints]
@@ -79,7 +82,7 @@ def resolve_query(query: dict[str, str], results: Results) -> dict[str, str]:
     on the data's last day (a feed that stopped long ago still shows its last 30 days)."""
     preset = query.get("preset")
     if not preset or preset == "custom" or query.get("start") or query.get("end"):
-        return query
+        return {k: v for k, v in query.items() if v != "" or k not in ("start", "end")}
     from journeylens.analyses.periods import preset_window
 
     fresh, _ = results.attempt("freshness")

@@ -50,6 +50,12 @@ def touchpoint_topics_partial(name: str, user: ReaderDep, p: PageDep) -> Respons
     return render(p.request, "partials/topics.html", context)
 
 
+def _split_names(p: Page) -> list[str]:
+    """Properties with a few values, offered to split a trend by."""
+    properties, _ = p.results.attempt("properties")
+    return [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50] if properties else []
+
+
 @router.get("/touchpoints/{name:path}")
 def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query, touchpoint=name)
@@ -58,9 +64,10 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
         raise NotFoundError(f"No touchpoint {name!r} in the journey map.")
     scores, score_error = p.results.attempt("touchpoint_scores", touchpoint=name, filters=filters)
     trends = {}
+    split = {"split": p.query["split"]} if p.query.get("split") else {}
     for metric in CX_METRICS:
-        result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric)
-        figure = (p.results.figure("touchpoint_trend", touchpoint=name, filters=filters, metric=metric)
+        result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
+        figure = (p.results.figure("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
                   if result is not None and len(result) else None)
         trends[metric] = (figure, error)
     sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name, filters=filters)
@@ -82,6 +89,7 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
                "comments": comments, "model": sentiment.model if sentiment else None,
                "can_correct": role_allows(user.role, "ingest"),
                "sentiment_error": sentiment_error, "tquery": {**p.query, "touchpoint": name},
+               "split": split.get("split"), "split_names": _split_names(p),
                **p.filter_choices()}
     return render(p.request, "touchpoint.html", context)
 
@@ -93,14 +101,26 @@ def customer_search(user: AgentDep, p: PageDep, q: str | None = None) -> Respons
     return render(p.request, "customer.html", {"title": "Customer lookup", "timeline": None, "error": None})
 
 
+#: Timeline entries per page of the customer page (the chart above shows them all).
+TIMELINE_PAGE_ITEMS = 25
+
+
 @router.get("/customers/{customer_id:path}")
 def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     result, error = p.results.attempt("timeline", customer_id=customer_id)
     timeline = result.to_dict() if result else None
     items = list(reversed(timeline["items"])) if timeline else []
+    pages = max(1, -(-len(items) // TIMELINE_PAGE_ITEMS))
+    try:
+        number = min(max(1, int(p.query.get("page", "1"))), pages)
+    except ValueError:
+        number = 1
+    shown = items[(number - 1) * TIMELINE_PAGE_ITEMS: number * TIMELINE_PAGE_ITEMS]
     churn, risk_error = p.results.attempt("churn") if timeline else (None, None)
     context = {"title": f"Customer {customer_id}", "timeline": timeline, "error": error, "customer_id": customer_id,
                "risk": churn.customer(customer_id) if churn else None, "risk_error": risk_error,
                "risk_horizon": churn.params.get("horizon_days") if churn else None,
-               "items": items, "figure": p.results.figure("timeline", customer_id=customer_id) if items else None}
+               "items": shown, "total_items": len(items), "page": number, "pages": pages,
+               "first_item": (number - 1) * TIMELINE_PAGE_ITEMS + 1 if shown else 0,
+               "figure": p.results.figure("timeline", customer_id=customer_id) if items else None}
     return render(p.request, "customer.html", context, status_code=404 if error and error.http_status == 404 else 200)

@@ -98,7 +98,7 @@ def _p_touchpoint(query: Query) -> dict[str, Any]:
 
 
 def _p_touchpoint_metric(query: Query) -> dict[str, Any]:
-    return {**_p_touchpoint(query), "metric": _choice(query, "metric", CX_METRICS, "nps")}
+    return {**_p_touchpoint(query), "metric": _choice(query, "metric", CX_METRICS, "nps"), "split": _text(query, "split")}
 
 
 def _p_funnel(query: Query) -> dict[str, Any]:
@@ -262,8 +262,9 @@ VIEWS: dict[str, View] = {
     "cohort_metric_tests": View(lambda r, filters, cohorts: r.lens.metric_changes(
         by=["cohort"], period=None, baseline=cohorts[0], filters=filters), _p_cohorts, "Metric differences by cohort"),
     "touchpoint_scores": View(_touchpoint_scores, _p_touchpoint, "Touchpoint score"),
-    "touchpoint_trend": View(lambda r, touchpoint, filters, metric: r.lens.metrics(
-        by=["month"], metrics=[metric], filters=filters), _p_touchpoint_metric, "Touchpoint trend"),
+    "touchpoint_trend": View(lambda r, touchpoint, filters, metric, split=None: r.lens.metrics(
+        by=[split, "month"] if split else ["month"], metrics=[metric], filters=filters), _p_touchpoint_metric,
+        "Touchpoint trend"),
     "sentiment": View(lambda r, touchpoint, filters: r.lens.sentiment(touchpoint=[touchpoint], comment_limit=None),
                       _p_touchpoint, "Comments and sentiment"),
     "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
