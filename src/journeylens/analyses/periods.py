@@ -35,7 +35,12 @@ PRESETS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "quarter": None
 
 
 def _utc(value: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{str(value)[:40]!r} is not a date or date-time; use YYYY-MM-DD.") from exc
+    if pd.isna(stamp):
+        raise ParameterError(f"{str(value)[:40]!r} is not a date or date-time; use YYYY-MM-DD.")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 

@@ -80,6 +80,10 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("POST", "/v1/surveys/opt-outs"): "ingest",
     **{(m, p): "admin" for m, p in (("POST", "/v1/surveys"), ("GET", "/v1/surveys/invitations"),
                                     ("POST", "/v1/surveys/{name}/pause"), ("POST", "/v1/surveys/{name}/resume"))},
+    # text analytics (issue 15): aspects and label corrections (correcting needs ingest, as the routes check)
+    **{("GET", p): "read" for p in ("/v1/text/aspects", "/v1/text/corrections", "/v1/text/corrections/evaluation",
+                                    "/aspects")},
+    ("POST", "/v1/text/corrections"): "ingest", ("POST", "/text/corrections"): "ingest",
     # maturity, reports, models, annotations, saved views, freshness (issues 10, 13, 16)
     **{("GET", p): "read" for p in ("/v1/maturity", "/v1/maturity/history", "/v1/maturity/model",
                                     "/v1/reports/state-of-journey", "/v1/drivers", "/v1/predict/churn",

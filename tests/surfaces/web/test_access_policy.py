@@ -113,7 +113,7 @@ def test_agents_get_customer_journeys_but_no_analyses(web_env: Any, callers: Any
     assert client.get(f"/customers/{customer}").status_code == 200
     with db.session() as session:
         agent_user = users.get_user(session, "agent@example.com")
-    assert [label for _, label in navigation(agent_user)] == ["Customers"]
+    assert [label for _, label in navigation(agent_user)] == ["Customers", "Inbox"]  # their tickets, no analyses
 
 
 def test_viewers_never_see_raw_quarantined_rows(web_env: Any, callers: Any) -> None:
