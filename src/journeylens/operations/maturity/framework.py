@@ -23,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NoReturn
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from journeylens.errors import JourneyLensError
@@ -139,12 +138,9 @@ class MaturityModel(_Model):
 
 def parse_model(text: str, *, source: str = "<maturity model>") -> MaturityModel:
     """Validate YAML text; raise :class:`MaturityModelError` listing every problem with its line."""
-    try:
-        root = yamlmarks.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        _raise(source, [yamlmarks.syntax_issue(exc)])
-    issues = list(yamlmarks.duplicate_keys(root))
+    root, data, issues = yamlmarks.read_document(text)
+    if root is None and issues:  # a YAML syntax error
+        _raise(source, issues)
     if not isinstance(data, dict):
         _raise(source, [*issues, yamlmarks.Issue(1, 1, "", "a maturity model is a mapping with "
                                                            "'name', 'version', 'levels' and 'dimensions'")])
@@ -158,10 +154,8 @@ def parse_model(text: str, *, source: str = "<maturity model>") -> MaturityModel
 
 
 def _raise(source: str, issues: list[yamlmarks.Issue]) -> NoReturn:
-    issues = sorted(issues, key=lambda i: (i.line, i.column))
-    lines = "\n".join("  " + issue.render(source) for issue in issues)
-    raise MaturityModelError(f"Maturity model {source} has {len(issues)} problem(s):\n{lines}",
-                             details={"source": source, "errors": [i.to_dict() for i in issues]})
+    message, details = yamlmarks.problems("Maturity model", source, issues)
+    raise MaturityModelError(message, details=details)
 
 
 def load_model(path: str | Path | None = None) -> MaturityModel:
