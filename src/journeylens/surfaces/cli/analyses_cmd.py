@@ -39,10 +39,15 @@ ByOpt = Annotated[str | None, typer.Option("--by", help="Cohorts to compare side
 
 def register(app: typer.Typer) -> None:
     """``journey map|channels|conformance|retention|time-to-stage`` live on ``journey_app``
-    (added at import); ``cohorts`` and ``customer`` are top-level commands."""
+    (added at import); ``cohorts`` is a top-level command and ``customer ID`` (``customer show ID``)
+    the timeline of one customer."""
     app.command("cohorts", help="Every cohort (built-in channel cohorts and the definition's rules) and its size.")(
         cohorts_cmd)
-    app.command("customer", help="One customer's whole history: events, feedback, attributes, outcomes.")(
+    # ``journeylens customer ID`` lives in the ``customer`` group beside ``customer forget ID``
+    # (see journeylens.surfaces.cli.customer_cmd): a first word that is not a subcommand is an id.
+    from journeylens.surfaces.cli.customer_cmd import customer_app
+
+    customer_app.command("show", help="One customer's whole history: events, feedback, attributes, outcomes.")(
         customer_cmd)
 
 

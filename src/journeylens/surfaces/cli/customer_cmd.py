@@ -1,4 +1,5 @@
-"""``journeylens customer forget ID``: erase one customer everywhere (right to erasure).
+"""``journeylens customer ID`` (one customer's timeline) and ``journeylens customer forget ID``:
+erase one customer everywhere (right to erasure).
 
     journeylens --warehouse bank.duckdb customer forget c-123 --yes --json
 
@@ -10,16 +11,30 @@ the audit trail records that an erasure ran (counts, not the id). See
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from journeylens.errors import JourneyLensError, ParameterError
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.forget import forget_customer
 from journeylens.surfaces.cli.context import console, emit_json, fail, get_ctx
 
-customer_app = typer.Typer(help="One customer's data: erasure.", no_args_is_help=True)
+
+class _CustomerGroup(TyperGroup):
+    """``journeylens customer ID`` shows the timeline (``customer show ID``); ``customer forget ID``
+    erases. A first word that is not a subcommand is taken as a customer id."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["show", *args]
+        return super().resolve_command(ctx, args)
+
+
+customer_app = typer.Typer(cls=_CustomerGroup, no_args_is_help=True,
+                           help="One customer: 'customer ID' shows the whole history, 'customer forget ID' erases it.")
 
 
 def register(app: typer.Typer) -> None:
