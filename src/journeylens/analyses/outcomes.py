@@ -139,7 +139,7 @@ def outcomes(events: ir.Table, *, period: str = "month", definition: JourneyDefi
     rows = sorted(agg.to_pyarrow().to_pylist(), key=lambda r: r["period"])
     step = pd.DateOffset(months=1) if period == "month" else pd.DateOffset(weeks=1)
     wait = pd.Timedelta(days=within_days or 0)
-    end = pd.Timestamp(data_end).tz_convert(None) if data_end is not None else None
+    end = _naive_utc(data_end)
     per = [{"period": r["period"].isoformat()[: 7 if period == "month" else 10],
             **_shares(int(r["customers"]), int(r["converted"] or 0), int(r["churned"] or 0)),
             "complete": bool(end is not None and pd.Timestamp(r["period"]) + step + wait <= end + pd.Timedelta(days=1))}
@@ -151,3 +151,11 @@ def outcomes(events: ir.Table, *, period: str = "month", definition: JourneyDefi
     tested = [p for p in per if p["complete"]] if within_days is not None else per
     return OutcomesResult(period=period, overall=overall, periods=tuple(per), latest_change=_latest_change(tested),
                           params=params)
+
+
+def _naive_utc(value: object) -> pd.Timestamp | None:
+    """``value`` as a naive UTC timestamp (Spark answers naive UTC, DuckDB aware)."""
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
