@@ -149,7 +149,7 @@ def test_phone_sized_screen(browser: Any, live_server: Any, signed_in_state: Any
     width = tab.evaluate("document.documentElement.scrollWidth")
     assert width <= 392  # nothing forces sideways scrolling of the page
     tab.get_by_role("button", name="Menu").click()
-    assert tab.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").is_visible()
+    assert tab.get_by_role("navigation", name="Main").get_by_role("link", name="Customers", exact=True).is_visible()
     context.close()
 
 
