@@ -153,7 +153,7 @@ def outcomes(events: ir.Table, *, period: str = "month", definition: JourneyDefi
                           params=params)
 
 
-def _naive_utc(value: object) -> pd.Timestamp | None:
+def _naive_utc(value: Any) -> pd.Timestamp | None:
     """``value`` as a naive UTC timestamp (Spark answers naive UTC, DuckDB aware)."""
     if value is None:
         return None

@@ -25,7 +25,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from journeylens.errors import JourneyLensError
@@ -258,12 +257,9 @@ class SurveyDefinition(_Model):
 
 def parse_survey(text: str, *, source: str = "<survey>") -> SurveyDefinition:
     """Validate survey YAML; raise :class:`SurveyDefinitionError` listing every problem with its line."""
-    try:
-        root = yamlmarks.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        _raise(source, [yamlmarks.syntax_issue(exc)])
-    issues = list(yamlmarks.duplicate_keys(root))
+    root, data, issues = yamlmarks.read_document(text)
+    if root is None and issues:  # a YAML syntax error
+        _raise(source, issues)
     if not isinstance(data, dict):
         _raise(source, [*issues, yamlmarks.Issue(1, 1, "", "a survey is a mapping with at least 'name', 'title' "
                                                            "and 'questions'")])
@@ -293,10 +289,8 @@ def _issues(root: Any, exc: ValidationError) -> list[yamlmarks.Issue]:
 
 
 def _raise(source: str, issues: list[yamlmarks.Issue]) -> NoReturn:
-    issues = sorted(issues, key=lambda i: (i.line, i.column))
-    lines = "\n".join("  " + issue.render(source) for issue in issues)
-    raise SurveyDefinitionError(f"Survey {source} has {len(issues)} problem(s):\n{lines}",
-                                details={"source": source, "errors": [i.to_dict() for i in issues]})
+    message, details = yamlmarks.problems("Survey", source, issues)
+    raise SurveyDefinitionError(message, details=details)
 
 
 def load_survey(path: str | Path) -> tuple[SurveyDefinition, str]:
