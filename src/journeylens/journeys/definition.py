@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 import ibis
-import pyarrow as pa
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic import model_validator as _model_validator
