@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from tests.surfaces.web.conftest import sign_in
 
 import journeylens
 from journeylens.demo import build_demo
@@ -20,7 +21,6 @@ from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.keys import create_key
 from journeylens.settings import Settings
 from journeylens.surfaces.api.app import create_app
-from tests.surfaces.web.conftest import sign_in
 
 NEW = "LIVE-NEW-1"
 TOUCHPOINT = "Open account online"
@@ -76,3 +76,30 @@ def test_new_customer_reaches_customer_page_and_journey_map_without_flush(tmp_pa
     finally:
         lens.warehouse.close()
         db.dispose()
+
+
+def test_background_result_is_served_stale_until_the_new_one_is_ready() -> None:
+    """What the customer page does with the churn model: never wait; show the latest scores
+    (an earlier data version) while this version's are computed; keep a failure to show it."""
+    import threading
+
+    from journeylens.errors import ParameterError
+    from journeylens.surfaces.web.cache import ResultCache
+
+    cache = ResultCache()
+    gate = threading.Event()
+    cache.compute_in_background(("v1", "d", "churn", ()), lambda: (gate.wait(30), "scores v1")[1])
+    assert cache.latest(("d", "churn", ())) is None  # nothing computed yet: the page says "being computed"
+    gate.set()
+    _until(lambda: cache.contains(("v1", "d", "churn", ())), "the background computation")
+    release = threading.Event()
+    cache.compute_in_background(("v2", "d", "churn", ()), lambda: (release.wait(30), "scores v2")[1])
+    assert cache.latest(("d", "churn", ())) == "scores v1"  # stale while v2 is computed
+    release.set()
+    _until(lambda: cache.latest(("d", "churn", ())) == "scores v2", "the newer scores")
+
+    def fail() -> str:
+        raise ParameterError("Not enough customers to train the churn model.")
+
+    cache.compute_in_background(("v3", "d", "other", ()), fail)
+    _until(lambda: isinstance(cache.latest(("d", "other", ())), ParameterError), "the failure being kept")
