@@ -138,7 +138,8 @@ def measure(base: str, pages: tuple[str, ...], repeat: int,
     return rows
 
 
-def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str]) -> dict[str, object]:
+def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str],
+                  timeout_s: float = 300) -> dict[str, object]:
     """Load ``page`` once in a fresh process (pre-warmer off); seconds of that request and peak RSS."""
     import json
 
@@ -162,8 +163,11 @@ def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str]) 
         "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(json.dumps({'status': status, 'seconds': seconds, 'rss_mb': rss}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, warehouse, journey, page, str(HERE)], env=env,
-                          capture_output=True, text=True, timeout=3600)
+    try:
+        done = subprocess.run([sys.executable, "-c", code, warehouse, journey, page, str(HERE)], env=env,
+                              capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout ({timeout_s:.0f} s)", "seconds": float("inf"), "rss_mb": float("nan")}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         return {"status": f"failed ({done.stderr.strip().splitlines()[-1][:60] if done.stderr.strip() else '?'})",
@@ -184,7 +188,7 @@ def cold_pages(args: argparse.Namespace) -> None:
     rows = []
     try:
         for page in args.pages or ALL_PAGES:
-            result = one_cold_page(page, args.warehouse, args.journey, env)
+            result = one_cold_page(page, args.warehouse, args.journey, env, args.page_timeout)
             rows.append((page, result))
             print(f"  {page}: {result['seconds']:.2f} s ({result['status']})", file=sys.stderr)
     finally:
@@ -208,6 +212,7 @@ def main() -> None:
     parser.add_argument("--warehouse", help="With --cold: an existing warehouse.")
     parser.add_argument("--journey", help="With --cold: its journey definition.")
     parser.add_argument("--pages", nargs="*", help="With --cold: only these pages.")
+    parser.add_argument("--page-timeout", type=float, default=300, help="With --cold: seconds before a page counts as failed.")
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--out", type=Path, default=None, help="Directory for the demo warehouse (reused).")
     parser.add_argument("--repeat", type=int, default=30)
