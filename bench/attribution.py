@@ -46,8 +46,8 @@ from mam import MAM
 
 from journeylens.analyses.marketing.attribution import ModelSettings, model_credit
 from journeylens.analyses.marketing.paths import build_touches
-from journeylens.journeys.definition import load_definition
 from journeylens.analyses.marketing.touches import Touches
+from journeylens.journeys.definition import load_definition
 from journeylens.settings import Settings
 from journeylens.warehouse import open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS, JOURNEY_EVENTS_SCHEMA

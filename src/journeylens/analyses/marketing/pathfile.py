@@ -25,7 +25,12 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
-from journeylens.analyses.marketing.attribution import AttributionResult, AttributionRowShape, ModelSettings, attribute
+from journeylens.analyses.marketing.attribution import (
+    AttributionResult,
+    AttributionRowShape,
+    ModelSettings,
+    attribute,
+)
 from journeylens.analyses.marketing.touches import Touches
 from journeylens.analyses.result import plain
 from journeylens.errors import InputError, MissingColumnsError
