@@ -148,6 +148,9 @@ def test_paths_upload_parquet_columns_and_errors(api: tuple[TestClient, dict[str
     assert missing.status_code == 400 and "path" in missing.json()["error"]["message"]
     all_bad = client.post("/v1/attribution/paths", content=b"path,conversions\n,1\n", headers=auth)
     assert all_bad.status_code == 400 and all_bad.json()["error"]["details"]["rejected"][0]["reason"] == "empty path"
+    for bad in ({"sep": ""}, {"delimiter": ";;"}):
+        refused = client.post("/v1/attribution/paths", params=bad, content=PATHS_CSV.encode(), headers=auth)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_parameter"
     forbidden = client.post("/v1/attribution/paths", content=PATHS_CSV.encode(),
                             headers={"Authorization": f"Bearer {keys['ingest']}"})
     assert forbidden.status_code == 403

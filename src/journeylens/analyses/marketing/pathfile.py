@@ -33,7 +33,7 @@ from journeylens.analyses.marketing.attribution import (
 )
 from journeylens.analyses.marketing.touches import Touches
 from journeylens.analyses.result import plain
-from journeylens.errors import InputError, MissingColumnsError
+from journeylens.errors import InputError, MissingColumnsError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,10 @@ def read_paths(source: str | Path | bytes | pd.DataFrame, *, path_col: str = "pa
                value_col: str | None = None, null_col: str | None = None, sep: str = ">",
                known_channels: Collection[str] | None = None, delimiter: str | None = None) -> PathFile:
     """Read an aggregated paths table: a CSV or Parquet file, its bytes (an upload), or a DataFrame."""
+    if not sep:
+        raise ParameterError(f"sep separates the channels of a path (for example '>'); got {sep!r}.")
+    if delimiter is not None and len(delimiter) != 1:
+        raise ParameterError(f"delimiter is the one character between CSV columns (for example ','); got {delimiter!r}.")
     frame = _load(source, delimiter=delimiter)
     if value_col is None and "value" in frame.columns:
         value_col = "value"
