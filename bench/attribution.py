@@ -110,22 +110,47 @@ def aggregated(t: Touches) -> pd.DataFrame:
     return pd.DataFrame({"path": names, "total_conversions": conv, "total_null": nulls})
 
 
+CHILD_LIMIT_BYTES = 6 * 2**30  # the shared machine's rule: no process above ~6 GB resident
+
+
 def _child(job: Callable[[], Any], queue: Any) -> None:
     base = psutil.Process().memory_info().rss
     start = time.perf_counter()
-    out = job()
+    try:
+        out = job()
+    except Exception as exc:  # reported by the parent as this tool's failure
+        queue.put(exc)
+        return
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     queue.put((seconds, max(peak - base, 0) / 2**20, out))
 
 
 def measured(job: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Run ``job`` in a forked child; stop it (and say so) if its resident memory passes the limit."""
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(job, queue))
     proc.start()
-    result = queue.get()
+    watched = psutil.Process(proc.pid)
+    while True:
+        try:
+            result = queue.get(timeout=0.5)
+            break
+        except Exception:  # queue.Empty: still running
+            if not proc.is_alive():
+                raise RuntimeError(f"the child exited with code {proc.exitcode}") from None
+            try:
+                rss = watched.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            if rss > CHILD_LIMIT_BYTES:
+                proc.kill()
+                proc.join()
+                raise RuntimeError(f"stopped above {CHILD_LIMIT_BYTES / 2**30:.0f} GB resident") from None
     proc.join()
+    if isinstance(result, Exception):
+        raise result
     return result
 
 
