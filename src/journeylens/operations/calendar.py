@@ -21,7 +21,9 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from journeylens.errors import ParameterError
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -149,3 +151,47 @@ class BusinessCalendar(BaseModel):
                 break
             total += min(closes, end) - max(opens, start)
         return total.total_seconds() / 3600
+
+
+def calendar_from_options(current: dict[str, Any] | None, *, days: str | None = None, hours: str | None = None,
+                          timezone: str | None = None, holidays: str | None = None,
+                          closed: list[str] | None = None) -> BusinessCalendar:
+    """A calendar from command-line style options, on top of ``current`` (a stored calendar).
+
+    >>> calendar_from_options(None, days="mon-thu", hours="08:30-24:00", holidays="none").describe()
+    'mon, tue, wed, thu 08:30–24:00 UTC'
+    """
+    data = dict(current or {})
+    if days is not None:
+        data["days"] = _days(days)
+    if hours is not None:
+        start, sep, end = hours.partition("-")
+        if not sep:
+            raise ParameterError(f"--hours takes START-END such as 09:00-17:00, got {hours!r}.")
+        data["start"], data["end"] = start.strip(), end.strip()
+    if timezone is not None:
+        data["timezone"] = timezone
+    if holidays is not None:
+        data["holidays"] = None if holidays.lower() == "none" else holidays
+    if closed is not None:
+        data["closed"] = closed
+    try:
+        return BusinessCalendar.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'calendar'}: {e['msg']}" for e in exc.errors())
+        raise ParameterError(f"Bad business hours: {problems}.", code="business_hours_invalid") from exc
+
+
+def _days(text: str) -> list[str]:
+    out: list[str] = []
+    for part in (p.strip().lower()[:3] for p in text.replace(" ", "").split(",") if p.strip()):
+        out.append(part)
+    if len(out) == 1 and "-" in text:  # a range such as mon-fri
+        first, _, last = text.lower().partition("-")
+        if first[:3] in WEEKDAYS and last[:3] in WEEKDAYS:
+            a, b = WEEKDAYS.index(first[:3]), WEEKDAYS.index(last[:3])  # type: ignore[arg-type]
+            return list(WEEKDAYS[a:b + 1])
+    unknown = [d for d in out if d not in WEEKDAYS]
+    if unknown:
+        raise ParameterError(f"Unknown day(s) {unknown}; use {', '.join(WEEKDAYS)} or a range such as mon-fri.")
+    return out

@@ -152,7 +152,8 @@ def _tickets(session: Session, hits: list[Hit], *, timezone: str, now: datetime)
                 session, rule_id=rule_id, rule_name=hit.stored.name, response_key=hit.key, response=hit.response,
                 priority=spec.priority, owner=owner, team=team, business_hours=spec.business_hours,
                 first_contact_hours=spec.first_contact_hours, close_hours=spec.close_hours,
-                alert_id=hit.alert["alert_id"] if hit.alert else None, timezone=timezone, now=now)
+                alert_id=hit.alert["alert_id"] if hit.alert else None, timezone=timezone, now=now,
+                calendar=router.calendar(team, timezone) if spec.business_hours else None)
             new.append((hit, values))
     for part in chunks(new):
         ids = session.scalars(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True),

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from journeylens.errors import NotFoundError, ParameterError
+from journeylens.operations.audit import record
+from journeylens.operations.calendar import BusinessCalendar
 from journeylens.operations.models import User
 from journeylens.operations.tickets.models import Team, TeamMember
 
@@ -64,6 +66,27 @@ def ensure_team(session: Session, name: str, *, lead_email: str | None = None,
     return team
 
 
+def set_business_hours(session: Session, name: str, calendar: BusinessCalendar | None, *, actor: str) -> Team:
+    """Give team ``name`` (its queue) a business calendar; ``None`` goes back to Mon–Fri 09–17.
+
+    Tickets opened later count their business-hours SLA with it; open tickets keep the
+    calendar they were opened with (stored on each ticket).
+    """
+    team = ensure_team(session, name)
+    team.business_hours = calendar.to_dict() if calendar is not None else None
+    record(session, actor=actor, action="team.business_hours", target=name,
+           details={"business_hours": team.business_hours})
+    return team
+
+
+def team_row(session: Session, team: Team, timezone: str = "UTC") -> dict[str, Any]:
+    """``journeylens tickets team NAME --json`` shape."""
+    calendar = BusinessCalendar.parse(team.business_hours, timezone=timezone)
+    return {"team": team.name, "lead": team.lead_email, "members": [u.email for u in team_members(session, team)],
+            "business_hours": calendar.to_dict(), "business_hours_text": calendar.describe(),
+            "business_hours_default": team.business_hours is None}
+
+
 def _existing_user(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
@@ -94,6 +117,11 @@ class Router:
         if name not in self._teams:
             self._teams[name] = find_team(self.session, name)
         return self._teams[name]
+
+    def calendar(self, team: str | None, timezone: str) -> BusinessCalendar:
+        """The business calendar of ``team`` (the default one when it has none)."""
+        found = self.team(team) if team else None
+        return BusinessCalendar.parse(found.business_hours if found is not None else None, timezone=timezone)
 
     def user_exists(self, email: str) -> bool:
         key = email.strip().lower()

@@ -9,7 +9,7 @@ CLI, the HTTP API, the dashboard and the worker all call these functions.
 >>> with db.session() as s:
 ...     t = create_ticket(s, rule_id=None, rule_name="manual", response_key="r1", response={"nps": 3},
 ...                       priority="high", owner=None, team=None, first_contact_hours=24, close_hours=72)
-...     contact(s, t.id, actor="ana@example.com", note="Called, apologised")
+...     _ = contact(s, t.id, actor="ana@example.com", note="Called, apologised")
 ...     close(s, t.id, actor="ana@example.com", root_cause="people", outcome="recovered").status
 'closed'
 """
@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from journeylens.errors import JourneyLensError, NotFoundError, ParameterError
+from journeylens.operations.calendar import BusinessCalendar
 from journeylens.operations.models import utcnow
 from journeylens.operations.tickets import sla
 from journeylens.operations.tickets.models import (
@@ -109,11 +110,18 @@ def create_ticket(session: Session, *, rule_id: int | None, rule_name: str, resp
 def new_ticket_values(session: Session, *, rule_id: int | None, rule_name: str, response_key: str,
                       response: dict[str, Any], priority: str, owner: str | None, team: str | None,
                       first_contact_hours: float | None, close_hours: float | None, business_hours: bool,
-                      alert_id: int | None, timezone: str, now: datetime) -> dict[str, Any]:
-    """The column values of a new ticket (SLA due times included); shared by the bulk path."""
+                      alert_id: int | None, timezone: str, now: datetime,
+                      calendar: BusinessCalendar | None = None) -> dict[str, Any]:
+    """The column values of a new ticket (SLA due times included); shared by the bulk path.
+
+    With ``business_hours`` the due times count the open hours of ``calendar`` (default: the
+    team's calendar, looked up)."""
     if priority not in PRIORITIES:
         raise ParameterError(f"Unknown priority {priority!r}; allowed: {', '.join(PRIORITIES)}.")
-    calendar = sla.calendar_for(session, team, timezone) if business_hours else None
+    if not business_hours:
+        calendar = None
+    elif calendar is None:
+        calendar = sla.calendar_for(session, team, timezone)
     return {
         "rule_id": rule_id, "rule_name": rule_name, "alert_id": alert_id, "response_key": response_key,
         "response_id": response.get("response_id"), "customer_id": response.get("customer_id"),
