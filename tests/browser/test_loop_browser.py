@@ -20,8 +20,10 @@ RULE = """\
 name: branch-detractor
 on: response
 when: {touchpoint: "Branch visit", nps: "<= 6"}
-ticket: {team: branch, owner: agent@bank.example, priority: high, first_contact_hours: 24, close_hours: 72}
+ticket: {team: branch, owner: agent@bank.example, priority: high, first_contact_hours: 24, close_hours: 72,
+         business_hours: true}
 """
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 COMMENT = "Queued for forty minutes and nobody explained why"
 
 
@@ -40,9 +42,10 @@ def loop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopServer
     from journeylens.operations import users
     from journeylens.operations.alerts import actions
     from journeylens.operations.appdb import AppDatabase
+    from journeylens.operations.calendar import BusinessCalendar
     from journeylens.operations.tickets import service
     from journeylens.operations.tickets.models import Ticket
-    from journeylens.operations.tickets.routing import ensure_team
+    from journeylens.operations.tickets.routing import ensure_team, set_business_hours
     from journeylens.settings import Settings
     from journeylens.surfaces.api.app import create_app
 
@@ -55,6 +58,8 @@ def loop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopServer
         users.create_user(s, AGENT, PASSWORD, role="agent")
         users.create_user(s, OTHER_AGENT, PASSWORD, role="agent")
         ensure_team(s, "branch", members=[AGENT])
+        set_business_hours(s, "branch", BusinessCalendar(days=WEEK, start="00:00", end="24:00", timezone="Europe/Amsterdam",
+                                                         holidays="NL"), actor=ADMIN)
         actions.add(s, None, RULE, source="branch-detractor.yaml", actor=ADMIN)
     lens = journeylens.open(settings.warehouse, settings=settings)
     now = pd.Timestamp.now(tz="UTC")
@@ -113,7 +118,19 @@ def _serious(page: Any) -> list[Any]:
             if v.get("impact") in ("serious", "critical")]
 
 
-def test_agent_works_a_ticket_through_to_closed_with_a_root_cause(agent: Any, loop_server: LoopServer) -> None:
+def _loop_kpis(browser: Any, server: LoopServer) -> dict[str, str]:
+    """The overview's close-the-loop block (the partial the overview loads), read by an admin."""
+    page = _signed_in(browser, server, ADMIN)
+    page.goto("/close-the-loop")
+    kpis = {k.locator("h3").inner_text(): k.inner_text() for k in page.locator(".kpi").all()}
+    page.context.close()
+    return kpis
+
+
+def test_agent_works_a_ticket_through_to_closed_with_a_root_cause(agent: Any, browser: Any,
+                                                                  loop_server: LoopServer) -> None:
+    before = _loop_kpis(browser, loop_server)
+    assert "2" in before["Open tickets"] and "0 closed" in before["Open tickets"]
     page = agent
     page.goto("/inbox")
     assert page.get_by_role("heading", level=1, name="Inbox").is_visible()
@@ -127,6 +144,8 @@ def test_agent_works_a_ticket_through_to_closed_with_a_root_cause(agent: Any, lo
     page.wait_for_load_state("networkidle")
     assert page.get_by_role("heading", level=1).inner_text().startswith(f"Ticket #{loop_server.ticket_id}")
     assert COMMENT in page.locator("blockquote").first.inner_text()
+    assert ("business hours: mon, tue, wed, thu, fri, sat, sun 00:00–24:00 Europe/Amsterdam, NL public holidays off"
+            in page.get_by_role("region", name="Ticket", exact=True).inner_text())  # the team's calendar
     journey = page.get_by_role("region", name="The customer's journey")
     assert "Branch appointment" in journey.inner_text() and "Branch visit" in journey.inner_text()
     assert _serious(page) == []
@@ -158,6 +177,9 @@ def test_agent_works_a_ticket_through_to_closed_with_a_root_cause(agent: Any, lo
 
     page.goto("/inbox")
     assert page.get_by_role("link", name=f"#{loop_server.ticket_id}", exact=True).count() == 0  # no longer open
+    after = _loop_kpis(browser, loop_server)  # the overview's KPIs moved
+    assert "1 closed" in after["Open tickets"] and "100" in after["Recovered"]
+    assert "100" in after["Contacted within 24 h"]
     page.goto(f"/tickets/{loop_server.hidden_ticket_id}")
     assert page.get_by_role("heading", level=1, name="Ticket").count() == 0  # another team's ticket: not shown
 
