@@ -21,6 +21,7 @@ Numbers are from a shared 2-core machine: read them as orders of magnitude.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from datetime import timedelta
@@ -117,7 +118,8 @@ def bench_overhead(feedback: pa.Table, workdir: Path) -> None:
                                    ("3 response rules, set-based (now)", fast, fast_counts)):
         print(f"| {label} | {seconds:.2f} | {n / seconds:,.0f} | {(seconds - plain) / n * 1e6:.0f} "
               f"| {counts['alerts']:,} | {counts['tickets']:,} | {counts['ticket_events']:,} | {counts['outbox']:,} |")
-    print(f"\nset-based vs row by row: {slow / fast:.1f}x faster; rule overhead {(slow - plain) / (fast - plain):.1f}x "
+    print(f"\nload average during the run (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"set-based vs row by row: {slow / fast:.1f}x faster; rule overhead {(slow - plain) / (fast - plain):.1f}x "
           f"smaller; same rows written: {slow_counts == fast_counts}")
 
 

@@ -3,6 +3,7 @@ and on the demo's planted KYC drop-off."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -150,3 +151,26 @@ def test_drop_off_rule_finds_the_demo_planted_kyc_step(tmp_path: Path) -> None:
     assert fired[KYC_DROP_OFF.touchpoint][1] == pytest.approx(KYC_DROP_OFF.drop_off, abs=0.06)
     assert not fired["Open account online"][0] and not fired["Open account in branch"][0], fired
     assert fired["Open account online"][1] == pytest.approx(KYC_DROP_OFF.typical_drop_off, abs=0.04)
+
+
+def test_alert_check_from_the_cli_judges_a_drop_off_rule(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from journeylens.surfaces.cli.main import app
+
+    journey = tmp_path / "shop.journey.yaml"
+    journey.write_text(DEFINITION)
+    settings = Settings(warehouse=str(tmp_path / "wh.duckdb"))
+    lens = journeylens.open(settings.warehouse, journey=journey, settings=settings)
+    lens.ingest("events", _journeys(400, {"form": 0.9, "upload": 0.5, "approved": 0.4, "paid": 0.3}, 0.15))
+    lens.warehouse.close()
+    rule = tmp_path / "upload-drop-off.yaml"
+    rule.write_text(_rule("metric: drop_off\nstep: upload\nabove: 0.1\n"))
+    result = CliRunner().invoke(app, ["--warehouse", settings.warehouse, "--journey", str(journey), "alert", "check",
+                                      str(rule), "--as-of", AS_OF.isoformat(), "--app-db",
+                                      f"sqlite:///{tmp_path / 'app.db'}", "--json"])
+    assert result.exit_code == 0, result.output
+    checked = json.loads(result.output.strip().splitlines()[-1])
+    (verdict,) = checked["verdicts"]
+    assert verdict["fires"] is True and verdict["subject"] == "drop_off at upload @ all customers"
+    assert "Drop-off from upload to approved" in verdict["explanation"] and "n=200" in verdict["explanation"]
