@@ -59,7 +59,8 @@ BASELINE_FEATURES = ("recency_days", "events", "tenure_days")
 def _customer_frame(customers: ir.Table | None) -> pd.DataFrame:
     if customers is None:
         return pd.DataFrame(columns=["customer_id"])
-    return customers.drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
+    table = customers.drop(*[c for c in customers.columns if c.startswith("_")])
+    return table.order_by("customer_id").to_pandas()  # a fixed row order: same data, same model
 
 
 def _value(raw: pd.DataFrame) -> pd.Series:
@@ -95,7 +96,8 @@ def _dated_frame(events: ir.Table, feedback: ir.Table | None, spec: FeatureSpec,
     converted = _customers_at(events, definition, cut)
     if converted is not None:
         feats = feats.filter(feats.customer_id.isin(converted.customer_id))
-    frame = feats.filter(feats.churn_at.isnull() | (feats.churn_at >= cut)).to_pandas().set_index("customer_id")
+    frame = feats.filter(feats.churn_at.isnull() | (feats.churn_at >= cut)).order_by("customer_id").to_pandas()
+    frame = frame.set_index("customer_id")
     churned = frame.pop("churn_at")
     out = to_float_frame(frame).join(attributes, how="left")
     out["churn_at"] = pd.to_datetime(churned, utc=True)
@@ -139,7 +141,8 @@ def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, 
                   definition: Any = None, horizon_days: int = 90, as_of: datetime | None = None,
                   backtest: bool = False, repeat_window_days: float = 7.0, reasons: int = 3,
                   max_train_rows: int = MAX_TRAIN_ROWS, random_state: int = 0) -> ChurnResult | BacktestResult:
-    """Churn probabilities with reasons (or, with ``backtest``, the scores on what happened)."""
+    """Churn probabilities with reasons (with ``backtest``: the predictions made at ``as_of``, and in
+    :meth:`BacktestResult.scores` how they did on what happened)."""
     if horizon_days < 1:
         raise ParameterError(f"horizon_days must be ≥ 1, got {horizon_days}.")
     raw = _customer_frame(customers)
@@ -177,10 +180,12 @@ def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, 
     observed_until = last
     truth = _labels(scoring, end, horizon)
     base = CalibratedClassifier(algorithm="logistic", random_state=random_state).fit(X[list(BASELINE_FEATURES)], y)
-    return BacktestResult(records=(), params={
+    rows = _score(model, Xs, value, reasons)
+    return BacktestResult(records=tuple(rows), params={
         **params, "split": f"time: train on outcomes in [{(end - horizon).date()}, {end.date()}), "
                            f"test on outcomes in [{end.date()}, {(end + horizon).date()})",
         "complete_horizon": observed_until >= end + horizon,
         "model_scores": evaluation.scores(truth, model.predict_proba(Xs)[:, 1]),
         "baseline": "logistic regression on recency, frequency and tenure",
-        "baseline_scores": evaluation.scores(truth, base.predict_proba(Xs[list(BASELINE_FEATURES)])[:, 1])})
+        "baseline_scores": evaluation.scores(truth, base.predict_proba(Xs[list(BASELINE_FEATURES)])[:, 1]),
+        **value_summaries(rows, value, _segments(raw))})

@@ -118,18 +118,20 @@ class ChurnResult(Result):
         return next((row for row in self.to_dict() if row["customer_id"] == customer_id), None)
 
 
-
 @dataclass(frozen=True)
-class BacktestResult(Result):
-    """``to_dict()`` → ``{as_of, horizon_days, split, model, model_scores, baseline, baseline_scores, ...}``
-    where scores are ``{n, positives, roc_auc, pr_auc, brier, log_loss, top_decile_lift, calibration}``."""
+class BacktestResult(ChurnResult):
+    """A backtest: ``to_dict()`` is the prediction list made at the cut-off — exactly the shape of
+    :class:`ChurnResult` (the issue's CLI contract) — and :meth:`scores` holds how those predictions
+    did: ``{as_of, horizon_days, split, model, model_scores, baseline, baseline_scores, ...}`` where
+    scores are ``{n, positives, roc_auc, pr_auc, brier, log_loss, top_decile_lift, calibration}``."""
 
     title: str = "Churn backtest"
 
-    def to_dict(self) -> dict[str, Any]:  # type: ignore[override]
-        return dict(plain(dict(self.params)))
+    def scores(self) -> dict[str, Any]:
+        """The split, the model's and the baseline's scores on what happened (no prediction rows)."""
+        return dict(plain({k: v for k, v in self.params.items() if k not in ("by_segment", "by_driver")}))
 
-    def to_frame(self) -> pd.DataFrame:
+    def scores_frame(self) -> pd.DataFrame:
         keys = ("roc_auc", "pr_auc", "brier", "log_loss", "top_decile_lift")
         return pd.DataFrame([{"model": name, **{k: self.params[f"{key}_scores"][k] for k in keys}}
                              for name, key in ((self.params["model"], "model"), ("baseline", "baseline"))])

@@ -98,7 +98,7 @@ class CalibratedClassifier:
                                              num_leaves=self.num_leaves, max_depth=self.max_depth,
                                              min_child_samples=20, subsample=0.8,
                                              subsample_freq=1, colsample_bytree=0.8, random_state=self.random_state,
-                                             verbose=-1, n_jobs=1)
+                                             verbose=-1, n_jobs=1, deterministic=True, force_row_wise=True)
             self.model_.fit(X, y)
             return
         from sklearn.linear_model import LogisticRegression

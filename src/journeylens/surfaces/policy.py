@@ -87,6 +87,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     # maturity, reports, models, annotations, saved views, freshness (issues 10, 13, 16)
     **{("GET", p): "read" for p in ("/v1/maturity", "/v1/maturity/history", "/v1/maturity/model",
                                     "/v1/reports/state-of-journey", "/v1/drivers", "/v1/predict/churn",
+                                    "/v1/predict/churn/backtest",
                                     "/v1/predict/purchases", "/v1/annotations", "/v1/views", "/v1/views/{name}",
                                     "/v1/properties", "/v1/freshness", "/maturity", "/reports",
                                     "/reports/state-of-journey.{fmt}", "/definitions", "/views")},

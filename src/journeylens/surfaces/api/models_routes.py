@@ -2,7 +2,8 @@
 
 - ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``
 - ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``
-- ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest``
+- ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest`` (the predictions made at ``as_of``)
+- ``GET /v1/predict/churn/backtest`` — ``horizon_days``, ``as_of``: how those predictions did, next to a baseline
 - ``GET /v1/predict/nps``
 - ``GET /v1/predict/survival`` — ``by`` (a customers column), ``horizon_days``
 - ``GET /v1/predict/purchases`` — ``purchase``, ``value_property``, ``as_of``, ``horizon_days``, ``backtest``
@@ -57,13 +58,21 @@ async def get_what_if(lens: LensDep, change: Annotated[list[str], Query()], targ
     return result.to_dict()
 
 
-@router.get("/v1/predict/churn", response_model=list[ChurnRow] | dict[str, Any])
+@router.get("/v1/predict/churn", response_model=list[ChurnRow])
 async def get_churn(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90, as_of: datetime | None = None,
                     backtest: bool = False) -> Any:
-    """``[{customer_id, churn_probability, value_at_risk, reasons}]`` (with ``backtest``: the scores)."""
+    """``[{customer_id, churn_probability, value_at_risk, reasons}]`` (with ``backtest``: made at ``as_of``)."""
     result = await run_in_threadpool(lens.predict_churn, horizon_days=horizon_days, as_of=_utc(as_of),
                                      backtest=backtest)
     return result.to_dict()
+
+
+@router.get("/v1/predict/churn/backtest", response_model=dict[str, Any])
+async def get_churn_backtest(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90,
+                             as_of: datetime | None = None) -> Any:
+    """``{split, model, model_scores, baseline, baseline_scores, ...}`` of the predictions made at ``as_of``."""
+    result = await run_in_threadpool(lens.predict_churn, horizon_days=horizon_days, as_of=_utc(as_of), backtest=True)
+    return result.scores()
 
 
 @router.get("/v1/predict/purchases", response_model=list[PurchaseRow] | dict[str, Any])

@@ -7,7 +7,9 @@
     journeylens predict purchases --purchase TOUCHPOINT [--value-property P] [--as-of DATE] --horizon-days N --json
 
 ``--json`` prints exactly the HTTP API's shapes (``GET /v1/drivers``, ``/v1/predict/...``). With
-``--backtest`` the predict commands print the backtest's scores instead of the predictions.
+``--backtest`` ``predict churn --json`` still prints the prediction list (the one made at ``--as-of``,
+the issue's contract); the scores next to the baseline are in the table output, and with ``--scores`` ``--json`` prints
+them instead (the shape of ``GET /v1/predict/churn/backtest``).
 """
 
 from __future__ import annotations
@@ -112,26 +114,46 @@ def what_if_cmd(
 
 
 def _show_backtest(result: Any) -> None:
-    emit_table(result.to_frame().to_dict(orient="records"), title=result.title)
-    data = result.to_dict()
+    emit_table(result.scores_frame().to_dict(orient="records"), title=result.title)
+    data = result.scores()
     console.print(f"split: {data.get('split', '')}; baseline: {data.get('baseline', '')}")
 
 
 def _show_churn(result: Any) -> None:
-    if hasattr(result, "customer"):
-        emit_table([{"customer": r["customer_id"], "churn probability": r["churn_probability"],
-                     "value at risk": r["value_at_risk"], "reasons": "; ".join(x["sentence"] for x in r["reasons"])}
-                    for r in result.to_dict()], title="Churn risk (highest value at risk first)", limit=50)
-    else:
+    if hasattr(result, "scores"):
         _show_backtest(result)
+    emit_table([{"customer": r["customer_id"], "churn probability": r["churn_probability"],
+                 "value at risk": r["value_at_risk"], "reasons": "; ".join(x["sentence"] for x in r["reasons"])}
+                for r in result.to_dict()], title="Churn risk (highest value at risk first)", limit=50)
+
+
+class _Scores:
+    """A backtest seen through its scores (``--backtest --scores``)."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def to_dict(self) -> Any:
+        return self.result.scores()
 
 
 @predict_app.command("churn")
 def churn_cmd(ctx: typer.Context, horizon_days: HorizonOpt = 90, as_of: AsOfOpt = None,
-              backtest: BacktestOpt = False, as_json: JsonOpt = False) -> None:
+              backtest: BacktestOpt = False, as_json: JsonOpt = False,
+              scores: Annotated[bool, typer.Option(
+                  "--scores", help="With --backtest --json: print the scores (model vs baseline), not the predictions.")]
+              = False) -> None:
     """Churn probability within the horizon per customer, with reasons and value at risk."""
-    run(as_json, lambda: get_ctx(ctx).lens().predict_churn(horizon_days=horizon_days, as_of=parse_as_of(as_of),
-                                                           backtest=backtest), _show_churn)
+    if scores and not backtest:
+        fail(ParameterError("--scores needs --backtest (and --as-of)."), as_json=as_json)
+        return
+
+    def compute() -> Any:
+        result = get_ctx(ctx).lens().predict_churn(horizon_days=horizon_days, as_of=parse_as_of(as_of),
+                                                   backtest=backtest)
+        return _Scores(result) if scores and as_json else result
+
+    run(as_json, compute, _show_churn)
 
 
 def _show_purchases(result: Any) -> None:
