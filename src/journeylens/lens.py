@@ -379,6 +379,7 @@ class JourneyLens:
         conversion from journey drivers (logistic model)."""
         from journeylens.models import whatif
 
+        funnel = params.pop("funnel", None)
         if target in ("nps", "csat"):
             return whatif.what_if_scores(self.warehouse.table("feedback"), target=target, changes=changes,
                                          drivers=drivers, survey=survey, **params)
@@ -386,9 +387,10 @@ class JourneyLens:
             raise ParameterError(f"Unknown what-if target {target!r}; allowed: {', '.join(whatif.TARGETS)}.")
         from journeylens.models.journey_drivers import customer_table
 
-        X, y, value = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
-                                     definition=self.definition, customers=self._customers(), drivers=drivers)
-        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, **params)
+        X, y, value, reached = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
+                                              definition=self.definition, customers=self._customers(),
+                                              drivers=drivers, funnel=funnel)
+        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, reached=reached, **params)
 
     def predict_churn(self, **params: Any) -> Any:
         """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""

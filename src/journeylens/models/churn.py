@@ -18,7 +18,9 @@ Each customer gets a calibrated probability, ``value_at_risk`` = probability × 
 the probability most, in points (:meth:`~journeylens.models.classifier.CalibratedClassifier.contributions`).
 The backtest prints ROC AUC, PR AUC, Brier score, calibration and top-decile lift next to a
 simple baseline: logistic regression on recency, frequency and tenure (dated input) or on
-the numeric attributes alone (snapshot).
+the numeric attributes alone (snapshot). Feedback features include ``negative_comments``:
+comments the ``comment_model`` (:mod:`journeylens.text.sentiment`, VADER by default: fast
+enough for every comment of a large base) labels negative, before the cut-off.
 """
 
 from __future__ import annotations
@@ -88,9 +90,9 @@ def _customers_at(events: ir.Table, definition: Any, cut: ir.Value) -> ir.Table 
 
 
 def _dated_frame(events: ir.Table, feedback: ir.Table | None, spec: FeatureSpec, churn_at: ir.Table,
-                 attributes: pd.DataFrame, definition: Any = None) -> pd.DataFrame:
+                 attributes: pd.DataFrame, definition: Any = None, comments: str | None = None) -> pd.DataFrame:
     """Features before ``spec.as_of`` of the customers still there then, with their ``churn_at``."""
-    feats = journey_features(events, spec, feedback)
+    feats = journey_features(events, spec, feedback, comments=comments)
     feats = feats.left_join(churn_at, "customer_id").drop("customer_id_right")
     cut = ibis.literal(spec.as_of, type="timestamp('UTC')")
     converted = _customers_at(events, definition, cut)
@@ -117,8 +119,11 @@ def _score(model: CalibratedClassifier, X: pd.DataFrame, value: pd.Series, keep_
     rows: list[dict[str, Any]] = []
     for start in range(0, len(X), SCORE_BATCH_ROWS):
         part = X.iloc[start:start + SCORE_BATCH_ROWS]
-        p = model.predict_proba(part)[:, 1]
-        reasons = reasons_table(part, model.contributions(part), keep_reasons)
+        if keep_reasons > 0:
+            p, effects = model.explain(part)
+            reasons = reasons_table(part, effects, keep_reasons)
+        else:  # no reasons asked for: no SHAP pass
+            p, reasons = model.predict_proba(part)[:, 1], [[] for _ in range(len(part))]
         vals = value.reindex(part.index).to_numpy(dtype=float)
         for i, cid in enumerate(part.index):
             rows.append({"customer_id": str(cid), "churn_probability": float(p[i]),
@@ -129,8 +134,8 @@ def _score(model: CalibratedClassifier, X: pd.DataFrame, value: pd.Series, keep_
 
 def _feature_kinds(columns: list[str]) -> list[str]:
     kinds = {"journey": ("events", "episodes", "recency_days", "tenure_days", "channel_switches", "repeat_contacts",
-                         "tp_", "ch_"),
-             "feedback": ("answers", "detractor_answers", "mean_csat", "last_nps")}
+                         "switches_to_contact", "tp_", "ch_"),
+             "feedback": ("answers", "detractor_answers", "mean_csat", "last_nps", "comments", "negative_comments")}
     found = {k for k, prefixes in kinds.items() for c in columns if c.startswith(prefixes)}
     if any(not c.startswith(tuple(p for ps in kinds.values() for p in ps)) for c in columns):
         found.add("customer attributes")
@@ -140,7 +145,8 @@ def _feature_kinds(columns: list[str]) -> list[str]:
 def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, customers: ir.Table | None = None,
                   definition: Any = None, horizon_days: int = 90, as_of: datetime | None = None,
                   backtest: bool = False, repeat_window_days: float = 7.0, reasons: int = 3,
-                  max_train_rows: int = MAX_TRAIN_ROWS, random_state: int = 0) -> ChurnResult | BacktestResult:
+                  max_train_rows: int = MAX_TRAIN_ROWS, comment_model: str | None = "vader",
+                  random_state: int = 0) -> ChurnResult | BacktestResult:
     """Churn probabilities with reasons (with ``backtest``: the predictions made at ``as_of``, and in
     :meth:`BacktestResult.scores` how they did on what happened)."""
     if horizon_days < 1:
@@ -163,12 +169,14 @@ def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, 
     spec = FeatureSpec(as_of=end - horizon, repeat_window_days=repeat_window_days,
                        touchpoints=top_values(events, "touchpoint", 15, excluded), channels=top_values(events, "channel", 8))
     churn_at = churn_times(events, definition, customers)
-    train = _sample(_dated_frame(events, feedback, spec, churn_at, attributes, definition), max_train_rows, random_state)
+    comments = comment_model if feedback is not None else None
+    train = _sample(_dated_frame(events, feedback, spec, churn_at, attributes, definition, comments), max_train_rows,
+                    random_state)
     y = _labels(train, end - horizon, horizon)
     X = train.drop(columns="churn_at")
     model = CalibratedClassifier(random_state=random_state).fit(X, y)
     scoring = _dated_frame(events, feedback, FeatureSpec(**{**spec.__dict__, "as_of": end}), churn_at, attributes,
-                           definition)
+                           definition, comments)
     Xs = scoring.drop(columns="churn_at").reindex(columns=X.columns)
     params = {"horizon_days": horizon_days, "as_of": end, "training_cutoff": end - horizon, "input": "dated journeys",
               "model": model.algorithm_, "calibration": "Platt scaling on a held-out quarter",

@@ -125,7 +125,10 @@ class CalibratedClassifier:
         self.calibrator_ = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), y)
 
     def _calibrate(self, margin: np.ndarray) -> np.ndarray:
-        return np.asarray(self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1], dtype=float)
+        from scipy.special import expit
+
+        slope, intercept = float(self.calibrator_.coef_[0, 0]), float(self.calibrator_.intercept_[0])
+        return np.asarray(expit(slope * margin + intercept), dtype=float)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         p = self._calibrate(self.raw_margin(X))
@@ -133,20 +136,27 @@ class CalibratedClassifier:
 
     def shap_values(self, X: pd.DataFrame) -> np.ndarray:
         """Per-feature contributions to the raw log-odds (rows × features)."""
+        return self._shap_and_margin(X)[0]
+
+    def _shap_and_margin(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """SHAP values and the raw log-odds from one pass (TreeSHAP's columns sum to the margin)."""
         data = X[list(self.feature_names_in_)].astype(float)
         if self.algorithm_ == "lightgbm":
-            values = self.model_.predict(data, pred_contrib=True)
-            return np.asarray(values, dtype=float)[:, :-1]
+            values = np.asarray(self.model_.predict(data, pred_contrib=True), dtype=float)
+            return values[:, :-1], values.sum(axis=1)
         z = ((data.fillna(self.center_) - self.mean_) / self.scale_).to_numpy()
-        return z * self.model_.coef_[0]
+        return z * self.model_.coef_[0], np.asarray(self.model_.decision_function(z), dtype=float)
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Each feature's effect on the calibrated probability, in probability points (0-100)."""
-        margin = self.raw_margin(X)
+    def explain(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """``(P(y = 1), contributions)`` from one model pass: each feature's effect on the calibrated
+        probability in points (0-100), ``p − p(without that feature's SHAP push)``."""
+        shap, margin = self._shap_and_margin(X)
         p = self._calibrate(margin)
-        shap = self.shap_values(X)
         out = np.empty_like(shap)
         for j in range(shap.shape[1]):
             out[:, j] = p - self._calibrate(margin - shap[:, j])
-        return pd.DataFrame(100 * out, columns=list(self.feature_names_in_), index=X.index)
+        return p, pd.DataFrame(100 * out, columns=list(self.feature_names_in_), index=X.index)
 
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Each feature's effect on the calibrated probability, in probability points (0-100)."""
+        return self.explain(X)[1]

@@ -1,7 +1,7 @@
 """HTTP routes of the models (thin: one JourneyLens call each, ``read`` scope).
 
-- ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``
-- ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``
+- ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``, ``funnel``
+- ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``, ``funnel``
 - ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest`` (the predictions made at ``as_of``)
 - ``GET /v1/predict/churn/backtest`` — ``horizon_days``, ``as_of``: how those predictions did, next to a baseline
 - ``GET /v1/predict/nps``
@@ -42,19 +42,22 @@ def _list(text: str | None) -> list[str] | None:
 
 @router.get("/v1/drivers", response_model=DriversPayload)
 async def get_drivers(lens: LensDep, target: str = "nps", drivers: str | None = None, journey_drivers: bool = False,
-                      survey: str | None = None, min_n: Annotated[int, Query(ge=2)] = 30) -> Any:
+                      survey: str | None = None, min_n: Annotated[int, Query(ge=2)] = 30,
+                      funnel: str | None = None) -> Any:
     """Key drivers: ``{target, n, r2, method, drivers: [{driver, importance, …, sentence}]}``."""
+    extra = {"funnel": _list(funnel)} if funnel else {}
     result = await run_in_threadpool(lens.drivers, target=target, drivers=_list(drivers), survey=survey,
-                                     journey=journey_drivers, min_n=min_n)
+                                     journey=journey_drivers, min_n=min_n, **extra)
     return result.to_dict()
 
 
 @router.get("/v1/what-if", response_model=WhatIfPayload)
 async def get_what_if(lens: LensDep, change: Annotated[list[str], Query()], target: str = "nps",
-                      drivers: str | None = None, survey: str | None = None) -> Any:
+                      drivers: str | None = None, survey: str | None = None, funnel: str | None = None) -> Any:
     """``{target, baseline, predicted, delta, low, high, method, value_delta}``."""
+    extra = {"funnel": _list(funnel)} if funnel else {}
     result = await run_in_threadpool(lens.what_if, target=target, changes=parse_changes(change),
-                                     drivers=_list(drivers), survey=survey)
+                                     drivers=_list(drivers), survey=survey, **extra)
     return result.to_dict()
 
 

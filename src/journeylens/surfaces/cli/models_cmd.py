@@ -1,6 +1,7 @@
 """Model commands: key drivers, what-if and predictions.
 
     journeylens drivers --target nps [--drivers a,b,c | --journey-drivers] [--survey S] [--min-n 30] --json
+    journeylens drivers --target conversion --journey-drivers --funnel "Apply,KYC,Approved" --json
     journeylens what-if --target nps|csat|churn|conversion [--drivers ...] --change DRIVER=+0.5 [--change ...] --json
     journeylens predict churn [--horizon-days 90] [--as-of DATE] [--backtest] --json
     journeylens predict nps --json
@@ -28,6 +29,9 @@ predict_app = typer.Typer(help="Predictions: churn, purchases, NPS of non-respon
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Cut-off (ISO date): features before, outcomes after.")]
 HorizonOpt = Annotated[int, typer.Option("--horizon-days", min=1, help="Days ahead to predict.")]
+FunnelOpt = Annotated[str | None, typer.Option(
+    "--funnel", help="Journey drivers: funnel steps (stages or touchpoints, comma-separated) for drop-offs and "
+                     "days to each step; default: the stages up to the one after conversion.")]
 BacktestOpt = Annotated[bool, typer.Option("--backtest", help="Score the predictions made at --as-of on what happened.")]
 
 
@@ -82,11 +86,13 @@ def drivers_cmd(
     journey_drivers: Annotated[bool, typer.Option("--journey-drivers", help="What customers experienced.")] = False,
     survey: Annotated[str | None, typer.Option("--survey", help="Only responses of this survey.")] = None,
     min_n: Annotated[int, typer.Option("--min-n", min=2, help="Least complete rows.")] = 30,
+    funnel: FunnelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Key drivers: each driver's share of the explained variance, performance, quadrant, effect."""
+    extra = {"funnel": split_list(funnel)} if funnel else {}
     run(as_json, lambda: get_ctx(ctx).lens().drivers(target=target, drivers=split_list(drivers), survey=survey,
-                                                     journey=journey_drivers, min_n=min_n), _show_drivers)
+                                                     journey=journey_drivers, min_n=min_n, **extra), _show_drivers)
 
 
 def _show_what_if(result: Any) -> None:
@@ -104,13 +110,15 @@ def what_if_cmd(
     target: Annotated[str, typer.Option("--target", help="nps, csat, churn or conversion.")] = "nps",
     drivers: Annotated[str | None, typer.Option("--drivers", help="Model drivers (comma-separated).")] = None,
     survey: Annotated[str | None, typer.Option("--survey", help="Only responses of this survey (nps, csat).")] = None,
+    funnel: FunnelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What-if: change drivers, see the predicted outcome with a 95 % interval and its value."""
     from journeylens.models.whatif import parse_changes
 
+    extra = {"funnel": split_list(funnel)} if funnel else {}
     run(as_json, lambda: get_ctx(ctx).lens().what_if(target=target, changes=parse_changes(change),
-                                                     drivers=split_list(drivers), survey=survey), _show_what_if)
+                                                     drivers=split_list(drivers), survey=survey, **extra), _show_what_if)
 
 
 def _show_backtest(result: Any) -> None:
