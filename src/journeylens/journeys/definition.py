@@ -289,12 +289,9 @@ def touchpoint_rules(definition: JourneyDefinition, event_col: ir.StringValue) -
 
 def parse_definition(text: str, *, source: str = "<journey>") -> JourneyDefinition:
     """Validate YAML text; raise :class:`JourneyDefinitionError` listing every problem with its line."""
-    try:
-        root = yamlmarks.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        _raise(source, [yamlmarks.syntax_issue(exc)])
-    issues = list(yamlmarks.duplicate_keys(root))
+    root, data, issues = yamlmarks.read_document(text)
+    if root is None and issues:  # a YAML syntax error
+        _raise(source, issues)
     if not isinstance(data, dict):
         _raise(source, [*issues, yamlmarks.Issue(1, 1, "", "a journey definition is a mapping with at "
                                                            "least 'name' and 'stages'")])
@@ -310,11 +307,8 @@ def parse_definition(text: str, *, source: str = "<journey>") -> JourneyDefiniti
 
 
 def _raise(source: str, issues: list[yamlmarks.Issue]) -> NoReturn:
-    issues = sorted(issues, key=lambda i: (i.line, i.column))
-    lines = "\n".join("  " + issue.render(source) for issue in issues)
-    raise JourneyDefinitionError(
-        f"Journey definition {source} has {len(issues)} problem(s):\n{lines}",
-        details={"source": source, "errors": [i.to_dict() for i in issues]})
+    message, details = yamlmarks.problems("Journey definition", source, issues)
+    raise JourneyDefinitionError(message, details=details)
 
 
 def load_definition(path: str | Path) -> JourneyDefinition:
