@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.analyses.conftest import load_journey_events, load_table
 
 from journeylens.analyses.metrics import cx_metrics
 from journeylens.analyses.properties import discover, json_value
 from journeylens.analyses.transitions import transitions
 from journeylens.warehouse import Warehouse
-from tests.analyses.conftest import load_journey_events, load_table
 
 # Values that begin and end with the letters t, n, r, v and f and with white space: a ``TRIM``
 # of the wrong character set (Spark read Ibis's ``strip`` as trimming those letters) cuts them.
@@ -19,8 +19,8 @@ OLD, NEW = "fr-1.0-nt", "v2.0-rtvf"
 
 
 def _events(wh: Warehouse) -> Any:
-    def ev(cid: str, ts: str, tp: str, version: str | None = None, seq: int = 0) -> dict[str, Any]:
-        props = '{"app_version": "%s"}' % version if version else "{}"
+    def ev(cid: str, ts: str, tp: str, version: str | None = None) -> dict[str, Any]:
+        props = '{"app_version": "' + version + '"}' if version else "{}"
         return {"customer_id": cid, "timestamp": ts, "touchpoint": tp, "properties": props}
 
     return load_journey_events(wh, [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,11 +145,13 @@ def with_event_property(rows: ir.Table, events: ir.Table, key: str, *, time_col:
 
 
 def property_column(rows: ir.Table, key: str, *, events: ir.Table | None, customers: ir.Table | None,
-                    kind: str, top: int = DEFAULT_TOP, what: str = "property") -> ir.Table:
+                    kind: str, top: int = DEFAULT_TOP, what: str = "property",
+                    also_known: Sequence[str] = ()) -> ir.Table:
     """``rows`` plus a string column ``key`` from, in order: the rows' own properties, the
     customer's columns / attributes, the customer's latest event with the property.
     ``kind`` names what the rows are (``feedback`` or ``event``); ``what`` names the parameter
-    in the error message."""
+    in the error message; ``also_known`` adds names the caller accepts itself (listed as
+    close matches of an unknown name)."""
     if key in rows.columns:
         out = rows.mutate(**{key: rows[key].cast("string")})
     elif has_key(rows, "properties", key):
@@ -164,6 +167,7 @@ def property_column(rows: ir.Table, key: str, *, events: ir.Table | None, custom
     else:
         from journeylens.analyses.names import check_names
 
-        check_names(what, [key], known_properties(events, rows if kind == "feedback" else None, customers))
+        known = [*also_known, *known_properties(events, rows if kind == "feedback" else None, customers)]
+        check_names(what, [key], list(dict.fromkeys(known)))
         raise ParameterError(f"Cannot split by {key!r}.")  # unreachable: check_names raised
     return top_or_other(out, key, top)

@@ -51,6 +51,8 @@ LEVELS: tuple[str, ...] = ("touchpoint", "stage")
 START = "__start__"
 END = "__end__"
 COLUMNS: tuple[str, ...] = ("from", "to", "count", "customers", "median_seconds", "mean_seconds", "p90_seconds")
+#: Columns of ``journey_events`` a split may use directly (the source event's own value).
+SPLIT_COLUMNS: tuple[str, ...] = ("channel", "stage", "touchpoint", "category", "critical", "episode")
 #: Above this many events the graph is built per bucket of customers (see :func:`bucketed_graph`).
 BUCKET_EVENTS = 10_000_000
 
@@ -151,7 +153,7 @@ def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float
         raise ParameterError(f"min_share must be between 0 and 1, got {min_share}.",
                              details={"min_share": min_share})
     filtered = apply_filters(events, filters, definition, customers)
-    own_column = [by] if by and by in events.columns and by not in ("customer_id", "timestamp") else []
+    own_column = [by] if by in SPLIT_COLUMNS and by in events.columns else []
     nodes = journey_nodes(filtered, level=level, carry=own_column)
     if by:
         graph = one_pass_graph(_split_edges(nodes, by, own_column, events, customers, top), by=by)
@@ -178,7 +180,7 @@ def _split_edges(nodes: ir.Table, by: str, own_column: list[str], events: ir.Tab
     if own_column:
         return top_or_other(edges.mutate(**{by: edges[by].cast("string")}), by, top)
     return property_column(edges, by, events=events, customers=customers, kind="transition", top=top,
-                           what="by")
+                           what="property", also_known=[c for c in SPLIT_COLUMNS if c in events.columns])
 
 
 def one_pass_graph(edges: ir.Table, by: str | None = None) -> ir.Table:

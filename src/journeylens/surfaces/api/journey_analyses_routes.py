@@ -1,6 +1,6 @@
 """HTTP routes for transitions, variants and funnels (thin: one JourneyLens call each, ``read`` scope).
 
-- ``GET /v1/journey/transitions`` — ``level``, ``min_share``
+- ``GET /v1/journey/transitions`` — ``level``, ``min_share``, ``by`` (a property, as of each move)
 - ``GET /v1/journey/variants``    — ``top``, ``level``, ``collapse_repeats``, ``outcome``
 - ``GET /v1/journey/funnel``      — ``steps`` (comma-separated), ``mode``, ``within_days``, ``exclude``,
   ``by`` (a journey_events column), ``level``
@@ -32,9 +32,14 @@ def _split(value: str | None) -> list[str]:
 
 @router.get("/v1/journey/transitions")
 async def get_transitions(lens: LensDep, filters: FiltersDep, level: Level = "touchpoint",
-                          min_share: Annotated[float, Query(ge=0, le=1)] = 0.0) -> Any:
-    """The directly-follows graph: ``[{from, to, count, customers, median_seconds, mean_seconds, p90_seconds}]``."""
-    result = await run_in_threadpool(lens.transitions, filters=filters, level=level, min_share=min_share)
+                          min_share: Annotated[float, Query(ge=0, le=1)] = 0.0,
+                          by: Annotated[str | None, Query(description="Split every move by a property (event "
+                                                          "property, customer attribute, event column), as of "
+                                                          "the move's source event; top 10 + other.")] = None) -> Any:
+    """The directly-follows graph: ``[{from, to, count, customers, median_seconds, mean_seconds, p90_seconds}]``
+    (with ``by``: each row starts with the property's value)."""
+    params: dict[str, Any] = {"by": by} if by else {}
+    result = await run_in_threadpool(lens.transitions, filters=filters, level=level, min_share=min_share, **params)
     return result.to_dict()
 
 

@@ -1,6 +1,6 @@
 """Transitions, variants and funnels on the ``journey`` command group.
 
-    journeylens journey transitions [--level touchpoint|stage] [--min-share 0.01] [--json]
+    journeylens journey transitions [--level touchpoint|stage] [--min-share 0.01] [--by app_version] [--json]
     journeylens journey variants --top 20 [--level stage] [--collapse-repeats] [--outcome conversion] [--json]
     journeylens journey funnel --steps visit,cart,buy [--mode ordered|strict|any] [--within-days 7]
                                [--exclude support_call] [--by channel] [--json]
@@ -59,11 +59,15 @@ def transitions_cmd(ctx: typer.Context, level: LevelOpt = "touchpoint",
                         "--min-share", help="Drop edges below this share of all transitions (0-1).")] = 0.0,
                     start: StartOpt = None, end: EndOpt = None, cohort: CohortOpt = None,
                     channel: ChannelOpt = None, stage: StageOpt = None, touchpoint: TouchpointOpt = None,
+                    by: Annotated[str | None, typer.Option(
+                        "--by", help="Split every move by a property as of its source event (an event property "
+                                     "such as app_version, a customer attribute, channel …); top 10 + other.")] = None,
                     as_json: JsonOpt = False) -> None:
     """The directly-follows graph: count, customers and time of every A → B move."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
                                    touchpoint=touchpoint)
-    _run(ctx, as_json, lambda lens: lens.transitions(filters=filters, level=level, min_share=min_share),
+    params: dict[str, Any] = {"by": by} if by else {}
+    _run(ctx, as_json, lambda lens: lens.transitions(filters=filters, level=level, min_share=min_share, **params),
          lambda result: emit_table(result.to_dict(), title=result.title))
 
 

@@ -93,10 +93,40 @@ def journey_map_page(user: ReaderDep, p: PageDep) -> Response:
     result, error = p.results.attempt("journey_map", filters=filters)
     journey = result.to_dict() if result else None
     drops = _biggest_drop_offs(journey)
+    split = p.query.get("split") or None
+    moves, moves_error = p.results.attempt("moves_split", filters=filters, by=split) if split else (None, None)
+    properties, _ = p.results.attempt("properties")
     context = {"title": "Journey map", "map": journey, "error": error, "drops": drops,
                "drop_names": {d["touchpoint"] for d in drops},
-               "sankey": _figure(p, "journey_map", result, filters=filters), **p.filter_choices()}
+               "sankey": _figure(p, "journey_map", result, filters=filters),
+               "split": split, "moves": _moves_table(moves), "moves_error": moves_error,
+               "moves_figure": _figure(p, "moves_split", moves, filters=filters, by=split),
+               "split_names": [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50]
+               if properties else [], **p.filter_choices()}
     return render(p.request, "journey_map.html", context)
+
+
+#: Moves listed in the journey map's split table (the CSV export has every edge).
+SPLIT_MOVES = 12
+
+
+def _moves_table(result: Any) -> dict[str, Any] | None:
+    """The most frequent stage-to-stage moves with each value's share of its own moves
+    (presentation only: counts and shares come from the one transitions result)."""
+    if result is None:
+        return None
+    by = result.params["by"]
+    rows = [r for r in result.to_dict() if "__start__" not in (r["from"], r["to"])]
+    totals: dict[Any, int] = {}
+    moves: dict[tuple[str, str], dict[Any, int]] = {}
+    for r in rows:
+        totals[r[by]] = totals.get(r[by], 0) + r["count"]
+        moves.setdefault((r["from"], r["to"]), {})[r[by]] = r["count"]
+    values = sorted(totals, key=lambda v: -totals[v])
+    top = sorted(moves, key=lambda m: -sum(moves[m].values()))[:SPLIT_MOVES]
+    return {"by": by, "values": [{"value": v, "moves": totals[v]} for v in values],
+            "rows": [{"from": a, "to": b, "shares": [moves[(a, b)].get(v, 0) / totals[v] if totals[v] else None
+                                                      for v in values]} for a, b in top]}
 
 
 @router.get("/journey-map/deviations")

@@ -120,6 +120,14 @@ def _p_variants(query: Query) -> dict[str, Any]:
             "collapse_repeats": _text(query, "collapse_repeats") in ("1", "true", "on"), "outcome": outcome}
 
 
+def _p_moves(query: Query) -> dict[str, Any]:
+    """Stage-to-stage moves split by a property (``split``)."""
+    split = _text(query, "split")
+    if split is None:
+        raise ParameterError("Pick a property to split the moves by (split=...).")
+    return {"filters": parse_filters(query), "by": split}
+
+
 def _p_cohorts(query: Query) -> dict[str, Any]:
     cohorts = _split(_text(query, "cohorts"))
     if len(cohorts) < 2:
@@ -249,6 +257,8 @@ VIEWS: dict[str, View] = {
     "funnel": View(lambda r, filters, steps, mode, within_days: r.lens.funnel(
         list(steps), filters=filters, mode=mode, within_days=within_days), _p_funnel, "Funnel"),
     "variants": View(lambda r, filters, **p: r.lens.variants(filters=filters, **p), _p_variants, "Path variants"),
+    "moves_split": View(lambda r, filters, by: r.lens.transitions(filters=filters, level="stage", by=by), _p_moves,
+                        "Moves between stages, split by a property"),
     "channels": View(lambda r, filters: r.lens.channels(filters=filters), _p_filters, "Channel hopping"),
     "switch_impact": View(lambda r, filters: r.lens.switch_impact(filters=filters), _p_filters,
                           "Channel switches and loyalty"),
@@ -305,7 +315,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
 #: Chart heights in pixels, per view (one place, so pages and the pre-warmer share cached figures).
 DEFAULT_FIGURE_HEIGHT = 340
 FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
-                                  "journey_map": 420, "channels": 420, "switch_impact": 380,
+                                  "journey_map": 420, "moves_split": 420, "channels": 420, "switch_impact": 380,
                                   "spend_return": 620, "departures": 460, "drivers": 420}
 
 
