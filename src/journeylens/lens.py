@@ -123,11 +123,12 @@ class JourneyLens:
         return journey_map(self.events(), definition=self.definition, customers=self._customers(),
                            filters=filters, **params)
 
-    def cohorts(self, filters: Any = None) -> Any:
-        """:func:`journeylens.analyses.cohorts.cohorts`: every cohort and its size."""
+    def cohorts(self, filters: Any = None, built: Any = ()) -> Any:
+        """:func:`journeylens.analyses.cohorts.cohorts`: every cohort and its size (plus ``built`` ones)."""
         from journeylens.analyses.cohorts import cohorts
 
-        return cohorts(self.events(), definition=self.definition, customers=self._customers(), filters=filters)
+        return cohorts(self.events(), definition=self.definition, customers=self._customers(), filters=filters,
+                       built=tuple(built))
 
     def compare_cohorts(self, analysis: Any, cohorts: Any, filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.cohorts.compare_cohorts`: one analysis per cohort, tested."""

@@ -4,6 +4,7 @@ the cohort builder, the funnel reconciled with the journey map, targets in their
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 
 def test_transitions_by_an_event_property_over_http(client_for: Any) -> None:
@@ -24,3 +25,42 @@ def test_journey_map_splits_the_moves(client_for: Any) -> None:
     csv = client.get("/export/moves_split.csv", params={"split": "app_version"})
     assert csv.status_code == 200 and csv.text.splitlines()[0].startswith("app_version,from,to,count")
     assert 'id="moves-table"' not in client.get("/journey-map").text
+
+
+def test_cohort_builder_builds_applies_and_saves(client_for: Any, csrf: Any) -> None:
+    client = client_for("analyst")
+    html = client.get("/micro-journeys", params=[("b_segment", "business"), ("b_segment", "mass"),
+                                                   ("b_channels", "blended")]).text
+    built = "segment=business|mass; channels=blended"
+    assert f"<code>{built}</code>" in html and "customers</strong>" in html
+    sizes = client.get("/v1/cohorts", params={"build": built}).json()
+    row = next(r for r in sizes["cohorts"] if r["kind"] == "built")
+    assert row["cohort"] == built and 0 < row["customers"] < sizes["customers"]
+    mass = next(r for r in client.get("/v1/cohorts", params={"build": "segment=mass"}).json()["cohorts"]
+                if r["kind"] == "built")
+    assert row["customers"] <= mass["customers"] + next(
+        r for r in client.get("/v1/cohorts", params={"build": "segment=business"}).json()["cohorts"]
+        if r["kind"] == "built")["customers"]
+    # Applied across pages: the overview and the journey map count only its customers.
+    jmap = client.get("/v1/journey/map", params={"cohort": built}).json()
+    assert jmap["customers"] == row["customers"]
+    assert "Built: " + built in client.get("/journey-map", params={"cohort": built}).text
+    # Compared side by side with a defined cohort.
+    compared = client.get("/v1/cohorts/compare", params={"analysis": "journey_map", "cohorts": f"online-only,{built}"})
+    assert compared.status_code == 200 and [c["cohort"] for c in compared.json()["cohorts"]] == ["online-only", built]
+    # Saved as a view (named, listed, shared by link).
+    page = client.get("/micro-journeys", params={"built": built}).text
+    saved = client.post("/views", data={"name": "Blended business and mass", "page": "/micro-journeys",
+                                        "query": urlencode({"built": built}), "csrf_token": csrf(page)},
+                        follow_redirects=False)
+    assert saved.status_code in (303, 302), saved.text
+    views = client.get("/v1/views").json()
+    assert any(v["name"] == "Blended business and mass" and v["query"] == {"built": built} for v in views)
+
+
+def test_a_built_cohort_with_a_typo_is_an_error_listing_close_matches(client_for: Any) -> None:
+    client = client_for("viewer")
+    bad = client.get("/v1/journey/map", params={"cohort": "segment=busines"})
+    assert bad.status_code == 422 and "did you mean 'business'" in bad.json()["error"]["message"]
+    html = client.get("/micro-journeys", params={"built": "performed=Card delivred"}).text
+    assert "did you mean &#39;Card delivered&#39;" in html and 'id="built-cohort"' not in html

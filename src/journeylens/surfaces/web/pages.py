@@ -201,17 +201,52 @@ def _cohort_sections(p: Page, query: dict[str, str]) -> dict[str, Any]:
             "cfunnel": funnel.to_dict() if funnel else None, "funnel_error": funnel_error}
 
 
+#: Customer attributes offered by the cohort builder have at most this many values.
+BUILDER_MAX_VALUES = 20
+BUILDER_PREFIX = "b_"
+
+
+def _builder(p: Page, query: dict[str, str]) -> dict[str, Any]:
+    """The cohort builder's choices, and the cohort built from the picked conditions (its
+    canonical text replaces the builder's fields in ``query``, so a saved view or a shared
+    link carries one ``built=`` parameter)."""
+    from journeylens.analyses.cohort_builder import cohort_text
+    from journeylens.analyses.cohorts import CHANNEL_COHORTS
+
+    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES)
+    attributes = [{"name": r["property"], "values": [v["value"] for v in r["top_values"]]}
+                  for r in (properties.to_dict() if properties else [])
+                  if r["source"] == "customer" and 1 < r["distinct"] <= BUILDER_MAX_VALUES]
+    params = p.request.query_params
+    picked = [(a["name"], params.getlist(f"{BUILDER_PREFIX}{a['name']}")) for a in attributes]
+    picked += [(key, params.getlist(f"{BUILDER_PREFIX}{key}")) for key in ("channels", "performed", "first_channel")]
+    text = cohort_text(picked) if any(values for _, values in picked) else (query.get("built") or "").strip()
+    for key in [k for k in query if k.startswith(BUILDER_PREFIX)]:
+        query.pop(key)
+    if text:
+        query["built"] = text
+    return {"built": text or None, "attributes": attributes, "channel_modes": CHANNEL_COHORTS,
+            "picked": {key: values for key, values in picked}}
+
+
 @router.get("/micro-journeys")
 def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
     query = p.query
     picked = [c for c in p.request.query_params.getlist("cohorts") if c.strip()]
     if len(picked) > 1:
         query["cohorts"] = ",".join(picked)
-    sizes, sizes_error = p.results.attempt("cohorts", filters=parse_filters({k: v for k, v in query.items()
-                                                                              if k != "cohort"}))
+    builder = _builder(p, query)
+    everyone = parse_filters({k: v for k, v in query.items() if k != "cohort"})
+    sizes, builder["error"] = (p.results.attempt("cohorts", filters=everyone, built=(builder["built"],))
+                               if builder["built"] else (None, None))
+    if sizes is None:
+        sizes, sizes_error = p.results.attempt("cohorts", filters=everyone)
+    else:
+        sizes_error = None
+    built_row = next((r for r in sizes.to_dict()["cohorts"] if r["kind"] == "built"), None) if sizes else None
     context: dict[str, Any] = {"title": "Micro-journeys", "sizes": sizes.to_dict() if sizes else None,
                                "sizes_error": sizes_error, "cquery": query, "touchpoints": p.touchpoint_names(),
-                               "chosen": [], **p.filter_choices()}
+                               "chosen": [], "builder": builder, "built_row": built_row, **p.filter_choices()}
     if len([c for c in query.get("cohorts", "").split(",") if c]) >= 2:
         context.update(_cohort_sections(p, query))
     return render(p.request, "micro_journeys.html", context)

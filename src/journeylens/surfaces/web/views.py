@@ -128,6 +128,12 @@ def _p_moves(query: Query) -> dict[str, Any]:
     return {"filters": parse_filters(query), "by": split}
 
 
+def _p_cohort_sizes(query: Query) -> dict[str, Any]:
+    built = _text(query, "built")
+    return {"filters": parse_filters({k: v for k, v in query.items() if k != "cohort"}),
+            **({"built": (built,)} if built else {})}
+
+
 def _p_cohorts(query: Query) -> dict[str, Any]:
     cohorts = _split(_text(query, "cohorts"))
     if len(cohorts) < 2:
@@ -244,7 +250,7 @@ VIEWS: dict[str, View] = {
     "kpi_change": View(lambda r, current, base: r.lens.window_change(current, base), _p_compare,
                        "CX metrics against the comparison period"),
     "freshness": View(lambda r: r.lens.freshness(), _p_none, "Data freshness"),
-    "properties": View(lambda r: r.lens.properties(top=5), _p_none, "Properties that can split a number"),
+    "properties": View(lambda r, top=5: r.lens.properties(top=top), _p_none, "Properties that can split a number"),
     "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters,
                                                              every_period=True),
                     _p_filters, "Changes, month by month"),
@@ -262,7 +268,8 @@ VIEWS: dict[str, View] = {
     "channels": View(lambda r, filters: r.lens.channels(filters=filters), _p_filters, "Channel hopping"),
     "switch_impact": View(lambda r, filters: r.lens.switch_impact(filters=filters), _p_filters,
                           "Channel switches and loyalty"),
-    "cohorts": View(lambda r, filters: r.lens.cohorts(filters=filters), _p_filters, "Cohorts"),
+    "cohorts": View(lambda r, filters, built=(): r.lens.cohorts(filters=filters, built=built), _p_cohort_sizes,
+                    "Cohorts"),
     "cohort_map": View(lambda r, filters, cohorts: r.lens.compare_cohorts("journey_map", list(cohorts), filters=filters),
                        _p_cohorts, "Journey map by cohort"),
     "cohort_funnel": View(lambda r, filters, cohorts, steps, mode: r.lens.compare_cohorts(
