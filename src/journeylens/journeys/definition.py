@@ -27,7 +27,15 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic import model_validator as _model_validator
 
 from journeylens.errors import JourneyDefinitionError, NotFoundError
