@@ -210,6 +210,14 @@ class JourneyLens:
         return funnel(self.events(), steps=steps, definition=self._definition, customers=self._customers(),
                       filters=filters, **params)
 
+    def funnel_vs_map(self, steps: Any, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.funnel_reconciliation.reconcile_funnel`: the map's customers
+        at each step split into parts that add up (reached in the funnel, never did step 1, …)."""
+        from journeylens.analyses.funnel_reconciliation import reconcile_funnel
+
+        return reconcile_funnel(self.events(), steps=steps, definition=self._definition,
+                                customers=self._customers(), filters=filters, **params)
+
     # --- marketing: attribution, spend and return; departures ---------------------------
     def attribution(self, filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.marketing.attribution.attribution`: every model side by side."""

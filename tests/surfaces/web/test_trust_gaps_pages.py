@@ -64,3 +64,18 @@ def test_a_built_cohort_with_a_typo_is_an_error_listing_close_matches(client_for
     assert bad.status_code == 422 and "did you mean 'business'" in bad.json()["error"]["message"]
     html = client.get("/micro-journeys", params={"built": "performed=Card delivred"}).text
     assert "did you mean &#39;Card delivered&#39;" in html and 'id="built-cohort"' not in html
+
+
+def test_funnel_and_map_reconciled_on_the_demo(client_for: Any) -> None:
+    client = client_for("viewer")
+    steps = ["Account approved", "Card delivered", "Card activation"]
+    rows = client.get("/v1/journey/funnel-vs-map", params={"steps": ",".join(steps)}).json()
+    funnel = client.get("/v1/journey/funnel", params={"steps": ",".join(steps)}).json()
+    jmap = client.get("/v1/journey/map").json()
+    on_map = {tp["touchpoint"]: tp["customers"] for s in jmap["stages"] for tp in s["touchpoints"]}
+    for row, step in zip(rows, funnel[1:], strict=True):
+        assert row["on_map"] == on_map[row["step"]]  # the map's own number
+        assert row["reached"] == step["customers"]  # the funnel's own number
+        assert row["on_map"] == row["reached"] + row["never_step_1"] + row["stopped_earlier"] + row["not_after_previous"]
+    html = client.get("/funnel", params={"steps": ",".join(steps)}).text
+    assert 'id="funnel-vs-map"' in html and "On the journey map" in html

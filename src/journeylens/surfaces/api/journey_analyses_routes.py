@@ -4,6 +4,8 @@
 - ``GET /v1/journey/variants``    — ``top``, ``level``, ``collapse_repeats``, ``outcome``
 - ``GET /v1/journey/funnel``      — ``steps`` (comma-separated), ``mode``, ``within_days``, ``exclude``,
   ``by`` (a journey_events column), ``level``
+- ``GET /v1/journey/funnel-vs-map`` — the same parameters (no ``by``): per step the journey map's customers
+  split into ``reached``, ``never_step_1``, ``stopped_earlier``, ``not_after_previous`` (they add up to ``on_map``)
 
 All take the common filters ``start``, ``end``, ``cohort``, ``channel``, ``stage``,
 ``touchpoint`` (lists comma-separated) and return exactly what ``--json`` prints.
@@ -65,4 +67,17 @@ async def get_funnel(lens: LensDep, filters: FiltersDep,
     result = await run_in_threadpool(lens.funnel, _split(steps), filters=filters, mode=mode,
                                      within_days=within_days, exclude=_split(exclude), breakdown_col=by,
                                      level=level)
+    return result.to_dict()
+
+
+@router.get("/v1/journey/funnel-vs-map")
+async def get_funnel_vs_map(lens: LensDep, filters: FiltersDep,
+                            steps: Annotated[str, Query(description="Steps in order, comma-separated.")],
+                            mode: Literal["ordered", "strict", "any"] = "ordered",
+                            within_days: Annotated[float | None, DaysQuery()] = None, exclude: str | None = None,
+                            level: Level = "touchpoint") -> Any:
+    """``[{step, previous_step, on_map, reached, never_step_1, stopped_earlier, not_after_previous}]``:
+    the funnel reconciled with the journey map (the four parts add up to ``on_map``)."""
+    result = await run_in_threadpool(lens.funnel_vs_map, _split(steps), filters=filters, mode=mode,
+                                     within_days=within_days, exclude=_split(exclude), level=level)
     return result.to_dict()

@@ -4,6 +4,7 @@
     journeylens journey variants --top 20 [--level stage] [--collapse-repeats] [--outcome conversion] [--json]
     journeylens journey funnel --steps visit,cart,buy [--mode ordered|strict|any] [--within-days 7]
                                [--exclude support_call] [--by channel] [--json]
+    journeylens journey funnel-vs-map --steps visit,cart,buy [--mode …] [--json]   # the map's customers, split
 
 Every command also takes the common filters ``--start --end --cohort --channel --stage
 --touchpoint`` (lists comma-separated). ``--json`` prints exactly the HTTP API's shape.
@@ -112,6 +113,28 @@ def funnel_cmd(ctx: typer.Context,
          lambda lens: lens.funnel(_split(steps), filters=filters, mode=mode, within_days=within_days,
                                   exclude=_split(exclude), breakdown_col=by, level=level),
          _render_funnel)
+
+
+@journey_app.command("funnel-vs-map")
+def funnel_vs_map_cmd(ctx: typer.Context,
+                      steps: Annotated[str, typer.Option("--steps", help="Steps in order, comma-separated.")],
+                      mode: Annotated[str, typer.Option("--mode", help="ordered, strict or any.")] = "ordered",
+                      within_days: Annotated[float | None, typer.Option(
+                          "--within-days", help="Conversion window from the first step, in days.")] = None,
+                      exclude: Annotated[str | None, typer.Option(
+                          "--exclude", help="Drop customers with these events between their steps.")] = None,
+                      level: LevelOpt = "touchpoint",
+                      start: StartOpt = None, end: EndOpt = None, cohort: CohortOpt = None,
+                      channel: ChannelOpt = None, stage: StageOpt = None, touchpoint: TouchpointOpt = None,
+                      as_json: JsonOpt = False) -> None:
+    """Reconcile the funnel with the journey map: at each step, the map's customers split into
+    reached / never did step 1 / stopped earlier / did it only before the previous step (they add up)."""
+    filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
+                                   touchpoint=touchpoint)
+    _run(ctx, as_json,
+         lambda lens: lens.funnel_vs_map(_split(steps), filters=filters, mode=mode, within_days=within_days,
+                                         exclude=_split(exclude), level=level),
+         lambda result: emit_table(result.to_dict(), title=result.title))
 
 
 def _render_funnel(result: Any) -> None:

@@ -151,8 +151,10 @@ def funnel_page(user: ReaderDep, p: PageDep) -> Response:
     query = _funnel_query(p)
     params = VIEWS["funnel"].parse(query) if query.get("steps") else {}
     result, error = p.results.attempt("funnel", **params) if params else (None, None)
+    versus, versus_error = p.results.attempt("funnel_vs_map", **params) if result else (None, None)
     steps = [s for s in query.get("steps", "").split(",") if s]
     context = {"title": "Funnel builder", "funnel": result.to_dict() if result else None, "error": error,
+               "versus": versus.to_dict() if versus else None, "versus_error": versus_error,
                "figure": _figure(p, "funnel", result, **params), "steps": steps, "fquery": query,
                "touchpoints": p.touchpoint_names(), **p.filter_choices()}
     template = "partials/funnel_result.html" if p.request.headers.get("hx-request") else "funnel.html"

@@ -262,6 +262,8 @@ VIEWS: dict[str, View] = {
     "conformance": View(lambda r, filters: r.lens.conformance(filters=filters), _p_filters, "Designed vs actual"),
     "funnel": View(lambda r, filters, steps, mode, within_days: r.lens.funnel(
         list(steps), filters=filters, mode=mode, within_days=within_days), _p_funnel, "Funnel"),
+    "funnel_vs_map": View(lambda r, filters, steps, mode, within_days: r.lens.funnel_vs_map(
+        list(steps), filters=filters, mode=mode, within_days=within_days), _p_funnel, "Funnel vs journey map"),
     "variants": View(lambda r, filters, **p: r.lens.variants(filters=filters, **p), _p_variants, "Path variants"),
     "moves_split": View(lambda r, filters, by: r.lens.transitions(filters=filters, level="stage", by=by), _p_moves,
                         "Moves between stages, split by a property"),
