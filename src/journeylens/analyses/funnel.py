@@ -74,14 +74,25 @@ class FunnelResult(Result):
         return rows if self.test is None else {"groups": rows, "test": stats_plain(self.test)}
 
     def figure(self) -> Any:
-        """A Plotly funnel chart (one trace per group with a breakdown)."""
+        """A Plotly funnel chart (one trace per group with a breakdown): steps top to bottom in
+        funnel order, customers with thousands separators and the share of step 1 on each bar."""
         import plotly.graph_objects as go
 
+        from journeylens.analyses.chart_rules import NOT_SET, axis_category, axis_count
+
         fig = go.Figure()
+        steps = list(dict.fromkeys(r["step"] for r in self.records))
         for group, grouped in itertools.groupby(self.records, key=lambda r: r.get("group")):
             rows = list(grouped)
-            fig.add_trace(go.Funnel(name=group, y=[r["step"] for r in rows], x=[r["customers"] for r in rows]))
-        return fig
+            name = None if group is None else (NOT_SET if group == MISSING_GROUP else str(group))
+            fig.add_trace(go.Funnel(name=name, y=[r["step"] for r in rows], x=[r["customers"] for r in rows],
+                                    texttemplate="%{value:,} (%{percentInitial:.1%})",
+                                    hovertemplate="%{y}: %{x:,} customers, %{percentInitial:.1%} of step 1, "
+                                                  "%{percentPrevious:.1%} of the previous step<extra></extra>"))
+        breakdown = self.params.get("breakdown_col")
+        fig.update_layout(showlegend=breakdown is not None, legend_title_text=str(breakdown or ""))
+        axis_count(fig, "x", title="Customers reaching the step")
+        return axis_category(fig, "y", title="Funnel step (in order)", order=steps[::-1])
 
 
 def stats_plain(test: Mapping[str, Any]) -> Any:
