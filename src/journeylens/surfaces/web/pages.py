@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from journeylens.analyses.switch_impact import ALPHA as SWITCH_ALPHA
 from journeylens.analyses.targets import STATUS_ORDER
@@ -238,6 +240,8 @@ def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
     if len(picked) > 1:
         query["cohorts"] = ",".join(picked)
     builder = _builder(p, query)
+    if any(k.startswith(BUILDER_PREFIX) for k in p.request.query_params):  # one canonical, shareable link
+        return RedirectResponse(f"/micro-journeys?{urlencode(query)}#builder", status_code=303)
     everyone = parse_filters({k: v for k, v in query.items() if k != "cohort"})
     sizes, builder["error"] = (p.results.attempt("cohorts", filters=everyone, built=(builder["built"],))
                                if builder["built"] else (None, None))
