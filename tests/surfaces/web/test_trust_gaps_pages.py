@@ -103,3 +103,12 @@ def test_no_topic_is_made_of_another_languages_stopwords(client_for: Any) -> Non
         words = [w for phrase in [topic["label"], *topic["keyphrases"]] for w in phrase.lower().split()]
         foreign = [w for w in words if w in FOREIGN_STOPWORDS]
         assert len(foreign) <= len(words) // 4, (topic["label"], foreign)
+
+
+def test_a_touchpoint_with_a_target_never_says_no_target() -> None:
+    from journeylens.surfaces.web.rendering import status_label
+
+    assert status_label(None, 0.8) == "Too few answers to judge the target"
+    assert status_label(None, {"csat": 0.8}) == "Too few answers to judge the target"
+    assert status_label(None) == status_label(None, {}) == "No target"
+    assert status_label("missed", 0.8) == "Target missed"

@@ -7,7 +7,6 @@ results of JourneyLens methods) and renders them; nothing is computed here.
 from __future__ import annotations
 
 from typing import Any
-
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
