@@ -294,17 +294,26 @@ def conversion_test(finals: Mapping[str, tuple[int, int]], *, alpha: float = 0.0
             "significant": bool(chi.p_value == chi.p_value and chi.p_value < alpha), "pairs": pairs}
 
 
+def checked_funnel(events: ir.Table, *, steps: list[str], level: str, mode: str, within_days: float | None,
+                   exclude: list[str], filters: Filters | None, definition: JourneyDefinition | None,
+                   customers: ir.Table | None) -> tuple[ir.Table, ir.Table]:
+    """The parameters checked (unknown steps list close matches), then the filtered events and
+    :func:`funnel_wide` of them."""
+    check_level(level)
+    _check(steps, mode, within_days, exclude)
+    _check_step_names(events, level, [*steps, *exclude], definition)
+    events = apply_filters(events, filters, definition, customers)
+    return events, funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+
+
 def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint", mode: str = "ordered",
            within_days: float | None = None, exclude: Sequence[str] = (), breakdown_col: str | None = None,
            alpha: float = 0.05, filters: Filters | None = None,
            definition: JourneyDefinition | None = None, customers: ir.Table | None = None) -> FunnelResult:
     """Customers reaching each of ``steps`` (see the module docstring for the modes)."""
     steps, exclude = list(steps), list(exclude or ())
-    check_level(level)
-    _check(steps, mode, within_days, exclude)
-    _check_step_names(events, level, [*steps, *exclude], definition)
-    events = apply_filters(events, filters, definition, customers)
-    wide = funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+    events, wide = checked_funnel(events, steps=steps, level=level, mode=mode, within_days=within_days,
+                                  exclude=exclude, filters=filters, definition=definition, customers=customers)
     params = {"steps": steps, "level": level, "mode": mode, "within_days": within_days, "exclude": exclude,
               "breakdown_col": breakdown_col, "filters": filters.to_dict() if filters is not None else {}}
     title = f"Funnel ({mode}): {' → '.join(steps)}"

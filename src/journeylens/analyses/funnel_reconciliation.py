@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from journeylens.analyses.filters import Filters
-from journeylens.analyses.funnel import _check, _check_step_names, funnel_wide
+from journeylens.analyses.funnel import checked_funnel
 from journeylens.analyses.result import Result
-from journeylens.analyses.transitions import apply_filters, check_level, journey_nodes
+from journeylens.analyses.transitions import journey_nodes
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition
@@ -79,11 +79,8 @@ def reconcile_funnel(events: ir.Table, *, steps: Sequence[str], level: str = "to
                      customers: ir.Table | None = None) -> FunnelReconciliationResult:
     """Split the map's customers at each step after the first into the parts above."""
     steps, exclude = list(steps), list(exclude or ())
-    check_level(level)
-    _check(steps, mode, within_days, exclude)
-    _check_step_names(events, level, [*steps, *exclude], definition)
-    events = apply_filters(events, filters, definition, customers)
-    wide = funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+    events, wide = checked_funnel(events, steps=steps, level=level, mode=mode, within_days=within_days,
+                                  exclude=exclude, filters=filters, definition=definition, customers=customers)
     nodes = journey_nodes(events, level=level)
     records = []
     for k in range(1, len(steps)):

@@ -32,6 +32,10 @@ from journeylens.surfaces.cli.options import (
 )
 
 LevelOpt = Annotated[str, typer.Option("--level", help="Nodes: touchpoint or stage.")]
+StepsOpt = Annotated[str, typer.Option("--steps", help="Steps in order, comma-separated.")]
+ModeOpt = Annotated[str, typer.Option("--mode", help="ordered, strict or any.")]
+WithinOpt = Annotated[float | None, typer.Option("--within-days", help="Conversion window from the first step, in days.")]
+ExcludeOpt = Annotated[str | None, typer.Option("--exclude", help="Drop customers with these events between their steps.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -93,13 +97,8 @@ def variants_cmd(ctx: typer.Context,
 
 
 @journey_app.command("funnel")
-def funnel_cmd(ctx: typer.Context,
-               steps: Annotated[str, typer.Option("--steps", help="Steps in order, comma-separated.")],
-               mode: Annotated[str, typer.Option("--mode", help="ordered, strict or any.")] = "ordered",
-               within_days: Annotated[float | None, typer.Option(
-                   "--within-days", help="Conversion window from the first step, in days.")] = None,
-               exclude: Annotated[str | None, typer.Option(
-                   "--exclude", help="Drop customers with these events between their steps.")] = None,
+def funnel_cmd(ctx: typer.Context, steps: StepsOpt, mode: ModeOpt = "ordered", within_days: WithinOpt = None,
+               exclude: ExcludeOpt = None,
                by: Annotated[str | None, typer.Option(
                    "--by", help="Break down by this journey_events column (value on the first event).")] = None,
                level: LevelOpt = "touchpoint",
@@ -116,14 +115,8 @@ def funnel_cmd(ctx: typer.Context,
 
 
 @journey_app.command("funnel-vs-map")
-def funnel_vs_map_cmd(ctx: typer.Context,
-                      steps: Annotated[str, typer.Option("--steps", help="Steps in order, comma-separated.")],
-                      mode: Annotated[str, typer.Option("--mode", help="ordered, strict or any.")] = "ordered",
-                      within_days: Annotated[float | None, typer.Option(
-                          "--within-days", help="Conversion window from the first step, in days.")] = None,
-                      exclude: Annotated[str | None, typer.Option(
-                          "--exclude", help="Drop customers with these events between their steps.")] = None,
-                      level: LevelOpt = "touchpoint",
+def funnel_vs_map_cmd(ctx: typer.Context, steps: StepsOpt, mode: ModeOpt = "ordered", within_days: WithinOpt = None,
+                      exclude: ExcludeOpt = None, level: LevelOpt = "touchpoint",
                       start: StartOpt = None, end: EndOpt = None, cohort: CohortOpt = None,
                       channel: ChannelOpt = None, stage: StageOpt = None, touchpoint: TouchpointOpt = None,
                       as_json: JsonOpt = False) -> None:
