@@ -112,3 +112,9 @@ def test_a_touchpoint_with_a_target_never_says_no_target() -> None:
     assert status_label(None, {"csat": 0.8}) == "Too few answers to judge the target"
     assert status_label(None) == status_label(None, {}) == "No target"
     assert status_label("missed", 0.8) == "Target missed"
+
+
+def test_cohort_comparison_table_decodes_itself(client_for: Any) -> None:
+    html = client_for("viewer").get("/micro-journeys", params=[("cohorts", "online-only"), ("cohorts", "blended")]).text
+    assert 'class="sub">reached</th>' in html and 'class="sub">drop-off</th>' in html
+    assert 'class="sub">to next stage</th>' in html and " · " not in html.split('class="compare"')[1].split("</table>")[0]
