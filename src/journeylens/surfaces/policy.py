@@ -41,6 +41,7 @@ _READ_API = ("/v1/journey/definition", "/v1/journey/suggest", "/v1/journey/map",
              "/v1/cohorts/compare", "/v1/quarantine", "/v1/ingest/log", "/v1/metrics", "/v1/metrics/changes",
              "/v1/feedback/links", "/v1/text/sentiment", "/v1/text/topics", "/v1/text/pain-points",
              "/v1/journey/transitions", "/v1/journey/variants", "/v1/journey/funnel", "/v1/journey/outcomes",
+             "/v1/journey/funnel-vs-map",
              "/v1/metrics/touchpoint-scores", "/v1/journey/switch-impact")
 _READ_PAGES = ("/", "/journey-map", "/journey-map/deviations", "/funnel", "/variants", "/channels",
                "/micro-journeys", "/touchpoints/{name:path}/topics", "/touchpoints/{name:path}", "/data-health",
