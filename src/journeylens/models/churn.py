@@ -59,7 +59,8 @@ BASELINE_FEATURES = ("recency_days", "events", "tenure_days")
 def _customer_frame(customers: ir.Table | None) -> pd.DataFrame:
     if customers is None:
         return pd.DataFrame(columns=["customer_id"])
-    return customers.drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
+    frame = customers.drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
+    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True)  # engine order varies
 
 
 def _value(raw: pd.DataFrame) -> pd.Series:
@@ -95,7 +96,7 @@ def _dated_frame(events: ir.Table, feedback: ir.Table | None, spec: FeatureSpec,
     converted = _customers_at(events, definition, cut)
     if converted is not None:
         feats = feats.filter(feats.customer_id.isin(converted.customer_id))
-    frame = feats.filter(feats.churn_at.isnull() | (feats.churn_at >= cut)).to_pandas().set_index("customer_id")
+    frame = feats.filter(feats.churn_at.isnull() | (feats.churn_at >= cut)).to_pandas().set_index("customer_id").sort_index()
     churned = frame.pop("churn_at")
     out = to_float_frame(frame).join(attributes, how="left")
     out["churn_at"] = pd.to_datetime(churned, utc=True)

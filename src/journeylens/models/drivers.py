@@ -209,7 +209,8 @@ def load_responses(feedback: ir.Table, target: str, survey: str | None, drivers:
             raise UnknownNameError(f"No metric is answered alongside {target!r} in at least half of its responses; "
                                    f"metrics seen: {', '.join(available) or 'none'}.", details={"available": available})
     values = {name: metric_value(answers, MetricSpec.parse(name)) for name in chosen}
-    frame = answers.select(_target=answers._target, **values).limit(sample_rows).to_pandas()
+    stable = [c for c in ("_batch", "_seq") if c in answers.columns]  # the same sample, in the same order, every run
+    frame = (answers.order_by(stable) if stable else answers).select(_target=answers._target, **values).limit(sample_rows).to_pandas()
     return frame.astype(float), chosen
 
 

@@ -100,7 +100,7 @@ def _feature_frame(events: ir.Table, definition: Any, repeat_window_days: float)
     excluded = churn_touchpoints(events, definition)
     spec = FeatureSpec(repeat_window_days=repeat_window_days,
                        touchpoints=top_values(events, "touchpoint", TOUCHPOINT_DRIVERS, excluded))
-    feats = to_float_frame(journey_features(events, spec).to_pandas().set_index("customer_id"))
+    feats = to_float_frame(journey_features(events, spec).to_pandas().set_index("customer_id").sort_index())
     feats["repeat_contacts"] = (feats["repeat_contacts"] > 0).astype(float)
     tp_cols = [c for c in feats.columns if c.startswith("tp_")]
     feats[tp_cols] = (feats[tp_cols] > 0).astype(float)

@@ -149,7 +149,8 @@ def build_touches(events: ir.Table, *, by: str = "channel", conversion: str | No
                                        lookback_days=lookback_days, value_property=value_property,
                                        customer_values=customer_values)
     touches = touch_expr.to_pyarrow()
-    conversions = conv_expr.to_pyarrow()
+    # the engine returns rows in any order: sorted, journeys are numbered and summed alike every run
+    conversions = conv_expr.to_pyarrow().sort_by([("customer_id", "ascending"), ("journey", "ascending")])
     touches = touches.sort_by([("customer_id", "ascending"), ("journey", "ascending"), ("ts", "ascending"),
                                ("_seq", "ascending")])
     conv_codes, touch_codes, n = _journey_codes(conversions, touches)
