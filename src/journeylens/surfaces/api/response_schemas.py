@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Number = float | None
 
@@ -301,3 +301,42 @@ class OptOut(Shape):
 SURVEY_YAML_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "The survey definition (YAML, "
                                                     "UTF-8; see docs/surveys.md).",
                                     "content": {"application/yaml": {"schema": {"type": "string"}}}}}
+
+
+# --- journey analyses ----------------------------------------------------------------------
+class TransitionRow(Shape):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: str | None = Field(alias="from")
+    to: str | None
+    count: int
+    customers: int
+    median_seconds: Number = None
+
+
+class VariantRow(Shape):
+    path: list[str]
+    customers: int
+    share: Number = None
+    median_seconds: Number = None
+
+
+class FunnelStep(Shape):
+    step: str
+    customers: int
+    conversion_from_start: Number = None
+    conversion_from_previous: Number = None
+    median_seconds_from_previous: Number = None
+    group: str | None = None
+
+
+class FunnelByGroup(Shape):
+    groups: list[FunnelStep]
+    test: dict[str, Any] | None = None
+
+
+class Health(Shape):
+    status: str
+    warehouse: str | None = None
+    data_version: str | None = None
+    error: str | None = None
