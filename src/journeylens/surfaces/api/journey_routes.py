@@ -33,7 +33,8 @@ def get_definition(lens: LensDep) -> dict[str, Any]:
     return lens.definition.to_dict()
 
 
-@router.post("/v1/journey/check")
+@router.post("/v1/journey/check", response_model=None, responses=rs.documented(rs.DefinitionCheckPublic),
+             openapi_extra=rs.DEFINITION_BODY)
 async def post_check(request: Request, lens: LensDep) -> dict[str, Any]:
     """Validate a journey YAML sent as the request body; 400 with line-numbered ``details.errors``."""
     body = await request.body()

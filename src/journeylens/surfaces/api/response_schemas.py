@@ -340,3 +340,17 @@ class Health(Shape):
     warehouse: str | None = None
     data_version: str | None = None
     error: str | None = None
+
+
+class DefinitionCheckPublic(Shape):
+    valid: bool
+    coverage: Number = None
+    by_stage: list[dict[str, Any]]
+    unmatched: list[dict[str, Any]]
+    unused_rules: list[Any]
+
+
+#: A journey definition sent as text (``POST /v1/journey/check``).
+DEFINITION_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "A journey definition (YAML or "
+                                                   "JSON text, UTF-8; see docs/journey-definition.md).",
+                                   "content": {"application/yaml": {"schema": {"type": "string"}}}}}
