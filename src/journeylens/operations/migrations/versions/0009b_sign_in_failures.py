@@ -1,7 +1,7 @@
 """Failed sign-ins in the app database, so throttling holds across server processes.
 
 Revision ID: 0009b_sign_in_failures
-Revises: 0015_text_corrections
+Revises: 0012b_business_hours
 Create Date: 2026-12-05 03:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009b_sign_in_failures"
-down_revision: str | None = "0015_text_corrections"
+down_revision: str | None = "0012b_business_hours"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
