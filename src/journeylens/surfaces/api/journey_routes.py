@@ -50,7 +50,7 @@ async def post_check(request: Request, lens: LensDep) -> dict[str, Any]:
 
 
 @router.get("/v1/journey/suggest", response_model=None, responses={200: {
-    "model": JourneyDefinition, "content": {"application/yaml": {"schema": {"type": "string"}}}}})
+    "model": JourneyDefinition, "content": {"application/yaml": {}}}})  # format=yaml: the same definition as YAML
 def get_suggest(
     lens: LensDep,
     stages: Annotated[int, Query(ge=1, le=20)] = 4,
