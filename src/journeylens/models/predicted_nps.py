@@ -96,7 +96,8 @@ def _classes(feedback: ir.Table) -> pd.Series:
     answers = feedback.filter(feedback.customer_id.notnull() & feedback.nps.between(0, 10)
                               & (feedback.respondent.isnull() | (feedback.respondent == "customer")))
     ranked = answers.mutate(_r=answers.timestamp.rank().over(group_by="customer_id", order_by=answers.timestamp.desc()))
-    last = ranked.filter(ranked._r == 0).select("customer_id", "nps").to_pandas().sort_values(["customer_id", "nps"]).drop_duplicates("customer_id")
+    last = ranked.filter(ranked._r == 0).select("customer_id", "nps").order_by(["customer_id", "nps"]).to_pandas()
+    last = last.drop_duplicates("customer_id")
     score = last.set_index("customer_id")["nps"].astype(float)
     return pd.Series(np.where(score >= 9, 2, np.where(score >= 7, 1, 0)), index=score.index)
 
@@ -123,7 +124,7 @@ def predict_nps(events: ir.Table, feedback: ir.Table, *, customers: ir.Table | N
                 random_state: int = 0) -> PredictedNpsResult:
     """Predicted NPS class probabilities for non-respondents and the base's predicted NPS."""
     spec = FeatureSpec(touchpoints=top_values(events, "touchpoint", 12), channels=top_values(events, "channel", 6))
-    X_all = to_float_frame(journey_features(events, spec).to_pandas().set_index("customer_id").sort_index())
+    X_all = to_float_frame(journey_features(events, spec).to_pandas().set_index("customer_id"))
     if customers is not None:
         raw = customers.drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
         X_all = X_all.join(attribute_frame(raw), how="left") if len(raw) else X_all
