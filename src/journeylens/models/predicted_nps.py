@@ -124,7 +124,7 @@ def predict_nps(events: ir.Table, feedback: ir.Table, *, customers: ir.Table | N
                 random_state: int = 0) -> PredictedNpsResult:
     """Predicted NPS class probabilities for non-respondents and the base's predicted NPS."""
     spec = FeatureSpec(touchpoints=top_values(events, "touchpoint", 12), channels=top_values(events, "channel", 6))
-    X_all = to_float_frame(journey_features(events, spec).to_pandas().set_index("customer_id"))
+    X_all = to_float_frame(journey_features(events, spec).to_pandas().set_index("customer_id").sort_index())
     if customers is not None:
         raw = customers.drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
         X_all = X_all.join(attribute_frame(raw), how="left") if len(raw) else X_all
