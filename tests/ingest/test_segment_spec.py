@@ -95,3 +95,5 @@ def test_nested_objects_of_the_wrong_type_never_fail_the_request(odd: object) ->
     [(_, batched)] = normalise_batch({"batch": [{**message, "type": "track"}], "context": odd},
                                      received_at="2024-05-01T10:00:01Z")
     assert batched["touchpoint"] == "Signed Up"
+    [(_, unknown)] = normalise_batch({"batch": [{**message, "type": odd}]}, received_at="2024-05-01T10:00:01Z")
+    assert "payload" in unknown  # a type that is not a call name: kept whole, to be quarantined

@@ -70,6 +70,7 @@ def normalise_batch(body: Mapping[str, Any], *, received_at: str) -> list[Entry]
     entries: list[Entry] = []
     for message in body.get("batch") or []:
         kind = message.get("type") if isinstance(message, dict) else None
+        kind = kind if isinstance(kind, str) else None  # any other JSON value: an unknown call, quarantined
         entries.extend(normalise_segment(kind, message, received_at=received_at, envelope=envelope))
     return entries
 
