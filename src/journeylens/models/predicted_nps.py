@@ -230,7 +230,7 @@ def predict_nps(events: ir.Table, feedback: ir.Table, *, customers: ir.Table | N
         later = _classes(feedback, as_of, as_of + horizon).reindex(X_all.index).dropna().astype(int)
         prior = np.bincount(y, minlength=3) / len(y)
         validation = {"split": f"time: answers in [{as_of.date()}, {(as_of + horizon).date()}) scored with features "
-                               f"before {as_of.date()}", "held_out_respondents": int(len(later))}
+                               f"before {as_of.date()}", "held_out_respondents": len(later)}
         if len(later):
             held = NpsClassModel().fit(X, y).predict_proba(X_all.loc[later.index])
             validation.update(_scores(later.to_numpy(), held, prior))
