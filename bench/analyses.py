@@ -48,6 +48,7 @@ def _import_analyses() -> None:
     for name in ("transitions", "variants", "funnel", "journey_map", "channels", "switch_impact", "conformance",
                  "cohorts", "retention", "metrics", "feedback_links"):
         importlib.import_module(f"journeylens.analyses.{name}")
+    importlib.import_module("journeylens.journeys.incremental")  # what lens.events() loads to check freshness
 
 
 def child(side: str, task: str, warehouse: str, journey: str, memory_limit: str) -> None:
