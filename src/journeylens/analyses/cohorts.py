@@ -279,11 +279,14 @@ def cohorts(events: ir.Table, *, definition: JourneyDefinition | None = None, cu
     """Size of every cohort among the customers with events (after ``filters``)."""
     if filters is not None and not filters.is_empty():
         events = filters.apply(events, definition, customers)
-    total = int(events.customer_id.nunique().execute())
-    assigned = assign_cohorts(events, definition, customers)
-    assigned = assigned.filter(assigned.customer_id.isin(events.customer_id))
-    counts = {r["cohort"]: int(r["n"]) for r in
-              assigned.group_by("cohort").aggregate(n=assigned.customer_id.nunique()).to_pyarrow().to_pylist()}
+    from journeylens.analyses.cohort_sizes import cohort_sizes
+
+    specs = cohort_specs(definition)
+    for spec in specs:  # unknown channel modes are errors here too
+        for c in spec.conditions:
+            if c.kind == "channels" and c.channels not in CHANNEL_COHORTS:
+                raise ParameterError(f"Unknown channels mode {c.channels!r}; allowed: {', '.join(CHANNEL_COHORTS)}.")
+    total, counts = cohort_sizes(events, specs, definition, customers)
     records = []
     for spec in cohort_specs(definition):
         n = counts.get(spec.name, 0) if (customers is not None or not spec.needs_customers) else None
