@@ -453,7 +453,7 @@ def _ours_feedback_links(d: dict[str, Any]) -> dict[str, Rows]:
     return {"summary": _rows(summary), "stages": _metric_rows(d["stages"], ("stage",)), "customers": _rows(customers)}
 
 
-def reference(task: str, run: Run, journey: str) -> dict[str, Rows]:  # noqa: C901 - one branch per analysis
+def reference(task: str, run: Run, journey: str) -> dict[str, Rows]:
     steps = {f"s{i}": s for i, s in enumerate(FUNNEL, start=1)}
     if task == "transitions":
         return {"edges": _rows(run(TRANSITIONS, None))}
@@ -529,7 +529,8 @@ def _reference_conformance(parts: dict[str, Rows]) -> dict[str, Rows]:
 def _reference_feedback_links(run: Run, journey: str) -> dict[str, Rows]:
     import yaml
 
-    stages = {tp["name"]: tp["stage"] for tp in yaml.safe_load(open(journey, encoding="utf-8"))["touchpoints"]}
+    with open(journey, encoding="utf-8") as handle:
+        stages = {tp["name"]: tp["stage"] for tp in yaml.safe_load(handle)["touchpoints"]}
     quoted = ", ".join("('{}', '{}')".format(name.replace("'", "''"), stage) for name, stage in stages.items())
     run(DEFINITION_STAGES.format(values=quoted), None)
     run(FEEDBACK_LINKS_SETUP, None)
