@@ -67,6 +67,15 @@ dictionary AS (SELECT list(touchpoint ORDER BY code) AS names FROM codes)
 SELECT list_transform(path, c -> names[c]) AS path_names, customers, customers / sum(customers) OVER () AS share, m
 FROM v, dictionary ORDER BY customers DESC, path_names LIMIT 20"""
 
+# Spark has no ordered list aggregate: sort the collected (time, seq, touchpoint) structs.
+VARIANTS_SPARK = """
+WITH p AS (SELECT customer_id,
+                  transform(array_sort(collect_list(struct(timestamp AS t, _seq AS s, touchpoint AS tp))), x -> x.tp) AS path,
+                  (max(unix_micros(timestamp)) - min(unix_micros(timestamp))) / 1e6 AS secs
+           FROM journey_events WHERE touchpoint IS NOT NULL GROUP BY customer_id),
+v AS (SELECT path, count(*) AS customers, percentile(secs, 0.5) AS m FROM p GROUP BY path)
+SELECT path, customers, customers / sum(customers) OVER () AS share, m FROM v ORDER BY customers DESC, path LIMIT 20"""
+
 # Steps $s1..$s4; positions count the journey's events at the step touchpoints only.
 FUNNEL_ORDERED = """
 WITH e AS (SELECT customer_id, touchpoint, timestamp AS ts,
@@ -271,7 +280,7 @@ RETENTION = """
 WITH a AS (SELECT DISTINCT customer_id, date_trunc('week', timestamp) AS p FROM journey_events),
 f AS (SELECT customer_id, min(p) AS cohort FROM a GROUP BY customer_id)
 SELECT CAST(cohort AS DATE), CAST(round((epoch_us(p) - epoch_us(cohort)) / 604800e6) AS BIGINT) AS k, count(*)
-FROM a JOIN f USING (customer_id) GROUP BY ALL"""
+FROM a JOIN f USING (customer_id) GROUP BY 1, 2"""
 
 TIME_TO_STAGE = """
 WITH r AS (SELECT customer_id, stage, min(stage_order) AS o, min(epoch_us(timestamp)) AS t
@@ -291,7 +300,7 @@ SELECT touchpoint, CAST(date_trunc('month', timestamp) AS DATE), count(*),
        count_if(csat BETWEEN 4 AND 5) / count(csat) FILTER (WHERE csat BETWEEN 1 AND 5),
        count(ces) FILTER (WHERE ces BETWEEN 1 AND 7), avg(ces) FILTER (WHERE ces BETWEEN 1 AND 7)
 FROM feedback WHERE (respondent IS NULL OR respondent = 'customer') AND {_VALID}
-GROUP BY ALL"""
+GROUP BY 1, 2"""
 
 # Responses without a touchpoint get the customer's latest event at or before the answer, within 7 days.
 FEEDBACK_LINKS_SETUP = """
@@ -453,12 +462,12 @@ def _ours_feedback_links(d: dict[str, Any]) -> dict[str, Rows]:
     return {"summary": _rows(summary), "stages": _metric_rows(d["stages"], ("stage",)), "customers": _rows(customers)}
 
 
-def reference(task: str, run: Run, journey: str) -> dict[str, Rows]:
+def reference(task: str, run: Run, journey: str, spark: bool = False) -> dict[str, Rows]:
     steps = {f"s{i}": s for i, s in enumerate(FUNNEL, start=1)}
     if task == "transitions":
         return {"edges": _rows(run(TRANSITIONS, None))}
     if task == "variants":
-        return {"top": _rows((tuple(r[0]), *r[1:]) for r in run(VARIANTS, None))}
+        return {"top": _rows((tuple(r[0]), *r[1:]) for r in run(VARIANTS if not spark else VARIANTS_SPARK, None))}
     if task.startswith("funnel"):
         sql = {"ordered": FUNNEL_ORDERED, "any": FUNNEL_ANY, "strict": FUNNEL_STRICT}[task.split()[1]]
         return {"steps": _rows(run(sql, steps))}
@@ -577,4 +586,6 @@ def spark_sql(sql: str) -> str:
     out = re.sub(r"CREATE TEMP TABLE (\w+) AS", r"CACHE TABLE \1 AS", out)
     out = re.sub(r"\$(s\d)", r":\1", out)
     out = re.sub(r"(?<!LEFT )ANTI JOIN", "LEFT ANTI JOIN", out)
+    out = re.sub(r'AS "([^"]+)"', r"AS `\1`", out)
+    out = out.replace("row_number() OVER () AS rid", "monotonically_increasing_id() AS rid")
     return out
