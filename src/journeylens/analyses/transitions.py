@@ -130,8 +130,13 @@ def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float
     if not 0.0 <= min_share <= 1.0:
         raise ParameterError(f"min_share must be between 0 and 1, got {min_share}.",
                              details={"min_share": min_share})
-    nodes = journey_nodes(apply_filters(events, filters, definition, customers), level=level)
-    buckets = -(-int(nodes.count().to_pyarrow().as_py()) // max(bucket_events, 1))
+    scoped = apply_filters(events, filters, definition, customers)
+    nodes = journey_nodes(scoped, level=level)
+    # The events are an upper bound of the nodes (and counting a whole table is nearly free):
+    # count the nodes only when the bound says the graph may need buckets.
+    bound = int(scoped.count().to_pyarrow().as_py())
+    size = bound if bound <= bucket_events else int(nodes.count().to_pyarrow().as_py())
+    buckets = -(-size // max(bucket_events, 1))
     graph = bucketed_graph(nodes, buckets) if buckets > 1 else one_pass_graph(transition_edges(nodes))
     rows = [{"from": r["source"], "to": r["target"], "count": r["count"], "customers": r["customers"],
              **{f"{name}_seconds": _seconds(r[f"{name}_us"]) for name in ("median", "mean", "p90")}}
