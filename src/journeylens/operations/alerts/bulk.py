@@ -164,7 +164,7 @@ def _tickets(session: Session, hits: list[Hit], *, timezone: str, now: datetime)
                           "from_status": None, "to_status": "new", "at": now,
                           "details": {"owner": values["owner"], "team": values["team"],
                                       "priority": values["priority"]}})
-        session.execute(insert(TicketEvent.__table__), trail)
+        session.execute(insert(TicketEvent.metadata.tables[TicketEvent.__tablename__]), trail)
     return len(new)
 
 

@@ -113,7 +113,7 @@ def queue_many(session: Session, messages: Sequence[Outgoing]) -> int:
                                      .where(OutboxMessage.idempotency_key.in_(part))):
             rows.pop(taken, None)
     if rows:
-        session.execute(insert(OutboxMessage.__table__), list(rows.values()))
+        session.execute(insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename__]), list(rows.values()))
     return len(rows)
 
 
