@@ -39,6 +39,13 @@ def _holiday_dates(spec: str, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
 
 
+@lru_cache(maxsize=1)
+def _supported() -> dict[str, list[str]]:
+    import holidays
+
+    return dict(holidays.list_supported_countries())
+
+
 class BusinessCalendar(BaseModel):
     """When a team works: ``days`` from ``start`` to ``end`` (``"24:00"`` = midnight) in ``timezone``."""
 
@@ -65,10 +72,8 @@ class BusinessCalendar(BaseModel):
     def _country(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        import holidays
-
         country, _, subdivision = value.partition("-")
-        supported = holidays.list_supported_countries()
+        supported = _supported()
         if country not in supported:
             raise ValueError(f"no public holidays known for {country!r}; use an ISO 3166 code such as NL, DE, GB, US")
         if subdivision and subdivision not in supported[country]:
