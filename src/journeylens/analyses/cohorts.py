@@ -142,10 +142,16 @@ def _conditions(rule: Cohort) -> tuple[Condition, ...]:
 # --- membership ----------------------------------------------------------------------------
 def customers_in_cohort(events: ir.Table, cohort: str, definition: JourneyDefinition | None = None,
                         customers: ir.Table | None = None) -> ir.Table:
-    """The customers (one ``customer_id`` column, distinct) of the cohort named ``cohort``."""
+    """The customers (one ``customer_id`` column, distinct) of the cohort named ``cohort``, or
+    of a cohort built from conditions (see :mod:`journeylens.analyses.cohort_builder`)."""
+    from journeylens.analyses.cohort_builder import check_built, is_built, parse_cohort
     from journeylens.analyses.names import check_names
 
     specs = {s.name: s for s in cohort_specs(definition)}
+    if cohort not in specs and is_built(cohort):
+        spec = parse_cohort(cohort)
+        check_built(events, spec, customers)
+        return _members(events, spec, definition, customers)
     check_names("cohort", [cohort], specs)
     return _members(events, specs[cohort], definition, customers)
 
@@ -275,8 +281,9 @@ class CohortsResult:
 
 
 def cohorts(events: ir.Table, *, definition: JourneyDefinition | None = None, customers: ir.Table | None = None,
-            filters: Any = None) -> CohortsResult:
-    """Size of every cohort among the customers with events (after ``filters``)."""
+            filters: Any = None, built: Sequence[str] = ()) -> CohortsResult:
+    """Size of every cohort among the customers with events (after ``filters``), plus the
+    cohorts ``built`` from conditions (kind ``built``; see :mod:`journeylens.analyses.cohort_builder`)."""
     if filters is not None and not filters.is_empty():
         events = filters.apply(events, definition, customers)
     total = int(events.customer_id.nunique().execute())
@@ -289,7 +296,16 @@ def cohorts(events: ir.Table, *, definition: JourneyDefinition | None = None, cu
         n = counts.get(spec.name, 0) if (customers is not None or not spec.needs_customers) else None
         records.append({"cohort": spec.name, "kind": spec.kind, "rule": spec.describe(), "customers": n,
                         "share": (n / total if total and n is not None else None)})
-    return CohortsResult(records=tuple(records), customers=total, params={"filters": _filters_dict(filters)})
+    for text in built:
+        from journeylens.analyses.cohort_builder import parse_cohort
+
+        spec = parse_cohort(text)
+        members = customers_in_cohort(events, spec.name, definition, customers)
+        n = int(members.filter(members.customer_id.isin(events.customer_id)).customer_id.nunique().execute())
+        records.append({"cohort": spec.name, "kind": "built", "rule": spec.describe(), "customers": n,
+                        "share": n / total if total else None})
+    return CohortsResult(records=tuple(records), customers=total,
+                         params={"filters": _filters_dict(filters), **({"built": list(built)} if built else {})})
 
 
 def _filters_dict(filters: Any) -> dict[str, Any]:

@@ -74,14 +74,25 @@ class FunnelResult(Result):
         return rows if self.test is None else {"groups": rows, "test": stats_plain(self.test)}
 
     def figure(self) -> Any:
-        """A Plotly funnel chart (one trace per group with a breakdown)."""
+        """A Plotly funnel chart (one trace per group with a breakdown): steps top to bottom in
+        funnel order, customers with thousands separators and the share of step 1 on each bar."""
         import plotly.graph_objects as go
 
+        from journeylens.analyses.chart_rules import NOT_SET, axis_category, axis_count
+
         fig = go.Figure()
+        steps = list(dict.fromkeys(r["step"] for r in self.records))
         for group, grouped in itertools.groupby(self.records, key=lambda r: r.get("group")):
             rows = list(grouped)
-            fig.add_trace(go.Funnel(name=group, y=[r["step"] for r in rows], x=[r["customers"] for r in rows]))
-        return fig
+            name = None if group is None else (NOT_SET if group == MISSING_GROUP else str(group))
+            fig.add_trace(go.Funnel(name=name, y=[r["step"] for r in rows], x=[r["customers"] for r in rows],
+                                    texttemplate="%{value:,} (%{percentInitial:.1%})",
+                                    hovertemplate="%{y}: %{x:,} customers, %{percentInitial:.1%} of step 1, "
+                                                  "%{percentPrevious:.1%} of the previous step<extra></extra>"))
+        breakdown = self.params.get("breakdown_col")
+        fig.update_layout(showlegend=breakdown is not None, legend_title_text=str(breakdown or ""))
+        axis_count(fig, "x", title="Customers reaching the step")
+        return axis_category(fig, "y", title="Funnel step (in order)", order=steps[::-1])
 
 
 def stats_plain(test: Mapping[str, Any]) -> Any:
@@ -283,17 +294,26 @@ def conversion_test(finals: Mapping[str, tuple[int, int]], *, alpha: float = 0.0
             "significant": bool(chi.p_value == chi.p_value and chi.p_value < alpha), "pairs": pairs}
 
 
+def checked_funnel(events: ir.Table, *, steps: list[str], level: str, mode: str, within_days: float | None,
+                   exclude: list[str], filters: Filters | None, definition: JourneyDefinition | None,
+                   customers: ir.Table | None) -> tuple[ir.Table, ir.Table]:
+    """The parameters checked (unknown steps list close matches), then the filtered events and
+    :func:`funnel_wide` of them."""
+    check_level(level)
+    _check(steps, mode, within_days, exclude)
+    _check_step_names(events, level, [*steps, *exclude], definition)
+    events = apply_filters(events, filters, definition, customers)
+    return events, funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+
+
 def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint", mode: str = "ordered",
            within_days: float | None = None, exclude: Sequence[str] = (), breakdown_col: str | None = None,
            alpha: float = 0.05, filters: Filters | None = None,
            definition: JourneyDefinition | None = None, customers: ir.Table | None = None) -> FunnelResult:
     """Customers reaching each of ``steps`` (see the module docstring for the modes)."""
     steps, exclude = list(steps), list(exclude or ())
-    check_level(level)
-    _check(steps, mode, within_days, exclude)
-    _check_step_names(events, level, [*steps, *exclude], definition)
-    events = apply_filters(events, filters, definition, customers)
-    wide = funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+    events, wide = checked_funnel(events, steps=steps, level=level, mode=mode, within_days=within_days,
+                                  exclude=exclude, filters=filters, definition=definition, customers=customers)
     params = {"steps": steps, "level": level, "mode": mode, "within_days": within_days, "exclude": exclude,
               "breakdown_col": breakdown_col, "filters": filters.to_dict() if filters is not None else {}}
     title = f"Funnel ({mode}): {' → '.join(steps)}"

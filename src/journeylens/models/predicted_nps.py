@@ -96,7 +96,8 @@ def _classes(feedback: ir.Table) -> pd.Series:
     answers = feedback.filter(feedback.customer_id.notnull() & feedback.nps.between(0, 10)
                               & (feedback.respondent.isnull() | (feedback.respondent == "customer")))
     ranked = answers.mutate(_r=answers.timestamp.rank().over(group_by="customer_id", order_by=answers.timestamp.desc()))
-    last = ranked.filter(ranked._r == 0).select("customer_id", "nps").to_pandas().drop_duplicates("customer_id")
+    last = ranked.filter(ranked._r == 0).select("customer_id", "nps").order_by(["customer_id", "nps"]).to_pandas()
+    last = last.drop_duplicates("customer_id")
     score = last.set_index("customer_id")["nps"].astype(float)
     return pd.Series(np.where(score >= 9, 2, np.where(score >= 7, 1, 0)), index=score.index)
 

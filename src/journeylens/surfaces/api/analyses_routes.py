@@ -10,7 +10,7 @@ timelines ``customer.lookup``). Common filters are query parameters:
 - ``GET /v1/journey/conformance``    - designed vs actual, friction signals
 - ``GET /v1/journey/retention``      - cohort retention (``period``, ``periods``)
 - ``GET /v1/journey/time-to-stage``  - time between stages (``from_stage``, ``to_stage``)
-- ``GET /v1/cohorts``                - every cohort and its size
+- ``GET /v1/cohorts``                - every cohort and its size (``?build=segment=business;channels=blended``)
 - ``GET /v1/cohorts/compare``        - ``?analysis=journey_map&cohorts=a,b`` side by side, tested
 - ``GET /v1/customers/{id}``         - one customer's whole history
 """
@@ -92,8 +92,12 @@ async def get_time_to_stage(lens: LensDep, filters: FiltersDep, from_stage: str 
 
 
 @router.get("/v1/cohorts")
-async def get_cohorts(lens: LensDep, start: str | None = None, end: str | None = None) -> dict[str, Any]:
-    result = await run_in_threadpool(lens.cohorts, filters=Filters.from_strings(start=start, end=end))
+async def get_cohorts(lens: LensDep, start: str | None = None, end: str | None = None,
+                      build: Annotated[list[str] | None, Query(description="Also size a cohort built from conditions, "
+                                       "such as 'segment=business; performed=Card delivered' (repeatable); every "
+                                       "cohort= filter takes the same text.")] = None) -> dict[str, Any]:
+    result = await run_in_threadpool(lens.cohorts, filters=Filters.from_strings(start=start, end=end),
+                                     built=build or ())
     out: dict[str, Any] = result.to_dict()
     return out
 
