@@ -234,9 +234,15 @@ class JourneyLens:
                             customers=self._customers(), filters=filters, **params)
 
     def departures(self, **params: Any) -> Any:
-        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave."""
+        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave. Tickets come
+        from the app database (``settings.app_database_url``) unless ``tickets=`` is given; without
+        one the result's ``tickets`` section says so."""
         from journeylens.analyses.cx.departures import departures
 
+        if "tickets" not in params:
+            from journeylens.operations.tickets.frame import tickets_at
+
+            params["tickets"], params["tickets_note"] = tickets_at(self.settings.app_database_url)
         return departures(self.events(), self.warehouse.table("feedback"), definition=self.definition,
                           customers=self._customers(), **params)
 

@@ -20,6 +20,7 @@ one at a time and passed through the calibration, ``p − p(without that push)``
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -107,8 +108,10 @@ class CalibratedClassifier:
                                              subsample_freq=1, colsample_bytree=0.8, random_state=self.random_state,
                                              verbose=-1, n_jobs=1, deterministic=True, force_row_wise=True)
             if stop.any():
-                self.model_.fit(X[~stop], y[~stop], eval_set=[(X[stop], y[stop])],
-                                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+                with warnings.catch_warnings():  # eval_set works on every LightGBM 4.x; 4.7 prefers eval_X
+                    warnings.filterwarnings("ignore", message=".*eval_set.*")
+                    self.model_.fit(X[~stop], y[~stop], eval_set=[(X[stop], y[stop])],
+                                    callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
             else:
                 self.model_.fit(X, y)
             return

@@ -80,8 +80,9 @@ def journey_features(events: ir.Table, spec: FeatureSpec, feedback: ir.Table | N
                      comments: str | None = None) -> ir.Table:
     """One row per customer with an event before ``spec.as_of``; see the module docstring."""
     ev = before(events.filter(events.customer_id.notnull()), spec.as_of)
-    ref = (ibis.literal(spec.as_of, type="timestamp('UTC')").epoch_seconds() if spec.as_of is not None
-           else ev.timestamp.max().epoch_seconds().as_scalar())
+    # the reference time as a literal: a scalar subquery here is re-planned per group on some engines
+    last = spec.as_of if spec.as_of is not None else ev.timestamp.max().to_pyarrow().as_py()
+    ref = ibis.literal(last, type="timestamp('UTC')").epoch_seconds()
     win = ibis.window(group_by=ev.customer_id, order_by=ordered(ev))
     ev = ev.mutate(_prev_channel=ev.channel.lag().over(win), _secs=ev.timestamp.epoch_seconds())
     contact = ev.channel == spec.contact_channel

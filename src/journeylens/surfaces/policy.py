@@ -102,6 +102,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
                                     ("POST", "/reports/schedules/{schedule_id}/stop"))},
     # acquisition, departures, models, alerts, tickets (issues 12, 14, 15)
     ("GET", "/v1/attribution"): "read",
+    ("POST", "/v1/attribution/paths"): "read",
     ("GET", "/v1/spend-return"): "read",
     ("GET", "/v1/departures"): "read",
     ("GET", "/v1/alerts"): "read",

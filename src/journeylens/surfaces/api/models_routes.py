@@ -4,7 +4,7 @@
 - ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``, ``funnel``
 - ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest`` (the predictions made at ``as_of``)
 - ``GET /v1/predict/churn/backtest`` — ``horizon_days``, ``as_of``: how those predictions did, next to a baseline
-- ``GET /v1/predict/nps``
+- ``GET /v1/predict/nps`` — ``as_of``, ``horizon_days``
 - ``GET /v1/predict/survival`` — ``by`` (a customers column), ``horizon_days``
 - ``GET /v1/predict/purchases`` — ``purchase``, ``value_property``, ``as_of``, ``horizon_days``, ``backtest``
 
@@ -89,9 +89,10 @@ async def get_purchases(lens: LensDep, purchase: str, value_property: str | None
 
 
 @router.get("/v1/predict/nps", response_model=PredictedNpsPayload)
-async def get_predicted_nps(lens: LensDep) -> Any:
+async def get_predicted_nps(lens: LensDep, as_of: datetime | None = None,
+                            horizon_days: Annotated[int, Query(ge=1)] = 180) -> Any:
     """``{surveyed_nps, predicted_nps, predicted_low, predicted_high, customers: [{customer_id, p_promoter, p_detractor}]}``."""
-    result = await run_in_threadpool(lens.predict_nps)
+    result = await run_in_threadpool(lens.predict_nps, as_of=_utc(as_of), horizon_days=horizon_days)
     return result.to_dict()
 
 

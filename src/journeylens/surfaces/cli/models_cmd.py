@@ -4,7 +4,7 @@
     journeylens drivers --target conversion --journey-drivers --funnel "Apply,KYC,Approved" --json
     journeylens what-if --target nps|csat|churn|conversion [--drivers ...] --change DRIVER=+0.5 [--change ...] --json
     journeylens predict churn [--horizon-days 90] [--as-of DATE] [--backtest] --json
-    journeylens predict nps --json
+    journeylens predict nps [--as-of DATE] [--horizon-days 180] --json
     journeylens predict purchases --purchase TOUCHPOINT [--value-property P] [--as-of DATE] --horizon-days N --json
 
 ``--json`` prints exactly the HTTP API's shapes (``GET /v1/drivers``, ``/v1/predict/...``). With
@@ -193,15 +193,23 @@ def _show_nps(result: Any) -> None:
                   f"{p['customers']} customers {data['predicted_nps']:.1f} "
                   f"(95 % interval {data['predicted_low']:.1f} to {data['predicted_high']:.1f})")
     v = p["validation"]
+    console.print(f"split: {p['split']}; validation: {v['split']}")
+    if "log_loss" not in v:
+        console.print("no answers after the cut-off yet: nothing to validate on")
+        return
     console.print(f"held-out respondents: {v['held_out_respondents']}; log loss {v['log_loss']:.3f} vs "
                   f"{v['baseline_log_loss']:.3f} (class shares); predicted NPS {v['predicted_nps_held_out']:.1f} vs "
                   f"observed {v['observed_nps_held_out']:.1f}")
 
 
 @predict_app.command("nps")
-def nps_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def nps_cmd(ctx: typer.Context, as_of: AsOfOpt = None,
+            horizon_days: Annotated[int, typer.Option("--horizon-days", min=1,
+                                                      help="With --as-of: the answer window before and after it.")]
+            = 180, as_json: JsonOpt = False) -> None:
     """Predicted NPS class of every non-respondent and the base's predicted NPS next to the surveyed one."""
-    run(as_json, lambda: get_ctx(ctx).lens().predict_nps(), _show_nps)
+    run(as_json, lambda: get_ctx(ctx).lens().predict_nps(as_of=parse_as_of(as_of), horizon_days=horizon_days),
+        _show_nps)
 
 
 def _show_survival(result: Any) -> None:
