@@ -41,7 +41,7 @@ from pydantic import model_validator as _model_validator
 
 from journeylens.errors import JourneyDefinitionError, NotFoundError
 from journeylens.journeys import yamlmarks
-from journeylens.journeys.patterns import match_expr, matches_name
+from journeylens.journeys.patterns import is_glob, match_expr, matches_name
 from journeylens.journeys.validation import cross_check, pydantic_issues
 
 Category = Literal["brand-owned", "partner-owned", "customer-owned", "social/external"]
@@ -306,6 +306,19 @@ RULE_COLUMNS: dict[str, dt.DataType] = {
     "touchpoint_rule": dt.string, "stage": dt.string, "stage_order": dt.int32,
     "channel": dt.string, "category": dt.string, "critical": dt.boolean,
 }
+
+
+def exact_rule_names(definition: JourneyDefinition) -> dict[str, str] | None:
+    """Event name → touchpoint rule name when every rule matches exact names only (first rule
+    wins, as in :func:`touchpoint_rules`); ``None`` when a rule has a glob or a regex."""
+    names: dict[str, str] = {}
+    for tp in definition.touchpoints:
+        rule = tp._rule()
+        if rule["regex"] is not None or any(is_glob(m) for m in rule["match"]):
+            return None
+        for name in [*rule.get("exact", ()), *rule["match"]]:
+            names.setdefault(name, tp.name)
+    return names
 
 
 def touchpoint_rules(definition: JourneyDefinition, event_col: ir.StringValue) -> dict[str, ir.Value]:
