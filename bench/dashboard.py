@@ -144,7 +144,7 @@ def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str],
     import json
 
     code = (
-        "import json, resource, sys, time\n"
+        "import json, os, resource, sys, time\n"
         "from fastapi.testclient import TestClient\n"
         "import journeylens\n"
         "from journeylens.settings import get_settings\n"
@@ -161,7 +161,8 @@ def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str],
         "    status = client.get(sys.argv[3]).status_code\n"
         "    seconds = time.perf_counter() - started\n"
         "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps({'status': status, 'seconds': seconds, 'rss_mb': rss}))\n"
+        "print(json.dumps({'status': status, 'seconds': seconds, 'rss_mb': rss}), flush=True)\n"
+        "os._exit(0)  # do not wait for background computations the page started\n"
     )
     try:
         done = subprocess.run([sys.executable, "-c", code, warehouse, journey, page, str(HERE)], env=env,
