@@ -321,6 +321,19 @@ def exact_rule_names(definition: JourneyDefinition) -> dict[str, str] | None:
     return names
 
 
+def _rule_values(definition: JourneyDefinition) -> dict[str, list[Any]]:
+    """Per column of :data:`RULE_COLUMNS`, its value for each touchpoint rule in order."""
+    rules = definition.touchpoints
+    return {
+        "touchpoint_rule": [tp.name for tp in rules],
+        "stage": [tp.stage for tp in rules],
+        "stage_order": [definition.stage_order(tp.stage) for tp in rules],
+        "channel": [tp.channel for tp in rules],
+        "category": [tp.category for tp in rules],
+        "critical": [tp.critical for tp in rules],
+    }
+
+
 def touchpoint_rules(definition: JourneyDefinition, event_col: ir.StringValue) -> dict[str, ir.Value]:
     """Ibis expressions labelling each event by its touchpoint name; first matching rule wins.
 
@@ -332,14 +345,7 @@ def touchpoint_rules(definition: JourneyDefinition, event_col: ir.StringValue) -
         return {col: ibis.null(typ) for col, typ in RULE_COLUMNS.items()}
     index = ibis.cases(*((tp.match_expr(event_col), i) for i, tp in enumerate(rules)),
                        else_=ibis.null(dt.int32))
-    values: dict[str, list[Any]] = {
-        "touchpoint_rule": [tp.name for tp in rules],
-        "stage": [tp.stage for tp in rules],
-        "stage_order": [definition.stage_order(tp.stage) for tp in rules],
-        "channel": [tp.channel for tp in rules],
-        "category": [tp.category for tp in rules],
-        "critical": [tp.critical for tp in rules],
-    }
+    values = _rule_values(definition)
     out: dict[str, ir.Value] = {}
     for col, typ in RULE_COLUMNS.items():
         branches = [(i, ibis.literal(v, type=typ)) for i, v in enumerate(values[col]) if v is not None]
@@ -360,14 +366,7 @@ def rule_labels(definition: JourneyDefinition, names: ir.Table, column: str) -> 
         return names.mutate(**{col: ibis.null(typ) for col, typ in RULE_COLUMNS.items()})
     index = ibis.cases(*((tp.match_expr(names[column]), i) for i, tp in enumerate(rules)),
                        else_=ibis.null(dt.int32))
-    values = {
-        "touchpoint_rule": [tp.name for tp in rules],
-        "stage": [tp.stage for tp in rules],
-        "stage_order": [definition.stage_order(tp.stage) for tp in rules],
-        "channel": [tp.channel for tp in rules],
-        "category": [tp.category for tp in rules],
-        "critical": [tp.critical for tp in rules],
-    }
+    values = _rule_values(definition)
     table = pa.table({"_rule_index": pa.array(range(len(rules)), pa.int32()),
                       **{f"_rule_{col}": pa.array(values[col], RULE_COLUMNS[col].to_pyarrow())
                          for col in RULE_COLUMNS}})
