@@ -87,4 +87,5 @@ def test_departures_show_the_planted_churn_drivers(demo: tuple[Any, Path, Path])
     stages = {(r["stage"], r["group"]) for r in out["stages"]}
     assert stages == {(s, g) for s in ("awareness", "consideration", "onboarding", "usage", "service", "renewal",
                                        "departure") for g in ("left", "stayed")}
-    assert set(out["tickets"]) == {"available", "note", "groups", "stages"} and out["tickets"]["note"]
+    assert set(out["tickets"]) == {"available", "note", "groups", "stages"}
+    assert out["tickets"]["available"] or out["tickets"]["note"]  # tickets, or why there are none
