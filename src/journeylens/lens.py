@@ -123,11 +123,12 @@ class JourneyLens:
         return journey_map(self.events(), definition=self.definition, customers=self._customers(),
                            filters=filters, **params)
 
-    def cohorts(self, filters: Any = None) -> Any:
-        """:func:`journeylens.analyses.cohorts.cohorts`: every cohort and its size."""
+    def cohorts(self, filters: Any = None, built: Any = ()) -> Any:
+        """:func:`journeylens.analyses.cohorts.cohorts`: every cohort and its size (plus ``built`` ones)."""
         from journeylens.analyses.cohorts import cohorts
 
-        return cohorts(self.events(), definition=self.definition, customers=self._customers(), filters=filters)
+        return cohorts(self.events(), definition=self.definition, customers=self._customers(), filters=filters,
+                       built=tuple(built))
 
     def compare_cohorts(self, analysis: Any, cohorts: Any, filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.cohorts.compare_cohorts`: one analysis per cohort, tested."""
@@ -209,6 +210,14 @@ class JourneyLens:
         return funnel(self.events(), steps=steps, definition=self._definition, customers=self._customers(),
                       filters=filters, **params)
 
+    def funnel_vs_map(self, steps: Any, filters: Any = None, **params: Any) -> Any:
+        """:func:`journeylens.analyses.funnel_reconciliation.reconcile_funnel`: the map's customers
+        at each step split into parts that add up (reached in the funnel, never did step 1, …)."""
+        from journeylens.analyses.funnel_reconciliation import reconcile_funnel
+
+        return reconcile_funnel(self.events(), steps=steps, definition=self._definition,
+                                customers=self._customers(), filters=filters, **params)
+
     # --- marketing: attribution, spend and return; departures ---------------------------
     def attribution(self, filters: Any = None, **params: Any) -> Any:
         """:func:`journeylens.analyses.marketing.attribution.attribution`: every model side by side."""
@@ -225,9 +234,15 @@ class JourneyLens:
                             customers=self._customers(), filters=filters, **params)
 
     def departures(self, **params: Any) -> Any:
-        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave."""
+        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave. Tickets come
+        from the app database (``settings.app_database_url``) unless ``tickets=`` is given; without
+        one the result's ``tickets`` section says so."""
         from journeylens.analyses.cx.departures import departures
 
+        if "tickets" not in params:
+            from journeylens.operations.tickets.frame import tickets_at
+
+            params["tickets"], params["tickets_note"] = tickets_at(self.settings.app_database_url)
         return departures(self.events(), self.warehouse.table("feedback"), definition=self.definition,
                           customers=self._customers(), **params)
 
@@ -380,6 +395,7 @@ class JourneyLens:
         conversion from journey drivers (logistic model)."""
         from journeylens.models import whatif
 
+        funnel = params.pop("funnel", None)
         if target in ("nps", "csat"):
             return whatif.what_if_scores(self.warehouse.table("feedback"), target=target, changes=changes,
                                          drivers=drivers, survey=survey, **params)
@@ -387,9 +403,10 @@ class JourneyLens:
             raise ParameterError(f"Unknown what-if target {target!r}; allowed: {', '.join(whatif.TARGETS)}.")
         from journeylens.models.journey_drivers import customer_table
 
-        X, y, value = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
-                                     definition=self.definition, customers=self._customers(), drivers=drivers)
-        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, **params)
+        X, y, value, reached = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
+                                              definition=self.definition, customers=self._customers(),
+                                              drivers=drivers, funnel=funnel)
+        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, reached=reached, **params)
 
     def predict_churn(self, **params: Any) -> Any:
         """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""

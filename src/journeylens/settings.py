@@ -3,16 +3,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from journeylens.errors import ConfigError
 
 _UNSAFE_SECRETS = {"", "changeme", "secret", "change-me", "journeylens"}
+
+
+class WebhookSecret(BaseModel):
+    """One signing secret of an endpoint; ``until`` ends it (the grace period of a rotation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: str = Field(min_length=1)
+    until: datetime | None = None
 
 
 class Settings(BaseSettings):
@@ -78,10 +88,6 @@ class Settings(BaseSettings):
         default=None, description="YAML of comment aspects and their seed phrases (default: the shipped list; "
                                   "see docs/text.md).")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
-    rate_limit_storage: str = Field(
-        default="memory://",
-        description="Where sign-in throttling counts failures ('limits' storage URL): 'memory://' per process, "
-                    "or 'redis://host:6379' shared by every server process.")
     maturity_model: Path | None = Field(
         default=None, description="A company's own maturity model YAML (default: the shipped model).")
     # --- operations core: outgoing messages and the worker (docs/operations.md) ---
@@ -98,6 +104,11 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=15.0, gt=0, description="SMTP connect/command timeout.")
     webhook_secret: str = Field(
         default="", description="Standard Webhooks signing secret ('whsec_' + base64) for webhook and SMS channels.")
+    webhook_secrets: dict[str, list[WebhookSecret | str]] = Field(
+        default_factory=dict,
+        description="Signing secrets per endpoint, JSON: {URL or URL prefix: [secret, {secret, until}, ...]}; the "
+                    "longest matching prefix wins, else JOURNEYLENS_WEBHOOK_SECRET. Every secret still valid signs "
+                    "(rotation: old and new during the grace period).")
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one outgoing webhook POST.")
     sms_webhook_url: str = Field(default="", description="Your SMS provider's webhook; SMS is off while empty.")
     outbox_max_attempts: int = Field(default=8, ge=1, description="Delivery attempts before a message is dead.")

@@ -18,6 +18,7 @@ from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.keys import create_key
 from journeylens.settings import Settings
 from journeylens.surfaces.api.app import create_app
+from journeylens.surfaces.cli.context import human
 from journeylens.surfaces.cli.main import app as cli
 from journeylens.warehouse.schema import FEEDBACK
 
@@ -113,3 +114,26 @@ def test_http_metrics_match_python_and_need_read_scope(client: tuple[TestClient,
         ("nps", 0, None, False), ("csat", 0, None, False), ("ces", 0, None, False)]
     sentiment = http.get("/v1/text/sentiment?limit=2", headers=auth).json()
     assert len(sentiment["comments"]) == 2 and sentiment["overall"]["n"] == 14
+
+
+def test_targets_are_on_the_metrics_own_scale_everywhere(warehouse_file: str, tmp_path: Path) -> None:
+    """The YAML may write a CSAT target as "80 %"; JSON keeps it on CSAT's own 0..1 scale (so
+    ``csat >= csat_target`` compares directly) and people read it as a percentage."""
+    journey = tmp_path / "j.yaml"
+    journey.write_text('name: Shop\nstages: [{name: Buy}]\ntouchpoints:\n'
+                       '  - {name: checkout, stage: Buy, targets: {csat: "80 %", nps: 30}}\n', encoding="utf-8")
+    base = ["--warehouse", warehouse_file, "--journey", str(journey), "metrics", "--by", "touchpoint", "--detail"]
+    result = CliRunner().invoke(cli, [*base, "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)[0]
+    assert row["csat_target"] == 0.8 and row["nps_target"] == 30
+    assert row["csat_target_status"] == ("met" if row["csat"] >= 0.8 else "missed" if row["csat_high"] < 0.8
+                                         else "at_risk")
+    table = CliRunner().invoke(cli, [*base, "--metric", "csat"])
+    assert table.exit_code == 0 and "%" in table.output
+    assert human(0.8, "csat_target") == "80.0 %" and human(30.0, "nps_target") == "30"
+    journey.write_text('name: Shop\nstages: [{name: Buy}]\ntouchpoints:\n'
+                       '  - {name: checkout, stage: Buy, targets: {csat: 80}}\n', encoding="utf-8")
+    refused = CliRunner().invoke(cli, [*base, "--json"])
+    assert refused.exit_code != 0 and "csat target 80 is outside its scale" in refused.output
+    assert "'80 %'" in refused.output and ":4:" in refused.output  # the line of the target

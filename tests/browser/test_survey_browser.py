@@ -35,8 +35,9 @@ class SurveyServer:
 
 @pytest.fixture(scope="module")
 def survey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SurveyServer]:
-    import journeylens
     from tests.browser.conftest import serving
+
+    import journeylens
     from journeylens.operations.appdb import AppDatabase
     from journeylens.operations.models import utcnow
     from journeylens.operations.surveys import registry, stats

@@ -80,3 +80,58 @@ def test_unknown_funnel_step_is_an_error_with_the_close_match(page: Any) -> None
     _settle(page)
     assert "did you mean 'Card delivered'" in page.locator("main").inner_text()
     assert page.locator("table").count() == 0
+
+
+def test_cohort_built_in_the_dashboard_applies_across_pages_and_saves(page: Any) -> None:
+    page.goto("/micro-journeys")
+    _settle(page)
+    page.get_by_label("segment").select_option(["business", "mass"])
+    page.get_by_label("Channels used").select_option("blended")
+    page.get_by_role("button", name="Build cohort").click()
+    page.wait_for_url("**built=**")
+    _settle(page)
+    built = "segment=business|mass; channels=blended"
+    summary = page.locator("#built-cohort").inner_text()
+    assert built in summary and "customers" in summary
+    size = int(summary.split("customers")[0].split(":")[-1].replace(",", "").strip())
+    page.locator("#built-cohort").get_by_role("link", name="Journey map").click()
+    page.wait_for_url("**/journey-map?cohort=**")
+    _settle(page)
+    assert page.get_by_label("Cohort").input_value() == built  # the filter bar keeps it
+    assert f"{size:,} customers" in page.locator("main").inner_text()
+    page.go_back()
+    _settle(page)
+    page.get_by_label("Save this view as").fill("Blended business and mass")
+    page.get_by_role("button", name="Save", exact=True).click()
+    _settle(page)
+    page.goto("/views")
+    _settle(page)
+    link = page.get_by_role("row", name="Blended business and mass").get_by_role("link")
+    assert "/micro-journeys?built=" in (link.get_attribute("href") or "")
+    link.click()
+    _settle(page)
+    assert built in page.locator("#built-cohort").inner_text()  # the shared link rebuilds it
+
+
+def test_moves_between_stages_split_by_app_version(page: Any) -> None:
+    page.goto("/journey-map")
+    _settle(page)
+    page.get_by_label("Split by").select_option("app_version")
+    page.get_by_role("button", name="Split").click()
+    page.wait_for_url("**split=app_version**")
+    _settle(page)
+    headers = page.locator("#moves-table thead th").all_inner_texts()
+    assert any("app_version = 6.0.0" in h for h in headers) and any("5.14.2" in h for h in headers)
+    assert {"5.14.2", "6.0.0"} <= set(_traces(page, "moves-split"))
+
+
+def test_funnel_and_map_agree_in_numbers(page: Any) -> None:
+    page.goto("/funnel?steps=Account%20approved,Card%20delivered")
+    _settle(page)
+    row = page.locator("#funnel-vs-map tbody tr").first.locator("td").all_inner_texts()
+    on_map, parts = int(row[1].replace(",", "")), [int(c.replace(",", "")) for c in row[2:]]
+    assert on_map == sum(parts) and on_map > 0
+    page.goto("/journey-map")
+    _settle(page)
+    card = page.locator(".tp", has_text="Card delivered").first.inner_text()
+    assert f"{on_map:,} customers" in card  # the same number as the map's card

@@ -20,7 +20,32 @@ METRIC_AXES: dict[str, dict[str, Any]] = {
     "ces": {"title": {"text": "CES (mean, 1–7)"}, "range": [1, 7], "tickformat": ",.1f"},
 }
 SHARE_AXIS: dict[str, Any] = {"range": [0, 1], "tickformat": ".0%"}
+COUNT_AXIS: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero"}
 HOLLOW = "circle-open"
+#: A split's missing value.
+NOT_SET = "not set"
+
+
+def axis_share(figure: Any, axis: str, *, title: str) -> Any:
+    """Make ``axis`` (``"x"`` or ``"y"``) a share axis: 0..100 %, whole-percent ticks, titled."""
+    figure.update_layout({f"{axis}axis": {**SHARE_AXIS, "title": {"text": title}}})
+    return figure
+
+
+def axis_count(figure: Any, axis: str, *, title: str) -> Any:
+    """Make ``axis`` a count axis: from zero, thousands separators, titled."""
+    figure.update_layout({f"{axis}axis": {**COUNT_AXIS, "title": {"text": title}}})
+    return figure
+
+
+def axis_category(figure: Any, axis: str, *, title: str, order: Sequence[str] | None = None) -> Any:
+    """A titled category axis, in ``order`` when given (Plotly draws y categories bottom-up,
+    so pass them in drawing order)."""
+    layout: dict[str, Any] = {"type": "category", "title": {"text": title}}
+    if order is not None:
+        layout.update(categoryorder="array", categoryarray=list(order))
+    figure.update_layout({f"{axis}axis": layout})
+    return figure
 
 
 def metric_axis(metric: str) -> dict[str, Any]:

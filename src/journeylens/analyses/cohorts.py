@@ -39,7 +39,7 @@ import ibis.expr.types as ir
 from journeylens.analyses.result import plain
 from journeylens.analyses.stats import benjamini_hochberg, two_proportion_ztest
 from journeylens.errors import ParameterError
-from journeylens.journeys.definition import ONLINE_CHANNELS
+from journeylens.journeys.definition import OFFLINE_CHANNELS, ONLINE_CHANNELS
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import Cohort, JourneyDefinition
@@ -102,17 +102,30 @@ def is_online(channel: ir.StringValue, definition: JourneyDefinition | None = No
     ``online`` flag of the definition's touchpoints on that channel (first in file order), then
     :data:`DEFAULT_ONLINE_CHANNELS` (names compared lower case, spaces and hyphens as
     underscores); any other channel is offline."""
-    key = channel.strip().lower().replace(" ", "_").replace("-", "_")
     flags: dict[str, bool] = {}
     if definition is not None:
         flags.update({c: kind == "online" for c, kind in definition.channels.items()})
         for tp in definition.touchpoints:
             if tp.channel and tp.online is not None:
                 flags.setdefault(tp.channel, tp.online)
+    # Names already in normal form are judged by comparing the raw value; only other spellings
+    # pay for normalising the text (CASE branches run only for the rows that reach them).
+    for name in sorted(DEFAULT_ONLINE_CHANNELS | OFFLINE_CHANNELS):
+        flags.setdefault(name, name in DEFAULT_ONLINE_CHANNELS)
+    key = channel.strip().lower().replace(" ", "_").replace("-", "_")
     known = ibis.cases(*((channel == name, ibis.literal(flag)) for name, flag in flags.items()),
-                       else_=key.isin(sorted(DEFAULT_ONLINE_CHANNELS))) if flags else key.isin(
-        sorted(DEFAULT_ONLINE_CHANNELS))
+                       else_=one_of(key, sorted(DEFAULT_ONLINE_CHANNELS)))
     return ibis.ifelse(channel.isnull(), ibis.null(dt.boolean), known)
+
+
+def one_of(value: ir.Value, options: Sequence[Any]) -> ir.BooleanValue:
+    """``value IN options`` as equalities: DuckDB plans an ``IN`` list as a join against the
+    list and evaluates a computed ``value`` for every row, even inside a ``CASE`` branch that
+    few rows reach."""
+    test: ir.BooleanValue = ibis.literal(False)
+    for option in options:
+        test = test | (value == option)
+    return test
 
 
 def cohort_specs(definition: JourneyDefinition | None = None) -> tuple[CohortSpec, ...]:
@@ -142,10 +155,16 @@ def _conditions(rule: Cohort) -> tuple[Condition, ...]:
 # --- membership ----------------------------------------------------------------------------
 def customers_in_cohort(events: ir.Table, cohort: str, definition: JourneyDefinition | None = None,
                         customers: ir.Table | None = None) -> ir.Table:
-    """The customers (one ``customer_id`` column, distinct) of the cohort named ``cohort``."""
+    """The customers (one ``customer_id`` column, distinct) of the cohort named ``cohort``, or
+    of a cohort built from conditions (see :mod:`journeylens.analyses.cohort_builder`)."""
+    from journeylens.analyses.cohort_builder import check_built, is_built, parse_cohort
     from journeylens.analyses.names import check_names
 
     specs = {s.name: s for s in cohort_specs(definition)}
+    if cohort not in specs and is_built(cohort):
+        spec = parse_cohort(cohort)
+        check_built(events, spec, customers)
+        return _members(events, spec, definition, customers)
     check_names("cohort", [cohort], specs)
     return _members(events, specs[cohort], definition, customers)
 
@@ -275,21 +294,34 @@ class CohortsResult:
 
 
 def cohorts(events: ir.Table, *, definition: JourneyDefinition | None = None, customers: ir.Table | None = None,
-            filters: Any = None) -> CohortsResult:
-    """Size of every cohort among the customers with events (after ``filters``)."""
+            filters: Any = None, built: Sequence[str] = ()) -> CohortsResult:
+    """Size of every cohort among the customers with events (after ``filters``), plus the
+    cohorts ``built`` from conditions (kind ``built``; see :mod:`journeylens.analyses.cohort_builder`)."""
     if filters is not None and not filters.is_empty():
         events = filters.apply(events, definition, customers)
-    total = int(events.customer_id.nunique().execute())
-    assigned = assign_cohorts(events, definition, customers)
-    assigned = assigned.filter(assigned.customer_id.isin(events.customer_id))
-    counts = {r["cohort"]: int(r["n"]) for r in
-              assigned.group_by("cohort").aggregate(n=assigned.customer_id.nunique()).to_pyarrow().to_pylist()}
+    from journeylens.analyses.cohort_sizes import cohort_sizes
+
+    specs = cohort_specs(definition)
+    for spec in specs:  # unknown channel modes are errors here too
+        for c in spec.conditions:
+            if c.kind == "channels" and c.channels not in CHANNEL_COHORTS:
+                raise ParameterError(f"Unknown channels mode {c.channels!r}; allowed: {', '.join(CHANNEL_COHORTS)}.")
+    total, counts = cohort_sizes(events, specs, definition, customers)
     records = []
     for spec in cohort_specs(definition):
         n = counts.get(spec.name, 0) if (customers is not None or not spec.needs_customers) else None
         records.append({"cohort": spec.name, "kind": spec.kind, "rule": spec.describe(), "customers": n,
                         "share": (n / total if total and n is not None else None)})
-    return CohortsResult(records=tuple(records), customers=total, params={"filters": _filters_dict(filters)})
+    for text in built:
+        from journeylens.analyses.cohort_builder import parse_cohort
+
+        spec = parse_cohort(text)
+        members = customers_in_cohort(events, spec.name, definition, customers)
+        n = int(members.filter(members.customer_id.isin(events.customer_id)).customer_id.nunique().execute())
+        records.append({"cohort": spec.name, "kind": "built", "rule": spec.describe(), "customers": n,
+                        "share": n / total if total else None})
+    return CohortsResult(records=tuple(records), customers=total,
+                         params={"filters": _filters_dict(filters), **({"built": list(built)} if built else {})})
 
 
 def _filters_dict(filters: Any) -> dict[str, Any]:

@@ -74,14 +74,25 @@ class FunnelResult(Result):
         return rows if self.test is None else {"groups": rows, "test": stats_plain(self.test)}
 
     def figure(self) -> Any:
-        """A Plotly funnel chart (one trace per group with a breakdown)."""
+        """A Plotly funnel chart (one trace per group with a breakdown): steps top to bottom in
+        funnel order, customers with thousands separators and the share of step 1 on each bar."""
         import plotly.graph_objects as go
 
+        from journeylens.analyses.chart_rules import NOT_SET, axis_category, axis_count
+
         fig = go.Figure()
+        steps = list(dict.fromkeys(r["step"] for r in self.records))
         for group, grouped in itertools.groupby(self.records, key=lambda r: r.get("group")):
             rows = list(grouped)
-            fig.add_trace(go.Funnel(name=group, y=[r["step"] for r in rows], x=[r["customers"] for r in rows]))
-        return fig
+            name = None if group is None else (NOT_SET if group == MISSING_GROUP else str(group))
+            fig.add_trace(go.Funnel(name=name, y=[r["step"] for r in rows], x=[r["customers"] for r in rows],
+                                    texttemplate="%{value:,} (%{percentInitial:.1%})",
+                                    hovertemplate="%{y}: %{x:,} customers, %{percentInitial:.1%} of step 1, "
+                                                  "%{percentPrevious:.1%} of the previous step<extra></extra>"))
+        breakdown = self.params.get("breakdown_col")
+        fig.update_layout(showlegend=breakdown is not None, legend_title_text=str(breakdown or ""))
+        axis_count(fig, "x", title="Customers reaching the step")
+        return axis_category(fig, "y", title="Funnel step (in order)", order=steps[::-1])
 
 
 def stats_plain(test: Mapping[str, Any]) -> Any:
@@ -107,9 +118,11 @@ def _check(steps: Sequence[str], mode: str, within_days: float | None, exclude: 
 def _check_step_names(events: ir.Table, level: str, names: Sequence[str],
                       definition: JourneyDefinition | None) -> None:
     """A step the data and the definition never name is an error with close matches (not a zero)."""
-    known = set(distinct_values(events, level))
+    known: set[str] = set()
     if definition is not None:
         known |= {t.name if level == "touchpoint" else t.stage for t in definition.touchpoints}
+    if not set(names) <= known:  # only then read the data's names (a scan of the whole table)
+        known |= set(distinct_values(events, level))
     check_names("step", names, known)
 
 
@@ -170,22 +183,31 @@ def _strict(nodes: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.
 
 
 def _any(cand: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.Table:
-    """Per customer: first occurrence of each step; step k done when steps 1..k all occurred."""
+    """Per customer: first occurrence of each step; step k done when steps 1..k all occurred.
+
+    ``lo{k}``/``hi{k}`` (positions of the first and last matched step, for exclusions) only
+    when ``cand`` has positions: without exclusions the funnel needs no window at all.
+    """
+    positioned = "position" in cand.columns
     firsts = cand.group_by("customer_id").aggregate(
-        **{f"p{k}": cand.position.min(where=cand.node == s) for k, s in enumerate(steps)},
+        **({f"p{k}": cand.position.min(where=cand.node == s) for k, s in enumerate(steps)} if positioned else {}),
         **{f"t{k}": cand.timestamp.min(where=cand.node == s) for k, s in enumerate(steps)})
-    firsts = firsts.filter(firsts.p0.notnull())
-    columns: dict[str, Any] = {"done0": firsts.t0, "lo0": firsts.p0, "hi0": firsts.p0, "first_t0": firsts.t0}
+    firsts = firsts.filter(firsts.t0.notnull())
+    columns: dict[str, Any] = {"done0": firsts.t0, "first_t0": firsts.t0}
+    if positioned:
+        columns.update(lo0=firsts.p0, hi0=firsts.p0)
     reached: ir.BooleanValue = ibis.literal(True)
     for k in range(1, len(steps)):
-        t_k, p_k = firsts[f"t{k}"], firsts[f"p{k}"]
+        t_k = firsts[f"t{k}"]
         earliest = ibis.least(columns[f"first_t{k - 1}"], t_k)
         latest = ibis.greatest(columns[f"done{k - 1}"], t_k)
         reached = reached & t_k.notnull() & _within(latest, earliest, window_us)
         columns[f"first_t{k}"] = earliest
         columns[f"done{k}"] = ibis.ifelse(reached, latest, ibis.null("timestamp"))
-        columns[f"lo{k}"] = ibis.ifelse(reached, ibis.least(columns[f"lo{k - 1}"], p_k), ibis.null("int64"))
-        columns[f"hi{k}"] = ibis.ifelse(reached, ibis.greatest(columns[f"hi{k - 1}"], p_k), ibis.null("int64"))
+        if positioned:
+            p_k = firsts[f"p{k}"]
+            columns[f"lo{k}"] = ibis.ifelse(reached, ibis.least(columns[f"lo{k - 1}"], p_k), ibis.null("int64"))
+            columns[f"hi{k}"] = ibis.ifelse(reached, ibis.greatest(columns[f"hi{k - 1}"], p_k), ibis.null("int64"))
     return firsts.mutate(**columns)
 
 
@@ -230,7 +252,10 @@ def funnel_wide(events: ir.Table, *, steps: Sequence[str], level: str = "touchpo
     window_us = None if within_days is None else round(within_days * 86_400_000_000)
     if mode == "strict":
         return _strict(journey_nodes(events, level=level), steps, window_us)
-    cand = _ranked(journey_nodes(events, level=level), [*steps, *exclude])
+    nodes = journey_nodes(events, level=level)
+    if mode == "any" and not exclude:  # first times only: no positions, no window
+        return _any(nodes.filter(nodes.node.isin(list(steps))), steps, window_us)
+    cand = _ranked(nodes, [*steps, *exclude])
     wide = _ordered(cand, steps, window_us) if mode == "ordered" else _any(cand, steps, window_us)
     return _drop_excluded(wide, cand, exclude, len(steps), mode) if exclude else wide
 
@@ -283,17 +308,26 @@ def conversion_test(finals: Mapping[str, tuple[int, int]], *, alpha: float = 0.0
             "significant": bool(chi.p_value == chi.p_value and chi.p_value < alpha), "pairs": pairs}
 
 
+def checked_funnel(events: ir.Table, *, steps: list[str], level: str, mode: str, within_days: float | None,
+                   exclude: list[str], filters: Filters | None, definition: JourneyDefinition | None,
+                   customers: ir.Table | None) -> tuple[ir.Table, ir.Table]:
+    """The parameters checked (unknown steps list close matches), then the filtered events and
+    :func:`funnel_wide` of them."""
+    check_level(level)
+    _check(steps, mode, within_days, exclude)
+    _check_step_names(events, level, [*steps, *exclude], definition)
+    events = apply_filters(events, filters, definition, customers)
+    return events, funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+
+
 def funnel(events: ir.Table, *, steps: Sequence[str], level: str = "touchpoint", mode: str = "ordered",
            within_days: float | None = None, exclude: Sequence[str] = (), breakdown_col: str | None = None,
            alpha: float = 0.05, filters: Filters | None = None,
            definition: JourneyDefinition | None = None, customers: ir.Table | None = None) -> FunnelResult:
     """Customers reaching each of ``steps`` (see the module docstring for the modes)."""
     steps, exclude = list(steps), list(exclude or ())
-    check_level(level)
-    _check(steps, mode, within_days, exclude)
-    _check_step_names(events, level, [*steps, *exclude], definition)
-    events = apply_filters(events, filters, definition, customers)
-    wide = funnel_wide(events, steps=steps, level=level, mode=mode, within_days=within_days, exclude=exclude)
+    events, wide = checked_funnel(events, steps=steps, level=level, mode=mode, within_days=within_days,
+                                  exclude=exclude, filters=filters, definition=definition, customers=customers)
     params = {"steps": steps, "level": level, "mode": mode, "within_days": within_days, "exclude": exclude,
               "breakdown_col": breakdown_col, "filters": filters.to_dict() if filters is not None else {}}
     title = f"Funnel ({mode}): {' → '.join(steps)}"

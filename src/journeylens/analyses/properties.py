@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ import ibis
 import ibis.expr.types as ir
 
 from journeylens.analyses.result import Result
-from journeylens.errors import EngineNotSupportedError, ParameterError
+from journeylens.errors import ParameterError
 
 OTHER = "other"
 #: Values kept per property before the rest become "other".
@@ -40,8 +41,12 @@ def json_key_pattern(key: str) -> str:
 
 def json_value(column: ir.StringValue, key: str) -> ir.StringValue:
     """The text of ``key`` in a JSON-object column (null when absent or JSON null); a regular
-    expression so every engine agrees (values with commas or quotes are cut at them)."""
-    value = column.re_extract(json_key_pattern(key), 1).strip()
+    expression so every engine agrees (values with commas or quotes are cut at them).
+
+    Surrounding white space is removed with a regular expression, not ``.strip()``: Ibis
+    compiles ``strip`` for Spark as ``TRIM(' \\t\\n\\r\\v\\f' FROM …)`` and Spark reads ``\\v`` and
+    ``\\f`` as the letters, so values were cut at leading or trailing ``t n r v f``."""
+    value = column.re_extract(json_key_pattern(key), 1).re_replace(r"^\s+|\s+$", "")
     return value.nullif("").nullif("null")
 
 
@@ -115,26 +120,38 @@ def top_or_other(table: ir.Table, column: str, top: int = DEFAULT_TOP) -> ir.Tab
 
 def with_event_property(rows: ir.Table, events: ir.Table, key: str, *, time_col: str = "timestamp") -> ir.Table:
     """``rows`` (with ``customer_id`` and ``time_col``) plus column ``key``: the value on the
-    customer's latest event carrying it at or before the row's time."""
+    customer's latest event carrying it at or before the row's time.
+
+    An as-of join written with window functions every engine has (Spark SQL has no as-of
+    join): the rows and the carrying events are stacked, ordered per customer by time with the
+    events first on a tie, and a running count of events numbers the stretches; each row takes
+    the one value of its stretch (see ADR 0022)."""
     carrying = events.filter(events.properties.contains(f'"{key}"'))
-    carrying = carrying.select(_cid=carrying.customer_id, _ts=carrying.timestamp,
-                               _v=json_value(carrying.properties, key)).filter(ibis._._v.notnull())
-    try:
-        joined = rows.asof_join(carrying, on=rows[time_col] >= carrying._ts,
-                                predicates=[rows.customer_id == carrying._cid])
-        out = joined.mutate(**{key: joined._v}).drop("_cid", "_ts", "_v")
-    except (NotImplementedError, ibis.common.exceptions.UnsupportedOperationError) as exc:
-        raise EngineNotSupportedError(f"Splitting by the event property {key!r} needs an as-of join, which "
-                                      "this engine cannot do.") from exc
-    return out
+    carrying = carrying.filter(json_value(carrying.properties, key).notnull())
+    schema = rows.schema()
+    helpers = {"_cid": "string", "_ts": schema[time_col], "_kind": "int8", "_order": "int64", "_v": "string"}
+    asked = rows.select(*rows.columns, _cid=rows.customer_id.cast("string"), _ts=rows[time_col],
+                        _kind=ibis.literal(1, "int8"), _order=ibis.null("int64"), _v=ibis.null("string"))
+    known = carrying.select(**{c: ibis.null(schema[c]) for c in rows.columns},
+                            _cid=carrying.customer_id.cast("string"), _ts=carrying.timestamp.cast(helpers["_ts"]),
+                            _kind=ibis.literal(0, "int8"), _order=carrying._seq.cast("int64"),
+                            _v=json_value(carrying.properties, key))
+    both = asked.union(known)
+    running = ibis.window(group_by=both._cid, order_by=[both._ts, both._kind, both._order], rows=(None, 0))
+    stretched = both.mutate(_stretch=(both._kind == 0).cast("int64").sum().over(running))
+    valued = stretched.mutate(**{key: stretched._v.max().over(ibis.window(group_by=[stretched._cid,
+                                                                                     stretched._stretch]))})
+    return valued.filter(valued._kind == 1).drop(*helpers, "_stretch")
 
 
 def property_column(rows: ir.Table, key: str, *, events: ir.Table | None, customers: ir.Table | None,
-                    kind: str, top: int = DEFAULT_TOP, what: str = "property") -> ir.Table:
+                    kind: str, top: int = DEFAULT_TOP, what: str = "property",
+                    also_known: Sequence[str] = ()) -> ir.Table:
     """``rows`` plus a string column ``key`` from, in order: the rows' own properties, the
     customer's columns / attributes, the customer's latest event with the property.
     ``kind`` names what the rows are (``feedback`` or ``event``); ``what`` names the parameter
-    in the error message."""
+    in the error message; ``also_known`` adds names the caller accepts itself (listed as
+    close matches of an unknown name)."""
     if key in rows.columns:
         out = rows.mutate(**{key: rows[key].cast("string")})
     elif has_key(rows, "properties", key):
@@ -150,6 +167,7 @@ def property_column(rows: ir.Table, key: str, *, events: ir.Table | None, custom
     else:
         from journeylens.analyses.names import check_names
 
-        check_names(what, [key], known_properties(events, rows if kind == "feedback" else None, customers))
+        known = [*also_known, *known_properties(events, rows if kind == "feedback" else None, customers)]
+        check_names(what, [key], list(dict.fromkeys(known)))
         raise ParameterError(f"Cannot split by {key!r}.")  # unreachable: check_names raised
     return top_or_other(out, key, top)

@@ -98,15 +98,22 @@ class SwitchImpactResult(Result):
         return [r for r in self.to_dict() if r["significant"] and r["impact"] and r["impact"] > 0]
 
     def figure(self) -> Any:
-        """NPS of switchers vs others per pattern, with the margins of error."""
+        """NPS of the others (the baseline, first) vs the switchers per pattern, with margins of
+        error, on NPS's own scale; patterns ordered by the NPS difference, the worst first."""
         import plotly.graph_objects as go
 
-        rows = self.to_dict()
+        from journeylens.analyses.chart_rules import axis_category, metric_axis
+
+        rows = sorted(self.to_dict(), key=lambda r: (r["nps_difference"] is None, r["nps_difference"] or 0))
         labels = [f"{r['stage']}: {r['from_channel']} → {r['to_channel']}" for r in rows]
         bars = [go.Bar(name=name, x=labels, y=[r[f"nps_{key}"] for r in rows],
-                       error_y={"type": "data", "array": [r[f"nps_{key}_moe"] for r in rows]})
-                for name, key in (("switchers", "switchers"), ("others", "others"))]
-        return go.Figure(data=bars, layout={"title": self.title, "barmode": "group", "yaxis": {"title": "NPS"}})
+                       error_y={"type": "data", "array": [r[f"nps_{key}_moe"] for r in rows]},
+                       customdata=[r[f"nps_responses_{key}"] for r in rows],
+                       hovertemplate="%{x}: NPS %{y:.1f} (%{customdata:,} answers)<extra>" + name + "</extra>")
+                for name, key in (("others in the stage (baseline)", "others"), ("switchers", "switchers"))]
+        fig = go.Figure(data=bars, layout={"title": self.title, "barmode": "group", "yaxis": metric_axis("nps")})
+        return axis_category(fig, "x", title="Channel switch (stage: from → to), worst NPS difference first",
+                             order=labels)
 
     def __repr__(self) -> str:
         top = self.records[0] if self.records else None
@@ -138,10 +145,13 @@ def switch_impact(events: ir.Table, feedback: ir.Table, *, definition: JourneyDe
         raise ParameterError(f"max_gap_minutes must be > 0 (or None for no limit), got {max_gap_minutes}.")
     scoped = events if filters is None or filters.is_empty() else filters.apply(events, definition, customers)
     scoped = scoped.filter(scoped.customer_id.notnull())
-    per_customer = _stage_customers(scoped, _customer_profile(events, feedback, definition, customers))
-    joined = _switchers(scoped, within_stage, max_gap_minutes).join(per_customer, ["stage", "customer_id"])
-    by_stage = {r["stage"]: r for r in _totals(per_customer, ["stage"])}
-    patterns = _totals(joined, ["stage", "from_channel", "to_channel"])
+    profile = _stage_customers(scoped, _customer_profile(events, feedback, definition, customers))
+    # One row per (stage, customer) with their outcomes and answers feeds both aggregations:
+    # computed once for this call, not once per aggregation.
+    with profile.cache() as per_customer:
+        joined = _switchers(scoped, within_stage, max_gap_minutes).join(per_customer, ["stage", "customer_id"])
+        by_stage = {r["stage"]: r for r in _totals(per_customer, ["stage"])}
+        patterns = _totals(joined, ["stage", "from_channel", "to_channel"])
     kept = [r for r in patterns if r["customers"] >= min_customers]
     params = {"within_stage": within_stage, "max_gap_minutes": max_gap_minutes, "min_customers": min_customers,
               "patterns_below_min_customers": len(patterns) - len(kept), "alpha": ALPHA,

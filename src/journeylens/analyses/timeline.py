@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition
 
 ANON_PREFIX = "anon:"
+NO_STAGE = "(no stage)"
+#: The timeline chart's row of feedback answers, kept apart from the stages.
+FEEDBACK_ROW = "feedback answers"
 EVENT_COLUMNS = ("timestamp", "touchpoint", "channel", "stage", "stage_order", "episode", "step",
                  "anonymous_id", "event_id", "properties", "_seq")
 FEEDBACK_COLUMNS = ("timestamp", "response_id", "touchpoint", "channel", "survey", "nps", "csat", "ces",
@@ -74,20 +77,33 @@ class TimelineResult:
         return pd.DataFrame([dict(i) for i in self.items])
 
     def figure(self) -> Any:
-        """Events as markers on a time axis, one row per stage; feedback as stars."""
+        """Events as markers on a date axis, one row per stage in journey order (top to bottom);
+        feedback as stars on a row of its own, apart from the stages."""
         import plotly.graph_objects as go
+
+        from journeylens.analyses.chart_rules import axis_category, date_axis
 
         frame = self.to_frame()
         if frame.empty:
             return go.Figure()
         events = frame[frame["kind"] == "event"]
         fb = frame[frame["kind"] == "feedback"]
-        return go.Figure([
-            go.Scatter(x=events["timestamp"], y=events["stage"].fillna("(no stage)"), mode="markers",
-                       text=events["touchpoint"], name="events"),
-            go.Scatter(x=fb["timestamp"], y=["feedback"] * len(fb), mode="markers", marker_symbol="star",
-                       text=fb.get("comment"), name="feedback"),
+        stage_rows = events.assign(stage=events["stage"].fillna(NO_STAGE))
+        order = (stage_rows.assign(order=stage_rows.get("stage_order", pd.Series(dtype=float)).fillna(1e9))
+                 .groupby("stage")["order"].min().sort_values(kind="stable"))
+        scores = [" · ".join(f"{m.upper()} {row[m]:g}" for m in ("nps", "csat", "ces")
+                             if m in fb.columns and pd.notna(row.get(m))) for _, row in fb.iterrows()]
+        fig = go.Figure([
+            go.Scatter(x=stage_rows["timestamp"], y=stage_rows["stage"], mode="markers", name="events",
+                       customdata=stage_rows[["touchpoint", "channel"]].fillna("").to_numpy().tolist(),
+                       hovertemplate="%{x|%Y-%m-%d %H:%M}: %{customdata[0]} (%{customdata[1]})<extra></extra>"),
+            go.Scatter(x=fb["timestamp"], y=[FEEDBACK_ROW] * len(fb), mode="markers", marker_symbol="star",
+                       marker_size=12, name="feedback", customdata=[[s] for s in scores],
+                       hovertemplate="%{x|%Y-%m-%d %H:%M}: %{customdata[0]}<extra>feedback</extra>"),
         ])
+        fig.update_layout(xaxis=date_axis("Date (UTC)"))
+        rows = [FEEDBACK_ROW, *order.index.tolist()] if len(fb) else order.index.tolist()
+        return axis_category(fig, "y", title="Stage (journey order, top to bottom)", order=rows[::-1])
 
     def __repr__(self) -> str:
         return f"TimelineResult({self.customer_id!r}, {len(self.items)} items)"

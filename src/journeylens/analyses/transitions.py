@@ -10,6 +10,12 @@ the two middle values for an even count), ``p90_seconds`` the 90th percentile wi
 interpolation between closest ranks (``numpy.percentile``'s default); both engines compute
 them exactly (DuckDB ``quantile_cont``, Spark ``percentile``).
 
+With ``by`` (an event column, an event property, a customer column or attribute) every edge
+occurrence takes the value of that property *as of its source event* (the customer's latest
+event carrying it at or before the move; a ``__start__`` edge is read at the first event), so
+"Login → Help on app 6.0.0" is counted apart from "Login → Help on 5.14.2". Rows gain the
+property's column; the ``top`` most frequent values are kept and the rest become ``"other"``.
+
 On ``level="stage"`` events without a stage are left out and consecutive events of the same
 stage collapse into one visit, timed at its first event: ``A → B`` then means "left stage A
 for stage B", and its seconds run from entering A to entering B.
@@ -33,6 +39,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeylens.analyses.filters import Filters
+from journeylens.analyses.properties import DEFAULT_TOP
 from journeylens.analyses.result import Result
 from journeylens.errors import ParameterError
 from journeylens.warehouse.durations import micros_between
@@ -44,6 +51,8 @@ LEVELS: tuple[str, ...] = ("touchpoint", "stage")
 START = "__start__"
 END = "__end__"
 COLUMNS: tuple[str, ...] = ("from", "to", "count", "customers", "median_seconds", "mean_seconds", "p90_seconds")
+#: Columns of ``journey_events`` a split may use directly (the source event's own value).
+SPLIT_COLUMNS: tuple[str, ...] = ("channel", "stage", "touchpoint", "category", "critical", "episode")
 #: Above this many events the graph is built per bucket of customers (see :func:`bucketed_graph`).
 BUCKET_EVENTS = 10_000_000
 
@@ -60,14 +69,15 @@ def journey_order(events: ir.Table) -> Any:
     return ibis.window(group_by=events.customer_id, order_by=[events.timestamp, events._seq])
 
 
-def journey_nodes(events: ir.Table, *, level: str = "touchpoint", collapse_repeats: bool = False) -> ir.Table:
+def journey_nodes(events: ir.Table, *, level: str = "touchpoint", collapse_repeats: bool = False,
+                  carry: Sequence[str] = ()) -> ir.Table:
     """Events as ``customer_id, node, timestamp, _seq`` at ``level`` (rows without a node dropped).
 
     ``collapse_repeats`` keeps only the first event of each run of the same node; stage level
-    always collapses.
+    always collapses. ``carry`` names further event columns to keep.
     """
     check_level(level)
-    nodes = events.select("customer_id", "timestamp", "_seq", node=events[level].cast("string"))
+    nodes = events.select("customer_id", "timestamp", "_seq", *carry, node=events[level].cast("string"))
     nodes = nodes.filter(nodes.node.notnull())
     if collapse_repeats or level == "stage":
         nodes = nodes.mutate(previous_node=nodes.node.lag().over(journey_order(nodes)))
@@ -84,18 +94,20 @@ def apply_filters(events: ir.Table, filters: Filters | None, definition: Journey
     return filters.apply(events, definition, customers)
 
 
-def transition_edges(nodes: ir.Table) -> ir.Table:
-    """One row per edge occurrence: ``customer_id, source, target, micros`` (null for start/end)."""
+def transition_edges(nodes: ir.Table, *, timed: bool = False, carry: Sequence[str] = ()) -> ir.Table:
+    """One row per edge occurrence: ``customer_id, source, target, micros`` (null for start/end),
+    plus the source event's ``timestamp`` and ``carry`` columns when ``timed``."""
     window = journey_order(nodes)
     ordered = nodes.mutate(next_node=nodes.node.lead().over(window), next_ts=nodes.timestamp.lead().over(window),
                            position=ibis.row_number().over(window))
+    extra = ["timestamp", *carry] if timed else []
     # Integer microseconds: exact, and quantiles over integers are cheaper than over doubles.
     moves = ordered.select(
-        "customer_id", source=ordered.node, target=ordered.next_node.fill_null(END),
+        "customer_id", *extra, source=ordered.node, target=ordered.next_node.fill_null(END),
         micros=micros_between(ordered.next_ts, ordered.timestamp),
     )
     firsts = ordered.filter(ordered.position == 0)
-    starts = firsts.select("customer_id", source=ibis.literal(START), target=firsts.node,
+    starts = firsts.select("customer_id", *extra, source=ibis.literal(START), target=firsts.node,
                            micros=ibis.null("int64"))
     return moves.union(starts)
 
@@ -104,10 +116,18 @@ def transition_edges(nodes: ir.Table) -> ir.Table:
 class TransitionsResult(Result):
     """Rows ``{from, to, count, customers, median_seconds, mean_seconds, p90_seconds}``."""
 
+    @property
+    def by(self) -> str | None:
+        value = self.params.get("by")
+        return str(value) if value else None
+
     def figure(self) -> Any:
-        """A Sankey diagram of the edges (cycles are drawn as they are)."""
+        """A Sankey diagram of the edges (cycles are drawn as they are); split by a property,
+        bars of each value's most frequent moves."""
         import plotly.graph_objects as go
 
+        if self.by:
+            return split_figure(self.records, self.by)
         labels = sorted({r["from"] for r in self.records} | {r["to"] for r in self.records})
         index = {label: i for i, label in enumerate(labels)}
         link = {"source": [index[r["from"]] for r in self.records], "target": [index[r["to"]] for r in self.records],
@@ -117,33 +137,59 @@ class TransitionsResult(Result):
 
 def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float = 0.0,
                 filters: Filters | None = None, definition: JourneyDefinition | None = None,
-                customers: ir.Table | None = None, bucket_events: int = BUCKET_EVENTS) -> TransitionsResult:
+                customers: ir.Table | None = None, bucket_events: int = BUCKET_EVENTS,
+                by: str | None = None, top: int = DEFAULT_TOP) -> TransitionsResult:
     """The directly-follows graph of ``journey_events``.
 
     Above ``bucket_events`` events the graph is built per bucket of customers (each bucket's
     window fits in memory); the facade sizes it from the engine's memory limit.
 
     ``min_share`` drops edges whose count is below that share of all edges' counts (start
-    and end edges included). Rows are ordered by count (descending), then ``from``, ``to``.
+    and end edges included). Rows are ordered by count (descending), then ``from``, ``to``
+    (with ``by``: by the property's value first, ``None`` last). A split is built in one pass.
     """
     check_level(level)
     if not 0.0 <= min_share <= 1.0:
         raise ParameterError(f"min_share must be between 0 and 1, got {min_share}.",
                              details={"min_share": min_share})
-    nodes = journey_nodes(apply_filters(events, filters, definition, customers), level=level)
-    buckets = -(-int(nodes.count().to_pyarrow().as_py()) // max(bucket_events, 1))
-    graph = bucketed_graph(nodes, buckets) if buckets > 1 else one_pass_graph(transition_edges(nodes))
-    rows = [{"from": r["source"], "to": r["target"], "count": r["count"], "customers": r["customers"],
+    filtered = apply_filters(events, filters, definition, customers)
+    own_column = [by] if by in SPLIT_COLUMNS and by in events.columns else []
+    nodes = journey_nodes(filtered, level=level, carry=own_column)
+    if by:
+        graph = one_pass_graph(_split_edges(nodes, by, own_column, events, customers, top), by=by)
+    else:
+        # The events are an upper bound of the nodes (and counting a whole table is nearly free):
+        # count the nodes only when the bound says the graph may need buckets.
+        bound = int(filtered.count().to_pyarrow().as_py())
+        size = bound if bound <= bucket_events else int(nodes.count().to_pyarrow().as_py())
+        buckets = -(-size // max(bucket_events, 1))
+        graph = bucketed_graph(nodes, buckets) if buckets > 1 else one_pass_graph(transition_edges(nodes))
+    rows = [{**({by: r[by]} if by else {}), "from": r["source"], "to": r["target"], "count": r["count"],
+             "customers": r["customers"],
              **{f"{name}_seconds": _seconds(r[f"{name}_us"]) for name in ("median", "mean", "p90")}}
             for r in graph.to_pyarrow().to_pylist()]
-    return TransitionsResult(records=tuple(_prune(rows, min_share)),
-                             params={"level": level, "min_share": min_share, "filters": _filters_dict(filters)},
-                             title=f"Transitions ({level})")
+    params = {"level": level, "min_share": min_share, "filters": _filters_dict(filters),
+              **({"by": by, "top": top} if by else {})}
+    return TransitionsResult(records=tuple(_prune(rows, min_share, by)), params=params,
+                             title=f"Transitions ({level})" + (f" by {by}" if by else ""))
 
 
-def one_pass_graph(edges: ir.Table) -> ir.Table:
+def _split_edges(nodes: ir.Table, by: str, own_column: list[str], events: ir.Table,
+                 customers: ir.Table | None, top: int) -> ir.Table:
+    """Edge occurrences with column ``by``: the source event's own column, else the property
+    as of the source event (see :func:`journeylens.analyses.properties.property_column`)."""
+    from journeylens.analyses.properties import property_column, top_or_other
+
+    edges = transition_edges(nodes, timed=True, carry=own_column)
+    if own_column:
+        return top_or_other(edges.mutate(**{by: edges[by].cast("string")}), by, top)
+    return property_column(edges, by, events=events, customers=customers, kind="transition", top=top,
+                           what="property", also_known=[c for c in SPLIT_COLUMNS if c in events.columns])
+
+
+def one_pass_graph(edges: ir.Table, by: str | None = None) -> ir.Table:
     """``source, target, count, customers, median_us, mean_us, p90_us`` in one aggregation."""
-    return edges.group_by(["source", "target"]).aggregate(
+    return edges.group_by([*([by] if by else []), "source", "target"]).aggregate(
         count=edges.count(), customers=edges.customer_id.nunique(), median_us=edges.micros.median(),
         mean_us=edges.micros.mean(), p90_us=edges.micros.quantile(0.9),
     )
@@ -202,10 +248,40 @@ def quantiles_from_counts(counted: ir.Table) -> ir.Table:
     return graph.select("source", "target", "count", "mean_us", **columns)
 
 
-def _prune(rows: Sequence[Mapping[str, Any]], min_share: float) -> list[dict[str, Any]]:
+def _prune(rows: Sequence[Mapping[str, Any]], min_share: float, by: str | None = None) -> list[dict[str, Any]]:
     total = sum(int(r["count"]) for r in rows)
-    kept = [{c: r[c] for c in COLUMNS} for r in rows if total and int(r["count"]) >= min_share * total]
+    columns = (by, *COLUMNS) if by else COLUMNS
+    kept = [{c: r[c] for c in columns} for r in rows if total and int(r["count"]) >= min_share * total]
+    if by:
+        return sorted(kept, key=lambda r: (r[by] is None, str(r[by]), -int(r["count"]), r["from"], r["to"]))
     return sorted(kept, key=lambda r: (-int(r["count"]), r["from"], r["to"]))
+
+
+def split_figure(records: Sequence[Mapping[str, Any]], by: str, moves: int = 12) -> Any:
+    """Grouped horizontal bars: each value's share of the most frequent moves (start and end
+    edges left out), so a move that grew after a release stands out."""
+    import plotly.graph_objects as go
+
+    from journeylens.analyses.chart_rules import NOT_SET, axis_share
+
+    inner = [r for r in records if START not in (r["from"], r["to"]) and END not in (r["from"], r["to"])]
+    totals: dict[tuple[str, str], int] = {}
+    per_value: dict[str, int] = {}
+    for r in inner:
+        totals[(r["from"], r["to"])] = totals.get((r["from"], r["to"]), 0) + int(r["count"])
+        per_value[str(r[by] if r[by] is not None else NOT_SET)] = per_value.get(
+            str(r[by] if r[by] is not None else NOT_SET), 0) + int(r["count"])
+    top_moves = sorted(totals, key=lambda m: -totals[m])[:moves][::-1]
+    fig = go.Figure()
+    for value in sorted(per_value, key=lambda v: -per_value[v]):
+        counts = {(r["from"], r["to"]): int(r["count"]) for r in inner
+                  if str(r[by] if r[by] is not None else NOT_SET) == value}
+        fig.add_trace(go.Bar(name=value, orientation="h", y=[f"{a} → {b}" for a, b in top_moves],
+                             x=[counts.get(m, 0) / per_value[value] for m in top_moves],
+                             hovertemplate="%{y}: %{x:.1%} of this value's moves<extra>" + value + "</extra>"))
+    fig.update_layout(barmode="group", legend_title_text=by, height=max(320, 60 + 28 * len(top_moves)))
+    axis_share(fig, "x", title=f"Share of the value's moves (%) — split by {by}")
+    return fig
 
 
 def _seconds(micros: float | None) -> float | None:

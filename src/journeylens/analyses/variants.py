@@ -52,11 +52,19 @@ class VariantsResult(Result):
     """Rows ``{path, customers, share, median_seconds}`` (+ ``outcome_rate`` with outcomes)."""
 
     def figure(self) -> Any:
-        """Horizontal bars: one per variant, labelled with its path."""
+        """Horizontal bars, one per variant labelled with its path, the most common on top;
+        customers with thousands separators and the share of all customers on hover."""
         import plotly.graph_objects as go
 
-        labels = [" → ".join(r["path"]) for r in self.records]
-        return go.Figure(go.Bar(x=[r["customers"] for r in self.records], y=labels, orientation="h"))
+        from journeylens.analyses.chart_rules import axis_category, axis_count
+
+        rows = sorted(self.records, key=lambda r: -int(r["customers"]))
+        labels = [" → ".join(r["path"]) for r in rows]
+        fig = go.Figure(go.Bar(x=[r["customers"] for r in rows], y=labels, orientation="h",
+                               customdata=[r.get("share") for r in rows],
+                               hovertemplate="%{y}<br>%{x:,} customers (%{customdata:.1%} of all)<extra></extra>"))
+        axis_count(fig, "x", title="Customers whose whole journey is this path")
+        return axis_category(fig, "y", title="Path", order=labels[::-1])
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,28 @@ Ibis expressions that label events with stage, channel, category and criticality
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic import model_validator as _model_validator
 
 from journeylens.errors import JourneyDefinitionError, NotFoundError
 from journeylens.journeys import yamlmarks
-from journeylens.journeys.patterns import match_expr, matches_name
+from journeylens.journeys.patterns import is_glob, match_expr, matches_name
 from journeylens.journeys.validation import cross_check, pydantic_issues
 
 Category = Literal["brand-owned", "partner-owned", "customer-owned", "social/external"]
@@ -67,12 +76,49 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+#: The scale a built-in metric's target is written on (CSAT: the satisfied share 0..1, which
+#: may also be written as a percentage such as ``"80 %"``).
+TARGET_SCALES: dict[str, tuple[float, float, str]] = {
+    "csat": (0.0, 1.0, "a share 0–1 such as 0.8, or a percentage such as '80 %'"),
+    "nps": (-100.0, 100.0, "a score from −100 to 100"),
+    "ces": (1.0, 7.0, "a mean on the 1–7 scale"),
+}
+
+
+def _target_value(metric: str, raw: Any) -> Any:
+    if isinstance(raw, str) and raw.strip().endswith("%"):
+        if metric != "csat":
+            raise ValueError(f"only a CSAT target may be written as a percentage; {metric} targets are "
+                             f"{TARGET_SCALES.get(metric, (0, 0, 'plain numbers'))[2]}")
+        try:
+            return float(raw.strip()[:-1].strip()) / 100
+        except ValueError:
+            raise ValueError(f"csat target {raw!r} is not a percentage such as '80 %'") from None
+    return raw
+
+
+def _targets(value: Any) -> Any:
+    """Percentages read, built-in metrics checked against their scale (a CSAT target of 80
+    would silently mark every touchpoint missed)."""
+    if not isinstance(value, dict):
+        return value
+    out = {metric: _target_value(str(metric), raw) for metric, raw in value.items()}
+    for metric, number in out.items():
+        low, high, scale = TARGET_SCALES.get(str(metric), (-math.inf, math.inf, ""))
+        if isinstance(number, int | float) and not isinstance(number, bool) and not low <= number <= high:
+            raise ValueError(f"{metric} target {number:g} is outside its scale; write {scale}")
+    return out
+
+
+Targets = Annotated[dict[str, float], BeforeValidator(_targets)]
+
+
 class Stage(_Model):
     """One stage of the journey, in order (``stage_order`` is the 1-based position)."""
 
     name: str = Field(min_length=1)
     description: str = ""
-    targets: dict[str, float] = Field(default_factory=dict)
+    targets: Targets = Field(default_factory=dict)
 
 
 class Touchpoint(_Model):
@@ -88,7 +134,7 @@ class Touchpoint(_Model):
     critical: bool = False
     owner: str | None = None
     description: str = ""
-    targets: dict[str, float] = Field(default_factory=dict)
+    targets: Targets = Field(default_factory=dict)
 
     @field_validator("match", mode="before")
     @classmethod
@@ -261,6 +307,19 @@ RULE_COLUMNS: dict[str, dt.DataType] = {
 }
 
 
+def exact_rule_names(definition: JourneyDefinition) -> dict[str, str] | None:
+    """Event name → touchpoint rule name when every rule matches exact names only (first rule
+    wins, as in :func:`touchpoint_rules`); ``None`` when a rule has a glob or a regex."""
+    names: dict[str, str] = {}
+    for tp in definition.touchpoints:
+        rule = tp._rule()
+        if rule["regex"] is not None or any(is_glob(m) for m in rule["match"]):
+            return None
+        for name in [*rule.get("exact", ()), *rule["match"]]:
+            names.setdefault(name, tp.name)
+    return names
+
+
 def touchpoint_rules(definition: JourneyDefinition, event_col: ir.StringValue) -> dict[str, ir.Value]:
     """Ibis expressions labelling each event by its touchpoint name; first matching rule wins.
 
@@ -289,12 +348,9 @@ def touchpoint_rules(definition: JourneyDefinition, event_col: ir.StringValue) -
 
 def parse_definition(text: str, *, source: str = "<journey>") -> JourneyDefinition:
     """Validate YAML text; raise :class:`JourneyDefinitionError` listing every problem with its line."""
-    try:
-        root = yamlmarks.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        _raise(source, [yamlmarks.syntax_issue(exc)])
-    issues = list(yamlmarks.duplicate_keys(root))
+    root, data, issues = yamlmarks.read_document(text)
+    if root is None and issues:  # a YAML syntax error
+        _raise(source, issues)
     if not isinstance(data, dict):
         _raise(source, [*issues, yamlmarks.Issue(1, 1, "", "a journey definition is a mapping with at "
                                                            "least 'name' and 'stages'")])
@@ -310,11 +366,8 @@ def parse_definition(text: str, *, source: str = "<journey>") -> JourneyDefiniti
 
 
 def _raise(source: str, issues: list[yamlmarks.Issue]) -> NoReturn:
-    issues = sorted(issues, key=lambda i: (i.line, i.column))
-    lines = "\n".join("  " + issue.render(source) for issue in issues)
-    raise JourneyDefinitionError(
-        f"Journey definition {source} has {len(issues)} problem(s):\n{lines}",
-        details={"source": source, "errors": [i.to_dict() for i in issues]})
+    message, details = yamlmarks.problems("Journey definition", source, issues)
+    raise JourneyDefinitionError(message, details=details)
 
 
 def load_definition(path: str | Path) -> JourneyDefinition:

@@ -41,6 +41,7 @@ _READ_API = ("/v1/journey/definition", "/v1/journey/suggest", "/v1/journey/map",
              "/v1/cohorts/compare", "/v1/quarantine", "/v1/ingest/log", "/v1/metrics", "/v1/metrics/changes",
              "/v1/feedback/links", "/v1/text/sentiment", "/v1/text/topics", "/v1/text/pain-points",
              "/v1/journey/transitions", "/v1/journey/variants", "/v1/journey/funnel", "/v1/journey/outcomes",
+             "/v1/journey/funnel-vs-map",
              "/v1/metrics/touchpoint-scores", "/v1/journey/switch-impact")
 _READ_PAGES = ("/", "/journey-map", "/journey-map/deviations", "/funnel", "/variants", "/channels",
                "/micro-journeys", "/touchpoints/{name:path}/topics", "/touchpoints/{name:path}", "/data-health",
@@ -87,6 +88,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     # maturity, reports, models, annotations, saved views, freshness (issues 10, 13, 16)
     **{("GET", p): "read" for p in ("/v1/maturity", "/v1/maturity/history", "/v1/maturity/model",
                                     "/v1/reports/state-of-journey", "/v1/drivers", "/v1/predict/churn",
+                                    "/v1/predict/churn/backtest",
                                     "/v1/predict/purchases", "/v1/annotations", "/v1/views", "/v1/views/{name}",
                                     "/v1/properties", "/v1/freshness", "/maturity", "/reports",
                                     "/reports/state-of-journey.{fmt}", "/definitions", "/views")},
@@ -100,6 +102,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
                                     ("POST", "/reports/schedules/{schedule_id}/stop"))},
     # acquisition, departures, models, alerts, tickets (issues 12, 14, 15)
     ("GET", "/v1/attribution"): "read",
+    ("POST", "/v1/attribution/paths"): "read",
     ("GET", "/v1/spend-return"): "read",
     ("GET", "/v1/departures"): "read",
     ("GET", "/v1/alerts"): "read",
@@ -121,6 +124,9 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("POST", "/v1/tickets/{ticket_id}/resolve"): "tickets",
     ("POST", "/v1/tickets/{ticket_id}/close"): "tickets",
     ("POST", "/v1/tickets/{ticket_id}/reopen"): "tickets",
+    ("GET", "/v1/teams/{name}"): "tickets",
+    ("PUT", "/v1/teams/{name}/business-hours"): "admin",
+    ("DELETE", "/v1/teams/{name}/business-hours"): "admin",
     ("GET", "/v1/what-if"): "read",
     ("GET", "/v1/predict/nps"): "read",
     ("GET", "/v1/predict/survival"): "read",

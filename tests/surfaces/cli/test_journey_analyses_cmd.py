@@ -80,3 +80,16 @@ def test_bad_input_fails_with_the_error_shape(warehouse: str) -> None:
                                  "--mode", "loose", "--json"])
     assert result.exit_code == 2
     assert json.loads(result.output)["error"]["code"] == "invalid_parameter"
+
+
+def test_transitions_split_by_a_column(warehouse: str) -> None:
+    rows = invoke(warehouse, "transitions", "--by", "channel", "--json")
+    assert isinstance(rows, list)
+    edges = {(r["channel"], r["from"], r["to"]): r["count"] for r in rows}
+    assert edges[("web", "visit", "cart")] == 1 and edges[("store", "visit", "buy")] == 1
+    assert edges[("web", "__start__", "visit")] == 2 and ("store", "visit", "cart") not in edges
+    assert sum(edges.values()) == sum(r["count"] for r in invoke(warehouse, "transitions", "--json"))  # type: ignore[union-attr]
+    table = runner.invoke(app, ["--warehouse", warehouse, "journey", "transitions", "--by", "channel"])
+    assert table.exit_code == 0 and "by channel" in table.output
+    bad = runner.invoke(app, ["--warehouse", warehouse, "journey", "transitions", "--by", "chanel", "--json"])
+    assert bad.exit_code != 0 and "channel" in bad.output

@@ -18,6 +18,7 @@ from typing import Any
 from journeylens.analyses.filters import Filters
 from journeylens.analyses.targets import TargetBook, target_status
 from journeylens.errors import ParameterError
+from journeylens.operations.alerts.behaviour import BEHAVIOUR_METRICS, behaviour_window
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,10 @@ class Verdict:
     details: dict[str, Any]
 
 
-def subject_of(metric: str, where: dict[str, str]) -> str:
-    scope = ", ".join(f"{k}={v}" for k, v in sorted(where.items())) or "all responses"
-    return f"{metric} @ {scope}"
+def subject_of(metric: str, where: dict[str, str], step: str | None = None) -> str:
+    scope = ", ".join(f"{k}={v}" for k, v in sorted(where.items())) or (
+        "all customers" if metric in BEHAVIOUR_METRICS else "all responses")
+    return f"{metric} at {step} @ {scope}" if step else f"{metric} @ {scope}"
 
 
 def _filters(where: dict[str, str], start: datetime, end: datetime) -> Filters:
@@ -48,6 +50,8 @@ def metric_window(lens: Any, rule: Any, as_of: datetime) -> dict[str, Any] | Non
     from journeylens.analyses.metrics import cx_metrics
 
     start = as_of - timedelta(days=rule.window_days)
+    if rule.behaviour:
+        return behaviour_window(lens, rule, as_of, _filters(rule.where, start, as_of))
     feedback = lens.warehouse.table("feedback")
     if "survey" in rule.where:
         feedback = feedback.filter(feedback.survey == rule.where["survey"])
@@ -72,7 +76,7 @@ def _threshold(rule: Any, lens: Any) -> tuple[str, float | None]:
 
 def judge(lens: Any, rule: Any, as_of: datetime) -> Verdict:
     """Evaluate one metric rule at ``as_of`` (the end of its window)."""
-    subject = subject_of(rule.metric, rule.where)
+    subject = subject_of(rule.metric, rule.where, rule.step)
     row = metric_window(lens, rule, as_of)
     mode, threshold = _threshold(rule, lens)
     if mode == "target" and threshold is None:
@@ -84,9 +88,12 @@ def judge(lens: Any, rule: Any, as_of: datetime) -> Verdict:
     details = {"metric": m, "where": rule.where, "window_days": rule.window_days, "as_of": as_of.isoformat(),
                "estimate": estimate, "low": low, "high": high, "n": n, "threshold": threshold, "mode": mode,
                "judge": rule.judge}
+    if row and rule.metric == "drop_off":
+        details.update(step=row["step"], next_step=row["next_step"], dropped=row["drop_off_hits"])
     window = f"the {rule.window_days:g} day(s) to {as_of:%Y-%m-%d %H:%M} UTC"
-    if estimate is None or n < rule.min_responses:
-        return Verdict(subject, False, f"{subject}: too few answers in {window} (n={n}).", details)
+    least, unit = (rule.min_customers, "customers") if rule.behaviour else (rule.min_responses, "answers")
+    if estimate is None or n < least:
+        return Verdict(subject, False, f"{subject}: too few {unit} in {window} (n={n}).", details)
     assert threshold is not None
     if rule.judge == "estimate":
         point = estimate if mode != "above" else -estimate
@@ -100,7 +107,9 @@ def judge(lens: Any, rule: Any, as_of: datetime) -> Verdict:
     side = "above" if mode == "above" else "below"
     how = ("the whole 95 % interval is" if rule.judge == "interval" else "the estimate is")
     verdict = f"{how} {side}" if fires else f"not {side} (judged on {'its interval' if rule.judge == 'interval' else 'the estimate'})"
-    explanation = (f"{m.upper()} for {subject.split(' @ ')[1]} over {window}: {_fmt(estimate)} "
+    what = (f"Drop-off from {row['step']} to {row['next_step']}" if row and m == "drop_off"
+            else m.replace("_", "-").capitalize() if rule.behaviour else m.upper())
+    explanation = (f"{what} for {subject.split(' @ ')[1]} over {window}: {_fmt(estimate)} "
                    f"(95 % interval {_fmt(low)}–{_fmt(high)}, n={n}) — {verdict} "
                    f"{'the target' if mode == 'target' else 'the threshold'} {_fmt(threshold)}.")
     return Verdict(subject, fires, explanation, details)

@@ -23,15 +23,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from journeylens.operations.alerts import notifications
+from journeylens.operations.alerts.bulk import Hit, fire_batch
 from journeylens.operations.alerts.conditions import Test, resolve
 from journeylens.operations.alerts.firing import fire
 from journeylens.operations.alerts.models import AlertBatch, AlertRule
 from journeylens.operations.alerts.rules import ResponseRule, rule_from_definition
+from journeylens.operations.alerts.store import alert_row
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.models import utcnow
-from journeylens.operations.tickets.inbox import ticket_row
 from journeylens.operations.tickets.routing import route
-from journeylens.operations.tickets.service import create_ticket
+from journeylens.operations.tickets.service import create_ticket, find_ticket
 
 log = logging.getLogger(__name__)
 TABLE = "feedback"
@@ -145,52 +146,57 @@ def _public(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def judge_rows(session: Session, rules: Sequence[tuple[AlertRule, ResponseRule]], rows: list[dict[str, Any]],
-               contexts: list[dict[str, Any]], *, timezone: str, now: datetime) -> BatchReport:
-    """Fire every rule on every matching row (in ``session``; the caller commits)."""
-    report = BatchReport(batch="")
+def find_hits(rules: Sequence[tuple[AlertRule, ResponseRule]], rows: list[dict[str, Any]],
+              contexts: list[dict[str, Any]]) -> list[Hit]:
+    """Every (rule, row) pair that matches, in rule then ingest order."""
+    hits = []
     for stored, rule in rules:
         tests = rule.tests
         for row, ctx in zip(rows, contexts, strict=True):
-            if not matches(tests, row, ctx):
-                continue
-            key = response_key(row)
-            alert = fire(session, stored, f"response:{key}", explain(tests, row, ctx),
-                         details={"response": _public(row)}, cooldown_minutes=rule.cooldown_minutes, now=now)
-            ticket = None
-            if rule.ticket is not None:
-                owner, team = route(session, rule.ticket, ctx.get("touchpoint_owner"))
-                ticket = create_ticket(
-                    session, rule_id=stored.id, rule_name=stored.name, response_key=key, response=_public(row),
-                    priority=rule.ticket.priority, owner=owner, team=team, business_hours=rule.ticket.business_hours,
-                    first_contact_hours=rule.ticket.first_contact_hours, close_hours=rule.ticket.close_hours,
-                    alert_id=alert.id if alert else None, timezone=timezone, now=now)
-                report.tickets += 1
-            if alert is not None:
-                report.alerts += 1
-                _notify(session, stored, rule, alert, ticket, now)
+            if matches(tests, row, ctx):
+                hits.append(Hit(stored=stored, rule=rule, key=response_key(row), explanation=explain(tests, row, ctx),
+                                response=_public(row), touchpoint_owner=ctx.get("touchpoint_owner")))
+    return hits
+
+
+def judge_rows(session: Session, rules: Sequence[tuple[AlertRule, ResponseRule]], rows: list[dict[str, Any]],
+               contexts: list[dict[str, Any]], *, timezone: str, now: datetime) -> BatchReport:
+    """Fire every rule on every matching row (in ``session``; the caller commits).
+
+    Set-wise first (:mod:`journeylens.operations.alerts.bulk`); when a concurrent writer
+    conflicts, row by row, where each conflict is settled on its own.
+    """
+    hits = find_hits(rules, rows, contexts)
+    report = BatchReport(batch="")
+    fired = fire_batch(session, hits, timezone=timezone, now=now) if hits else None
+    if fired is not None:
+        report.alerts, report.tickets = fired.alerts, fired.tickets
+        return report
+    for hit in hits:
+        _fire_one(session, hit, report, timezone=timezone, now=now)
     return report
 
 
-def _notify(session: Session, stored: AlertRule, rule: ResponseRule, alert: Any, ticket: Any, now: datetime) -> None:
-    targets = notifications.rule_targets(rule)
-    if ticket is not None and rule.ticket is not None and rule.ticket.notify_owner and ticket.owner:
-        targets.append(("email", ticket.owner))
-    if not targets:
-        return
-    event = "ticket.created" if ticket is not None else "alert.fired"
-    data: dict[str, Any] = {"rule": stored.name, "alert": {"alert_id": alert.id, "subject": alert.subject,
-                                                           "explanation": alert.explanation,
-                                                           "fired_at": alert.fired_at.isoformat()},
-                            "response": alert.details.get("response")}
-    subject = f"[JourneyLens] {stored.name}: {alert.explanation[:120]}"
-    if ticket is not None:
-        data["ticket"] = ticket_row(ticket, now)
-        subject = f"[JourneyLens] Ticket {ticket.id} ({ticket.priority}) — {stored.name}"
-    text = alert.explanation + (f"\nTicket {ticket.id}, owner {ticket.owner or 'unassigned'}, "
-                                f"first contact due {ticket.first_contact_due}." if ticket is not None else "")
-    notifications.queue(session, targets=targets, event_type=event, event_key=f"alert-{alert.id}", subject=subject,
-                        text=text, data=data, source=notifications.rule_source(stored.id))
+def _fire_one(session: Session, hit: Hit, report: BatchReport, *, timezone: str, now: datetime) -> None:
+    stored, rule = hit.stored, hit.rule
+    alert = fire(session, stored, f"response:{hit.key}", hit.explanation, details={"response": hit.response},
+                 cooldown_minutes=rule.cooldown_minutes, now=now)
+    ticket = None
+    if rule.ticket is not None:
+        known = find_ticket(session, stored.id, hit.key)
+        owner, team = route(session, rule.ticket, hit.touchpoint_owner) if known is None else (None, None)
+        ticket = known or create_ticket(
+            session, rule_id=stored.id, rule_name=stored.name, response_key=hit.key, response=hit.response,
+            priority=rule.ticket.priority, owner=owner, team=team, business_hours=rule.ticket.business_hours,
+            first_contact_hours=rule.ticket.first_contact_hours, close_hours=rule.ticket.close_hours,
+            alert_id=alert.id if alert else None, timezone=timezone, now=now)
+        report.tickets += int(known is None)
+    if alert is not None:
+        report.alerts += 1
+        message = notifications.alert_message(stored, rule, {**alert_row(alert), "details": alert.details,
+                                                             "fired_at": alert.fired_at}, ticket, now)
+        if message is not None:
+            notifications.queue_many(session, [message])
 
 
 def active_response_rules(session: Session, since: datetime | None = None) -> list[tuple[AlertRule, ResponseRule]]:
@@ -216,9 +222,12 @@ def handle_batch(lens: Any, db: AppDatabase, batch: str, *, landed_at: datetime 
         rules = active_response_rules(session, landed_at)
         rows = read_batch(lens, batch) if rules else []
         contexts = build_contexts(lens, rows, [r for _, r in rules]) if rows else []
+        # The "batch done" row first: its INSERT opens the real transaction, so the savepoints
+        # below nest inside it (pysqlite would otherwise let a savepoint's RELEASE commit).
+        session.add(AlertBatch(table_name=TABLE, batch=batch, processed_at=now, responses=len(rows)))
+        session.flush()
         report = judge_rows(session, rules, rows, contexts, timezone=lens.settings.timezone, now=now)
         report.batch, report.responses = batch, len(rows)
-        session.add(AlertBatch(table_name=TABLE, batch=batch, processed_at=now, responses=len(rows)))
     return report
 
 

@@ -4,7 +4,8 @@ Three kinds, chosen by ``on:``:
 
 * ``response`` — judged on each new feedback row (``when:`` tests, see
   :mod:`journeylens.operations.alerts.conditions`); may open a ``ticket:``;
-* ``metric`` — a CX metric of a touchpoint / stage / channel / cohort / survey over a rolling
+* ``metric`` — a CX metric (NPS, CSAT, CES) or a behaviour share (conversion, churn, drop-off
+  at a funnel step) of a touchpoint / stage / channel / cohort / survey over a rolling
   window, judged with its 95 % interval against ``below:`` / ``above:`` or the journey target;
 * ``anomaly`` — event volume or a metric departing from the same weekday and hours of the
   previous weeks, with Benjamini–Hochberg false discovery control across the series watched.
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from journeylens.errors import JourneyLensError, NotFoundError
 from journeylens.journeys import yamlmarks
 from journeylens.journeys.validation import pydantic_issues
+from journeylens.operations.alerts.behaviour import BEHAVIOUR_METRICS, LOWER_IS_BETTER
 from journeylens.operations.alerts.conditions import Test, parse_when
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -157,7 +159,12 @@ class MetricRule(_RuleBase):
     target: bool = Field(default=False, description="Judge against the journey definition's target.")
     judge: Literal["interval", "estimate"] = "interval"
     window_days: float = Field(default=7, gt=0)
-    min_responses: int = Field(default=10, ge=1)
+    min_responses: int = Field(default=10, ge=1, description="Fewest answers to judge a CX metric on.")
+    min_customers: int = Field(default=30, ge=1, description="Fewest customers to judge conversion, churn or "
+                                                             "drop_off on.")
+    step: str | None = Field(default=None, description="drop_off: the funnel step customers drop off at.")
+    next_step: str | None = Field(default=None, description="drop_off: the step they should reach next "
+                                                            "(default: where customers usually go next).")
 
     @field_validator("where")
     @classmethod
@@ -172,7 +179,21 @@ class MetricRule(_RuleBase):
         given = sum(x is not None for x in (self.below, self.above)) + int(self.target)
         if given != 1:
             raise ValueError("give exactly one of below, above or target: true")
+        if self.metric == "drop_off" and not self.step:
+            raise ValueError("metric drop_off needs 'step' (the funnel step customers drop off at)")
+        if self.metric != "drop_off" and (self.step or self.next_step):
+            raise ValueError("'step' and 'next_step' belong to metric drop_off")
+        if self.metric in LOWER_IS_BETTER and self.target:
+            raise ValueError(f"{self.metric} is lower-is-better and journey targets are higher-is-better: "
+                             "use above: (or below:)")
+        if self.metric in BEHAVIOUR_METRICS and self.where.get("survey"):
+            raise ValueError(f"{self.metric} is measured on events, not on a survey: drop where.survey")
         return self
+
+    @property
+    def behaviour(self) -> bool:
+        """Conversion, churn or drop-off (measured on events, ``n`` = customers)."""
+        return self.metric in BEHAVIOUR_METRICS
 
 
 class AnomalyRule(_RuleBase):

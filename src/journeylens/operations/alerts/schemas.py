@@ -98,6 +98,7 @@ class TicketDetail(TicketRow):
     paused_at: str | None
     escalation_level: int
     business_hours: bool
+    business_calendar: str | None = None
     response: dict[str, Any]
     follow_up: dict[str, Any]
     events: list[TicketEventPublic]

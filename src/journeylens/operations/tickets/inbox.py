@@ -15,6 +15,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from journeylens.errors import NotFoundError
+from journeylens.operations.calendar import BusinessCalendar
 from journeylens.operations.models import utcnow
 from journeylens.operations.tickets import sla
 from journeylens.operations.tickets.models import Ticket
@@ -127,4 +128,6 @@ def ticket_detail(session: Session, ticket: Ticket, now: datetime | None = None)
             "first_contact_at": _iso(ticket.first_contact_at), "resolved_at": _iso(ticket.resolved_at),
             "closed_at": _iso(ticket.closed_at), "paused_at": _iso(ticket.paused_at),
             "escalation_level": ticket.escalation_level, "business_hours": ticket.business_hours,
+            "business_calendar": (BusinessCalendar.parse(ticket.calendar).describe()
+                                  if ticket.business_hours and ticket.calendar else None),
             "response": ticket.response, "follow_up": ticket.follow_up, "events": trail, "earlier_tickets": earlier}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from journeylens.operations.models import Base, utcnow
@@ -40,6 +40,8 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     lead_email: Mapped[str | None] = mapped_column(String(254), default=None)
     round_robin_position: Mapped[int] = mapped_column(default=0)
+    #: The team's business calendar (``BusinessCalendar.to_dict()``); None: Mon–Fri 09–17.
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON(), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -88,6 +90,8 @@ class Ticket(Base):
     first_contact_hours: Mapped[float | None] = mapped_column(default=None)
     close_hours: Mapped[float | None] = mapped_column(default=None)
     business_hours: Mapped[bool] = mapped_column(default=False)
+    #: The business calendar the due times were counted with (None for clock time).
+    calendar: Mapped[dict[str, Any] | None] = mapped_column(JSON(), default=None)
     first_contact_due: Mapped[datetime | None] = mapped_column(default=None)
     due_at: Mapped[datetime | None] = mapped_column(default=None)
     paused_at: Mapped[datetime | None] = mapped_column(default=None)

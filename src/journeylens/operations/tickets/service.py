@@ -9,7 +9,7 @@ CLI, the HTTP API, the dashboard and the worker all call these functions.
 >>> with db.session() as s:
 ...     t = create_ticket(s, rule_id=None, rule_name="manual", response_key="r1", response={"nps": 3},
 ...                       priority="high", owner=None, team=None, first_contact_hours=24, close_hours=72)
-...     contact(s, t.id, actor="ana@example.com", note="Called, apologised")
+...     _ = contact(s, t.id, actor="ana@example.com", note="Called, apologised")
 ...     close(s, t.id, actor="ana@example.com", root_cause="people", outcome="recovered").status
 'closed'
 """
@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from journeylens.errors import JourneyLensError, NotFoundError, ParameterError
+from journeylens.operations.calendar import BusinessCalendar
 from journeylens.operations.models import utcnow
 from journeylens.operations.tickets import sla
 from journeylens.operations.tickets.models import (
@@ -88,19 +89,11 @@ def create_ticket(session: Session, *, rule_id: int | None, rule_name: str, resp
     existing = find_ticket(session, rule_id, response_key)
     if existing is not None:
         return existing
-    if priority not in PRIORITIES:
-        raise ParameterError(f"Unknown priority {priority!r}; allowed: {', '.join(PRIORITIES)}.")
     now = now or utcnow()
-    ticket = Ticket(
-        rule_id=rule_id, rule_name=rule_name, alert_id=alert_id, response_key=response_key,
-        response_id=response.get("response_id"), customer_id=response.get("customer_id"),
-        touchpoint=response.get("touchpoint"), status="new", priority=priority, owner=owner, team=team,
-        created_at=now, responded_at=_as_datetime(response.get("timestamp")),
-        first_contact_hours=first_contact_hours, close_hours=close_hours, business_hours=business_hours,
-        first_contact_due=(sla.add_hours(now, first_contact_hours, business=business_hours, timezone=timezone)
-                           if first_contact_hours else None),
-        due_at=sla.add_hours(now, close_hours, business=business_hours, timezone=timezone) if close_hours else None,
-        response=response)
+    ticket = Ticket(**new_ticket_values(
+        session, rule_id=rule_id, rule_name=rule_name, response_key=response_key, response=response,
+        priority=priority, owner=owner, team=team, first_contact_hours=first_contact_hours, close_hours=close_hours,
+        business_hours=business_hours, alert_id=alert_id, timezone=timezone, now=now))
     try:
         with session.begin_nested():
             session.add(ticket)
@@ -112,6 +105,32 @@ def create_ticket(session: Session, *, rule_id: int | None, rule_name: str, resp
         return found
     _event(session, ticket, actor, "created", to_status="new", at=now, owner=owner, team=team, priority=priority)
     return ticket
+
+
+def new_ticket_values(session: Session, *, rule_id: int | None, rule_name: str, response_key: str,
+                      response: dict[str, Any], priority: str, owner: str | None, team: str | None,
+                      first_contact_hours: float | None, close_hours: float | None, business_hours: bool,
+                      alert_id: int | None, timezone: str, now: datetime,
+                      calendar: BusinessCalendar | None = None) -> dict[str, Any]:
+    """The column values of a new ticket (SLA due times included); shared by the bulk path.
+
+    With ``business_hours`` the due times count the open hours of ``calendar`` (default: the
+    team's calendar, looked up)."""
+    if priority not in PRIORITIES:
+        raise ParameterError(f"Unknown priority {priority!r}; allowed: {', '.join(PRIORITIES)}.")
+    if not business_hours:
+        calendar = None
+    elif calendar is None:
+        calendar = sla.calendar_for(session, team, timezone)
+    return {
+        "rule_id": rule_id, "rule_name": rule_name, "alert_id": alert_id, "response_key": response_key,
+        "response_id": response.get("response_id"), "customer_id": response.get("customer_id"),
+        "touchpoint": response.get("touchpoint"), "status": "new", "priority": priority, "owner": owner,
+        "team": team, "created_at": now, "responded_at": _as_datetime(response.get("timestamp")),
+        "first_contact_hours": first_contact_hours, "close_hours": close_hours, "business_hours": business_hours,
+        "calendar": calendar.to_dict() if calendar is not None else None,
+        "first_contact_due": sla.due(now, first_contact_hours, calendar),
+        "due_at": sla.due(now, close_hours, calendar), "response": response, "follow_up": {}}
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -141,9 +160,10 @@ def transition(session: Session, ticket: Ticket, to_status: str, *, actor: str, 
         ticket.paused_at = now
     elif target.clock_runs and ticket.paused_at is not None:
         ticket.first_contact_due = (ticket.first_contact_due if ticket.first_contact_at else sla.carry_over(
-            ticket.first_contact_due, ticket.paused_at, now, business=ticket.business_hours, timezone=timezone))
+            ticket.first_contact_due, ticket.paused_at, now, business=ticket.business_hours, timezone=timezone,
+            calendar=ticket.calendar))
         ticket.due_at = sla.carry_over(ticket.due_at, ticket.paused_at, now, business=ticket.business_hours,
-                                       timezone=timezone)
+                                       timezone=timezone, calendar=ticket.calendar)
         ticket.paused_at = None
     if to_status == "resolved":
         ticket.resolved_at = now

@@ -3,8 +3,10 @@
 A ticket has two timers: time to first contact and time to close. Due times are stored
 when the ticket opens; while the ticket waits in a state whose clock is stopped (pending),
 ``paused_at`` is set, and on leaving it the remaining time is carried over to the new due
-times. Business hours (Monday–Friday, 09:00–17:00 in the settings' time zone) are optional
-per rule.
+times. Business hours are optional per rule: the ticket's team calendar
+(:class:`~journeylens.operations.calendar.BusinessCalendar`: days, hours, time zone,
+public holidays, closed days), else Monday–Friday 09:00–17:00 in the settings' time zone. The
+calendar used is stored on the ticket, so later carry-overs count with the same one.
 
 >>> from datetime import datetime, UTC
 >>> friday_4pm = datetime(2024, 3, 1, 16, tzinfo=UTC)
@@ -16,67 +18,63 @@ per rule.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
+from typing import Any
 
-BUSINESS_START_HOUR = 9
-BUSINESS_END_HOUR = 17
-BUSINESS_DAYS = frozenset(range(5))  # Monday..Friday
+from sqlalchemy.orm import Session
 
-
-def _zone(timezone: str) -> ZoneInfo:
-    return ZoneInfo(timezone)
+from journeylens.operations.calendar import BusinessCalendar
 
 
-def add_hours(start: datetime, hours: float, *, business: bool, timezone: str = "UTC") -> datetime:
+def calendar_for(session: Session, team: str | None, timezone: str = "UTC") -> BusinessCalendar:
+    """The business calendar of ``team`` (its queue), else the default in ``timezone``."""
+    from journeylens.operations.tickets.routing import find_team
+
+    found = find_team(session, team) if team else None
+    return BusinessCalendar.parse(found.business_hours if found is not None else None, timezone=timezone)
+
+
+def due(start: datetime, hours: float | None, calendar: BusinessCalendar | None) -> datetime | None:
+    """The due time ``hours`` after ``start``: clock time, or open time of ``calendar``."""
+    if not hours:
+        return None
+    return calendar.add_hours(start, hours) if calendar is not None else start + timedelta(hours=hours)
+
+
+def _calendar(business: bool, timezone: str, calendar: BusinessCalendar | dict[str, Any] | None
+              ) -> BusinessCalendar | None:
+    return BusinessCalendar.parse(calendar, timezone=timezone) if business else None
+
+
+def add_hours(start: datetime, hours: float, *, business: bool, timezone: str = "UTC",
+              calendar: BusinessCalendar | dict[str, Any] | None = None) -> datetime:
     """``start`` plus ``hours`` of clock time, or of business time when ``business``."""
-    if not business:
-        return start + timedelta(hours=hours)
-    zone = _zone(timezone)
-    at = start.astimezone(zone)
-    left = timedelta(hours=hours)
-    while left > timedelta(0):
-        day_start = at.replace(hour=BUSINESS_START_HOUR, minute=0, second=0, microsecond=0)
-        day_end = at.replace(hour=BUSINESS_END_HOUR, minute=0, second=0, microsecond=0)
-        if at.weekday() not in BUSINESS_DAYS or at >= day_end:
-            at = (day_start + timedelta(days=1))
-            continue
-        at = max(at, day_start)
-        step = min(left, day_end - at)
-        at, left = at + step, left - step
-    return at.astimezone(UTC)
+    found = due(start, hours, _calendar(business, timezone, calendar))
+    return found if found is not None else start
 
 
-def hours_between(start: datetime, end: datetime, *, business: bool, timezone: str = "UTC") -> float:
+def hours_between(start: datetime, end: datetime, *, business: bool, timezone: str = "UTC",
+                  calendar: BusinessCalendar | dict[str, Any] | None = None) -> float:
     """Hours from ``start`` to ``end`` (negative when ``end`` is earlier), clock or business time."""
-    if not business:
+    chosen = _calendar(business, timezone, calendar)
+    if chosen is None:
         return (end - start).total_seconds() / 3600
-    if end < start:
-        return -hours_between(end, start, business=True, timezone=timezone)
-    zone = _zone(timezone)
-    at, stop = start.astimezone(zone), end.astimezone(zone)
-    total = timedelta(0)
-    while at < stop:
-        day_start = at.replace(hour=BUSINESS_START_HOUR, minute=0, second=0, microsecond=0)
-        day_end = at.replace(hour=BUSINESS_END_HOUR, minute=0, second=0, microsecond=0)
-        if at.weekday() in BUSINESS_DAYS and at < day_end:
-            total += max(timedelta(0), min(stop, day_end) - max(at, day_start))
-        at = day_start + timedelta(days=1)
-    return total.total_seconds() / 3600
+    return chosen.hours_between(start, end)
 
 
-def carry_over(due: datetime | None, paused_at: datetime, resumed_at: datetime, *,
-               business: bool, timezone: str = "UTC") -> datetime | None:
+def carry_over(due_at: datetime | None, paused_at: datetime, resumed_at: datetime, *,
+               business: bool, timezone: str = "UTC",
+               calendar: BusinessCalendar | dict[str, Any] | None = None) -> datetime | None:
     """The due time after a pause: the time that was left at ``paused_at`` counts from ``resumed_at``.
 
     A timer already breached when the pause began stays where it was.
     """
-    if due is None:
+    if due_at is None:
         return None
-    remaining = hours_between(paused_at, due, business=business, timezone=timezone)
+    remaining = hours_between(paused_at, due_at, business=business, timezone=timezone, calendar=calendar)
     if remaining <= 0:
-        return due
-    return add_hours(resumed_at, remaining, business=business, timezone=timezone)
+        return due_at
+    return add_hours(resumed_at, remaining, business=business, timezone=timezone, calendar=calendar)
 
 
 def clock_now(paused_at: datetime | None, now: datetime) -> datetime:

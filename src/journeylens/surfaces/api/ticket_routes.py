@@ -9,6 +9,8 @@
     GET  /v1/tickets/root-causes                            tickets
     GET  /v1/tickets/{id}                                   tickets
     POST /v1/tickets/{id}/assign|note|contact|status|resolve|close|reopen   tickets
+    GET  /v1/teams/{name}                                   tickets
+    PUT|DELETE /v1/teams/{name}/business-hours              admin
 
 Signed-in agents see only their own and their teams' tickets (others answer 404); admins
 and API keys with the ``tickets`` scope see all.
@@ -40,8 +42,15 @@ from journeylens.operations.alerts.schemas import (
     TicketRow,
     TicketStats,
 )
-from journeylens.operations.tickets import inbox, kpis, service
-from journeylens.surfaces.api.deps import DbSessionDep, LensDep, Principal, require_scope
+from journeylens.operations.calendar import BusinessCalendar
+from journeylens.operations.tickets import inbox, kpis, routing, service
+from journeylens.surfaces.api.deps import (
+    DbSessionDep,
+    LensDep,
+    Principal,
+    SettingsDep,
+    require_scope,
+)
 
 router = APIRouter(prefix="/v1", tags=["alerts and tickets"])
 ReadDep = Annotated[Principal, Depends(require_scope("read"))]
@@ -98,6 +107,28 @@ def resume_rule(name: str, principal: AdminDep, session: DbSessionDep) -> RulePu
 def delete_rule(name: str, principal: AdminDep, session: DbSessionDep) -> dict[str, bool]:
     store.delete_rule(session, name, actor=principal.actor)
     return {"deleted": True}
+
+
+# --- teams (queues) and their business hours ---------------------------------------------
+@router.get("/teams/{name}")
+def show_team(name: str, _: TicketsDep, session: DbSessionDep, settings: SettingsDep) -> dict[str, Any]:
+    return routing.team_row(session, routing.get_team(session, name), settings.timezone)
+
+
+@router.put("/teams/{name}/business-hours")
+def set_team_hours(name: str, body: BusinessCalendar, principal: AdminDep, session: DbSessionDep,
+                   settings: SettingsDep) -> dict[str, Any]:
+    """Set the team's business calendar (days, start, end, timezone, holidays, closed)."""
+    team = routing.set_business_hours(session, name, body, actor=principal.actor)
+    return routing.team_row(session, team, settings.timezone)
+
+
+@router.delete("/teams/{name}/business-hours")
+def reset_team_hours(name: str, principal: AdminDep, session: DbSessionDep,
+                     settings: SettingsDep) -> dict[str, Any]:
+    """Back to the default calendar (Mon–Fri 09:00–17:00 in JOURNEYLENS_TIMEZONE)."""
+    team = routing.set_business_hours(session, name, None, actor=principal.actor)
+    return routing.team_row(session, team, settings.timezone)
 
 
 # --- tickets ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
     journeylens journey conformance [--recontact-days 7] [--json]
     journeylens journey retention [--period week|month] [--periods 12] [--json]
     journeylens journey time-to-stage [--from-stage A --to-stage B] [--json]
-    journeylens cohorts [--json]                              # every cohort and its size
+    journeylens cohorts [--build 'segment=business; channels=blended'] [--json]   # every cohort and its size
     journeylens customer ID [--json]                          # one customer's whole history
 
 Every analysis command takes the common filters ``--start --end --cohort --channel --stage
@@ -186,7 +186,12 @@ def time_to_stage_cmd(
          lambda lens, f: lens.time_to_stage(filters=f, from_stage=from_stage, to_stage=to_stage), render)
 
 
-def cohorts_cmd(ctx: typer.Context, start: StartOpt = None, end: EndOpt = None, as_json: JsonOpt = False) -> None:
+def cohorts_cmd(ctx: typer.Context, start: StartOpt = None, end: EndOpt = None,
+                build: Annotated[list[str] | None, typer.Option(
+                    "--build", help="Also size a cohort built from conditions, such as "
+                                    "'segment=business; performed=Card delivered' (repeatable). Any --cohort "
+                                    "option takes the same text.")] = None,
+                as_json: JsonOpt = False) -> None:
     """Every cohort and its size."""
     filters = Filters.from_strings(start=start, end=end)
 
@@ -194,7 +199,7 @@ def cohorts_cmd(ctx: typer.Context, start: StartOpt = None, end: EndOpt = None, 
         data = result.to_dict()
         emit_table(data["cohorts"], title=f"Cohorts ({data['customers']} customers)")
 
-    _run(ctx, as_json, None, "cohorts", filters, lambda lens, f: lens.cohorts(filters=f), render)
+    _run(ctx, as_json, None, "cohorts", filters, lambda lens, f: lens.cohorts(filters=f, built=build or ()), render)
 
 
 def customer_cmd(ctx: typer.Context, customer_id: Annotated[str, typer.Argument(help="Customer id (or anonymous id).")],

@@ -118,7 +118,8 @@ def emit_table(rows: Sequence[Mapping[str, Any]], *, title: str | None = None,
 
 #: Columns holding a share of 0..1, printed as percentages for people (``--json`` keeps the share).
 _SHARE_WORDS = ("share", "drop_off", "conversion", "rate", "retention", "churn")
-_SHARE_METRICS = ("csat", "csat_low", "csat_high", "ces_easy")
+_SHARE_METRICS = ("csat", "csat_low", "csat_high", "csat_target", "ces_easy", "ces_easy_low", "ces_easy_high",
+                  "nps_promoters", "nps_detractors")
 
 
 def _is_share(column: str, row: Mapping[str, Any]) -> bool:

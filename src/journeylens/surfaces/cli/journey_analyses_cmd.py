@@ -1,9 +1,10 @@
 """Transitions, variants and funnels on the ``journey`` command group.
 
-    journeylens journey transitions [--level touchpoint|stage] [--min-share 0.01] [--json]
+    journeylens journey transitions [--level touchpoint|stage] [--min-share 0.01] [--by app_version] [--json]
     journeylens journey variants --top 20 [--level stage] [--collapse-repeats] [--outcome conversion] [--json]
     journeylens journey funnel --steps visit,cart,buy [--mode ordered|strict|any] [--within-days 7]
                                [--exclude support_call] [--by channel] [--json]
+    journeylens journey funnel-vs-map --steps visit,cart,buy [--mode …] [--json]   # the map's customers, split
 
 Every command also takes the common filters ``--start --end --cohort --channel --stage
 --touchpoint`` (lists comma-separated). ``--json`` prints exactly the HTTP API's shape.
@@ -31,6 +32,10 @@ from journeylens.surfaces.cli.options import (
 )
 
 LevelOpt = Annotated[str, typer.Option("--level", help="Nodes: touchpoint or stage.")]
+StepsOpt = Annotated[str, typer.Option("--steps", help="Steps in order, comma-separated.")]
+ModeOpt = Annotated[str, typer.Option("--mode", help="ordered, strict or any.")]
+WithinOpt = Annotated[float | None, typer.Option("--within-days", help="Conversion window from the first step, in days.")]
+ExcludeOpt = Annotated[str | None, typer.Option("--exclude", help="Drop customers with these events between their steps.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -59,11 +64,15 @@ def transitions_cmd(ctx: typer.Context, level: LevelOpt = "touchpoint",
                         "--min-share", help="Drop edges below this share of all transitions (0-1).")] = 0.0,
                     start: StartOpt = None, end: EndOpt = None, cohort: CohortOpt = None,
                     channel: ChannelOpt = None, stage: StageOpt = None, touchpoint: TouchpointOpt = None,
+                    by: Annotated[str | None, typer.Option(
+                        "--by", help="Split every move by a property as of its source event (an event property "
+                                     "such as app_version, a customer attribute, channel …); top 10 + other.")] = None,
                     as_json: JsonOpt = False) -> None:
     """The directly-follows graph: count, customers and time of every A → B move."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
                                    touchpoint=touchpoint)
-    _run(ctx, as_json, lambda lens: lens.transitions(filters=filters, level=level, min_share=min_share),
+    params: dict[str, Any] = {"by": by} if by else {}
+    _run(ctx, as_json, lambda lens: lens.transitions(filters=filters, level=level, min_share=min_share, **params),
          lambda result: emit_table(result.to_dict(), title=result.title))
 
 
@@ -88,13 +97,8 @@ def variants_cmd(ctx: typer.Context,
 
 
 @journey_app.command("funnel")
-def funnel_cmd(ctx: typer.Context,
-               steps: Annotated[str, typer.Option("--steps", help="Steps in order, comma-separated.")],
-               mode: Annotated[str, typer.Option("--mode", help="ordered, strict or any.")] = "ordered",
-               within_days: Annotated[float | None, typer.Option(
-                   "--within-days", help="Conversion window from the first step, in days.")] = None,
-               exclude: Annotated[str | None, typer.Option(
-                   "--exclude", help="Drop customers with these events between their steps.")] = None,
+def funnel_cmd(ctx: typer.Context, steps: StepsOpt, mode: ModeOpt = "ordered", within_days: WithinOpt = None,
+               exclude: ExcludeOpt = None,
                by: Annotated[str | None, typer.Option(
                    "--by", help="Break down by this journey_events column (value on the first event).")] = None,
                level: LevelOpt = "touchpoint",
@@ -108,6 +112,22 @@ def funnel_cmd(ctx: typer.Context,
          lambda lens: lens.funnel(_split(steps), filters=filters, mode=mode, within_days=within_days,
                                   exclude=_split(exclude), breakdown_col=by, level=level),
          _render_funnel)
+
+
+@journey_app.command("funnel-vs-map")
+def funnel_vs_map_cmd(ctx: typer.Context, steps: StepsOpt, mode: ModeOpt = "ordered", within_days: WithinOpt = None,
+                      exclude: ExcludeOpt = None, level: LevelOpt = "touchpoint",
+                      start: StartOpt = None, end: EndOpt = None, cohort: CohortOpt = None,
+                      channel: ChannelOpt = None, stage: StageOpt = None, touchpoint: TouchpointOpt = None,
+                      as_json: JsonOpt = False) -> None:
+    """Reconcile the funnel with the journey map: at each step, the map's customers split into
+    reached / never did step 1 / stopped earlier / did it only before the previous step (they add up)."""
+    filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
+                                   touchpoint=touchpoint)
+    _run(ctx, as_json,
+         lambda lens: lens.funnel_vs_map(_split(steps), filters=filters, mode=mode, within_days=within_days,
+                                         exclude=_split(exclude), level=level),
+         lambda result: emit_table(result.to_dict(), title=result.title))
 
 
 def _render_funnel(result: Any) -> None:

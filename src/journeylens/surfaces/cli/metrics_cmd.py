@@ -55,10 +55,11 @@ def _split(values: list[str] | str | None) -> list[str]:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
-def _run(ctx: typer.Context, as_json: bool, compute: Callable[[Any], Any], render: Callable[[Any], None]) -> None:
+def _run(ctx: typer.Context, as_json: bool, compute: Callable[[Any], Any], render: Callable[[Any], None],
+         *, detail: bool = False) -> None:
     try:
         result = compute(get_ctx(ctx).lens())
-        payload = result.to_dict()
+        payload = result.to_dict(detail=True) if detail else result.to_dict()
     except JourneyLensError as exc:
         fail(exc, as_json=as_json)
         return
@@ -72,8 +73,12 @@ def metrics_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
                 "touchpoint, stage, channel, cohort, survey, a customer attribute, day/week/month/quarter.")]
                 = "touchpoint,month", metric: MetricOpt = None, min_n: MinNOpt = None, employee: EmployeeOpt = False,
                 start: StartOpt = None, end: EndOpt = None, cohort: CohortOpt = None, channel: ChannelOpt = None,
-                stage: StageOpt = None, touchpoint: TouchpointOpt = None, as_json: JsonOpt = False) -> None:
-    """JSON: a list of rows {<by keys>, n, <metric>, <metric>_low, <metric>_high, <metric>_n, target_status}."""
+                stage: StageOpt = None, touchpoint: TouchpointOpt = None,
+                detail: Annotated[bool, typer.Option("--detail", help="Add the secondaries: each metric's target "
+                                                     "and status, NPS distribution, CSAT mean, CES easy share.")]
+                = False, as_json: JsonOpt = False) -> None:
+    """JSON: a list of rows {<by keys>, n, <metric>, <metric>_low, <metric>_high, <metric>_n, target_status}
+    (``--detail``: also ``<metric>_target`` on the metric's own scale, so CSAT 0.8 = 80 %, …)."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
                                    touchpoint=touchpoint)
     params: dict[str, Any] = {"respondent": "employee" if employee else "customer"}
@@ -82,7 +87,7 @@ def metrics_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
     if min_n is not None:
         params["min_sample_size"] = min_n
     _run(ctx, as_json, lambda lens: lens.metrics(by=_split(by), filters=filters, **params),
-         lambda rows: emit_table(rows, title="CX metrics"))
+         lambda rows: emit_table(rows, title="CX metrics"), detail=detail)
 
 
 def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help="Groupings (comma-separated).")]

@@ -34,6 +34,7 @@ REMOTE_COMMANDS: frozenset[str] = frozenset({
     "properties", "freshness",
     "journey map", "journey channels", "journey conformance", "journey retention", "journey time-to-stage",
     "journey transitions", "journey variants", "journey funnel", "journey outcomes", "journey switch-impact",
+    "journey funnel-vs-map",
     "journey show",
     "text sentiment", "text topics", "text pain-points",
     "annotation from-property",

@@ -9,6 +9,8 @@
     journeylens tickets close 12 --root-cause people --outcome recovered
     journeylens tickets stats --by team --json
     journeylens tickets team branch --lead lead@bank.example --member agent@bank.example
+    journeylens tickets team branch --days mon,tue,wed,thu,fri --hours 08:30-17:00 \
+        --timezone Europe/Amsterdam --holidays NL --closed 2026-12-24
     journeylens tickets causes [--add CODE --label TEXT]
     journeylens tickets escalate                            # what the worker runs every minute
 
@@ -23,9 +25,11 @@ import typer
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
+from journeylens.operations.calendar import calendar_from_options
 from journeylens.operations.tickets import inbox, kpis, service
 from journeylens.operations.tickets.escalation import escalate
-from journeylens.operations.tickets.routing import ensure_team, team_members
+from journeylens.operations.tickets.routing import ensure_team, set_business_hours, team_row
+from journeylens.settings import get_settings
 from journeylens.surfaces.cli.alert_cmd import AppDbOption, JsonOption, optional_lens, run
 from journeylens.surfaces.cli.context import console, emit_json, emit_table
 
@@ -159,17 +163,35 @@ def stats(ctx: typer.Context,
 def team(ctx: typer.Context, name: str,
          lead: Annotated[str | None, typer.Option("--lead", help="The team lead's email.")] = None,
          member: Annotated[list[str] | None, typer.Option("--member", help="Add a member (repeat).")] = None,
-         app_db: AppDbOption = None, as_json: JsonOption = False) -> None:
-    """Create or update a team; members take turns (round-robin) on the team's tickets."""
+         days: Annotated[str | None, typer.Option("--days", help="Working days, e.g. mon,tue,wed,thu,fri.")] = None,
+         hours: Annotated[str | None, typer.Option("--hours", help="Opening hours, e.g. 08:30-17:00 (24:00 = "
+                                                                    "midnight).")] = None,
+         timezone: Annotated[str | None, typer.Option("--timezone", help="IANA zone, e.g. Europe/Amsterdam.")] = None,
+         holidays: Annotated[str | None, typer.Option("--holidays", help="Public holidays of a country (NL, "
+                                                                          "US-CA, …); 'none' for none.")] = None,
+         closed: Annotated[list[str] | None, typer.Option("--closed", help="A company day off, YYYY-MM-DD "
+                                                                           "(repeat).")] = None,
+         default_hours: Annotated[bool, typer.Option("--default-hours", help="Back to Mon–Fri 09:00–17:00 "
+                                                                             "in JOURNEYLENS_TIMEZONE.")] = False,
+         actor: ActorOption = "cli", app_db: AppDbOption = None, as_json: JsonOption = False) -> None:
+    """Create or update a team: members take turns (round-robin) on its tickets; its business hours
+    (days, hours, time zone, public holidays, closed days) drive business-hours SLA clocks."""
     def work(session: Session) -> dict[str, Any]:
         t = ensure_team(session, name, lead_email=lead, members=member or [])
-        return {"team": t.name, "lead": t.lead_email, "members": [u.email for u in team_members(session, t)]}
+        if default_hours:
+            set_business_hours(session, name, None, actor=actor)
+        elif any(v is not None for v in (days, hours, timezone, holidays, closed)):
+            set_business_hours(session, name, calendar_from_options(
+                t.business_hours, days=days, hours=hours, timezone=timezone, holidays=holidays, closed=closed),
+                actor=actor)
+        return team_row(session, t, get_settings().timezone)
 
     result = run(ctx, app_db, as_json, work)
     if as_json:
         emit_json(result)
     else:
-        console.print(f"Team {result['team']}: lead {result['lead'] or '—'}, members {', '.join(result['members'])}")
+        console.print(f"Team {result['team']}: lead {result['lead'] or '—'}, members {', '.join(result['members'])}; "
+                      f"business hours {result['business_hours_text']}")
 
 
 @tickets_app.command("causes")

@@ -7,9 +7,10 @@ results of JourneyLens methods) and renders them; nothing is computed here.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from journeylens.analyses.switch_impact import ALPHA as SWITCH_ALPHA
 from journeylens.analyses.targets import STATUS_ORDER
@@ -93,10 +94,40 @@ def journey_map_page(user: ReaderDep, p: PageDep) -> Response:
     result, error = p.results.attempt("journey_map", filters=filters)
     journey = result.to_dict() if result else None
     drops = _biggest_drop_offs(journey)
+    split = p.query.get("split") or None
+    moves, moves_error = p.results.attempt("moves_split", filters=filters, by=split) if split else (None, None)
+    properties, _ = p.results.attempt("properties")
     context = {"title": "Journey map", "map": journey, "error": error, "drops": drops,
                "drop_names": {d["touchpoint"] for d in drops},
-               "sankey": _figure(p, "journey_map", result, filters=filters), **p.filter_choices()}
+               "sankey": _figure(p, "journey_map", result, filters=filters),
+               "split": split, "moves": _moves_table(moves), "moves_error": moves_error,
+               "moves_figure": _figure(p, "moves_split", moves, filters=filters, by=split),
+               "split_names": [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50]
+               if properties else [], **p.filter_choices()}
     return render(p.request, "journey_map.html", context)
+
+
+#: Moves listed in the journey map's split table (the CSV export has every edge).
+SPLIT_MOVES = 12
+
+
+def _moves_table(result: Any) -> dict[str, Any] | None:
+    """The most frequent stage-to-stage moves with each value's share of its own moves
+    (presentation only: counts and shares come from the one transitions result)."""
+    if result is None:
+        return None
+    by = result.params["by"]
+    rows = [r for r in result.to_dict() if "__start__" not in (r["from"], r["to"])]
+    totals: dict[Any, int] = {}
+    moves: dict[tuple[str, str], dict[Any, int]] = {}
+    for r in rows:
+        totals[r[by]] = totals.get(r[by], 0) + r["count"]
+        moves.setdefault((r["from"], r["to"]), {})[r[by]] = r["count"]
+    values = sorted(totals, key=lambda v: -totals[v])
+    top = sorted(moves, key=lambda m: -sum(moves[m].values()))[:SPLIT_MOVES]
+    return {"by": by, "values": [{"value": v, "moves": totals[v]} for v in values],
+            "rows": [{"from": a, "to": b, "shares": [moves[(a, b)].get(v, 0) / totals[v] if totals[v] else None
+                                                      for v in values]} for a, b in top]}
 
 
 @router.get("/journey-map/deviations")
@@ -121,8 +152,10 @@ def funnel_page(user: ReaderDep, p: PageDep) -> Response:
     query = _funnel_query(p)
     params = VIEWS["funnel"].parse(query) if query.get("steps") else {}
     result, error = p.results.attempt("funnel", **params) if params else (None, None)
+    versus, versus_error = p.results.attempt("funnel_vs_map", **params) if result else (None, None)
     steps = [s for s in query.get("steps", "").split(",") if s]
     context = {"title": "Funnel builder", "funnel": result.to_dict() if result else None, "error": error,
+               "versus": versus.to_dict() if versus else None, "versus_error": versus_error,
                "figure": _figure(p, "funnel", result, **params), "steps": steps, "fquery": query,
                "touchpoints": p.touchpoint_names(), **p.filter_choices()}
     template = "partials/funnel_result.html" if p.request.headers.get("hx-request") else "funnel.html"
@@ -171,17 +204,54 @@ def _cohort_sections(p: Page, query: dict[str, str]) -> dict[str, Any]:
             "cfunnel": funnel.to_dict() if funnel else None, "funnel_error": funnel_error}
 
 
+#: Customer attributes offered by the cohort builder have at most this many values.
+BUILDER_MAX_VALUES = 20
+BUILDER_PREFIX = "b_"
+
+
+def _builder(p: Page, query: dict[str, str]) -> dict[str, Any]:
+    """The cohort builder's choices, and the cohort built from the picked conditions (its
+    canonical text replaces the builder's fields in ``query``, so a saved view or a shared
+    link carries one ``built=`` parameter)."""
+    from journeylens.analyses.cohort_builder import cohort_text
+    from journeylens.analyses.cohorts import CHANNEL_COHORTS
+
+    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES)
+    attributes = [{"name": r["property"], "values": [v["value"] for v in r["top_values"]]}
+                  for r in (properties.to_dict() if properties else [])
+                  if r["source"] == "customer" and 1 < r["distinct"] <= BUILDER_MAX_VALUES]
+    params = p.request.query_params
+    picked = [(a["name"], params.getlist(f"{BUILDER_PREFIX}{a['name']}")) for a in attributes]
+    picked += [(key, params.getlist(f"{BUILDER_PREFIX}{key}")) for key in ("channels", "performed", "first_channel")]
+    text = cohort_text(picked) if any(values for _, values in picked) else (query.get("built") or "").strip()
+    for key in [k for k in query if k.startswith(BUILDER_PREFIX)]:
+        query.pop(key)
+    if text:
+        query["built"] = text
+    return {"built": text or None, "attributes": attributes, "channel_modes": CHANNEL_COHORTS,
+            "picked": {key: values for key, values in picked}}
+
+
 @router.get("/micro-journeys")
 def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
     query = p.query
     picked = [c for c in p.request.query_params.getlist("cohorts") if c.strip()]
     if len(picked) > 1:
         query["cohorts"] = ",".join(picked)
-    sizes, sizes_error = p.results.attempt("cohorts", filters=parse_filters({k: v for k, v in query.items()
-                                                                              if k != "cohort"}))
+    builder = _builder(p, query)
+    if any(k.startswith(BUILDER_PREFIX) for k in p.request.query_params):  # one canonical, shareable link
+        return RedirectResponse(f"/micro-journeys?{urlencode(query)}#builder", status_code=303)
+    everyone = parse_filters({k: v for k, v in query.items() if k != "cohort"})
+    sizes, builder["error"] = (p.results.attempt("cohorts", filters=everyone, built=(builder["built"],))
+                               if builder["built"] else (None, None))
+    if sizes is None:
+        sizes, sizes_error = p.results.attempt("cohorts", filters=everyone)
+    else:
+        sizes_error = None
+    built_row = next((r for r in sizes.to_dict()["cohorts"] if r["kind"] == "built"), None) if sizes else None
     context: dict[str, Any] = {"title": "Micro-journeys", "sizes": sizes.to_dict() if sizes else None,
                                "sizes_error": sizes_error, "cquery": query, "touchpoints": p.touchpoint_names(),
-                               "chosen": [], **p.filter_choices()}
+                               "chosen": [], "builder": builder, "built_row": built_row, **p.filter_choices()}
     if len([c for c in query.get("cohorts", "").split(",") if c]) >= 2:
         context.update(_cohort_sections(p, query))
     return render(p.request, "micro_journeys.html", context)

@@ -32,6 +32,14 @@ STATUS_LABELS: dict[str | None, str] = {"met": "Target met", "at_risk": "At risk
                                         None: "No target"}
 
 
+def status_label(status: str | None, target: Any = None) -> str:
+    """The words for a target status; with a target but no status (too few answers to judge),
+    never "No target"."""
+    if status is None and target not in (None, {}, ""):
+        return "Too few answers to judge the target"
+    return STATUS_LABELS.get(status, "No target")
+
+
 class LoginRequired(Exception):
     """Raised by page dependencies when nobody is signed in; answered with a redirect to /login."""
 
@@ -103,7 +111,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=fmt_pct, num=fmt_num, duration=fmt_duration, q=fmt_q, q_text=fmt_q_text, figure=figure_json)
-    env.globals.update(status_label=STATUS_LABELS.get, query_url=query_url)
+    env.globals.update(status_label=status_label, query_url=query_url)
     return env
 
 

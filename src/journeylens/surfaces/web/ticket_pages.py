@@ -137,6 +137,12 @@ def rules_save(request: Request, user: AdminDep, form: FormDep, db: AppDbDep, p:
     text = form.get("yaml", "")[:MAX_RULE_CHARS]
     try:
         with db.session() as session:
+            if form.get("check"):  # validate only: what the rule would be, and its warnings
+                rule, checked = actions.check(session, p.lens, text, source="pasted rule")
+                rows = [store.rule_row(r) for r in store.list_rules(session)]
+                return render(request, "rules.html", {"title": "Rules", "rows": rows, "submitted": text,
+                                                      "errors": None, "warnings": checked["warnings"],
+                                                      "rule": {"name": rule.name, "kind": rule.kind}})
             saved = actions.add(session, p.lens, text, source="pasted rule", actor=user.email)
     except JourneyLensError as exc:
         with db.session() as session:

@@ -120,6 +120,20 @@ def _p_variants(query: Query) -> dict[str, Any]:
             "collapse_repeats": _text(query, "collapse_repeats") in ("1", "true", "on"), "outcome": outcome}
 
 
+def _p_moves(query: Query) -> dict[str, Any]:
+    """Stage-to-stage moves split by a property (``split``)."""
+    split = _text(query, "split")
+    if split is None:
+        raise ParameterError("Pick a property to split the moves by (split=...).")
+    return {"filters": parse_filters(query), "by": split}
+
+
+def _p_cohort_sizes(query: Query) -> dict[str, Any]:
+    built = _text(query, "built")
+    return {"filters": parse_filters({k: v for k, v in query.items() if k != "cohort"}),
+            **({"built": (built,)} if built else {})}
+
+
 def _p_cohorts(query: Query) -> dict[str, Any]:
     cohorts = _split(_text(query, "cohorts"))
     if len(cohorts) < 2:
@@ -236,7 +250,7 @@ VIEWS: dict[str, View] = {
     "kpi_change": View(lambda r, current, base: r.lens.window_change(current, base), _p_compare,
                        "CX metrics against the comparison period"),
     "freshness": View(lambda r: r.lens.freshness(), _p_none, "Data freshness"),
-    "properties": View(lambda r: r.lens.properties(top=5), _p_none, "Properties that can split a number"),
+    "properties": View(lambda r, top=5: r.lens.properties(top=top), _p_none, "Properties that can split a number"),
     "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters,
                                                              every_period=True),
                     _p_filters, "Changes, month by month"),
@@ -248,11 +262,16 @@ VIEWS: dict[str, View] = {
     "conformance": View(lambda r, filters: r.lens.conformance(filters=filters), _p_filters, "Designed vs actual"),
     "funnel": View(lambda r, filters, steps, mode, within_days: r.lens.funnel(
         list(steps), filters=filters, mode=mode, within_days=within_days), _p_funnel, "Funnel"),
+    "funnel_vs_map": View(lambda r, filters, steps, mode, within_days: r.lens.funnel_vs_map(
+        list(steps), filters=filters, mode=mode, within_days=within_days), _p_funnel, "Funnel vs journey map"),
     "variants": View(lambda r, filters, **p: r.lens.variants(filters=filters, **p), _p_variants, "Path variants"),
+    "moves_split": View(lambda r, filters, by: r.lens.transitions(filters=filters, level="stage", by=by), _p_moves,
+                        "Moves between stages, split by a property"),
     "channels": View(lambda r, filters: r.lens.channels(filters=filters), _p_filters, "Channel hopping"),
     "switch_impact": View(lambda r, filters: r.lens.switch_impact(filters=filters), _p_filters,
                           "Channel switches and loyalty"),
-    "cohorts": View(lambda r, filters: r.lens.cohorts(filters=filters), _p_filters, "Cohorts"),
+    "cohorts": View(lambda r, filters, built=(): r.lens.cohorts(filters=filters, built=built), _p_cohort_sizes,
+                    "Cohorts"),
     "cohort_map": View(lambda r, filters, cohorts: r.lens.compare_cohorts("journey_map", list(cohorts), filters=filters),
                        _p_cohorts, "Journey map by cohort"),
     "cohort_funnel": View(lambda r, filters, cohorts, steps, mode: r.lens.compare_cohorts(
@@ -305,7 +324,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
 #: Chart heights in pixels, per view (one place, so pages and the pre-warmer share cached figures).
 DEFAULT_FIGURE_HEIGHT = 340
 FIGURE_HEIGHTS: dict[str, int] = {"metric_trend": 260, "touchpoint_trend": 260, "outcomes": 300, "timeline": 300,
-                                  "journey_map": 420, "channels": 420, "switch_impact": 380,
+                                  "journey_map": 420, "moves_split": 420, "channels": 420, "switch_impact": 380,
                                   "spend_return": 620, "departures": 460, "drivers": 420}
 
 
