@@ -146,7 +146,7 @@ def leave_one_source_out(corpus: Corpus, x: np.ndarray, compound: np.ndarray,
         probs = weights.probabilities(x[test])
         band = tune_vader_band(compound[train], corpus.labels[train])
         candidates: dict[str, tuple[list[str], np.ndarray | None]] = {
-            "minilm-3class": (labels_of(probs), probs),
+            "revised method (ADR 0070), refitted per fold": (labels_of(probs), probs),
             "vader (±0.05)": (vader_labels(compound[test], 0.05), None),
             f"vader (band ±{band:.2f} tuned on training sources)": (vader_labels(compound[test], band), None),
         }
