@@ -13,11 +13,12 @@ DEMO_WAREHOUSE ?= demo-data/journeylens.duckdb
 DEMO_APPDB ?= sqlite:///demo-data/journeylens.db
 PYTEST_ARGS ?=
 
-.PHONY: help install install-test system-deps demo test test-fast lint bench clean
+.PHONY: help install install-test system-deps demo test test-fast fuzz lint bench clean
 
 help:
 	@echo "make demo   - install, generate the demo bank dataset, ingest it and serve the dashboard"
 	@echo "make test   - install everything (Java, PostgreSQL, Chromium included) and run the whole suite"
+	@echo "make fuzz   - fuzz the whole HTTP API deeper than the suite does (schemathesis)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmark scripts in bench/ (long)"
 
@@ -58,6 +59,10 @@ test: install-test
 
 test-fast: install-test
 	$(VENV)/bin/pytest -q -m "not slow and not spark and not browser" $(PYTEST_ARGS)
+
+# The suite fuzzes every operation with 3 examples; this pass tries many more.
+fuzz: install-test
+	JOURNEYLENS_FUZZ_EXAMPLES=$${JOURNEYLENS_FUZZ_EXAMPLES:-25} $(VENV)/bin/pytest -q -p no:cacheprovider tests/surfaces/api/test_fuzz.py
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests bench

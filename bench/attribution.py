@@ -3,6 +3,13 @@ marketing-attribution-models (``mam``) on the same paths, in one run; time and p
 
     .venv/bin/python bench/attribution.py                                  # 100k customers (~1M events)
     .venv/bin/python bench/attribution.py --customers 1000000 --events-per-customer 10   # 10M events
+    .venv/bin/python bench/attribution.py --from-warehouse demo/journeylens.duckdb --replicate 2
+                  # a demo warehouse's journey_events (the bank's definition), customers copied N times
+
+With ``--from-warehouse`` the events are the demo's own (``journeylens demo``): its journey
+definition's conversion outcomes, its channels; ``--replicate N`` copies every customer N
+times (ids suffixed ``#2``, ``#3`` …) to reach a size — the paths repeat, so the models see
+the same number of distinct paths as the original, only heavier counts.
 
 Synthetic journeys: each customer has 1 + Poisson touches over 8 channels (some with a
 campaign), with a conversion probability that depends on the channels seen; the events go
@@ -40,6 +47,7 @@ from mam import MAM
 from journeylens.analyses.marketing.attribution import ModelSettings, model_credit
 from journeylens.analyses.marketing.paths import build_touches
 from journeylens.analyses.marketing.touches import Touches
+from journeylens.journeys.definition import load_definition
 from journeylens.settings import Settings
 from journeylens.warehouse import open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS, JOURNEY_EVENTS_SCHEMA
@@ -82,6 +90,19 @@ def synthetic_events(customers: int, per_customer: float, seed: int) -> pa.Table
     }, schema=JOURNEY_EVENTS_SCHEMA.to_pyarrow())
 
 
+def demo_events(wh: Any, source: Path, replicate: int) -> int:
+    """``journey_events`` of another warehouse, every customer copied ``replicate`` times."""
+    con = wh.con.con
+    con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
+    top = con.execute("SELECT max(_seq) + 1 FROM src.journey_events").fetchone()[0]
+    con.execute("DROP TABLE IF EXISTS journey_events")
+    parts = [f"SELECT * REPLACE (customer_id || '{'' if k == 0 else f'#{k + 1}'}' AS customer_id, "
+             f"_seq + {k * top} AS _seq) FROM src.journey_events" for k in range(replicate)]
+    con.execute("CREATE TABLE journey_events AS " + " UNION ALL ".join(parts))
+    con.execute("DETACH src")
+    return int(con.execute("SELECT count(*) FROM journey_events").fetchone()[0])
+
+
 def aggregated(t: Touches) -> pd.DataFrame:
     paths = t.unique_paths()
     conv, _, nulls = paths.counts(t)
@@ -89,22 +110,47 @@ def aggregated(t: Touches) -> pd.DataFrame:
     return pd.DataFrame({"path": names, "total_conversions": conv, "total_null": nulls})
 
 
+CHILD_LIMIT_BYTES = 6 * 2**30  # the shared machine's rule: no process above ~6 GB resident
+
+
 def _child(job: Callable[[], Any], queue: Any) -> None:
     base = psutil.Process().memory_info().rss
     start = time.perf_counter()
-    out = job()
+    try:
+        out = job()
+    except Exception as exc:  # reported by the parent as this tool's failure
+        queue.put(exc)
+        return
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     queue.put((seconds, max(peak - base, 0) / 2**20, out))
 
 
 def measured(job: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Run ``job`` in a forked child; stop it (and say so) if its resident memory passes the limit."""
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(job, queue))
     proc.start()
-    result = queue.get()
+    watched = psutil.Process(proc.pid)
+    while True:
+        try:
+            result = queue.get(timeout=0.5)
+            break
+        except Exception:  # queue.Empty: still running
+            if not proc.is_alive():
+                raise RuntimeError(f"the child exited with code {proc.exitcode}") from None
+            try:
+                rss = watched.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            if rss > CHILD_LIMIT_BYTES:
+                proc.kill()
+                proc.join()
+                raise RuntimeError(f"stopped above {CHILD_LIMIT_BYTES / 2**30:.0f} GB resident") from None
     proc.join()
+    if isinstance(result, Exception):
+        raise result
     return result
 
 
@@ -148,24 +194,36 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duckdb-memory", default="2GB")
     parser.add_argument("--markov-seeds", type=int, default=5)
+    parser.add_argument("--from-warehouse", type=Path, help="a DuckDB warehouse whose journey_events to use "
+                        "(a `journeylens demo` warehouse: the demo bank's definition gives the conversions)")
+    parser.add_argument("--replicate", type=int, default=1, help="with --from-warehouse: copies of each customer")
+    parser.add_argument("--temp-dir", type=Path, help="where the bench warehouse and DuckDB's spill files go")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.temp_dir) as tmp:
         settings = Settings(warehouse=str(Path(tmp) / "bench.duckdb"), duckdb_memory_limit=args.duckdb_memory)
         wh = open_warehouse(settings.warehouse, settings)
-        table = synthetic_events(args.customers, args.events_per_customer, args.seed)
-        wh.replace(JOURNEY_EVENTS, table)
-        n_events = table.num_rows
-        del table
+        if args.from_warehouse:
+            n_events = demo_events(wh, args.from_warehouse, args.replicate)
+            definition = load_definition(Path(__file__).parents[1] / "src/journeylens/demo/bank.journey.yaml")
+            build: dict[str, Any] = {"definition": definition}
+        else:
+            table = synthetic_events(args.customers, args.events_per_customer, args.seed)
+            wh.replace(JOURNEY_EVENTS, table)
+            n_events = table.num_rows
+            del table
+            build = {"conversion": "Purchase"}
+        customers = int(wh.table(JOURNEY_EVENTS).customer_id.nunique().to_pyarrow().as_py())
         start = time.perf_counter()
-        t = build_touches(wh.table(JOURNEY_EVENTS), by="channel", conversion="Purchase")
+        t = build_touches(wh.table(JOURNEY_EVENTS), by="channel", **build)
         path_seconds = time.perf_counter() - start
         wh.close()
     frame = aggregated(t)
     settings_m = ModelSettings()
-    print(f"{n_events:,} events, {args.customers:,} customers, {t.n_journeys:,} journeys, "
-          f"{int(t.conversions.sum()):,} conversions, {len(frame):,} distinct paths; "
+    print(f"{n_events:,} events, {customers:,} customers, {t.n_journeys:,} journeys, "
+          f"{int(t.conversions.sum()):,} conversions, {len(frame):,} distinct paths, {len(t.labels)} channels; "
           f"path building (Ibis on DuckDB → arrays): {path_seconds:.1f} s; "
-          f"RSS now {psutil.Process().memory_info().rss / 2**20:,.0f} MB; {os.cpu_count()} cores shared")
+          f"RSS now {psutil.Process().memory_info().rss / 2**20:,.0f} MB; {os.cpu_count()} cores shared; "
+          f"load average {os.getloadavg()[0]:.1f}")
     jobs: list[tuple[str, str, Callable[[], Any]]] = []
     for model in ("first", "last", "linear", "time-decay", "position", "markov", "shapley"):
         jobs.append((model, "journeylens", ours(t, model, settings_m)))
@@ -188,7 +246,7 @@ def main() -> None:
     exact = results.get(("markov", "journeylens"), {})
     runs = [measured(channel_attribution(frame, "markov", seed))[2] for seed in range(args.markov_seeds)]
     table_rows = []
-    for channel in CHANNELS:
+    for channel in t.labels:
         sims = np.array([r.get(channel, 0.0) for r in runs])
         table_rows.append({"channel": channel, "exact (JourneyLens)": f"{exact.get(channel, 0):,.1f}",
                            "simulated min": f"{sims.min():,.1f}", "simulated max": f"{sims.max():,.1f}",
@@ -196,6 +254,7 @@ def main() -> None:
                            "mean vs exact %": f"{100 * (sims.mean() - exact.get(channel, 0)) / max(exact.get(channel, 1e-9), 1e-9):+.2f}"})
     print(f"\nChannelAttribution Markov over {args.markov_seeds} seeds vs the exact removal effects:")
     print(pd.DataFrame(table_rows).to_string(index=False))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Models at scale: key drivers on 1M responses × 12 drivers, churn training and scoring on 1M
 customers, each next to the same work done by hand with pandas + scikit-learn, in one run.
 
-    .venv/bin/python bench/models.py                                   # 1M responses, 1M customers × 3 events
+    .venv/bin/python bench/models.py                                   # 1M responses, 1M customers × 10 events
     .venv/bin/python bench/models.py --responses 200000 --customers 200000 --events-per-customer 3
 
 Each measured step runs in its own process (so peak RSS is that step's own), with DuckDB
@@ -12,8 +12,9 @@ data from Parquet into pandas. What each side computes:
   95 % intervals, performance and quadrants; by hand: pandas ``corr()``, each subset's R² by
   ``LinearRegression`` on the correlation-standardised frame is far too slow at 1M rows, so the
   peer solves each subset from the correlation matrix in a plain Python loop (no intervals).
-* churn — ours: Ibis journey features, LightGBM on a 500k sample, Platt calibration, SHAP
-  reasons for every customer; by hand: pandas groupby features, scikit-learn
+* churn — ours: Ibis journey features, LightGBM and logistic regression on a 500k sample (the
+  better by held-out log loss), Platt calibration, SHAP reasons for every customer (a second
+  row: the same without reasons, so the cost of the reasons is visible); by hand: pandas groupby features, scikit-learn
   ``HistGradientBoostingClassifier`` on the same sample, ``predict_proba`` for every customer
   (no calibration, no reasons).
 """
@@ -24,6 +25,7 @@ import argparse
 import itertools
 import math
 import multiprocessing as mp
+import os
 import resource
 import sys
 import tempfile
@@ -79,7 +81,8 @@ def setup(root: str, n_responses: int, n_customers: int, per_customer: int) -> d
     import journeylens
     from journeylens.settings import Settings
 
-    settings = Settings(warehouse=f"{root}/bench.duckdb", duckdb_memory_limit="3GB")
+    settings = Settings(warehouse=f"{root}/bench.duckdb", duckdb_memory_limit="3GB",
+                        app_database_url=f"sqlite:///{root}/app.db")
     lens = journeylens.open(settings.warehouse, settings=settings)
     frame = responses(n_responses)
     frame.to_parquet(f"{root}/responses.parquet")
@@ -94,9 +97,8 @@ def setup(root: str, n_responses: int, n_customers: int, per_customer: int) -> d
 
 def ours_drivers(root: str) -> dict[str, Any]:
     import journeylens
-    from journeylens.settings import Settings
 
-    lens = journeylens.open(f"{root}/bench.duckdb", settings=Settings(duckdb_memory_limit="3GB"))
+    lens = journeylens.open(f"{root}/bench.duckdb", settings=_settings(root))
     result = lens.drivers(target="nps", drivers=DRIVERS)
     return {"top": result.to_dict()["drivers"][0]["driver"], "n": result.params["n"]}
 
@@ -120,15 +122,24 @@ def hand_drivers(root: str) -> dict[str, Any]:
     return {"top": DRIVERS[int(np.argmax(shares))], "n": len(frame)}
 
 
-def ours_churn(root: str) -> dict[str, Any]:
-    import journeylens
+def _settings(root: str) -> Any:
     from journeylens.settings import Settings
 
-    lens = journeylens.open(f"{root}/bench.duckdb", settings=Settings(duckdb_memory_limit="3GB"))
+    return Settings(duckdb_memory_limit="3GB", app_database_url=f"sqlite:///{root}/app.db")
+
+
+def ours_churn(root: str, reasons: int = 3) -> dict[str, Any]:
+    import journeylens
+
+    lens = journeylens.open(f"{root}/bench.duckdb", settings=_settings(root))
     lens.events()  # journey_events built at ingest; nothing to time here
     started = time.perf_counter()
-    result = lens.predict_churn(horizon_days=HORIZON_DAYS)
-    return {"scored": len(result), "model": result.params["model"], "seconds_model": time.perf_counter() - started}
+    result = lens.predict_churn(horizon_days=HORIZON_DAYS, reasons=reasons)
+    return {"scored": len(result), "model": result.params["model"], "seconds_model": round(time.perf_counter() - started, 1)}
+
+
+def ours_churn_no_reasons(root: str) -> dict[str, Any]:
+    return ours_churn(root, reasons=0)
 
 
 def _hand_features(events: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
@@ -183,22 +194,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--events-per-customer", type=int, default=3)
+    parser.add_argument("--events-per-customer", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jl-bench-models-") as root:
         made = run(setup, root, args.responses, args.customers, args.events_per_customer)
         sys.stdout.write(f"data: {args.responses:,} responses × {len(DRIVERS)} drivers; {args.customers:,} customers, "
                          f"{made['events']:,} events (setup {made['seconds']:.0f} s, not counted)\n\n")
+        sys.stdout.write(f"load average before: {os.getloadavg()[0]:.1f} (2 cores shared)\n")
         sys.stdout.write(f"{'task':<10} {'system':<48} {'seconds':>8} {'peak RSS MB':>12}  result\n")
         for task, system, step in (
                 ("drivers", "JourneyLens (Ibis + LMG + 200 bootstraps)", ours_drivers),
                 ("drivers", "by hand (pandas corr + subset loop, no CI)", hand_drivers),
                 ("churn", "JourneyLens (Ibis features, LightGBM, reasons)", ours_churn),
+                ("churn", "JourneyLens, no reasons (reasons=0)", ours_churn_no_reasons),
                 ("churn", "by hand (pandas groupby + sklearn HGB)", hand_churn)):
             out = run(step, root)
             detail = ", ".join(f"{k}={v}" for k, v in out.items() if k not in ("seconds", "peak_rss_mb"))
             sys.stdout.write(f"{task:<10} {system:<48} {out['seconds']:>8.1f} {out['peak_rss_mb']:>12.0f}  {detail}\n")
             sys.stdout.flush()
+        sys.stdout.write(f"load average after: {os.getloadavg()[0]:.1f}\n")
 
 
 if __name__ == "__main__":

@@ -234,9 +234,15 @@ class JourneyLens:
                             customers=self._customers(), filters=filters, **params)
 
     def departures(self, **params: Any) -> Any:
-        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave."""
+        """:func:`journeylens.analyses.cx.departures.departures`: why customers leave. Tickets come
+        from the app database (``settings.app_database_url``) unless ``tickets=`` is given; without
+        one the result's ``tickets`` section says so."""
         from journeylens.analyses.cx.departures import departures
 
+        if "tickets" not in params:
+            from journeylens.operations.tickets.frame import tickets_at
+
+            params["tickets"], params["tickets_note"] = tickets_at(self.settings.app_database_url)
         return departures(self.events(), self.warehouse.table("feedback"), definition=self.definition,
                           customers=self._customers(), **params)
 
@@ -388,6 +394,7 @@ class JourneyLens:
         conversion from journey drivers (logistic model)."""
         from journeylens.models import whatif
 
+        funnel = params.pop("funnel", None)
         if target in ("nps", "csat"):
             return whatif.what_if_scores(self.warehouse.table("feedback"), target=target, changes=changes,
                                          drivers=drivers, survey=survey, **params)
@@ -395,9 +402,10 @@ class JourneyLens:
             raise ParameterError(f"Unknown what-if target {target!r}; allowed: {', '.join(whatif.TARGETS)}.")
         from journeylens.models.journey_drivers import customer_table
 
-        X, y, value = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
-                                     definition=self.definition, customers=self._customers(), drivers=drivers)
-        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, **params)
+        X, y, value, reached = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
+                                              definition=self.definition, customers=self._customers(),
+                                              drivers=drivers, funnel=funnel)
+        return whatif.what_if_outcome(X, y, value, target=target, changes=changes, reached=reached, **params)
 
     def predict_churn(self, **params: Any) -> Any:
         """:func:`journeylens.models.churn.predict_churn` (a customers table alone is enough)."""

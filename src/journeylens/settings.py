@@ -83,10 +83,6 @@ class Settings(BaseSettings):
         default=None, description="YAML of comment aspects and their seed phrases (default: the shipped list; "
                                   "see docs/text.md).")
     secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (set true behind HTTPS).")
-    rate_limit_storage: str = Field(
-        default="memory://",
-        description="Where sign-in throttling counts failures ('limits' storage URL): 'memory://' per process, "
-                    "or 'redis://host:6379' shared by every server process.")
     maturity_model: Path | None = Field(
         default=None, description="A company's own maturity model YAML (default: the shipped model).")
     # --- operations core: outgoing messages and the worker (docs/operations.md) ---

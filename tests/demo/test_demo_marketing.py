@@ -81,3 +81,11 @@ def test_departures_show_the_planted_churn_drivers(demo: tuple[Any, Path, Path])
     assert attrs[("segment", "student")]["ratio"] > 1 and attrs[("segment", "student")]["significant"]
     assert attrs[("plan", "basic")]["ratio"] > 1 and attrs[("plan", "basic")]["significant"]
     assert out["reasons"]["comments"] and out["relationship"]
+    # the same driver as a drop-off: leavers' last days end in the service stage far more often
+    service = next(r for r in out["drop_offs"] if r["feature"] == "dropped off in: service")
+    assert service["significant"] and service["ratio"] > 2
+    stages = {(r["stage"], r["group"]) for r in out["stages"]}
+    assert stages == {(s, g) for s in ("awareness", "consideration", "onboarding", "usage", "service", "renewal",
+                                       "departure") for g in ("left", "stayed")}
+    assert set(out["tickets"]) == {"available", "note", "groups", "stages"}
+    assert out["tickets"]["available"] or out["tickets"]["note"]  # tickets, or why there are none

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from journeylens.ingest.segment_spec import normalise_batch, normalise_events, normalise_segment
 
 NOW = "2024-05-01T12:00:00+00:00"
@@ -80,3 +82,18 @@ def test_canonical_events_keep_their_event_id() -> None:
     records = [r for _, r in normalise_events([{"event_id": "e1"}, {"event_id": ""}, {}])]
     assert records[0]["event_id"] == "e1"
     assert records[1]["event_id"] and records[2]["event_id"] and records[1]["event_id"] != records[2]["event_id"]
+
+
+@pytest.mark.parametrize("odd", [[None, {}], "text", 5, True])
+def test_nested_objects_of_the_wrong_type_never_fail_the_request(odd: object) -> None:
+    """Found by the API fuzzer: a ``context`` or ``properties`` that is not an object raised a 500."""
+    message = {"userId": "u1", "event": "Signed Up", "name": "Pricing", "timestamp": "2024-05-01T10:00:00Z",
+               "context": odd, "properties": odd, "traits": odd}
+    for kind in ("track", "page", "identify", "group"):
+        [(table, record), *_] = normalise_segment(kind, message, received_at="2024-05-01T10:00:01Z")
+        assert table == "events" and record["customer_id"] == "u1"
+    [(_, batched)] = normalise_batch({"batch": [{**message, "type": "track"}], "context": odd},
+                                     received_at="2024-05-01T10:00:01Z")
+    assert batched["touchpoint"] == "Signed Up"
+    [(_, unknown)] = normalise_batch({"batch": [{**message, "type": odd}]}, received_at="2024-05-01T10:00:01Z")
+    assert "payload" in unknown  # a type that is not a call name: kept whole, to be quarantined

@@ -57,7 +57,10 @@ def test_customers_table_alone_predicts_with_reasons(tmp_path: Path) -> None:
 
 def test_snapshot_backtest_and_as_of_error(tmp_path: Path) -> None:
     lens = _lens(tmp_path, _snapshot(800))
-    scores = lens.predict_churn(backtest=True).to_dict()
+    result = lens.predict_churn(backtest=True)
+    rows, scores = result.to_dict(), result.scores()
+    assert set(rows[0]) == {"customer_id", "churn_probability", "value_at_risk", "reasons"}
+    assert len(rows) == scores["model_scores"]["n"]  # the held-out quarter's predictions
     assert "no dates" in scores["split"]
     assert scores["model_scores"]["roc_auc"] > 0.7
     with pytest.raises(ParameterError, match="dated data"):
@@ -72,6 +75,6 @@ def test_single_class_is_named(tmp_path: Path) -> None:
 
 
 def test_real_telco_snapshot_backtest_beats_numeric_baseline(tmp_path: Path, telco_train: pd.DataFrame) -> None:
-    scores = _lens(tmp_path, telco_train).predict_churn(backtest=True).to_dict()
+    scores = _lens(tmp_path, telco_train).predict_churn(backtest=True).scores()
     assert scores["model_scores"]["roc_auc"] > 0.8
     assert scores["model_scores"]["roc_auc"] > scores["baseline_scores"]["roc_auc"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
 import journeylens
 from journeylens.settings import Settings
+from journeylens.surfaces.cli.main import app as cli
 
 
 def test_predicted_nps_finds_the_journey_signal_and_the_non_response_gap(tmp_path: Path) -> None:
@@ -40,3 +44,44 @@ def test_predicted_nps_finds_the_journey_signal_and_the_non_response_gap(tmp_pat
     assert set(data["customers"][0]) == {"customer_id", "p_promoter", "p_detractor"}
     assert 0 <= data["customers"][0]["p_promoter"] <= 1
     assert data["customers"][0]["p_promoter"] + data["customers"][0]["p_detractor"] <= 1 + 1e-9
+
+
+def test_as_of_learns_from_before_and_is_validated_on_answers_after(tmp_path: Path) -> None:
+    """Complaints (an event) make detractors. Answers before the cut-off train the model; the
+    answers after it, which it never saw, validate it; an event after the cut-off never counts."""
+    rng = np.random.default_rng(8)
+    n = 1500
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    complained = rng.random(n) < 0.4
+    rows = [{"customer_id": f"c{i}", "timestamp": t0 + pd.Timedelta(days=int(d)), "touchpoint": "Login",
+             "channel": "app"} for i in range(n) for d in (0, 10)]
+    rows += [{"customer_id": f"c{i}", "timestamp": t0 + pd.Timedelta(days=20), "touchpoint": "Complaint",
+              "channel": "call_centre"} for i in np.flatnonzero(complained)]
+    # after the cut-off everybody complains: a leak would make the complaint useless
+    rows += [{"customer_id": f"c{i}", "timestamp": t0 + pd.Timedelta(days=200), "touchpoint": "Complaint",
+              "channel": "call_centre"} for i in range(n)]
+    score = np.where(complained, rng.choice([1, 4, 6, 8], n), rng.choice([7, 9, 10, 10], n))
+    day = np.where(rng.random(n) < 0.5, 120, 220)  # half answer before the cut-off (day 180), half after
+    answers = rng.random(n) < 0.7
+    feedback = pd.DataFrame({"customer_id": [f"c{i}" for i in np.flatnonzero(answers)],
+                             "timestamp": [t0 + pd.Timedelta(days=int(d)) for d in day[answers]],
+                             "nps": score[answers]})
+    path = str(tmp_path / "wh.duckdb")
+    lens = journeylens.open(path, settings=Settings(warehouse=path, app_database_url=f"sqlite:///{tmp_path / 'a.db'}"))
+    lens.ingest("events", pd.DataFrame(rows))
+    lens.ingest("feedback", feedback)
+    as_of = (t0 + pd.Timedelta(days=180)).to_pydatetime()
+    result = lens.predict_nps(as_of=as_of, horizon_days=90)
+    validation = result.params["validation"]
+    later = answers & (day == 220)
+    assert validation["held_out_respondents"] == later.sum()
+    assert validation["split"].startswith("time:")
+    assert validation["log_loss"] < validation["baseline_log_loss"] - 0.05
+    assert validation["predicted_nps_held_out"] == pytest.approx(
+        100 * ((score[later] >= 9).mean() - (score[later] <= 6).mean()), abs=8)
+    assert result.params["respondents"] == (answers & (day == 120)).sum()
+    out = CliRunner().invoke(cli, ["--warehouse", path, "predict", "nps", "--as-of", "2024-06-29",
+                                   "--horizon-days", "90", "--json"])
+    assert out.exit_code == 0, out.output
+    assert list(json.loads(out.output)) == ["surveyed_nps", "predicted_nps", "predicted_low", "predicted_high",
+                                            "customers"]

@@ -131,3 +131,57 @@ def test_forget_refuses_an_empty_or_nul_id(tmp_path: Path) -> None:
     for bad in ("", "  ", "a\x00b"):
         with pytest.raises(ParameterError):
             forget_customer(lens, bad)
+
+
+def _quarantine_rows(warehouse: Any) -> list[Any]:
+    return [json.loads(r) if r.startswith(("{", "[")) else r
+            for r in warehouse.table("quarantine").raw.to_pyarrow().to_pylist()]
+
+
+ODD_ROWS = [
+    {"member_no": SECRET, "timestamp": "not a time"},  # an id column named anything: a field whose value is the id
+    {"payload": {"userId": SECRET, "context": [1]}},  # how the collector keeps a message it could not use
+    {"payload": [ANON, 5]},
+    {"customer_id": "other", "note": f"asked about {SECRET}"},  # text that merely contains the id: kept
+    {"customer_id": "other", "timestamp": "not a time"},
+]
+
+
+def test_quarantined_rows_are_matched_by_their_fields_not_by_text(tmp_path: Path) -> None:
+    from journeylens.operations.forget import forget_customer
+
+    lens = _lens(tmp_path)
+    ingest_records(lens.warehouse, "events", [*ODD_ROWS, {"customer_id": "other", "timestamp": T, "touchpoint": "x"}])
+    report = forget_customer(lens, SECRET)
+    left = _quarantine_rows(lens.warehouse)
+    assert report.removed["quarantine"] == 2 + 3
+    assert sorted(json.dumps(r, sort_keys=True) for r in left) == sorted(
+        json.dumps(r, sort_keys=True) for r in ODD_ROWS[3:])
+
+
+@pytest.mark.spark
+def test_forget_on_a_spark_warehouse(spark_session: Any, tmp_path: Path) -> None:
+    """Spark tables are rewritten without the customer's rows: the same counts as on DuckDB."""
+    from tests.conftest import _spark_warehouse
+
+    from journeylens.lens import JourneyLens
+    from journeylens.operations.forget import forget_customer
+
+    duck = _lens(tmp_path / "duck")
+    ingest_records(duck.warehouse, "events", [*ODD_ROWS, {"customer_id": "other", "timestamp": T, "touchpoint": "x"}])
+    spark = JourneyLens(_spark_warehouse(spark_session), None, duck.settings)
+    for table in ("events", "feedback", "customers"):
+        spark.warehouse.append(table, duck.warehouse.table(table).to_pyarrow())
+    spark.warehouse.append("quarantine", duck.warehouse.table("quarantine").to_pyarrow())
+    spark.refresh()
+    expected = forget_customer(duck, SECRET).to_dict()
+    report = forget_customer(spark, SECRET).to_dict()
+    assert report["removed"] == {k: v for k, v in expected["removed"].items() if k in report["removed"]}
+    assert {"events", "feedback", "customers", "journey_events", "quarantine"} <= set(report["removed"])
+    for table in ("events", "feedback", "customers", "journey_events"):
+        ids = spark.warehouse.table(table).customer_id.to_pyarrow().to_pylist()
+        assert SECRET not in ids and "other" in ids
+    assert _quarantine_rows(spark.warehouse) == _quarantine_rows(duck.warehouse)
+    log = spark.warehouse.table("ingest_log").source.to_pyarrow().to_pylist()
+    assert log.count("forget") == 1
+    assert forget_customer(spark, SECRET).total == 0  # safe to run again

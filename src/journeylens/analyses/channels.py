@@ -106,7 +106,8 @@ def channels(events: ir.Table, *, definition: JourneyDefinition | None = None,
     pairs = known.mutate(online=is_online(known.channel, definition),
                          from_channel=known.channel.lag().over(window),
                          from_stage=known.stage.lag().over(window))
-    pairs = pairs.mutate(from_online=pairs.online.lag().over(window))
+    # The previous event's kind from its channel: no second window over the table.
+    pairs = pairs.mutate(from_online=is_online(pairs.from_channel, definition))
     pairs = pairs.mutate(switch=pairs.from_channel.notnull() & (pairs.from_channel != pairs.channel))
     pairs = pairs.mutate(in_stage=pairs.switch & pairs.stage.notnull() & (pairs.stage == pairs.from_stage))
     # The windowed pairs feed four aggregates: computed once (a temporary table for the

@@ -39,7 +39,7 @@ import ibis.expr.types as ir
 from journeylens.analyses.result import plain
 from journeylens.analyses.stats import benjamini_hochberg, two_proportion_ztest
 from journeylens.errors import ParameterError
-from journeylens.journeys.definition import ONLINE_CHANNELS
+from journeylens.journeys.definition import OFFLINE_CHANNELS, ONLINE_CHANNELS
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import Cohort, JourneyDefinition
@@ -102,17 +102,30 @@ def is_online(channel: ir.StringValue, definition: JourneyDefinition | None = No
     ``online`` flag of the definition's touchpoints on that channel (first in file order), then
     :data:`DEFAULT_ONLINE_CHANNELS` (names compared lower case, spaces and hyphens as
     underscores); any other channel is offline."""
-    key = channel.strip().lower().replace(" ", "_").replace("-", "_")
     flags: dict[str, bool] = {}
     if definition is not None:
         flags.update({c: kind == "online" for c, kind in definition.channels.items()})
         for tp in definition.touchpoints:
             if tp.channel and tp.online is not None:
                 flags.setdefault(tp.channel, tp.online)
+    # Names already in normal form are judged by comparing the raw value; only other spellings
+    # pay for normalising the text (CASE branches run only for the rows that reach them).
+    for name in sorted(DEFAULT_ONLINE_CHANNELS | OFFLINE_CHANNELS):
+        flags.setdefault(name, name in DEFAULT_ONLINE_CHANNELS)
+    key = channel.strip().lower().replace(" ", "_").replace("-", "_")
     known = ibis.cases(*((channel == name, ibis.literal(flag)) for name, flag in flags.items()),
-                       else_=key.isin(sorted(DEFAULT_ONLINE_CHANNELS))) if flags else key.isin(
-        sorted(DEFAULT_ONLINE_CHANNELS))
+                       else_=one_of(key, sorted(DEFAULT_ONLINE_CHANNELS)))
     return ibis.ifelse(channel.isnull(), ibis.null(dt.boolean), known)
+
+
+def one_of(value: ir.Value, options: Sequence[Any]) -> ir.BooleanValue:
+    """``value IN options`` as equalities: DuckDB plans an ``IN`` list as a join against the
+    list and evaluates a computed ``value`` for every row, even inside a ``CASE`` branch that
+    few rows reach."""
+    test: ir.BooleanValue = ibis.literal(False)
+    for option in options:
+        test = test | (value == option)
+    return test
 
 
 def cohort_specs(definition: JourneyDefinition | None = None) -> tuple[CohortSpec, ...]:
@@ -286,11 +299,14 @@ def cohorts(events: ir.Table, *, definition: JourneyDefinition | None = None, cu
     cohorts ``built`` from conditions (kind ``built``; see :mod:`journeylens.analyses.cohort_builder`)."""
     if filters is not None and not filters.is_empty():
         events = filters.apply(events, definition, customers)
-    total = int(events.customer_id.nunique().execute())
-    assigned = assign_cohorts(events, definition, customers)
-    assigned = assigned.filter(assigned.customer_id.isin(events.customer_id))
-    counts = {r["cohort"]: int(r["n"]) for r in
-              assigned.group_by("cohort").aggregate(n=assigned.customer_id.nunique()).to_pyarrow().to_pylist()}
+    from journeylens.analyses.cohort_sizes import cohort_sizes
+
+    specs = cohort_specs(definition)
+    for spec in specs:  # unknown channel modes are errors here too
+        for c in spec.conditions:
+            if c.kind == "channels" and c.channels not in CHANNEL_COHORTS:
+                raise ParameterError(f"Unknown channels mode {c.channels!r}; allowed: {', '.join(CHANNEL_COHORTS)}.")
+    total, counts = cohort_sizes(events, specs, definition, customers)
     records = []
     for spec in cohort_specs(definition):
         n = counts.get(spec.name, 0) if (customers is not None or not spec.needs_customers) else None

@@ -30,9 +30,11 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from journeylens.analyses.cohorts import one_of
 from journeylens.analyses.journey_map import label_touchpoints, ordered, seconds_between
 from journeylens.analyses.result import plain
 from journeylens.errors import ParameterError
+from journeylens.journeys.definition import OFFLINE_CHANNELS, ONLINE_CHANNELS
 
 if TYPE_CHECKING:
     from journeylens.analyses.filters import Filters
@@ -188,11 +190,21 @@ def contact_filter(events: ir.Table, definition: JourneyDefinition | None,
     """Which events are contacts: the named touchpoints, else events on a contact channel."""
     if contact_touchpoints:
         return events.tp.isin(list(contact_touchpoints))
-    key = events.channel.strip().lower().replace(" ", "_").replace("-", "_")
-    test = key.isin(sorted(CONTACT_CHANNELS)).fill_null(False)
+    # Channels whose kind is known by name (contact or not) are compared raw; only other
+    # spellings are normalised (the CASE runs that branch only for the rows that reach it).
+    def normal(name: str) -> str:
+        return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+    named = {c for c in ONLINE_CHANNELS | OFFLINE_CHANNELS | CONTACT_CHANNELS if normal(c) == c}
     if definition is not None:
-        rules = [tp.name for tp in definition.touchpoints if tp.channel and
-                 tp.channel.strip().lower().replace(" ", "_").replace("-", "_") in CONTACT_CHANNELS]
+        named |= {tp.channel for tp in definition.touchpoints if tp.channel}
+    contacts = sorted(c for c in named if normal(c) in CONTACT_CHANNELS)
+    others = sorted(c for c in named if normal(c) not in CONTACT_CHANNELS)
+    key = events.channel.strip().lower().replace(" ", "_").replace("-", "_")
+    test = ibis.cases((events.channel.isnull(), False), (events.channel.isin(contacts), True),
+                      (events.channel.isin(others), False), else_=one_of(key, sorted(CONTACT_CHANNELS)))
+    if definition is not None:
+        rules = [tp.name for tp in definition.touchpoints if tp.channel and normal(tp.channel) in CONTACT_CHANNELS]
         if rules:
             test = test | events.tp.isin(rules)
     return test

@@ -112,17 +112,21 @@ def feedback_links(feedback: ir.Table, events: ir.Table, *, definition: Any = No
     """Attach feedback to journeys; count how; score each stage and each responding customer."""
     from journeylens.analyses.metrics import select_respondents
 
-    linked = link_feedback(select_respondents(feedback, respondent), events, definition=definition,
-                           window_days=window_days)
-    counts = {r["link"]: int(r["n"]) for r in
-              linked.group_by("link").aggregate(n=linked.count()).to_pyarrow().to_pylist()}
+    linked_expr = link_feedback(select_respondents(feedback, respondent), events, definition=definition,
+                                window_days=window_days)
+    # The linked responses feed three aggregations: linked once (a temporary table for this
+    # call) instead of re-running the range join against the events for each.
+    with linked_expr.cache() as linked:
+        counts = {r["link"]: int(r["n"]) for r in
+                  linked.group_by("link").aggregate(n=linked.count()).to_pyarrow().to_pylist()}
+        stages = cx_metrics(linked.drop("link"), by=("stage",), metrics=metrics, min_sample_size=min_sample_size,
+                            definition=definition, respondent=respondent)
+        scores = _customer_scores(linked, customer_limit)
     summary = {f"attached_by_{k}" if k != "unattached" else k: counts.get(k, 0) for k in LINK_KINDS}
     summary["total"] = sum(counts.values())
-    stages = cx_metrics(linked.drop("link"), by=("stage",), metrics=metrics, min_sample_size=min_sample_size,
-                        definition=definition, respondent=respondent)
     params = {"window_days": window_days, "metrics": list(metrics), "min_sample_size": min_sample_size,
               "respondent": respondent}
-    return FeedbackLinksResult(_customer_scores(linked, customer_limit), params, summary=summary,
+    return FeedbackLinksResult(scores, params, summary=summary,
                                stages=stages.to_dict())
 
 

@@ -119,9 +119,11 @@ def _check(steps: Sequence[str], mode: str, within_days: float | None, exclude: 
 def _check_step_names(events: ir.Table, level: str, names: Sequence[str],
                       definition: JourneyDefinition | None) -> None:
     """A step the data and the definition never name is an error with close matches (not a zero)."""
-    known = set(distinct_values(events, level))
+    known: set[str] = set()
     if definition is not None:
         known |= {t.name if level == "touchpoint" else t.stage for t in definition.touchpoints}
+    if not set(names) <= known:  # only then read the data's names (a scan of the whole table)
+        known |= set(distinct_values(events, level))
     check_names("step", names, known)
 
 
@@ -182,22 +184,31 @@ def _strict(nodes: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.
 
 
 def _any(cand: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.Table:
-    """Per customer: first occurrence of each step; step k done when steps 1..k all occurred."""
+    """Per customer: first occurrence of each step; step k done when steps 1..k all occurred.
+
+    ``lo{k}``/``hi{k}`` (positions of the first and last matched step, for exclusions) only
+    when ``cand`` has positions: without exclusions the funnel needs no window at all.
+    """
+    positioned = "position" in cand.columns
     firsts = cand.group_by("customer_id").aggregate(
-        **{f"p{k}": cand.position.min(where=cand.node == s) for k, s in enumerate(steps)},
+        **({f"p{k}": cand.position.min(where=cand.node == s) for k, s in enumerate(steps)} if positioned else {}),
         **{f"t{k}": cand.timestamp.min(where=cand.node == s) for k, s in enumerate(steps)})
-    firsts = firsts.filter(firsts.p0.notnull())
-    columns: dict[str, Any] = {"done0": firsts.t0, "lo0": firsts.p0, "hi0": firsts.p0, "first_t0": firsts.t0}
+    firsts = firsts.filter(firsts.t0.notnull())
+    columns: dict[str, Any] = {"done0": firsts.t0, "first_t0": firsts.t0}
+    if positioned:
+        columns.update(lo0=firsts.p0, hi0=firsts.p0)
     reached: ir.BooleanValue = ibis.literal(True)
     for k in range(1, len(steps)):
-        t_k, p_k = firsts[f"t{k}"], firsts[f"p{k}"]
+        t_k = firsts[f"t{k}"]
         earliest = ibis.least(columns[f"first_t{k - 1}"], t_k)
         latest = ibis.greatest(columns[f"done{k - 1}"], t_k)
         reached = reached & t_k.notnull() & _within(latest, earliest, window_us)
         columns[f"first_t{k}"] = earliest
         columns[f"done{k}"] = ibis.ifelse(reached, latest, ibis.null("timestamp"))
-        columns[f"lo{k}"] = ibis.ifelse(reached, ibis.least(columns[f"lo{k - 1}"], p_k), ibis.null("int64"))
-        columns[f"hi{k}"] = ibis.ifelse(reached, ibis.greatest(columns[f"hi{k - 1}"], p_k), ibis.null("int64"))
+        if positioned:
+            p_k = firsts[f"p{k}"]
+            columns[f"lo{k}"] = ibis.ifelse(reached, ibis.least(columns[f"lo{k - 1}"], p_k), ibis.null("int64"))
+            columns[f"hi{k}"] = ibis.ifelse(reached, ibis.greatest(columns[f"hi{k - 1}"], p_k), ibis.null("int64"))
     return firsts.mutate(**columns)
 
 
@@ -242,7 +253,10 @@ def funnel_wide(events: ir.Table, *, steps: Sequence[str], level: str = "touchpo
     window_us = None if within_days is None else round(within_days * 86_400_000_000)
     if mode == "strict":
         return _strict(journey_nodes(events, level=level), steps, window_us)
-    cand = _ranked(journey_nodes(events, level=level), [*steps, *exclude])
+    nodes = journey_nodes(events, level=level)
+    if mode == "any" and not exclude:  # first times only: no positions, no window
+        return _any(nodes.filter(nodes.node.isin(list(steps))), steps, window_us)
+    cand = _ranked(nodes, [*steps, *exclude])
     wide = _ordered(cand, steps, window_us) if mode == "ordered" else _any(cand, steps, window_us)
     return _drop_excluded(wide, cand, exclude, len(steps), mode) if exclude else wide
 

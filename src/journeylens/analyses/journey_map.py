@@ -62,11 +62,22 @@ def ordered(events: ir.Table, *, descending: bool = False) -> list[Any]:
 
 
 def label_touchpoints(events: ir.Table, definition: JourneyDefinition | None) -> ir.Table:
-    """Add ``tp``: the definition's touchpoint rule name for the event, else its own name."""
+    """Add ``tp``: the definition's touchpoint rule name for the event, else its own name.
+
+    When every rule names its events exactly (no glob, no regex) the label is a lookup of the
+    event name, and no lookup at all when each rule's only event name is its own: a chain of
+    pattern tests per event is what made the journey map and conformance slow at scale.
+    """
     if definition is None or not definition.touchpoints:
         return events.mutate(tp=events.touchpoint)
-    from journeylens.journeys.definition import touchpoint_rules
+    from journeylens.journeys.definition import exact_rule_names, touchpoint_rules
 
+    names = exact_rule_names(definition)
+    if names is not None:
+        renamed = {event: rule for event, rule in names.items() if event != rule}
+        if not renamed:
+            return events.mutate(tp=events.touchpoint)
+        return events.mutate(tp=events.touchpoint.substitute(renamed, else_=events.touchpoint))
     rule = touchpoint_rules(definition, events.touchpoint)["touchpoint_rule"]
     return events.mutate(tp=ibis.coalesce(rule, events.touchpoint))
 
@@ -163,13 +174,15 @@ def journey_map(events: ir.Table, *, definition: JourneyDefinition | None = None
     totals = events.aggregate(customers=events.customer_id.nunique(),
                               unmapped=events.stage.isnull().cast("int64").sum()).to_pyarrow().to_pylist()[0]
     total = int(totals["customers"] or 0)
-    outcomes = customer_outcomes(events, definition, customers)
-    stage_rows = _stage_stats(staged)
-    tp_rows = _touchpoint_stats(staged)
-    endings = _endings(staged, outcomes)
-    advanced = _advanced(staged)
-    destinations = _destinations(staged, outcomes)
-    channel_counts = _channel_counts(staged)
+    outcomes = customer_outcomes(events, definition, customers).select("customer_id", "converted", "churned")
+    # Every windowed column the map needs, from one sort of each customer's staged events,
+    # computed once into a temporary table for this call (not once per part of the map).
+    with _marked(staged).left_join(outcomes, "customer_id").drop("customer_id_right").cache() as marked:
+        stage_rows, advanced, destinations = _stage_parts(marked)
+        tp_rows = _touchpoint_stats(marked)
+        endings = _endings(marked)
+        channel_counts = _channel_counts(marked)
+        flows = _flows(marked)
     stage_metrics, tp_metrics = _split_metrics(metrics)
     stages: list[dict[str, Any]] = []
     for name, order in _stage_list(definition, stage_rows):
@@ -184,7 +197,7 @@ def journey_map(events: ir.Table, *, definition: JourneyDefinition | None = None
     for stage in stages:
         stage.update(_where_journeys_end(destinations.get(stage["stage"], {}), stage["customers"]))
     params = {"filters": filters.to_dict() if filters is not None else {}}
-    return JourneyMapResult(stages=tuple(stages), customers=total, flows=_flows(staged),
+    return JourneyMapResult(stages=tuple(stages), customers=total, flows=flows,
                             unmapped_events=int(totals["unmapped"] or 0), params=params)
 
 
@@ -229,13 +242,46 @@ def _stage_targets(definition: JourneyDefinition | None, stage: str) -> dict[str
     return next((dict(s.targets) for s in definition.stages if s.name == stage), {})
 
 
-def _stage_stats(staged: ir.Table) -> dict[str, dict[str, Any]]:
-    per = staged.group_by("customer_id", "stage", "stage_order").aggregate(
-        first_ts=staged.timestamp.min(), last_ts=staged.timestamp.max(), n=staged.count())
-    per = per.mutate(seconds=seconds_between(per.first_ts, per.last_ts))
-    agg = per.group_by("stage").aggregate(stage_order=per.stage_order.min(), customers=per.count(),
-                                          events=per.n.sum(), median_seconds=per.seconds.median())
-    return {r["stage"]: r for r in agg.to_pyarrow().to_pylist()}
+def _marked(staged: ir.Table) -> ir.Table:
+    """Staged events with ``prev_stage``, ``is_last`` (the customer's last staged event) and
+    ``ahead`` (the highest stage order from this event on), all over one window order."""
+    window = ibis.window(group_by=staged.customer_id, order_by=ordered(staged))
+    rest = ibis.window(group_by=staged.customer_id, order_by=ordered(staged), rows=(0, None))
+    return staged.select(
+        "customer_id", "stage", "stage_order", "tp", "timestamp", "category", "critical",
+        ch=staged.channel.fill_null(UNKNOWN_CHANNEL), prev_stage=staged.stage.lag().over(window),
+        is_last=staged.stage.lead().over(window).isnull(), ahead=staged.stage_order.max().over(rest))
+
+
+#: Where the journeys of a stage's customers end; the four parts add up to the stage's customers.
+ENDINGS: tuple[str, ...] = ("ends_later", "drops_off_here", "stays_here", "ends_earlier")
+
+
+def _stage_parts(marked: ir.Table) -> tuple[dict[str, dict[str, Any]], dict[str, int], dict[str, dict[str, int]]]:
+    """Per stage: customers, events, median seconds in the stage; customers who advance (after
+    their first event in the stage they reach a stage of higher order); and where their
+    journeys end — in a later stage, here unconverted (drop-off), here converted (they stay:
+    usage, renewal) or in an earlier stage. One aggregation per (customer, stage)."""
+    last = marked.filter(marked.is_last).select("customer_id", _last=marked.stage_order)
+    per = marked.group_by("customer_id", "stage", "stage_order").aggregate(
+        first_ts=marked.timestamp.min(), last_ts=marked.timestamp.max(), n=marked.count(),
+        ahead=marked.ahead.max(), converted=marked.converted.max())
+    per = per.left_join(last, "customer_id").drop("customer_id_right")
+    here = per._last == per.stage_order
+    agg = per.group_by("stage").aggregate(
+        stage_order=per.stage_order.min(), customers=per.count(), events=per.n.sum(),
+        median_seconds=seconds_between(per.first_ts, per.last_ts).median(),
+        advanced=(per.ahead > per.stage_order).cast("int64").sum(),
+        ends_later=(per._last > per.stage_order).cast("int64").sum(),
+        drops_off_here=(here & ~per.converted).cast("int64").sum(),
+        stays_here=(here & per.converted).cast("int64").sum(),
+        ends_earlier=(per._last < per.stage_order).cast("int64").sum())
+    rows = agg.to_pyarrow().to_pylist()
+    stats = {r["stage"]: {k: r[k] for k in ("stage", "stage_order", "customers", "events", "median_seconds")}
+             for r in rows}
+    advanced = {r["stage"]: int(r["advanced"] or 0) for r in rows}
+    destinations = {r["stage"]: {k: int(r[k] or 0) for k in ENDINGS} for r in rows}
+    return stats, advanced, destinations
 
 
 def _touchpoint_stats(staged: ir.Table) -> dict[str, dict[str, dict[str, Any]]]:
@@ -248,42 +294,17 @@ def _touchpoint_stats(staged: ir.Table) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-def _channel_counts(staged: ir.Table) -> dict[tuple[str, str, str], int]:
-    with_channel = staged.mutate(ch=staged.channel.fill_null(UNKNOWN_CHANNEL))
-    agg = with_channel.group_by("stage", "tp", "ch").aggregate(n=with_channel.count())
+def _channel_counts(marked: ir.Table) -> dict[tuple[str, str, str], int]:
+    agg = marked.group_by("stage", "tp", "ch").aggregate(n=marked.count())
     return {(r["stage"], r["tp"], r["ch"]): int(r["n"]) for r in agg.to_pyarrow().to_pylist()}
 
 
-def _endings(staged: ir.Table, outcomes: ir.Table) -> dict[tuple[str, str], tuple[int, int]]:
+def _endings(marked: ir.Table) -> dict[tuple[str, str], tuple[int, int]]:
     """(stage, touchpoint) → (customers ending there unconverted, customers ending there churned)."""
-    ranked = staged.mutate(_rn=ibis.row_number().over(group_by=staged.customer_id, order_by=ordered(staged, descending=True)))
-    last = ranked.filter(ranked._rn == 0).select("customer_id", "stage", "tp")
-    joined = last.join(outcomes, "customer_id")
-    agg = joined.group_by("stage", "tp").aggregate(
-        dropped=(~joined.converted).cast("int64").sum(), churned=joined.churned.cast("int64").sum())
+    last = marked.filter(marked.is_last & marked.converted.notnull())
+    agg = last.group_by("stage", "tp").aggregate(
+        dropped=(~last.converted).cast("int64").sum(), churned=last.churned.cast("int64").sum())
     return {(r["stage"], r["tp"]): (int(r["dropped"] or 0), int(r["churned"] or 0)) for r in agg.to_pyarrow().to_pylist()}
-
-
-#: Where the journeys of a stage's customers end; the four parts add up to the stage's customers.
-ENDINGS: tuple[str, ...] = ("ends_later", "drops_off_here", "stays_here", "ends_earlier")
-
-
-def _destinations(staged: ir.Table, outcomes: ir.Table) -> dict[str, dict[str, int]]:
-    """Stage → how many of its customers' journeys end in a later stage, end here unconverted
-    (drop-off), end here converted (they stay: usage, renewal) or end in an earlier stage."""
-    ranked = staged.mutate(_rn=ibis.row_number().over(group_by=staged.customer_id,
-                                                      order_by=ordered(staged, descending=True)))
-    last = ranked.filter(ranked._rn == 0).select("customer_id", _last=ranked.stage_order)
-    last = last.join(outcomes.select("customer_id", "converted"), "customer_id")
-    reached = staged.select("customer_id", "stage", "stage_order").distinct()
-    joined = reached.join(last, "customer_id")
-    here = joined._last == joined.stage_order
-    agg = joined.group_by("stage").aggregate(
-        ends_later=(joined._last > joined.stage_order).cast("int64").sum(),
-        drops_off_here=(here & ~joined.converted).cast("int64").sum(),
-        stays_here=(here & joined.converted).cast("int64").sum(),
-        ends_earlier=(joined._last < joined.stage_order).cast("int64").sum())
-    return {r["stage"]: {k: int(r[k] or 0) for k in ENDINGS} for r in agg.to_pyarrow().to_pylist()}
 
 
 def _where_journeys_end(counts: Mapping[str, int], reached: int) -> dict[str, Any]:
@@ -294,20 +315,9 @@ def _where_journeys_end(counts: Mapping[str, int], reached: int) -> dict[str, An
     return out
 
 
-def _advanced(staged: ir.Table) -> dict[str, int]:
-    """Stage → customers who, after their first event in it, reach a stage of higher order."""
-    later = ibis.cumulative_window(group_by=staged.customer_id, order_by=ordered(staged, descending=True))
-    first = ibis.window(group_by=[staged.customer_id, staged.stage], order_by=ordered(staged))
-    marked = staged.mutate(_ahead=staged.stage_order.max().over(later), _rn=ibis.row_number().over(first))
-    firsts = marked.filter(marked._rn == 0)
-    agg = firsts.group_by("stage").aggregate(n=(firsts._ahead > firsts.stage_order).cast("int64").sum())
-    return {r["stage"]: int(r["n"] or 0) for r in agg.to_pyarrow().to_pylist()}
-
-
-def _flows(staged: ir.Table) -> tuple[dict[str, Any], ...]:
-    prev = staged.stage.lag().over(ibis.window(group_by=staged.customer_id, order_by=ordered(staged)))
-    moves = staged.mutate(from_stage=prev).filter(lambda t: t.from_stage.notnull() & (t.from_stage != t.stage))
-    agg = moves.group_by("from_stage", to_stage=moves.stage).aggregate(
+def _flows(marked: ir.Table) -> tuple[dict[str, Any], ...]:
+    moves = marked.filter(marked.prev_stage.notnull() & (marked.prev_stage != marked.stage))
+    agg = moves.group_by(from_stage=moves.prev_stage, to_stage=moves.stage).aggregate(
         customers=moves.customer_id.nunique(), moves=moves.count())
     rows = agg.to_pyarrow().to_pylist()
     return tuple(sorted(rows, key=lambda r: (-r["customers"], r["from_stage"], r["to_stage"])))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
@@ -92,12 +93,16 @@ def retention(events: ir.Table, *, period: str = "week", periods: int = 12,
         k = (seconds_between(joined.cohort, joined.p) / WEEK_SECONDS).round().cast("int64")
     else:
         k = ((joined.p.year() - joined.cohort.year()) * 12 + joined.p.month() - joined.cohort.month()).cast("int64")
-    counts = joined.mutate(k=k).group_by("cohort", "k").aggregate(n=joined.customer_id.nunique())
+    # (customer, period) rows are distinct and k is one-to-one with the period for a customer,
+    # so a count is the number of distinct customers.
+    keyed = joined.mutate(k=k)
+    counts = keyed.group_by("cohort", "k").aggregate(n=keyed.count())
     rows = counts.order_by("cohort", "k").to_pyarrow().to_pylist()
-    last = active.aggregate(last=active.p.max()).to_pyarrow().to_pylist()[0]["last"]
     table: dict[Any, dict[int, int]] = {}
     for r in rows:
         table.setdefault(r["cohort"], {})[int(r["k"])] = int(r["n"])
+    # The last period with any activity is some cohort's start plus its k: no second query.
+    last = max((_shift(r["cohort"], int(r["k"]), period) for r in rows), default=None)
     cohorts = []
     for cohort, by_k in sorted(table.items()):
         size = by_k.get(0, 0)
@@ -107,6 +112,14 @@ def retention(events: ir.Table, *, period: str = "week", periods: int = 12,
                         "retention": [None if a is None else (a / size if size else None) for a in active_k]})
     return RetentionResult(period=period, periods=periods, cohorts=tuple(cohorts),
                            params={"filters": filters.to_dict() if filters is not None else {}})
+
+
+def _shift(start: Any, k: int, period: str) -> Any:
+    """The start of the period ``k`` periods after ``start``."""
+    if period == "week":
+        return start + timedelta(weeks=k)
+    months = start.year * 12 + start.month - 1 + k
+    return start.replace(year=months // 12, month=months % 12 + 1)
 
 
 def _distance(cohort: Any, last: Any, period: str) -> int:

@@ -145,10 +145,13 @@ def switch_impact(events: ir.Table, feedback: ir.Table, *, definition: JourneyDe
         raise ParameterError(f"max_gap_minutes must be > 0 (or None for no limit), got {max_gap_minutes}.")
     scoped = events if filters is None or filters.is_empty() else filters.apply(events, definition, customers)
     scoped = scoped.filter(scoped.customer_id.notnull())
-    per_customer = _stage_customers(scoped, _customer_profile(events, feedback, definition, customers))
-    joined = _switchers(scoped, within_stage, max_gap_minutes).join(per_customer, ["stage", "customer_id"])
-    by_stage = {r["stage"]: r for r in _totals(per_customer, ["stage"])}
-    patterns = _totals(joined, ["stage", "from_channel", "to_channel"])
+    profile = _stage_customers(scoped, _customer_profile(events, feedback, definition, customers))
+    # One row per (stage, customer) with their outcomes and answers feeds both aggregations:
+    # computed once for this call, not once per aggregation.
+    with profile.cache() as per_customer:
+        joined = _switchers(scoped, within_stage, max_gap_minutes).join(per_customer, ["stage", "customer_id"])
+        by_stage = {r["stage"]: r for r in _totals(per_customer, ["stage"])}
+        patterns = _totals(joined, ["stage", "from_channel", "to_channel"])
     kept = [r for r in patterns if r["customers"] >= min_customers]
     params = {"within_stage": within_stage, "max_gap_minutes": max_gap_minutes, "min_customers": min_customers,
               "patterns_below_min_customers": len(patterns) - len(kept), "alpha": ALPHA,

@@ -158,7 +158,11 @@ def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float
     if by:
         graph = one_pass_graph(_split_edges(nodes, by, own_column, events, customers, top), by=by)
     else:
-        buckets = -(-int(nodes.count().to_pyarrow().as_py()) // max(bucket_events, 1))
+        # The events are an upper bound of the nodes (and counting a whole table is nearly free):
+        # count the nodes only when the bound says the graph may need buckets.
+        bound = int(filtered.count().to_pyarrow().as_py())
+        size = bound if bound <= bucket_events else int(nodes.count().to_pyarrow().as_py())
+        buckets = -(-size // max(bucket_events, 1))
         graph = bucketed_graph(nodes, buckets) if buckets > 1 else one_pass_graph(transition_edges(nodes))
     rows = [{**({by: r[by]} if by else {}), "from": r["source"], "to": r["target"], "count": r["count"],
              "customers": r["customers"],

@@ -70,6 +70,7 @@ def normalise_batch(body: Mapping[str, Any], *, received_at: str) -> list[Entry]
     entries: list[Entry] = []
     for message in body.get("batch") or []:
         kind = message.get("type") if isinstance(message, dict) else None
+        kind = kind if isinstance(kind, str) else None  # any other JSON value: an unknown call, quarantined
         entries.extend(normalise_segment(kind, message, received_at=received_at, envelope=envelope))
     return entries
 
@@ -80,7 +81,8 @@ def normalise_segment(kind: str | None, message: Any, *, received_at: str,
     if not isinstance(message, dict):
         return [("events", {"event_id": new_event_id(), "payload": message})]
     envelope = envelope or {}
-    context = {**(envelope.get("context") or {}), **(message.get("context") or {})}
+    # a field of the wrong JSON type is ignored here; the row is still judged (and maybe quarantined) on load
+    context = {**_object(envelope.get("context")), **_object(message.get("context"))}
     traits = message.get("traits") or context.get("traits") or {}
     properties = _properties(kind, message, traits)
     record: dict[str, Any] = {
@@ -127,7 +129,7 @@ def _touchpoint(kind: str | None, message: Mapping[str, Any]) -> str | None:
     if kind == "track":
         return _text(message.get("event"))
     if kind in ("page", "screen"):
-        name = _text(message.get("name") or (message.get("properties") or {}).get("name"))
+        name = _text(message.get("name") or _object(message.get("properties")).get("name"))
         return f"{kind}:{name}" if name else kind
     return IDENTITY_TOUCHPOINTS.get(kind or "")
 
@@ -162,6 +164,11 @@ def _channel(message: Mapping[str, Any], properties: Mapping[str, Any],
     if any(hint in name for hint in _WEB_LIBRARY_HINTS):
         return "web"
     return "server"
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else empty (Segment's nested objects may be anything)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str | None:

@@ -18,7 +18,9 @@ Each customer gets a calibrated probability, ``value_at_risk`` = probability × 
 the probability most, in points (:meth:`~journeylens.models.classifier.CalibratedClassifier.contributions`).
 The backtest prints ROC AUC, PR AUC, Brier score, calibration and top-decile lift next to a
 simple baseline: logistic regression on recency, frequency and tenure (dated input) or on
-the numeric attributes alone (snapshot).
+the numeric attributes alone (snapshot). Feedback features include ``negative_comments``:
+comments the ``comment_model`` (:mod:`journeylens.text.sentiment`, VADER by default: fast
+enough for every comment of a large base) labels negative, before the cut-off.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ BASELINE_FEATURES = ("recency_days", "events", "tenure_days")
 def _customer_frame(customers: ir.Table | None) -> pd.DataFrame:
     if customers is None:
         return pd.DataFrame(columns=["customer_id"])
-    return customers.drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
+    order = [c for c in ("customer_id", "_seq") if c in customers.columns]  # a fixed order: same data, same model
+    frame = customers.order_by(order).drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
+    return frame.drop_duplicates("customer_id", keep="last")  # a customer loaded twice: the latest row
 
 
 def _value(raw: pd.DataFrame) -> pd.Series:
@@ -87,15 +91,16 @@ def _customers_at(events: ir.Table, definition: Any, cut: ir.Value) -> ir.Table 
 
 
 def _dated_frame(events: ir.Table, feedback: ir.Table | None, spec: FeatureSpec, churn_at: ir.Table,
-                 attributes: pd.DataFrame, definition: Any = None) -> pd.DataFrame:
+                 attributes: pd.DataFrame, definition: Any = None, comments: str | None = None) -> pd.DataFrame:
     """Features before ``spec.as_of`` of the customers still there then, with their ``churn_at``."""
-    feats = journey_features(events, spec, feedback)
+    feats = journey_features(events, spec, feedback, comments=comments)
     feats = feats.left_join(churn_at, "customer_id").drop("customer_id_right")
     cut = ibis.literal(spec.as_of, type="timestamp('UTC')")
     converted = _customers_at(events, definition, cut)
     if converted is not None:
         feats = feats.filter(feats.customer_id.isin(converted.customer_id))
-    frame = feats.filter(feats.churn_at.isnull() | (feats.churn_at >= cut)).to_pandas().set_index("customer_id")
+    frame = feats.filter(feats.churn_at.isnull() | (feats.churn_at >= cut)).order_by("customer_id").to_pandas()
+    frame = frame.set_index("customer_id")
     churned = frame.pop("churn_at")
     out = to_float_frame(frame).join(attributes, how="left")
     out["churn_at"] = pd.to_datetime(churned, utc=True)
@@ -115,8 +120,11 @@ def _score(model: CalibratedClassifier, X: pd.DataFrame, value: pd.Series, keep_
     rows: list[dict[str, Any]] = []
     for start in range(0, len(X), SCORE_BATCH_ROWS):
         part = X.iloc[start:start + SCORE_BATCH_ROWS]
-        p = model.predict_proba(part)[:, 1]
-        reasons = reasons_table(part, model.contributions(part), keep_reasons)
+        if keep_reasons > 0:
+            p, effects = model.explain(part)
+            reasons = reasons_table(part, effects, keep_reasons)
+        else:  # no reasons asked for: no SHAP pass
+            p, reasons = model.predict_proba(part)[:, 1], [[] for _ in range(len(part))]
         vals = value.reindex(part.index).to_numpy(dtype=float)
         for i, cid in enumerate(part.index):
             rows.append({"customer_id": str(cid), "churn_probability": float(p[i]),
@@ -127,8 +135,8 @@ def _score(model: CalibratedClassifier, X: pd.DataFrame, value: pd.Series, keep_
 
 def _feature_kinds(columns: list[str]) -> list[str]:
     kinds = {"journey": ("events", "episodes", "recency_days", "tenure_days", "channel_switches", "repeat_contacts",
-                         "tp_", "ch_"),
-             "feedback": ("answers", "detractor_answers", "mean_csat", "last_nps")}
+                         "switches_to_contact", "tp_", "ch_"),
+             "feedback": ("answers", "detractor_answers", "mean_csat", "last_nps", "comments", "negative_comments")}
     found = {k for k, prefixes in kinds.items() for c in columns if c.startswith(prefixes)}
     if any(not c.startswith(tuple(p for ps in kinds.values() for p in ps)) for c in columns):
         found.add("customer attributes")
@@ -138,8 +146,10 @@ def _feature_kinds(columns: list[str]) -> list[str]:
 def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, customers: ir.Table | None = None,
                   definition: Any = None, horizon_days: int = 90, as_of: datetime | None = None,
                   backtest: bool = False, repeat_window_days: float = 7.0, reasons: int = 3,
-                  max_train_rows: int = MAX_TRAIN_ROWS, random_state: int = 0) -> ChurnResult | BacktestResult:
-    """Churn probabilities with reasons (or, with ``backtest``, the scores on what happened)."""
+                  max_train_rows: int = MAX_TRAIN_ROWS, comment_model: str | None = "vader",
+                  random_state: int = 0) -> ChurnResult | BacktestResult:
+    """Churn probabilities with reasons (with ``backtest``: the predictions made at ``as_of``, and in
+    :meth:`BacktestResult.scores` how they did on what happened)."""
     if horizon_days < 1:
         raise ParameterError(f"horizon_days must be ≥ 1, got {horizon_days}.")
     raw = _customer_frame(customers)
@@ -160,12 +170,14 @@ def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, 
     spec = FeatureSpec(as_of=end - horizon, repeat_window_days=repeat_window_days,
                        touchpoints=top_values(events, "touchpoint", 15, excluded), channels=top_values(events, "channel", 8))
     churn_at = churn_times(events, definition, customers)
-    train = _sample(_dated_frame(events, feedback, spec, churn_at, attributes, definition), max_train_rows, random_state)
+    comments = comment_model if feedback is not None else None
+    train = _sample(_dated_frame(events, feedback, spec, churn_at, attributes, definition, comments), max_train_rows,
+                    random_state)
     y = _labels(train, end - horizon, horizon)
     X = train.drop(columns="churn_at")
     model = CalibratedClassifier(random_state=random_state).fit(X, y)
     scoring = _dated_frame(events, feedback, FeatureSpec(**{**spec.__dict__, "as_of": end}), churn_at, attributes,
-                           definition)
+                           definition, comments)
     Xs = scoring.drop(columns="churn_at").reindex(columns=X.columns)
     params = {"horizon_days": horizon_days, "as_of": end, "training_cutoff": end - horizon, "input": "dated journeys",
               "model": model.algorithm_, "calibration": "Platt scaling on a held-out quarter",
@@ -177,10 +189,12 @@ def predict_churn(events: ir.Table | None, *, feedback: ir.Table | None = None, 
     observed_until = last
     truth = _labels(scoring, end, horizon)
     base = CalibratedClassifier(algorithm="logistic", random_state=random_state).fit(X[list(BASELINE_FEATURES)], y)
-    return BacktestResult(records=(), params={
+    rows = _score(model, Xs, value, reasons)
+    return BacktestResult(records=tuple(rows), params={
         **params, "split": f"time: train on outcomes in [{(end - horizon).date()}, {end.date()}), "
                            f"test on outcomes in [{end.date()}, {(end + horizon).date()})",
         "complete_horizon": observed_until >= end + horizon,
         "model_scores": evaluation.scores(truth, model.predict_proba(Xs)[:, 1]),
         "baseline": "logistic regression on recency, frequency and tenure",
-        "baseline_scores": evaluation.scores(truth, base.predict_proba(Xs[list(BASELINE_FEATURES)])[:, 1])})
+        "baseline_scores": evaluation.scores(truth, base.predict_proba(Xs[list(BASELINE_FEATURES)])[:, 1]),
+        **value_summaries(rows, value, _segments(raw))})

@@ -69,11 +69,16 @@ def snapshot_churn(raw: pd.DataFrame, attributes: pd.DataFrame, value: pd.Series
         model = CalibratedClassifier(random_state=random_state).fit(X[~test], y[~test])
         numeric = [c for c in X.columns if "=" not in c]
         base = CalibratedClassifier(algorithm="logistic", random_state=random_state).fit(X[~test][numeric], y[~test])
-        return BacktestResult(records=(), params={
+        held = X[test]
+        p_held = model.predict_proba(held)[:, 1]
+        rows = _rows(model, held, p_held, value, reasons)
+        segments = raw.set_index("customer_id")["segment"] if "segment" in raw.columns else None
+        return BacktestResult(records=tuple(rows), params={
             **params, "model": model.algorithm_, "split": "random stratified 25 % held out (no dates to split on)",
-            "model_scores": evaluation.scores(y[test], model.predict_proba(X[test])[:, 1]),
+            "model_scores": evaluation.scores(y[test], p_held),
             "baseline": "logistic regression on the numeric attributes",
-            "baseline_scores": evaluation.scores(y[test], base.predict_proba(X[test][numeric])[:, 1])})
+            "baseline_scores": evaluation.scores(y[test], base.predict_proba(held[numeric])[:, 1]),
+            **value_summaries(rows, value, segments)})
     model = CalibratedClassifier(random_state=random_state).fit(X, y)
     params["model"] = model.algorithm_
     unknown = X_all[~known.to_numpy()]

@@ -190,7 +190,8 @@ def load_responses(feedback: ir.Table, target: str, survey: str | None, drivers:
     MetricSpec.parse(target)
     answers = _responses(feedback, target, survey)
     cols = [c for c in (*BUILTIN_METRICS, "metrics") if c in answers.columns]
-    head = _metric_frame(answers.select(*cols).limit(DISCOVERY_ROWS).to_pandas())
+    first = answers.order_by([c for c in ("_seq", "response_id") if c in answers.columns])
+    head = _metric_frame(first.select(*cols).limit(DISCOVERY_ROWS).to_pandas())
     if head.empty:
         raise UnknownNameError(f"No customer response carries {target!r}"
                                + (f" in survey {survey!r}" if survey else "") + ".",
@@ -209,7 +210,8 @@ def load_responses(feedback: ir.Table, target: str, survey: str | None, drivers:
             raise UnknownNameError(f"No metric is answered alongside {target!r} in at least half of its responses; "
                                    f"metrics seen: {', '.join(available) or 'none'}.", details={"available": available})
     values = {name: metric_value(answers, MetricSpec.parse(name)) for name in chosen}
-    frame = answers.select(_target=answers._target, **values).limit(sample_rows).to_pandas()
+    order = [c for c in ("_seq", "response_id") if c in answers.columns]  # same data, same rows, same order
+    frame = answers.order_by(order).select(_target=answers._target, **values).limit(sample_rows).to_pandas()
     return frame.astype(float), chosen
 
 

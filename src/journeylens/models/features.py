@@ -4,7 +4,8 @@ and Spark), plus the attribute table read from ``customers``.
 :func:`journey_features` gives one row per customer from the events strictly before
 ``as_of`` (all events when ``None``): activity counts, recency and tenure in days, channel
 switches, repeat contacts on one channel within ``repeat_window_days``, per-touchpoint and
-per-channel counts, and feedback (answers, last NPS, detractor answers, mean CSAT).
+per-channel counts, switches into the contact channel from another channel, and feedback
+(answers, last NPS, detractor answers, mean CSAT; with ``comments`` negative comments too).
 :func:`churn_times` gives when each customer churned (first churn outcome event, else
 ``churn_date``), so labels can be taken from *after* the cut-off.
 """
@@ -69,11 +70,19 @@ def churn_touchpoints(events: ir.Table, definition: JourneyDefinition | None) ->
     return [str(v) for v in staged.select("touchpoint").distinct().to_pandas()["touchpoint"].dropna()]
 
 
-def journey_features(events: ir.Table, spec: FeatureSpec, feedback: ir.Table | None = None) -> ir.Table:
+def frame_by_customer(table: ir.Table) -> pd.DataFrame:
+    """A per-customer table as floats indexed by ``customer_id``, in a fixed order (same data,
+    same frame, same model: samples and splits are drawn by position)."""
+    return to_float_frame(table.order_by("customer_id").to_pandas().set_index("customer_id"))
+
+
+def journey_features(events: ir.Table, spec: FeatureSpec, feedback: ir.Table | None = None,
+                     comments: str | None = None) -> ir.Table:
     """One row per customer with an event before ``spec.as_of``; see the module docstring."""
     ev = before(events.filter(events.customer_id.notnull()), spec.as_of)
-    ref = (ibis.literal(spec.as_of, type="timestamp('UTC')").epoch_seconds() if spec.as_of is not None
-           else ev.timestamp.max().epoch_seconds().as_scalar())
+    # the reference time as a literal: a scalar subquery here is re-planned per group on some engines
+    last = spec.as_of if spec.as_of is not None else ev.timestamp.max().to_pyarrow().as_py()
+    ref = ibis.literal(last, type="timestamp('UTC')").epoch_seconds()
     win = ibis.window(group_by=ev.customer_id, order_by=ordered(ev))
     ev = ev.mutate(_prev_channel=ev.channel.lag().over(win), _secs=ev.timestamp.epoch_seconds())
     contact = ev.channel == spec.contact_channel
@@ -86,6 +95,8 @@ def journey_features(events: ir.Table, spec: FeatureSpec, feedback: ir.Table | N
         "events": ev.count(), "episodes": ev.episode.max(),
         "recency_days": (ref - ev._secs.max()) / DAY_SECONDS, "tenure_days": (ref - ev._secs.min()) / DAY_SECONDS,
         "channel_switches": (ev._prev_channel.notnull() & (ev._prev_channel != ev.channel)).cast("int64").sum(),
+        "switches_to_contact": (ev._prev_channel.notnull() & (ev._prev_channel != ev.channel) & contact)
+        .cast("int64").sum(),
     }
     for tp in spec.touchpoints:
         aggs[f"tp_{slug(tp)}"] = (ev.touchpoint == tp).cast("int64").sum()
@@ -97,6 +108,13 @@ def journey_features(events: ir.Table, spec: FeatureSpec, feedback: ir.Table | N
     if feedback is not None:
         out = out.left_join(_feedback_features(feedback, spec.as_of), "customer_id").drop("customer_id_right")
         out = out.mutate(answers=out.answers.fill_null(0), detractor_answers=out.detractor_answers.fill_null(0))
+        if comments is not None:
+            from journeylens.models.experience import comment_features
+
+            scored = comment_features(feedback, as_of=spec.as_of, model=comments)
+            if scored is not None:
+                out = out.left_join(scored, "customer_id").drop("customer_id_right")
+                out = out.mutate(comments=out.comments.fill_null(0), negative_comments=out.negative_comments.fill_null(0))
     return out
 
 

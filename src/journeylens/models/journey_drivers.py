@@ -1,11 +1,17 @@
 """Journey drivers: what customers experienced against an outcome, in the outcome's unit.
 
-One row per customer (:func:`~journeylens.models.features.journey_features`): touchpoints
-visited (0/1, the most visited ones, churn-stage touchpoints left out), channel switches,
-repeat contacts (two contacts on the contact channel within ``repeat_window_days``, 0/1) and
-contact episodes. The outcome per customer: NPS as +100 / 0 / −100 from the latest answer (so
-a mean is an NPS), churn or conversion as 0 / 100 (percentage points), CSAT/CES or a metric as
-the customer's mean. Each driver gets
+One row per customer (:func:`~journeylens.models.features.journey_features` and
+:mod:`~journeylens.models.experience`): touchpoints visited (0/1, the most visited ones,
+churn-stage touchpoints left out), channel switches, switches into the contact channel,
+repeat contacts (two contacts on the contact channel within ``repeat_window_days``, 0/1),
+contact episodes, CSAT at each of the most-answered touchpoints (the nearest response; a
+customer without one gets that touchpoint's mean, so the effect is per CSAT point among
+those who answered), days to reach each funnel step (those who never reached it get the
+mean of those who did) and drop-offs (0/1: reached the step, never a later one; default
+funnel: the definition's stages up to the one after conversion, none for churn, which is judged
+among converted customers). The outcome per customer:
+NPS as +100 / 0 / −100 from the latest answer (so a mean is an NPS), churn or conversion as
+0 / 100 (percentage points), CSAT/CES or a metric as the customer's mean. Each driver gets
 
 * **importance**: its share of the explained variance (:class:`~journeylens.models.importance.DriverImportance`);
 * **effect**: the coefficient of a linear model of the outcome on all drivers together —
@@ -18,8 +24,10 @@ The comparison is observational: read an effect as association after adjustment,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -29,16 +37,23 @@ from journeylens.analyses.metrics import MetricSpec, metric_value, select_respon
 from journeylens.errors import UnknownNameError
 from journeylens.models.churn_result import label
 from journeylens.models.drivers import DriversResult, driver_rows
+from journeylens.models.experience import (
+    churn_stages,
+    funnel_progress,
+    resolve_funnel,
+    touchpoint_csat,
+)
 from journeylens.models.features import (
     FeatureSpec,
     churn_touchpoints,
+    frame_by_customer,
     journey_features,
-    to_float_frame,
+    slug,
     top_values,
 )
 from journeylens.models.importance import DriverImportance
 
-BASE_DRIVERS = ("channel_switches", "repeat_contacts", "episodes")
+BASE_DRIVERS = ("channel_switches", "switches_to_contact", "repeat_contacts", "episodes")
 TOUCHPOINT_DRIVERS = 8
 UNITS = {"nps": "points", "churn": "pts", "conversion": "pts"}
 
@@ -50,24 +65,29 @@ def _outcome(events: ir.Table, feedback: ir.Table, target: str, definition: Any,
         if target == "churn" and definition is not None and definition.outcomes.conversion:
             out = out.filter(out.converted)  # a prospect who never became a customer cannot churn
         col = "churned" if target == "churn" else "converted"
-        frame = out.select("customer_id", y=out[col].cast("float64") * 100).to_pandas()
-        return frame.set_index("customer_id")["y"]
+        return frame_by_customer(out.select("customer_id", y=out[col].cast("float64") * 100))["y"]
     answers = select_respondents(feedback, "customer")
     answers = answers.mutate(_v=metric_value(answers, MetricSpec.parse(target)))
     answers = answers.filter(answers._v.notnull() & answers.customer_id.notnull())
     if target == "nps":
-        ranked = answers.mutate(_r=answers.timestamp.rank().over(group_by="customer_id", order_by=answers.timestamp.desc()))
+        order = [ibis.desc(answers[c]) for c in ("timestamp", "_seq", "response_id") if c in answers.columns]
+        ranked = answers.mutate(_r=ibis.row_number().over(group_by="customer_id", order_by=order))
         last = ranked.filter(ranked._r == 0)
         coded = (last._v >= 9).cast("float64") * 100 - (last._v <= 6).cast("float64") * 100
-        frame = last.select("customer_id", y=coded).to_pandas().drop_duplicates("customer_id")
-    else:
-        frame = answers.group_by("customer_id").aggregate(y=answers._v.mean()).to_pandas()
-    return frame.set_index("customer_id")["y"]
+        return frame_by_customer(last.select("customer_id", y=coded))["y"]
+    return frame_by_customer(answers.group_by("customer_id").aggregate(y=answers._v.mean()))["y"]
 
 
 def _sentence(name: str, effect: float, low: float, high: float, binary: bool, target: str, unit: str) -> str:
+    step = name.split("_", 1)[-1].replace("_", " ")
     if name.startswith("tp_"):
-        what = f"customers who reached {name[3:].replace('_', ' ')}"
+        what = f"customers who reached {step}"
+    elif name.startswith("dropoff_"):
+        what = f"customers who dropped off at {step}"
+    elif name.startswith("csat_"):
+        what = f"each CSAT point more at {step}"
+    elif name.startswith("days_to_"):
+        what = f"each day more to reach {name[len('days_to_'):].replace('_', ' ')}"
     elif binary:
         what = f"customers with {label(name)}"
     else:
@@ -95,16 +115,59 @@ def _usable(X: pd.DataFrame, chosen: list[str], explicit: bool) -> tuple[list[st
     return keep, dropped
 
 
-def _feature_frame(events: ir.Table, definition: Any, repeat_window_days: float) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Customer features as drivers (0/1 for touchpoints reached and repeat contacts)."""
+@dataclass(frozen=True)
+class ExperienceFrame:
+    """Customer drivers plus what the what-if needs: who reached each funnel step (the customers
+    a drop-off change can move) and what was imputed."""
+
+    features: pd.DataFrame
+    available: list[str]
+    excluded: list[str]
+    reached: dict[str, pd.Series]
+    notes: list[str]
+
+
+def _feature_frame(events: ir.Table, feedback: ir.Table | None, definition: Any, repeat_window_days: float,
+                   funnel: Sequence[str] | None = None, target: str = "nps") -> ExperienceFrame:
+    """Customer features as drivers (0/1 for touchpoints reached, repeat contacts and drop-offs)."""
     excluded = churn_touchpoints(events, definition)
     spec = FeatureSpec(repeat_window_days=repeat_window_days,
                        touchpoints=top_values(events, "touchpoint", TOUCHPOINT_DRIVERS, excluded))
-    feats = to_float_frame(journey_features(events, spec).to_pandas().set_index("customer_id"))
+    table = journey_features(events, spec)
+    csat_names: list[str] = []
+    if feedback is not None and "csat" in feedback.columns:
+        csat, chosen_tps = touchpoint_csat(feedback, events, definition=definition)
+        if csat is not None:
+            table = table.left_join(csat, "customer_id").drop("customer_id_right")
+            csat_names = [f"csat_{slug(tp)}" for tp in chosen_tps]
+    # churn is judged among converted customers: the default (pre-conversion) funnel says nothing there
+    steps, level = ([], "stage") if target == "churn" and not funnel else \
+        resolve_funnel(events, definition, funnel, churn_stages(definition))
+    if len(steps) >= 2:
+        progress = funnel_progress(events, steps, level)
+        table = table.left_join(progress, "customer_id").drop("customer_id_right")
+    feats = frame_by_customer(table)
     feats["repeat_contacts"] = (feats["repeat_contacts"] > 0).astype(float)
     tp_cols = [c for c in feats.columns if c.startswith("tp_")]
     feats[tp_cols] = (feats[tp_cols] > 0).astype(float)
-    return feats, [*BASE_DRIVERS, *tp_cols], excluded
+    notes: list[str] = []
+    for name in csat_names:
+        answered = feats[name].notna()
+        notes.append(f"{name}: {int(answered.sum())} customers answered, the others at the mean")
+        feats[name] = feats[name].fillna(feats[name].mean())
+    days = [c for c in feats.columns if c.startswith("days_to_")]
+    for name in days:
+        feats[name] = feats[name].fillna(feats[name].mean())
+    if days:
+        notes.append(f"funnel ({level}s): {' → '.join(steps)}; days to a step not reached set to the mean")
+    reached = {f"dropoff_{slug(step)}": feats.pop(f"reached_{slug(step)}") > 0 for step in steps
+               if f"reached_{slug(step)}" in feats.columns}
+    for name in list(reached):
+        if name not in feats.columns:
+            del reached[name]
+    drops = [c for c in feats.columns if c.startswith("dropoff_")]
+    available = [*BASE_DRIVERS, *drops, *days, *csat_names, *tp_cols]  # collinear: the later ones make way
+    return ExperienceFrame(feats, available, excluded, reached, notes)
 
 
 def _check_names(drivers: Sequence[str] | None, available: list[str]) -> None:
@@ -116,34 +179,40 @@ def _check_names(drivers: Sequence[str] | None, available: list[str]) -> None:
 
 def customer_table(events: ir.Table, feedback: ir.Table, *, target: str, definition: Any = None,
                    customers: ir.Table | None = None, drivers: Sequence[str] | None = None,
-                   repeat_window_days: float = 7.0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """``(X, y, value)`` one row per customer: journey drivers, the 0/1 outcome (churn or
-    conversion) and the customer's value (NaN when unknown), for the what-if."""
-    feats, available, _ = _feature_frame(events, definition, repeat_window_days)
-    _check_names(drivers, available)
+                   repeat_window_days: float = 7.0, funnel: Sequence[str] | None = None,
+                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """``(X, y, value, reached)`` one row per customer: journey drivers, the 0/1 outcome (churn or
+    conversion), the customer's value (NaN when unknown), and per drop-off driver who reached
+    its step (the customers a drop-off change can move), for the what-if."""
+    frame = _feature_frame(events, feedback, definition, repeat_window_days, funnel, target)
+    _check_names(drivers, frame.available)
     y = _outcome(events, feedback, target, definition, customers) / 100
-    data = feats.join(y.rename("_y"), how="inner")
-    chosen, _ = _usable(data, list(drivers or available), explicit=bool(drivers))
+    data = frame.features.join(y.rename("_y"), how="inner")
+    chosen, _ = _usable(data, list(drivers or frame.available), explicit=bool(drivers))
     data = data[[*chosen, "_y"]].dropna()
     value = pd.Series(np.nan, index=data.index)
     if customers is not None:
-        raw = customers.select("customer_id", "value", "revenue").to_pandas().set_index("customer_id")
+        order = [c for c in ("customer_id", "_seq") if c in customers.columns]
+        raw = customers.order_by(order).select("customer_id", "value", "revenue").to_pandas().set_index("customer_id")
+        raw = raw[~raw.index.duplicated(keep="last")]  # a customer loaded twice: the latest row
         known = raw["value"].fillna(raw["revenue"])
         value = known.reindex(data.index).astype(float)
-    return data[chosen], data["_y"].to_numpy(), value.to_numpy()
+    reached = {name: flags.reindex(data.index).fillna(False).to_numpy(dtype=bool)
+               for name, flags in frame.reached.items() if name in chosen}
+    return data[chosen], data["_y"].to_numpy(), value.to_numpy(), reached
 
 
 def journey_drivers(events: ir.Table, feedback: ir.Table, *, target: str = "nps", drivers: Sequence[str] | None = None,
                     definition: Any = None, customers: ir.Table | None = None, repeat_window_days: float = 7.0,
-                    min_n: int = 30, n_bootstrap: int = 200) -> DriversResult:
+                    funnel: Sequence[str] | None = None, min_n: int = 30, n_bootstrap: int = 200) -> DriversResult:
     """Adjusted effects of journey experiences on ``target`` (see the module docstring)."""
     import statsmodels.api as sm
 
-    feats, available, excluded = _feature_frame(events, definition, repeat_window_days)
-    _check_names(drivers, available)
+    frame = _feature_frame(events, feedback, definition, repeat_window_days, funnel, target)
+    _check_names(drivers, frame.available)
     y = _outcome(events, feedback, target, definition, customers)
-    data = feats.join(y.rename("_y"), how="inner")
-    chosen, dropped = _usable(data, list(drivers or available), explicit=bool(drivers))
+    data = frame.features.join(y.rename("_y"), how="inner")
+    chosen, dropped = _usable(data, list(drivers or frame.available), explicit=bool(drivers))
     model = DriverImportance(n_bootstrap=n_bootstrap, min_n=min_n).fit(data[chosen], data["_y"])
     complete = data[[*chosen, "_y"]].dropna()
     ols = sm.OLS(complete["_y"], sm.add_constant(complete[chosen])).fit(cov_type="HC1")
@@ -161,7 +230,8 @@ def journey_drivers(events: ir.Table, feedback: ir.Table, *, target: str = "nps"
     method = (f"{'LMG' if model.method_ == 'lmg' else 'Johnson relative weights'} importance and an OLS model "
               f"of {target} ({unit}) on all drivers with HC1 95 % intervals; one row per customer "
               f"({model.n_dropped_} without a complete row left out)"
-              + (f"; left out as constant or collinear: {', '.join(dropped)}" if dropped else ""))
+              + (f"; left out as constant or collinear: {', '.join(dropped)}" if dropped else "")
+              + "".join(f"; {note}" for note in frame.notes))
     params = {"target": target, "n": model.n_, "r2": model.r2_, "method": method, "thresholds": cuts,
-              "kind": "journey", "dropped": dropped, "excluded_touchpoints": excluded}
+              "kind": "journey", "dropped": dropped, "excluded_touchpoints": frame.excluded}
     return DriversResult(records=tuple(rows), params=params)

@@ -77,7 +77,7 @@ def summary(days: ir.Table, as_of_day: int) -> pd.DataFrame:
     repeat = marked.filter(marked.day > marked.first)
     agg = marked.group_by("customer_id").aggregate(first=marked.first.min(), last=marked.day.max(), n=marked.count())
     money = repeat.group_by("customer_id").aggregate(monetary=repeat.value.mean())
-    out = agg.left_join(money, "customer_id").drop("customer_id_right").to_pandas().set_index("customer_id")
+    out = agg.left_join(money, "customer_id").drop("customer_id_right").to_pandas().set_index("customer_id").sort_index()
     return pd.DataFrame({"frequency": out["n"] - 1, "recency": out["last"] - out["first"],
                          "T": as_of_day - out["first"], "monetary": out["monetary"]}).astype(float)
 

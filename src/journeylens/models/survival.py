@@ -63,8 +63,8 @@ def _durations(events: ir.Table, definition: Any, customers: ir.Table | None) ->
     first = start.group_by("customer_id").aggregate(start=start.timestamp.min().epoch_seconds())
     frame = first.left_join(churn_times(events, definition, customers), "customer_id").drop("customer_id_right")
     frame = frame.mutate(end=frame.churn_at.epoch_seconds())
-    out = frame.select("customer_id", "start", "end").to_pandas().set_index("customer_id")
-    last = float(ev.timestamp.max().epoch_seconds().to_pyarrow().as_py())
+    out = frame.select("customer_id", "start", "end").to_pandas().set_index("customer_id").sort_index()
+    last = float(ev.timestamp.max().epoch_seconds().cast("float64").to_pyarrow().as_py())  # fractional seconds
     out["churned"] = out["end"].notna() & (out["end"] >= out["start"])
     out["days"] = (out["end"].where(out["churned"], last) - out["start"]) / DAY_SECONDS
     return out[out["days"] >= 0]

@@ -7,7 +7,9 @@
   shifted past the top of the scale (ADR 0039).
 * **churn / conversion**: a logistic model of the outcome on the journey drivers. A change of
   a 0/1 driver moves the *share* of customers who experience it (``repeat_contacts=-0.1``:
-  ten points fewer customers with repeat contacts); a count driver moves by the amount given.
+  ten points fewer customers with repeat contacts); a drop-off driver moves the drop-off rate
+  at its funnel step among the customers who reach it (``dropoff_onboarding=-0.1``: ten points
+  fewer of them drop off); a count driver moves by the amount given.
   ``value_delta`` = Σ customer value × change in probability (revenue kept for churn, gained
   for conversion).
 
@@ -123,13 +125,54 @@ def _ordinal(frame: pd.DataFrame, target: str, drivers: list[str], changes: Mapp
                       "odds and that the change acts as the cross-sectional association does"}
 
 
+#: Prior standard deviation of a logistic coefficient per standard deviation of its driver (weakly
+#: informative, Gelman et al. 2008): keeps estimates finite under separation.
+PRIOR_SD = 2.5
+
+
+def laplace_logit(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MAP logistic regression with an N(0, PRIOR_SD²) prior on each standardised coefficient (the
+    intercept, ``A``'s first column, unpenalised) and the Laplace covariance ``H⁻¹``, both on the
+    raw scale of ``A``."""
+    from scipy.optimize import minimize
+
+    mean, sd = A[:, 1:].mean(axis=0), A[:, 1:].std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    Z = np.column_stack([np.ones(len(A)), (A[:, 1:] - mean) / sd])
+    penalty = np.r_[0.0, np.full(Z.shape[1] - 1, 1 / PRIOR_SD**2)]
+
+    def loss(b: np.ndarray) -> tuple[float, np.ndarray]:
+        eta = Z @ b
+        value = np.sum(np.logaddexp(0, eta) - y * eta) + 0.5 * np.sum(penalty * b**2)
+        return float(value), Z.T @ (expit(eta) - y) + penalty * b
+
+    b = minimize(loss, np.zeros(Z.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
+    p = expit(Z @ b)
+    hessian = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(penalty)
+    cov_z = np.linalg.pinv(hessian)
+    T = np.eye(Z.shape[1])  # raw params = T @ standardised params
+    T[1:, 1:] = np.diag(1 / sd)
+    T[0, 1:] = -mean / sd
+    return T @ b, T @ cov_z @ T.T
+
+
+def _pool(has: np.ndarray, amount: float, reached: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """Who a share change can flip, and the fraction of them flipped: a 0/1 driver's share moves
+    by ``amount`` among all customers, a drop-off's rate by ``amount`` among those who reached its step."""
+    base = np.ones(len(has), dtype=bool) if reached is None else reached
+    pool = (has & base) if amount < 0 else (~has & base)
+    frac = min(1.0, abs(amount) * base.sum() / pool.sum()) if pool.sum() > 0 else 0.0
+    return pool, frac
+
+
 def _binary_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, target: str,
-                    changes: Mapping[str, float], random_state: int) -> dict[str, Any]:
+                    changes: Mapping[str, float], random_state: int,
+                    reached: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     import statsmodels.api as sm
 
     drivers = list(X.columns)
     A = sm.add_constant(X.to_numpy(dtype=float), has_constant="add")
-    fit = sm.Logit(y, A).fit(disp=False, maxiter=200, warn_convergence=False)
+    params_hat, cov = laplace_logit(A, y)
     binary = {c: bool(set(np.unique(X[c])) <= {0.0, 1.0}) for c in drivers}
 
     def expected(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,12 +182,10 @@ def _binary_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, target: s
             j = drivers.index(name) + 1
             if binary[name]:
                 has = A[:, j] == 1
-                share = has.mean()
                 flipped = A.copy()
                 flipped[:, j] = 1 - flipped[:, j]
                 other = expit(flipped @ params)
-                pool, f_den = (has, share) if amount < 0 else (~has, 1 - share)
-                frac = min(1.0, abs(amount) / f_den) if f_den > 0 else 0.0
+                pool, frac = _pool(has, amount, (reached or {}).get(name))
                 new = np.where(pool, (1 - frac) * new + frac * other, new)
             else:
                 moved = A.copy()
@@ -152,17 +193,21 @@ def _binary_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, target: s
                 new = new + (expit(moved @ params) - base)
         return base, np.clip(new, 0, 1)
 
-    base, new = expected(fit.params)
+    base, new = expected(params_hat)
     rng = np.random.default_rng(random_state)
-    draws = rng.multivariate_normal(fit.params, fit.cov_params(), size=DRAWS, check_valid="ignore")
+    draws = rng.multivariate_normal(params_hat, cov, size=DRAWS, check_valid="ignore")
     deltas = np.array([100 * (n.mean() - b.mean()) for b, n in (expected(d) for d in draws)])
     sign = -1.0 if target == "churn" else 1.0
     known = ~np.isnan(value)
     value_delta = float(sign * np.sum(value[known] * (new - base)[known])) if known.any() else None
     return {"baseline": 100 * base.mean(), "predicted": 100 * new.mean(), "deltas": deltas, "value_delta": value_delta,
-            "n": len(y), "method": f"logistic model of {target} on {', '.join(drivers)} (one row per customer); a 0/1 "
-                                   "driver's change moves the share of customers who have it, a count moves by the "
-                                   f"amount; rates in %; 95 % interval from {DRAWS} parameter draws; value_delta = "
+            "n": len(y), "method": f"logistic model of {target} on {', '.join(drivers)} (one row per customer; weak "
+                                   f"normal prior, sd {PRIOR_SD} per standard deviation of a driver, so a step that "
+                                   "always ends the journey stays finite); a 0/1 "
+                                   "driver's change moves the share of customers who have it (a drop-off's: the "
+                                   "drop-off rate among customers who reach its step), a count moves by the "
+                                   f"amount; rates in %; 95 % interval from {DRAWS} draws of the parameters' posterior "
+                                   "(Laplace approximation); value_delta = "
                                    "Σ customer value × change in probability"}
 
 
@@ -177,7 +222,8 @@ def what_if_scores(feedback: Any, *, target: str, changes: Mapping[str, float], 
 
 
 def what_if_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, *, target: str,
-                    changes: Mapping[str, float], random_state: int = 0) -> WhatIfResult:
+                    changes: Mapping[str, float], random_state: int = 0,
+                    reached: Mapping[str, np.ndarray] | None = None) -> WhatIfResult:
     """What-if for churn or conversion on customer-level journey drivers (``X`` one row per customer)."""
     unknown = [c for c in changes if c not in X.columns]
     if unknown:
@@ -186,7 +232,7 @@ def what_if_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, *, target
     if len(y) < MIN_ROWS:
         raise TooFewRowsError(f"A what-if needs at least {MIN_ROWS} customers, got {len(y)}.",
                               details={"needed": MIN_ROWS, "got": len(y)})
-    return _finish(target, _binary_outcome(X, y, value, target, changes, random_state))
+    return _finish(target, _binary_outcome(X, y, value, target, changes, random_state, reached))
 
 
 def _finish(target: str, fit: dict[str, Any]) -> WhatIfResult:

@@ -39,6 +39,26 @@ def _holiday_dates(spec: str, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
 
 
+@lru_cache(maxsize=1)
+def _supported() -> dict[str, list[str]]:
+    import holidays
+
+    return dict(holidays.list_supported_countries())
+
+
+def check_holidays(value: str | None) -> str | None:
+    """``value`` when the ``holidays`` package knows that country (and subdivision); else ValueError."""
+    if value is None:
+        return None
+    country, _, subdivision = value.partition("-")
+    supported = _supported()
+    if country not in supported:
+        raise ValueError(f"no public holidays known for {country!r}; use an ISO 3166 code such as NL, DE, GB, US")
+    if subdivision and subdivision not in supported[country]:
+        raise ValueError(f"{country} has no subdivision {subdivision!r}; known: {', '.join(supported[country][:20])}")
+    return value
+
+
 class BusinessCalendar(BaseModel):
     """When a team works: ``days`` from ``start`` to ``end`` (``"24:00"`` = midnight) in ``timezone``."""
 
@@ -63,18 +83,7 @@ class BusinessCalendar(BaseModel):
     @field_validator("holidays")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        import holidays
-
-        country, _, subdivision = value.partition("-")
-        supported = holidays.list_supported_countries()
-        if country not in supported:
-            raise ValueError(f"no public holidays known for {country!r}; use an ISO 3166 code such as NL, DE, GB, US")
-        if subdivision and subdivision not in supported[country]:
-            raise ValueError(f"{country} has no subdivision {subdivision!r}; known: "
-                             f"{', '.join(supported[country][:20])}")
-        return value
+        return check_holidays(value)
 
     @model_validator(mode="after")
     def _sane(self) -> BusinessCalendar:

@@ -1,27 +1,38 @@
 """Right to erasure: remove one customer from everything JourneyLens keeps.
 
-:func:`forget_customer` deletes, in one warehouse transaction, every row of every warehouse
-table that has a ``customer_id`` column (events, feedback, customers, journey_events,
-identities and whatever derived table carries one), the events and identity links of the
-anonymous ids stitched to the customer, and the quarantined rows whose row-as-read mentions
-the customer or one of those ids. Then it drops the text caches built from the customer's
-comments, asks every plugin to erase its own rows (hook ``journeylens_forget_customer``:
-tickets, survey invitations, ...), and records *that* an erasure happened — counts, actor
-and time, never the id — in the audit trail and as an ``ingest_log`` entry (which also moves
-the data version, so no cached result still shows the customer).
+:func:`forget_customer` deletes every row of every warehouse table that has a
+``customer_id`` column (events, feedback, customers, journey_events, identities and whatever
+derived table carries one), the events and identity links of the anonymous ids stitched to
+the customer, and the quarantined rows that belong to the customer or one of those ids. Then
+it drops the text caches built from the customer's comments, asks every plugin to erase its
+own rows (hook ``journeylens_forget_customer``: tickets, survey invitations, ...), and
+records *that* an erasure happened — counts, actor and time, never the id — in the audit
+trail and as an ``ingest_log`` entry (which also moves the data version, so no cached result
+still shows the customer).
 
-Quarantined rows are matched on the id as a JSON string anywhere in the row as read: a
-bad row that merely mentions the same text in another field goes too (erring on the side
-of forgetting). DuckDB warehouses only; Spark tables are not updatable in place.
+A quarantined row belongs to the customer when its row as read (``raw``, JSON) is an object
+or array one of whose values *is* the id (or one of the linked anonymous ids) — any field,
+since a file may name its id column anything — or whose ``payload`` (how the collector keeps
+a message it could not use) is such an object or array. Values are compared whole, as
+structured fields; a value that merely contains the id's text does not match, and a line
+that could not be parsed at all (no fields) is not matched.
+
+On DuckDB everything in the warehouse is one transaction. On Spark each table is rewritten
+without the customer's rows (written beside it, then swapped in), table by table: a failure
+half-way leaves the tables already done without the customer, and running the erasure again
+finishes it.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import pyarrow as pa
 
 from journeylens import hooks
 from journeylens.analyses.filters import check_text
@@ -76,8 +87,8 @@ def _erase_warehouse(con: Any, customer_id: str) -> tuple[dict[str, int], list[s
             where.append("list_contains(?, anonymous_id)")
             params.append(anonymous)
         if table == "quarantine" and "raw" in cols:
-            where.append("len([s for s in ? if position(s IN raw) > 0]) > 0")
-            params.append([json.dumps(v, ensure_ascii=False) for v in (customer_id, *anonymous)])
+            where.append(_QUARANTINE_MATCH)
+            params.extend([[customer_id, *anonymous]] * 2)
         if not where:
             continue
         sql = f"DELETE FROM {_ident(table)} WHERE " + " OR ".join(f"({w})" for w in where)
@@ -85,6 +96,31 @@ def _erase_warehouse(con: Any, customer_id: str) -> tuple[dict[str, int], list[s
         if count and count[0]:
             removed[table] = int(count[0])
     return removed, anonymous, comments
+
+
+def _erase_duckdb(warehouse: Any, customer_id: str) -> tuple[dict[str, int], list[str], list[str]]:
+    """The erasure and its ``ingest_log`` entry in one DuckDB transaction."""
+    with warehouse.duckdb() as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            removed, anonymous, comments = _erase_warehouse(con, customer_id)
+            _forget_log_row(con, sum(removed.values()))
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return removed, anonymous, comments
+
+
+def _values(path: str) -> str:
+    """DuckDB: the values of the JSON object or array at ``path`` of ``raw``, as text (empty else)."""
+    return (f"CASE json_type(raw, '{path}') WHEN 'OBJECT' THEN json_extract_string(raw, '{path}.*') "
+            f"WHEN 'ARRAY' THEN json_extract_string(raw, '{path}[*]') ELSE [] END")
+
+
+#: A quarantined row whose fields (or whose ``payload``'s fields) hold one of the ids (2 bound lists).
+_QUARANTINE_MATCH = (f"CASE WHEN json_valid(raw) THEN coalesce(list_has_any({_values('$')}, ?) "
+                     f"OR list_has_any({_values('$.payload')}, ?), false) ELSE false END")
 
 
 def _forget_log_row(con: Any, removed: int) -> None:
@@ -95,6 +131,56 @@ def _forget_log_row(con: Any, removed: int) -> None:
     con.execute("INSERT INTO ingest_log (_batch, \"table\", source, started_at, finished_at, read, accepted, "
                 "duplicates, quarantined, reasons) VALUES (?, 'customers', 'forget', ?, ?, 0, 0, 0, 0, ?)",
                 [new_batch_id(now), now, now, json.dumps({"erased_rows": removed})])
+
+
+def _erase_spark(warehouse: Any, customer_id: str) -> tuple[dict[str, int], list[str], list[str]]:
+    """The same erasure on Spark: each table with the customer's rows is rewritten without them."""
+    from pyspark.sql import functions as F
+
+    session = warehouse.con._session
+    tables = sorted(t.name for t in session.catalog.listTables() if not t.isTemporary)  # not Ibis's temp views
+    frames = {t: session.table(t) for t in tables}
+    anonymous = sorted({row[0] for t in ("events", "identities") if {"customer_id", "anonymous_id"} <= set(
+        frames[t].columns if t in frames else ()) for row in frames[t].filter(
+            (F.col("customer_id") == F.lit(customer_id)) & F.col("anonymous_id").isNotNull())
+        .select("anonymous_id").distinct().collect()})
+    comments = ([row[0] for row in frames["feedback"].filter((F.col("customer_id") == F.lit(customer_id))
+                                                              & F.col("comment").isNotNull()).select("comment").collect()]
+                if "comment" in frames.get("feedback", session.range(0)).columns else [])
+    ids = [customer_id, *anonymous]
+
+    def holds_id(path: Any) -> Any:  # a JSON object's or array's values include one of the ids
+        in_object = F.exists(F.map_values(F.from_json(path, "map<string,string>")), lambda v: v.isin(ids))
+        in_array = F.exists(F.from_json(path, "array<string>"), lambda v: v.isin(ids))
+        return F.coalesce(in_object, F.lit(False)) | F.coalesce(in_array, F.lit(False))
+
+    removed: dict[str, int] = {}
+    for table, frame in frames.items():
+        match = F.lit(False)
+        if "customer_id" in frame.columns:
+            match = match | F.coalesce(F.col("customer_id") == F.lit(customer_id), F.lit(False))
+        if "anonymous_id" in frame.columns and anonymous:
+            match = match | F.coalesce(F.col("anonymous_id").isin(anonymous), F.lit(False))
+        if table == "quarantine" and "raw" in frame.columns:
+            payload = F.get_json_object(F.col("raw"), "$.payload")
+            match = match | holds_id(F.col("raw")) | holds_id(payload)
+        count = frame.filter(match).count()
+        if count:
+            built = f"{table}_forget_{uuid.uuid4().hex[:8]}"
+            frame.filter(~match).write.saveAsTable(built)
+            warehouse.swap_in(built, table)
+            removed[table] = int(count)
+    return removed, anonymous, comments
+
+
+def _log_spark(warehouse: Any, removed: int) -> None:
+    from journeylens.ingest.pipeline import new_batch_id
+
+    now = datetime.now(UTC)
+    warehouse.append("ingest_log", pa.table({
+        "_batch": [new_batch_id(now)], "table": ["customers"], "source": ["forget"], "started_at": [now],
+        "finished_at": [now], "read": [0], "accepted": [0], "duplicates": [0], "quarantined": [0],
+        "reasons": [json.dumps({"erased_rows": removed})]}))
 
 
 def _drop_text_caches(lens: Any, comments: list[str]) -> None:
@@ -115,18 +201,14 @@ def forget_customer(lens: Any, customer_id: str, *, db: AppDatabase | None = Non
     customer_id = check_text("customer_id", customer_id).strip()
     if not customer_id:
         raise ParameterError("Give the customer id to forget.")
-    if lens.warehouse.engine != "duckdb":
-        raise EngineNotSupportedError("Forgetting a customer needs a DuckDB warehouse (Spark tables are not "
-                                      "updated in place).", code="engine_not_supported")
-    with lens.warehouse.duckdb() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            removed, anonymous, comments = _erase_warehouse(con, customer_id)
-            _forget_log_row(con, sum(removed.values()))
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+    if lens.warehouse.engine == "pyspark":
+        removed, anonymous, comments = _erase_spark(lens.warehouse, customer_id)
+        _log_spark(lens.warehouse, sum(removed.values()))
+    elif lens.warehouse.engine != "duckdb":
+        raise EngineNotSupportedError(f"Forgetting a customer is not implemented for the {lens.warehouse.engine} "
+                                      "engine (DuckDB and Spark are).", code="engine_not_supported")
+    else:
+        removed, anonymous, comments = _erase_duckdb(lens.warehouse, customer_id)
     _drop_text_caches(lens, comments)
     for table, count in hooks.forget_customer(lens, customer_id).items():
         removed[table] = removed.get(table, 0) + count

@@ -28,6 +28,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "journeylens.operations.maturity.records",
     "journeylens.operations.annotation_models",
     "journeylens.operations.sessions",
+    "journeylens.operations.signin",
     "journeylens.text.corrections",
 )
 

@@ -88,6 +88,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     # maturity, reports, models, annotations, saved views, freshness (issues 10, 13, 16)
     **{("GET", p): "read" for p in ("/v1/maturity", "/v1/maturity/history", "/v1/maturity/model",
                                     "/v1/reports/state-of-journey", "/v1/drivers", "/v1/predict/churn",
+                                    "/v1/predict/churn/backtest",
                                     "/v1/predict/purchases", "/v1/annotations", "/v1/views", "/v1/views/{name}",
                                     "/v1/properties", "/v1/freshness", "/maturity", "/reports",
                                     "/reports/state-of-journey.{fmt}", "/definitions", "/views")},
@@ -101,6 +102,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
                                     ("POST", "/reports/schedules/{schedule_id}/stop"))},
     # acquisition, departures, models, alerts, tickets (issues 12, 14, 15)
     ("GET", "/v1/attribution"): "read",
+    ("POST", "/v1/attribution/paths"): "read",
     ("GET", "/v1/spend-return"): "read",
     ("GET", "/v1/departures"): "read",
     ("GET", "/v1/alerts"): "read",

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from tests.analyses.conftest import load_journey_events, load_table
 
@@ -86,3 +87,59 @@ def test_departures_need_both_groups(duckdb_wh: Warehouse) -> None:
         departures(events, feedback, definition=JOURNEY)
     with pytest.raises(ParameterError, match="window_days"):
         departures(events, feedback, definition=JOURNEY, window_days=0)
+
+
+def test_drop_offs_stages_and_tickets(wh: Warehouse) -> None:
+    events = load_journey_events(wh, _rows())
+    feedback = load_table(wh, "feedback", [
+        {"customer_id": "c00", "timestamp": T0 + timedelta(days=161), "touchpoint": "Call", "nps": 2},
+        {"customer_id": "c01", "timestamp": T0 + timedelta(days=161), "touchpoint": "Call", "nps": 3},
+        *({"customer_id": f"c{20 + i}", "timestamp": T0 + timedelta(days=151), "touchpoint": "Login", "nps": n,
+           "csat": 5 if i else 2} for i, n in enumerate([9, 9, 10, 10, 6])),
+        {"customer_id": "c29", "timestamp": T0 + timedelta(days=221), "touchpoint": "Login", "nps": 0}])  # after ref
+    tickets = pd.DataFrame({
+        "customer_id": ["c00", "c01", "c02", "c03", "c04", "c20", "nobody"],
+        "touchpoint": ["Call"] * 5 + ["Login", "Call"],
+        "created_at": [T0 + timedelta(days=165)] * 5 + [T0 + timedelta(days=100), T0],
+        "hours_to_close": [10.0, 20.0, 30.0, None, None, 4.0, 1.0],
+        "open": [False, False, False, True, True, False, False],
+        "breached": [True, True, False, False, False, False, False], "root_cause": [None] * 7})
+    out = departures(events, feedback, definition=JOURNEY, window_days=90, min_customers=3, tickets=tickets).to_dict()
+    rows = {r["feature"]: r for r in out["differences"]}
+    # The last step of the window: every leaver's was a call (the closure request is the departure stage);
+    # stayers' windows end before the data's last event: c10, c15, c20, c25 last called (day 200), the rest logged in.
+    dropped = rows["dropped off at: Call"]
+    assert (dropped["left"], dropped["stayed"], dropped["customers_left"]) == (1.0, 0.2, 10) and dropped["significant"]
+    assert dropped["ratio"] == pytest.approx(5.0)
+    assert rows["dropped off at: Login"]["stayed"] == pytest.approx(0.8) and rows["dropped off at: Login"]["left"] == 0.0
+    assert rows["dropped off in: use"]["ratio"] == pytest.approx(1.0)
+    assert {r["feature"] for r in out["drop_offs"]} == {"dropped off at: Call", "dropped off at: Login",
+                                                        "dropped off in: use"}
+    assert "dropped off at 'Call'" in dropped["sentence"]
+    # Tickets in the window: five leavers had one each, no stayer (c20's was before the window).
+    opened = rows["tickets: opened"]
+    assert (opened["left"], opened["stayed"]) == (0.5, 0.0)
+    assert "tickets: SLA missed" not in rows  # two customers only, below min_customers
+    groups = {g["group"]: g for g in out["tickets"]["groups"]}
+    assert out["tickets"]["available"] and out["tickets"]["note"] is None
+    assert groups["left"]["tickets"] == 5 and groups["left"]["customers_with_ticket_share"] == 0.5
+    assert groups["left"]["median_hours_to_close"] == 20.0 and groups["left"]["sla_breached_share"] == 0.4
+    assert groups["stayed"]["tickets"] == 1 and groups["stayed"]["customers_with_ticket_share"] == 1 / 20
+    assert {(r["stage"], r["group"]): r["tickets"] for r in out["tickets"]["stages"]} == {("use", "left"): 5,
+                                                                                        ("use", "stayed"): 1}
+    # Stages over the whole relationship, with the CX metrics answered at their touchpoints.
+    stages = {(r["stage"], r["group"]): r for r in out["stages"]}
+    assert stages[("join", "left")]["share"] == 1.0 and stages[("use", "stayed")]["customers"] == 20
+    assert stages[("use", "stayed")]["nps_responses"] == 5 and stages[("use", "stayed")]["nps"] == pytest.approx(60.0)
+    assert stages[("use", "stayed")]["csat"] == pytest.approx(0.8)
+    assert stages[("use", "left")]["nps_responses"] == 2 and stages[("use", "left")]["nps"] is None  # below 5
+    assert stages[("leave", "stayed")]["customers"] == 0 and stages[("leave", "left")]["customers"] == 10
+
+
+def test_without_an_app_database_the_tickets_section_says_so(duckdb_wh: Warehouse) -> None:
+    events = load_journey_events(duckdb_wh, _rows())
+    out = departures(events, duckdb_wh.table("feedback"), definition=JOURNEY, min_customers=3,
+                     tickets_note="No app database at x.db: tickets are not part of this view.").to_dict()
+    assert out["tickets"] == {"available": False, "note": "No app database at x.db: tickets are not part of this view.",
+                              "groups": [], "stages": []}
+    assert not any(r["feature"].startswith("tickets") for r in out["differences"])

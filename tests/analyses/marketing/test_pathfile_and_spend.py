@@ -13,7 +13,8 @@ from journeylens.analyses.marketing.attribution import attribute
 from journeylens.analyses.marketing.pathfile import read_paths
 from journeylens.analyses.marketing.spend import parse_shifts, spend_return
 from journeylens.errors import InputError, ParameterError
-from journeylens.warehouse import Warehouse
+from journeylens.settings import Settings
+from journeylens.warehouse import Warehouse, open_warehouse
 
 
 def test_path_file_keeps_good_rows_and_says_why_bad_ones_go(tmp_path: Path) -> None:
@@ -56,7 +57,8 @@ def ev(customer: str, day: int, touchpoint: str, **props: object) -> dict[str, o
             "touchpoint": touchpoint, "channel": "web", "properties": json.dumps(props) if props else None}
 
 
-def test_spend_return_by_hand(duckdb_wh: Warehouse) -> None:
+def test_spend_return_by_hand(wh: Warehouse) -> None:
+    duckdb_wh = wh  # every engine: the spend frame, periods and units are pandas after the engine reads them
     rows = []
     for i in range(6):  # six buyers from search, two from social, one direct; two social visitors never buy
         rows += [ev(f"s{i}", i, "Ad", campaign="Search A"), ev(f"s{i}", i + 1, "Buy", value=100)]
@@ -79,6 +81,54 @@ def test_spend_return_by_hand(duckdb_wh: Warehouse) -> None:
     assert totals["radio"]["spend"] == 80 and result.to_dict()["unmatched_spend"] == [
         {"unit": "radio", "spend": 80.0, "reason": "no touch carries this campaign"}]
     assert {r["model"] for r in result.to_dict()["by_model"]} >= {"first", "markov", "shapley"}
+
+
+def _months_data() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Five months; search buyers grow with search spend, social stays flat; one customer (revenue) has
+    no value on the conversion event; spend is given per day in several rows per month."""
+    rows, spend = [], []
+    for month in range(5):
+        day = month * 28
+        for i in range(2 + month):
+            rows += [ev(f"s{month}-{i}", day + i, "Ad", campaign="Search A"), ev(f"s{month}-{i}", day + i + 1, "Buy", value=100)]
+        for i in range(2):
+            rows += [ev(f"o{month}-{i}", day + i, "Ad", campaign="Social B"),
+                     ev(f"o{month}-{i}", day + i + 2, "Ad", campaign="Search A"), ev(f"o{month}-{i}", day + i + 3, "Buy", value=40)]
+        rows += [ev(f"n{month}", day + 5, "Ad", campaign="Social B")]
+        date = f"2024-{month + 1:02d}-0"
+        spend += [{"channel": "search", "date": f"{date}{d}", "amount": 50.0 * (month + 1), "currency": "GBP",
+                   "campaign": "Search A"} for d in (2, 5)]
+        spend += [{"channel": "social", "date": f"{date}3", "amount": 120.0, "currency": "GBP", "campaign": "Social B"}]
+    return rows, spend
+
+
+def test_spend_return_over_time_is_the_same_on_every_engine(wh: Warehouse, settings: Settings) -> None:
+    rows, spend = _months_data()
+    results = []
+    for warehouse in (wh, open_warehouse("duckdb://", settings)):
+        events = load_journey_events(warehouse, rows)
+        load_table(warehouse, "spend", spend)
+        results.append(spend_return(events, warehouse.table("spend"), model="last", conversion="Buy",
+                                    value_property="value", bootstrap=20, seed=3,
+                                    shifts=parse_shifts(["social:search:10"])).to_dict())
+    got, reference = results
+    periods = {(r["period"], r["unit"]): (r["spend"], r["conversions"]) for r in got["periods"]}
+    # last touch: search gets its own buyers (2 + month) and the two social-then-search buyers
+    assert periods[("2024-03", "search")] == (300.0, 6.0) and periods[("2024-03", "social")] == (120.0, 0.0)
+    totals = {r["unit"]: r for r in got["totals"]}
+    assert totals["search"]["spend"] == 1500.0 and totals["search"]["conversions"] == 30.0
+    assert totals["search"]["roas"] == pytest.approx((20 * 100 + 10 * 40) / 1500)
+    assert [r["unit"] for r in got["marginal"]] and got["what_if"][0]["sentence"]
+    assert got == _approx(reference)
+
+
+def _approx(value: object) -> object:
+    """``pytest.approx`` inside nested dicts and lists (floats from two engines' arithmetic)."""
+    if isinstance(value, dict):
+        return {k: _approx(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_approx(v) for v in value]
+    return pytest.approx(value, rel=1e-9, abs=1e-12) if isinstance(value, float) else value
 
 
 def test_mixed_currencies_need_rates(duckdb_wh: Warehouse) -> None:

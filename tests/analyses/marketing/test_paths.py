@@ -68,3 +68,23 @@ def test_attribution_rows_and_errors(wh: Warehouse) -> None:
     assert last == {DIRECT: (1.0, 5.0), "email": (1.0, 20.0), "search": (0.0, 0.0), "social": (1.0, 30.0)}
     with pytest.raises(ParameterError, match="--conversion"):
         attribution(events)
+
+
+def test_rows_an_engine_returned_out_of_order_are_sorted() -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from journeylens.analyses.marketing.paths import _in_order
+
+    def at(second: int) -> datetime:
+        return datetime(2024, 1, 1, 0, 0, second, tzinfo=UTC)
+
+    shuffled = pa.table({"customer_id": ["b", "a", "b", "a", "a"], "timestamp": [at(5), at(3), at(1), at(3), at(0)],
+                         "_seq": [9, 8, 2, 4, 7]})
+    rows, codes, us = _in_order(shuffled)
+    assert list(zip(rows["customer_id"].to_pylist(), rows["_seq"].to_pylist(), strict=True)) == [
+        ("b", 2), ("b", 9), ("a", 7), ("a", 4), ("a", 8)]  # grouped by customer, then time, then _seq
+    assert codes.tolist() == [0, 0, 1, 1, 1] and us.tolist() == sorted(us[:2].tolist()) + sorted(us[2:].tolist())
+    ordered = rows.take(pa.array([0, 1, 2, 3, 4]))
+    assert _in_order(ordered)[0].equals(ordered)  # already in order: returned as it is

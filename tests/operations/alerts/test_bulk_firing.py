@@ -96,3 +96,21 @@ def test_a_conflicting_writer_falls_back_to_row_by_row(db: AppDatabase, monkeypa
     report = _judge(db, _rows(("r1", 2), ("r5", 3)), now=NOW + timedelta(hours=3))
     assert (report.alerts, report.tickets) == (1, 1)  # only r5: the savepoint rolled back, row by row took over
     assert _counts(db) == {"alerts": 2, "tickets": 2, "ticket_events": 2, "outbox": 4}
+
+
+def test_business_hours_tickets_count_their_team_calendar_in_bulk(db: AppDatabase) -> None:
+    from journeylens.operations.calendar import BusinessCalendar
+    from journeylens.operations.tickets.routing import set_business_hours
+
+    with db.session() as s:
+        set_business_hours(s, "service", BusinessCalendar(timezone="Europe/Amsterdam", holidays="NL"), actor="t")
+        actions.add(s, None, RULE.replace("close_hours: 24}", "close_hours: 24, business_hours: true}"),
+                    source="rule.yaml", actor="t")
+    christmas_eve_4pm = datetime(2024, 12, 24, 15, tzinfo=UTC)  # Tue 16:00 CET; 25 and 26 Dec are holidays
+    report = _judge(db, _rows(("r1", 2), ("r2", 3)), now=christmas_eve_4pm)
+    assert report.tickets == 2
+    with db.session() as s:
+        dues = {t.response_key: t.first_contact_due for t in s.scalars(select(Ticket))}
+        calendars = {t.calendar["holidays"] for t in s.scalars(select(Ticket)) if t.calendar}
+    assert dues == {"r1": datetime(2024, 12, 27, 11, tzinfo=UTC), "r2": datetime(2024, 12, 27, 11, tzinfo=UTC)}
+    assert calendars == {"NL"}

@@ -112,3 +112,14 @@ def test_team_hours_from_the_cli(tmp_path: Path) -> None:
                                           "off, 1 closed day(s)")
     bad = CliRunner().invoke(app, ["tickets", "team", "branch", "--holidays", "XX", "--app-db", url, "--json"])
     assert bad.exit_code != 0 and "business_hours_invalid" in bad.stdout
+
+
+def test_survey_sends_wait_for_the_same_calendar_holidays_included() -> None:
+    from journeylens.operations.surveys.definition import BusinessHours
+    from journeylens.operations.surveys.triggers import next_opening
+
+    hours = BusinessHours(timezone=AMS, holidays="NL", closed=[date(2024, 12, 27)])
+    christmas_eve_6pm = datetime(2024, 12, 24, 17, tzinfo=UTC)  # after hours; 25-26 holidays, 27 closed
+    assert next_opening(christmas_eve_6pm, hours) == datetime(2024, 12, 30, 8, tzinfo=UTC)  # Mon 09:00 CET
+    with pytest.raises(ValueError, match="no public holidays known"):
+        BusinessHours(holidays="XX")

@@ -96,3 +96,61 @@ def test_spend_return_and_departures_routes(api: tuple[TestClient, dict[str, str
     assert (body["customers_left"], body["customers_stayed"]) == (10, 30)
     calls = next(r for r in body["differences"] if r["feature"] == "channel: call_centre")
     assert calls["left"] == 2.0 and calls["stayed"] == 0.0 and calls["significant"]
+
+
+PATHS_CSV = ("path,conversions,value,nulls\n"
+             "search > social,3,300,7\n"
+             "social,1,50,9\n"
+             ",2,10,0\n"
+             "search,x,0,1\n"
+             "radio > search,1,10,0\n")
+
+
+def test_paths_upload_multipart_and_body_reject_bad_rows_one_by_one(api: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = api
+    auth = {"Authorization": f"Bearer {keys['read']}"}
+    multipart = client.post("/v1/attribution/paths", params={"models": "first,markov", "channels": "search,social"},
+                            files={"file": ("paths.csv", PATHS_CSV.encode(), "text/csv")}, headers=auth)
+    assert multipart.status_code == 200, multipart.text
+    body = multipart.json()
+    assert [(r["row"], r["reason"]) for r in body["rejected"]] == [
+        (3, "empty path"), (4, "conversions not a non-negative number"), (5, "unknown channel(s): radio")]
+    first = {r["channel"]: (r["conversions"], r["value"]) for r in body["rows"] if r["model"] == "first"}
+    assert first == {"search": (3.0, 300.0), "social": (1.0, 50.0)}
+    assert body["summary"]["conversions"] == 4.0 and body["summary"]["journeys"] == 20.0
+    assert set(body["removal_effects"]) == {"search", "social"}
+    # The same table as the request body gives the same answer (no channel list: radio is kept).
+    raw = client.post("/v1/attribution/paths", params={"models": "first,markov"}, content=PATHS_CSV.encode(),
+                      headers={**auth, "Content-Type": "text/csv"})
+    assert raw.status_code == 200, raw.text
+    assert [r["row"] for r in raw.json()["rejected"]] == [3, 4]
+    raw_first = {r["channel"]: r["conversions"] for r in raw.json()["rows"] if r["model"] == "first"}
+    assert raw_first == {"search": 3.0, "social": 1.0, "radio": 1.0}
+
+
+def test_paths_upload_parquet_columns_and_errors(api: tuple[TestClient, dict[str, str]], tmp_path: Path) -> None:
+    client, keys = api
+    auth = {"Authorization": f"Bearer {keys['read']}"}
+    table = pa.table({"journey": ["a|b", "b"], "buyers": [2, 1], "lost": [1, 4]})
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, tmp_path / "paths.parquet")
+    response = client.post("/v1/attribution/paths", params={"models": "last", "path_col": "journey",
+                                                            "conversions_col": "buyers", "null_col": "lost",
+                                                            "sep": "|"},
+                           content=(tmp_path / "paths.parquet").read_bytes(), headers=auth)
+    assert response.status_code == 200, response.text
+    last = {r["channel"]: r["conversions"] for r in response.json()["rows"]}
+    assert last == {"a": 0.0, "b": 3.0} and response.json()["rejected"] == []
+    empty = client.post("/v1/attribution/paths", content=b"", headers=auth)
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == "input_error"
+    missing = client.post("/v1/attribution/paths", content=b"route,conversions\na,1\n", headers=auth)
+    assert missing.status_code == 400 and "path" in missing.json()["error"]["message"]
+    all_bad = client.post("/v1/attribution/paths", content=b"path,conversions\n,1\n", headers=auth)
+    assert all_bad.status_code == 400 and all_bad.json()["error"]["details"]["rejected"][0]["reason"] == "empty path"
+    for bad in ({"sep": ""}, {"delimiter": ";;"}):
+        refused = client.post("/v1/attribution/paths", params=bad, content=PATHS_CSV.encode(), headers=auth)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_parameter"
+    forbidden = client.post("/v1/attribution/paths", content=PATHS_CSV.encode(),
+                            headers={"Authorization": f"Bearer {keys['ingest']}"})
+    assert forbidden.status_code == 403

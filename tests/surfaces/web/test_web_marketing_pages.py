@@ -34,6 +34,8 @@ def test_departures_page(client_for: Callable[[str], TestClient]) -> None:
     viewer = client_for("viewer")
     page = viewer.get("/departures", params={"window_days": "90"})
     assert page.status_code == 200, page.text[:2000]
-    for heading in ("What stands out before customers leave", "The reasons they gave", "Before, during and after"):
+    for heading in ("What stands out before customers leave", "The reasons they gave", "Before, during and after",
+                    "Where their last 90 days ended", "During: each stage of the relationship"):
         assert heading in page.text
+    assert "Tickets" in page.text  # a table of tickets, or the note saying why there are none
     assert client_for("agent").get("/departures").status_code == 403

@@ -5,6 +5,11 @@ else ``customers.churn_date``) and the data's last event for those who stayed. W
 ``window_days`` before it, every event outside the churn outcomes' own stage (the departure
 itself would explain nothing) counts towards ``touchpoint: X``, ``channel: X`` and
 ``stage: X``, and each pair of consecutive touchpoints towards ``pattern: A → B``.
+
+Drop-off, as the journey map defines it (the step where a journey *ends*): the customer's last
+event of the window — the last step before leaving, or for a stayer before the data's end —
+counts towards ``dropped off at: <touchpoint>`` and ``dropped off in: <stage>`` (one of each
+per customer).
 """
 
 from __future__ import annotations
@@ -74,6 +79,12 @@ def feature_counts(windowed: ir.Table) -> ir.Table:
     pairs = pairs.filter(pairs._next.notnull() & (pairs._next != pairs.touchpoint))
     parts.append(pairs.select("customer_id", feature=ibis.literal("pattern: ") + pairs.touchpoint
                               + ibis.literal(" → ") + pairs._next))
+    last = windowed.mutate(_rank=ibis.row_number().over(ibis.window(
+        group_by=windowed.customer_id, order_by=[windowed.timestamp.desc(), windowed._seq.desc()])))
+    last = last.filter(last._rank == 0)
+    parts.append(last.select("customer_id", feature=ibis.literal("dropped off at: ") + last.touchpoint))
+    staged = last.filter(last.stage.notnull())
+    parts.append(staged.select("customer_id", feature=ibis.literal("dropped off in: ") + staged.stage))
     union = ibis.union(*parts)
     return union.group_by(["customer_id", "feature"]).aggregate(n=union.count())
 

@@ -6,11 +6,14 @@ into those who **left** (a churn outcome event or ``customers.churned``) and tho
 moment take part (otherwise early leavers' onboarding would look like a reason). For each, the ``window_days`` before the reference moment are compared (the churn
 date; for stayers the data's last event — see :mod:`.departure_features`):
 
-* ``differences`` — per feature (events per ``touchpoint:``, ``channel:``, ``stage:``; and
-  ``pattern: A → B``, consecutive touchpoints) the mean count per customer of each group
-  (patterns: the share of customers showing it), the ratio left/stayed, a Welch t-test on the
-  counts (patterns: a two-proportion z-test) and Benjamini-Hochberg q-values across every
-  feature and score tested; ``sentence`` reads "Customers who left had 2.3× as many …".
+* ``differences`` — per feature (events per ``touchpoint:``, ``channel:``, ``stage:``; tickets
+  ``tickets: opened`` / ``tickets: SLA missed`` when the app database has tickets; and shares
+  of customers: ``pattern: A → B``, consecutive touchpoints, and the drop-off ``dropped off at:``
+  touchpoint / ``dropped off in:`` stage, the last step of the window) the mean count per
+  customer of each group (shares: the share of customers showing it), the ratio left/stayed,
+  a Welch t-test on the counts (shares: a two-proportion z-test) and Benjamini-Hochberg
+  q-values across every feature and score tested; ``sentence`` reads "Customers who left had
+  2.3× as many …". ``drop_offs`` repeats the drop-off rows.
 * ``scores`` — mean NPS / CSAT / CES answered in the window, per group, Welch-tested (same BH).
 * ``attributes`` — churn share per level of ``segment``, ``plan``, ``region`` (customers
   table) against the other levels, z-tested (same BH).
@@ -20,7 +23,9 @@ date; for stayers the data's last event — see :mod:`.departure_features`):
   stayers' last comments (log-odds ratio with an informative Dirichlet prior, Monroe et al.
   2008; ``z`` > 1.96 is distinctive).
 * ``relationship`` — before / during / after per group: first-touch channel shares, median
-  tenure (first event to reference), events per 30 days, churn share.
+  tenure (first event to reference), events per 30 days; ``stages`` — per stage, reach, events
+  and the CX metrics answered there; ``tickets`` — tickets per group and stage, or a note that
+  there are none (see :mod:`.relationship`).
 
 Observational: the comparison shows where to look, not what caused the departure.
 """
@@ -40,6 +45,7 @@ from pydantic import BaseModel, ConfigDict
 
 from journeylens.analyses import stats
 from journeylens.analyses.cx import departure_features as feats
+from journeylens.analyses.cx import relationship as rel
 from journeylens.analyses.marketing.paths import property_text
 from journeylens.analyses.result import plain
 from journeylens.errors import ParameterError
@@ -50,6 +56,7 @@ if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition
 
 ATTRIBUTES: tuple[str, ...] = ("segment", "plan", "region")
+DROP_OFF = "dropped off"
 ALPHA = 0.05
 _WORD = re.compile(r"[a-z][a-z']+")
 _STOP = frozenset(["the", "a", "an", "and", "or", "to", "of", "in", "on", "for", "is", "it", "my", "i", "me", "was", "with", "this", "that", "be", "at", "by", "not", "no", "but", "have", "had", "so", "are", "you", "your", "we", "our", "they", "them", "very", "just"])
@@ -67,13 +74,17 @@ class DeparturesShape(BaseModel):
     attributes: list[dict[str, Any]]
     reasons: dict[str, Any]
     relationship: list[dict[str, Any]]
+    stages: list[dict[str, Any]]
+    tickets: dict[str, Any]
+    drop_offs: list[dict[str, Any]]
     headlines: list[str]
 
 
 @dataclass(frozen=True, repr=False)
 class DeparturesResult:
     """``to_dict()`` → ``{window_days, customers_left, customers_stayed, differences, scores,
-    attributes, reasons: {comments, words}, relationship, headlines}``."""
+    attributes, reasons: {comments, words, exit_survey}, relationship, stages, tickets, drop_offs,
+    headlines}``."""
 
     window_days: float
     left: int
@@ -83,7 +94,14 @@ class DeparturesResult:
     attributes: Sequence[Mapping[str, Any]]
     reasons: Mapping[str, Any]
     relationship: Sequence[Mapping[str, Any]]
+    stages: Sequence[Mapping[str, Any]] = ()
+    tickets: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def drop_offs(self) -> list[Mapping[str, Any]]:
+        """The drop-off rows of ``differences``: where the last days ended, left vs stayed."""
+        return [r for r in self.differences if r["feature"].startswith(DROP_OFF)]
 
     def headlines(self, limit: int = 5) -> list[str]:
         """The significant over-represented features as sentences: the strongest channel,
@@ -91,7 +109,7 @@ class DeparturesResult:
         rows = sorted((r for r in self.differences if r["significant"] and (r["ratio"] or 0) > 1),
                       key=lambda r: -(r["ratio"] or 0))
         leaders = [next((r for r in rows if r["feature"].startswith(kind)), None)
-                   for kind in ("channel: ", "touchpoint: ", "pattern: ")]
+                   for kind in ("channel: ", "touchpoint: ", "dropped off at: ", "tickets: ", "pattern: ")]
         ordered = [r for r in leaders if r is not None] + [r for r in rows if r not in leaders]
         return [r["sentence"] for r in ordered[:limit]]
 
@@ -99,7 +117,9 @@ class DeparturesResult:
         return plain({"window_days": self.window_days, "customers_left": self.left, "customers_stayed": self.stayed,
                       "differences": [dict(r) for r in self.differences], "scores": [dict(r) for r in self.scores],
                       "attributes": [dict(r) for r in self.attributes], "reasons": dict(self.reasons),
-                      "relationship": [dict(r) for r in self.relationship], "headlines": self.headlines()})
+                      "relationship": [dict(r) for r in self.relationship], "stages": [dict(r) for r in self.stages],
+                      "tickets": dict(self.tickets), "drop_offs": [dict(r) for r in self.drop_offs],
+                      "headlines": self.headlines()})
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([dict(r) for r in self.differences])
@@ -117,10 +137,20 @@ class DeparturesResult:
         return f"DeparturesResult({self.left} left, {self.stayed} stayed, {len(self.differences)} features)"
 
 
+def _is_share(feature: str) -> bool:
+    """Features counted once per customer (compared as shares of customers, not mean counts)."""
+    return feature.startswith(("pattern: ", DROP_OFF))
+
+
 def _sentence(feature: str, ratio: float, window_days: float) -> str:
     kind, _, name = feature.partition(": ")
+    if kind.startswith(DROP_OFF):
+        where = f"at '{name}'" if kind == "dropped off at" else f"in the {name} stage"
+        return (f"Customers who left were {ratio:.1f}× as likely to have dropped off {where} "
+                f"(their last step in the {window_days:g} days before leaving).")
     what = {"touchpoint": f"'{name}' events", "channel": f"{name.replace('_', ' ')} contacts",
-            "stage": f"{name} events", "pattern": f"journeys with '{name}'"}.get(kind, feature)
+            "stage": f"{name} events", "pattern": f"journeys with '{name}'",
+            "tickets": "tickets" if name == "opened" else "tickets that missed their SLA"}.get(kind, feature)
     if kind == "pattern":
         return f"Customers who left were {ratio:.1f}× as likely to have {what} in their last {window_days:g} days."
     return f"Customers who left had {ratio:.1f}× as many {what} in their last {window_days:g} days."
@@ -133,7 +163,7 @@ def _differences(counts: pd.DataFrame, n_left: int, n_stayed: int, min_customers
         if len(g) < min_customers:
             continue
         a, b = g[~g.churned]["n"].to_numpy(float), g[g.churned]["n"].to_numpy(float)
-        if str(feature).startswith("pattern: "):
+        if _is_share(str(feature)):
             test = stats.two_proportion_ztest(len(a), n_stayed, len(b), n_left)
             stayed, left = len(a) / n_stayed, len(b) / n_left
         else:
@@ -214,24 +244,14 @@ def _exit_reasons(feedback: ir.Table) -> list[dict[str, Any]]:
             for r in sorted(counted, key=lambda r: (-r["answers"], r["reason"]))]
 
 
-def _relationship(refs: pd.DataFrame, first: pd.DataFrame) -> list[dict[str, Any]]:
-    joined = refs.merge(first, on="customer_id", how="left")
-    joined["tenure_days"] = (joined.ref_ts - joined.first_ts) / feats.DAY_SECONDS
-    rows = []
-    for churned, g in joined.groupby("churned"):
-        channels = g.first_channel.fillna("(none)").value_counts(normalize=True).head(5)
-        months = (g.tenure_days.clip(lower=1) / 30.0)
-        rows.append({"group": "left" if churned else "stayed", "customers": len(g),
-                     "median_tenure_days": float(g.tenure_days.median()),
-                     "events_per_30_days": float((g.events / months).median()),
-                     "first_channels": {str(k): float(v) for k, v in channels.items()}})
-    return rows
-
-
 def departures(events: ir.Table, feedback: ir.Table, *, definition: JourneyDefinition,
                customers: ir.Table | None = None, window_days: float = 90, min_customers: int = 20,
-               top: int = 15) -> DeparturesResult:
-    """Compare the last ``window_days`` of customers who left with those of customers who stayed."""
+               top: int = 15, tickets: pd.DataFrame | None = None, tickets_note: str | None = None) -> DeparturesResult:
+    """Compare the last ``window_days`` of customers who left with those of customers who stayed.
+
+    ``tickets`` (one row per ticket: ``customer_id, touchpoint, created_at, hours_to_close, open,
+    breached``, as :func:`journeylens.operations.tickets.frame.ticket_frame` reads them) adds the
+    tickets to the comparison and to the relationship; ``tickets_note`` says why there are none."""
     if not 1 <= window_days <= 3650:
         raise ParameterError(f"window_days must be between 1 and 3650, got {window_days}.")
     if not definition.outcomes.churn and customers is None:
@@ -243,7 +263,8 @@ def departures(events: ir.Table, feedback: ir.Table, *, definition: JourneyDefin
     if n_left == 0 or n_stayed == 0:
         raise ParameterError(f"Departures need customers who left and who stayed; found {n_left} and {n_stayed}.")
     windowed = feats.window_events(events, refs_expr, definition, window_days)
-    counts = feats.feature_counts(windowed).to_pandas().merge(refs[["customer_id", "churned"]], on="customer_id")
+    counts = pd.concat([feats.feature_counts(windowed).to_pandas(), rel.window_tickets(tickets, refs, window_days)],
+                       ignore_index=True).merge(refs[["customer_id", "churned"]], on="customer_id")
     scores = feats.window_scores(feedback, refs_expr, window_days).to_pandas().merge(
         refs[["customer_id", "churned"]], on="customer_id")
     cust = customers.select("customer_id", *[c for c in ATTRIBUTES if c in customers.columns]).to_pandas() \
@@ -263,8 +284,10 @@ def departures(events: ir.Table, feedback: ir.Table, *, definition: JourneyDefin
         first_ts=events.timestamp.min().epoch_seconds(), events=events.count(),
         first_channel=events.channel.argmin(events.timestamp)).to_pandas()
     params = {"window_days": window_days, "min_customers": min_customers, "alpha": ALPHA}
+    stage_rows = rel.stages(events, feedback, refs_expr, {True: n_left, False: n_stayed}, definition)
     return DeparturesResult(window_days=window_days, left=n_left, stayed=n_stayed, differences=diffs,
                             scores=score_rows, attributes=sorted(attr_rows, key=lambda r: r["p"]),
-                            reasons=reasons, relationship=_relationship(refs, first), params=params)
+                            reasons=reasons, relationship=rel.groups(refs, first), stages=stage_rows,
+                            tickets=rel.tickets(tickets, tickets_note, refs, definition), params=params)
 
 

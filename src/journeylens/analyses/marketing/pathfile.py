@@ -15,6 +15,7 @@ is given — a path naming a channel outside that list.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel
 
+from journeylens.analyses.marketing.attribution import (
+    AttributionResult,
+    AttributionRowShape,
+    ModelSettings,
+    attribute,
+)
 from journeylens.analyses.marketing.touches import Touches
-from journeylens.errors import InputError, MissingColumnsError
+from journeylens.analyses.result import plain
+from journeylens.errors import InputError, MissingColumnsError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -45,9 +54,14 @@ def _count(raw: Any) -> float | None:
     return value if value >= 0 and math.isfinite(value) else None
 
 
-def _load(source: str | Path | pd.DataFrame, *, delimiter: str | None) -> pd.DataFrame:
+PARQUET_MAGIC = b"PAR1"
+
+
+def _load(source: str | Path | bytes | pd.DataFrame, *, delimiter: str | None) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
         return source
+    if isinstance(source, bytes):
+        return _from_bytes(source, delimiter=delimiter)
     path = Path(source)
     if not path.exists():
         raise InputError(f"No such paths file: {path}.")
@@ -56,10 +70,30 @@ def _load(source: str | Path | pd.DataFrame, *, delimiter: str | None) -> pd.Dat
     return pd.read_csv(path, sep=delimiter or ",", dtype=str, keep_default_na=False)
 
 
-def read_paths(source: str | Path | pd.DataFrame, *, path_col: str = "path", conversions_col: str = "conversions",
+def _from_bytes(data: bytes, *, delimiter: str | None) -> pd.DataFrame:
+    """An uploaded paths table: Parquet (recognised by its magic bytes) or UTF-8 CSV."""
+    if not data.strip():
+        raise InputError("The paths upload is empty: send a CSV or Parquet table with a path column.")
+    try:
+        if data[:4] == PARQUET_MAGIC:
+            return pd.read_parquet(io.BytesIO(data))
+        return pd.read_csv(io.StringIO(data.decode("utf-8-sig")), sep=delimiter or ",", dtype=str,
+                           keep_default_na=False)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The paths upload is neither Parquet nor UTF-8 CSV ({exc.reason} at byte {exc.start}).") \
+            from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"The paths upload could not be read as CSV or Parquet: {exc}") from None
+
+
+def read_paths(source: str | Path | bytes | pd.DataFrame, *, path_col: str = "path", conversions_col: str = "conversions",
                value_col: str | None = None, null_col: str | None = None, sep: str = ">",
                known_channels: Collection[str] | None = None, delimiter: str | None = None) -> PathFile:
-    """Read an aggregated paths table (CSV, Parquet or a DataFrame)."""
+    """Read an aggregated paths table: a CSV or Parquet file, its bytes (an upload), or a DataFrame."""
+    if not sep:
+        raise ParameterError(f"sep separates the channels of a path (for example '>'); got {sep!r}.")
+    if delimiter is not None and len(delimiter) != 1:
+        raise ParameterError(f"delimiter is the one character between CSV columns (for example ','); got {delimiter!r}.")
     frame = _load(source, delimiter=delimiter)
     if value_col is None and "value" in frame.columns:
         value_col = "value"
@@ -100,3 +134,46 @@ def read_paths(source: str | Path | pd.DataFrame, *, path_col: str = "path", con
     if not paths:
         raise InputError("No usable row in the paths table.", details={"rejected": rejected[:20]})
     return PathFile(Touches.from_paths(paths, conversions=conv, value=value, nulls=nulls), tuple(rejected))
+
+
+class RejectedPathShape(BaseModel):
+    """A row of the paths table that could not be used: its 1-based ``row``, ``path`` and ``reason``."""
+
+    row: int
+    path: str
+    reason: str
+
+
+class PathAttributionShape(BaseModel):
+    """The JSON of :meth:`PathAttribution.to_dict` (the upload route's response model)."""
+
+    rows: list[AttributionRowShape]
+    rejected: list[RejectedPathShape]
+    summary: dict[str, float]
+    removal_effects: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PathAttribution:
+    """Attribution of an aggregated paths table, with the rows it had to reject."""
+
+    result: AttributionResult
+    rejected: Sequence[Mapping[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain({"rows": self.result.to_dict(), "rejected": [dict(r) for r in self.rejected],
+                      "summary": dict(self.result.summary), "removal_effects": dict(self.result.removal_effects)})
+
+
+def paths_attribution(source: str | Path | bytes | pd.DataFrame, *, models: str | Sequence[str] | None = None,
+                      by: str = "channel", settings: ModelSettings = ModelSettings(), path_col: str = "path",
+                      conversions_col: str = "conversions", value_col: str | None = None,
+                      null_col: str | None = None, sep: str = ">", known_channels: Collection[str] | None = None,
+                      delimiter: str | None = None, source_name: str | None = None) -> PathAttribution:
+    """Every model on an aggregated paths table (the CLI's ``--paths`` and ``POST /v1/attribution/paths``)."""
+    read = read_paths(source, path_col=path_col, conversions_col=conversions_col, value_col=value_col,
+                      null_col=null_col, sep=sep, known_channels=known_channels, delimiter=delimiter)
+    name = source_name or (str(source) if isinstance(source, (str, Path)) else "upload")
+    result = attribute(read.touches, models=models, by=by, settings=settings,
+                       params={"paths": name, "rejected": len(read.rejected)})
+    return PathAttribution(result, read.rejected)

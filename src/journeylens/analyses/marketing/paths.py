@@ -63,57 +63,61 @@ def conversion_test(events: ir.Table, conversion: str | None,
     return definition.outcome_expr("conversion", events.touchpoint)
 
 
-def touch_rows(events: ir.Table, *, by: str, conversion: str | None = None,
-               definition: JourneyDefinition | None = None, lookback_days: float = 0,
-               value_property: str | None = None,
-               customer_values: ir.Table | None = None) -> tuple[ir.Table, ir.Table]:
-    """Two Ibis tables: the touches ``(customer_id, journey, ts, _seq, key, end_ts)`` and the
-    conversions ``(customer_id, journey, end_ts, value)``; ``ts`` in epoch seconds.
+def journey_rows(events: ir.Table, *, by: str, conversion: str | None = None,
+                 definition: JourneyDefinition | None = None, value_property: str | None = None) -> ir.Table:
+    """One Ibis query: the rows that make journeys, in journey order (customer, time, ``_seq``).
 
-    ``customer_values`` ``(customer_id, value)`` gives a customer's value to their *first*
-    conversion when the conversion event has no value (for example ``customers.revenue``)."""
-    if lookback_days < 0:
-        raise ParameterError(f"lookback_days must be >= 0 (0 = unlimited), got {lookback_days}.")
+    Columns ``customer_id, journey, timestamp, _seq, key, conv, value``: every conversion (``conv``) and
+    every touch (an event with a ``by`` key) that a later conversion ends — or any touch of a
+    customer who never converted. ``journey`` counts the customer's earlier conversions. Both window sums share one partition and order,
+    so the engine sorts the events once."""
     e = events.filter(events.customer_id.notnull())
     key = e[by] if by in TOUCH_COLUMNS else property_text(e, by)
     value = _number(e, value_property) if value_property else ibis.literal(0.0)
-    e = e.mutate(_conv=conversion_test(e, conversion, definition).fill_null(False).cast("int64"),
-                 _key=key, _value=value.cast("float64"), ts=e.timestamp.epoch_seconds().cast("int64"))
-    running = ibis.cumulative_window(group_by=e.customer_id, order_by=[e.timestamp, e._seq])
-    e = e.mutate(journey=e._conv.sum().over(running) - e._conv,
-                 _total=e._conv.sum().over(ibis.window(group_by=e.customer_id)))
-    conversions = e.filter(e._conv == 1).select("customer_id", "journey", end_ts=e.ts,
-                                                 value=e._value.fill_null(0.0))
-    if customer_values is not None:
-        cv = customer_values.select(customer_id=customer_values.customer_id, _cv=customer_values.value.cast("float64"))
-        joined_cv = conversions.left_join(cv, "customer_id")
-        conversions = joined_cv.select(customer_id=joined_cv.customer_id, journey=joined_cv.journey,
-                                       end_ts=joined_cv.end_ts, value=ibis.ifelse(
-                                           (joined_cv.value == 0) & (joined_cv.journey == 0),
-                                           joined_cv._cv.fill_null(0.0), joined_cv.value))
-    touches = e.filter((e._conv == 0) & e._key.notnull() & ((e.journey < e._total) | (e._total == 0)))
-    touches = touches.mutate(_last=touches.ts.max().over(ibis.window(group_by=[touches.customer_id, touches.journey])))
-    joined = touches.left_join(conversions, ["customer_id", "journey"])
-    joined = joined.select(customer_id=joined.customer_id, journey=joined.journey, ts=joined.ts, _seq=joined._seq,
-                           key=joined._key, end_ts=joined.end_ts.fill_null(joined._last))
-    if lookback_days > 0:
-        joined = joined.filter((joined.end_ts - joined.ts) <= ibis.literal(float(lookback_days * DAY_SECONDS)))
-    return joined, conversions
+    e = e.mutate(conv=conversion_test(e, conversion, definition).fill_null(False).cast("int64"),
+                 key=key, value=value.cast("float64"))
+    order = [e.timestamp, e._seq]
+    before = ibis.window(group_by=e.customer_id, order_by=order, preceding=None, following=0)
+    after = ibis.window(group_by=e.customer_id, order_by=order, preceding=0, following=None)
+    e = e.mutate(journey=e.conv.sum().over(before) - e.conv, _after=e.conv.sum().over(after) - e.conv)
+    kept = e.filter((e.conv == 1) | (e.key.notnull() & ((e._after > 0) | (e.journey == 0))))
+    return kept.select("customer_id", "journey", "timestamp", "_seq", "key", "conv", "value").order_by(
+        ["customer_id", "timestamp", "_seq"])
 
 
-def _journey_codes(conversions: pa.Table, touches: pa.Table) -> tuple[np.ndarray, np.ndarray, int]:
-    """Dense journey numbers for (customer_id, journey) of both tables (vectorised)."""
-    customers = pa.concat_arrays([c.cast(pa.string()) for c in (*conversions["customer_id"].chunks,
-                                                                  *touches["customer_id"].chunks)]
-                                 or [pa.array([], pa.string())]).dictionary_encode()
-    cust = customers.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    journey = np.r_[conversions["journey"].to_numpy(zero_copy_only=False),
-                    touches["journey"].to_numpy(zero_copy_only=False)].astype(np.int64)
-    keys = cust * (int(journey.max(initial=0)) + 1) + journey
-    _, codes = np.unique(keys, return_inverse=True)
-    codes = codes.ravel()
-    n_conv = conversions.num_rows
-    return codes[:n_conv], codes[n_conv:], int(codes.max(initial=-1)) + 1
+def _microseconds(column: pa.ChunkedArray) -> np.ndarray:
+    """Epoch microseconds of a timestamp column (any unit; a naive one is read as UTC)."""
+    array = column.combine_chunks()
+    unit = array.type.unit if pa.types.is_timestamp(array.type) else "us"
+    scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}[unit]
+    raw = array.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
+    return raw // 1_000 if unit == "ns" else raw * scale
+
+
+def _in_order(table: pa.Table) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """``table`` in journey order, each row's customer code and epoch microseconds. The engine
+    was asked to order the rows; an engine that does not keep that order through the transfer
+    is sorted here."""
+    codes = pc.dictionary_encode(table["customer_id"].combine_chunks()).indices.to_numpy(
+        zero_copy_only=False).astype(np.int64)
+    us = _microseconds(table["timestamp"])
+    seq = table["_seq"].to_numpy(zero_copy_only=False)
+    same = codes[1:] == codes[:-1]
+    ordered = bool(np.all((codes[1:] >= codes[:-1]) & (~same | (us[1:] > us[:-1])
+                                                          | ((us[1:] == us[:-1]) & (seq[1:] >= seq[:-1])))))
+    if ordered:
+        return table, codes, us
+    order = np.lexsort((seq, us, codes))
+    return table.take(pa.array(order)), codes[order], us[order]
+
+
+def _customer_values(customer_ids: pa.Array, customer_values: ir.Table) -> np.ndarray:
+    """Each id's value in ``customer_values`` ``(customer_id, value)``; 0 when absent."""
+    cv = customer_values.select(customer_id=customer_values.customer_id.cast("string"),
+                                value=customer_values.value.cast("float64")).to_pyarrow()
+    index = pc.index_in(customer_ids.cast(pa.string()), value_set=cv["customer_id"].combine_chunks())
+    values = pc.fill_null(pc.take(cv["value"].combine_chunks(), index), 0.0)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _label_codes(keys: pa.Array) -> tuple[list[str], np.ndarray]:
@@ -144,34 +148,50 @@ def build_touches(events: ir.Table, *, by: str = "channel", conversion: str | No
                   definition: JourneyDefinition | None = None, lookback_days: float = 0,
                   value_property: str | None = None, period: str = "month",
                   customer_values: ir.Table | None = None) -> Touches:
-    """Every journey (converting or not) with its touches, ready for the attribution models."""
-    touch_expr, conv_expr = touch_rows(events, by=by, conversion=conversion, definition=definition,
-                                       lookback_days=lookback_days, value_property=value_property,
-                                       customer_values=customer_values)
-    touches = touch_expr.to_pyarrow()
-    conversions = conv_expr.to_pyarrow()
-    touches = touches.sort_by([("customer_id", "ascending"), ("journey", "ascending"), ("ts", "ascending"),
-                               ("_seq", "ascending")])
-    conv_codes, touch_codes, n = _journey_codes(conversions, touches)
+    """Every journey (converting or not) with its touches, ready for the attribution models.
+
+    ``customer_values`` ``(customer_id, value)`` gives a customer's value to their *first*
+    conversion when the conversion event has no value (for example ``customers.revenue``).
+    The engine windows, filters and orders the events in one query; the journeys are cut
+    from the ordered rows with vectorised NumPy (no per-journey Python)."""
+    if lookback_days < 0:
+        raise ParameterError(f"lookback_days must be >= 0 (0 = unlimited), got {lookback_days}.")
+    rows, codes, us = _in_order(journey_rows(events, by=by, conversion=conversion, definition=definition,
+                                         value_property=value_property).to_pyarrow())
+    journey = rows["journey"].to_numpy(zero_copy_only=False).astype(np.int64)
+    seconds = us // 1_000_000
+    conv = rows["conv"].to_numpy(zero_copy_only=False) == 1
+    new = np.r_[True, (codes[1:] != codes[:-1]) | (journey[1:] != journey[:-1])] if len(codes) else np.zeros(0, bool)
+    jid = np.cumsum(new) - 1
+    n = int(new.sum())
+    ends = np.r_[np.flatnonzero(new)[1:], len(jid)][:n] - 1
+    end = seconds[ends]  # a conversion is the last row of the journey it ends
     converted = np.zeros(n)
-    converted[conv_codes] = 1.0
+    converted[jid[conv]] = 1.0
     value = np.zeros(n)
-    value[conv_codes] = conversions["value"].to_numpy(zero_copy_only=False)
-    end = np.zeros(n, dtype=np.int64)
-    end[touch_codes] = touches["end_ts"].to_numpy(zero_copy_only=False)
-    end[conv_codes] = conversions["end_ts"].to_numpy(zero_copy_only=False)
-    # Journeys whose every touch fell outside the lookback window get "direct / none".
+    conv_value = np.nan_to_num(rows["value"].to_numpy(zero_copy_only=False)[conv].astype(np.float64))
+    if customer_values is not None:
+        first_empty = (journey[conv] == 0) & (conv_value == 0)
+        ids = rows["customer_id"].combine_chunks().filter(pa.array(conv)).filter(pa.array(first_empty))
+        conv_value[first_empty] = _customer_values(ids, customer_values)
+    value[jid[conv]] = conv_value
+    touch = ~conv
+    if lookback_days > 0:
+        touch &= (end[jid] - seconds) <= lookback_days * DAY_SECONDS
+    tj = jid[touch]
     has_touch = np.zeros(n, dtype=bool)
-    has_touch[touch_codes] = True
-    labels, codes = _label_codes(pa.concat_arrays([c.cast(pa.string()) for c in touches["key"].chunks]
-                                                  + [pa.array([DIRECT], pa.string())]))
-    direct_code = int(codes[-1])
-    lonely = np.flatnonzero(~has_touch)
-    journey = np.r_[touch_codes, lonely]
-    channel = np.r_[codes[:-1], np.full(len(lonely), direct_code)].astype(np.int32)
-    days = np.r_[(end[touch_codes] - touches["ts"].to_numpy(zero_copy_only=False)) / DAY_SECONDS, np.zeros(len(lonely))]
-    order = np.lexsort((np.arange(len(journey)), journey))  # stable: keeps time order within a journey
-    lengths = np.bincount(journey, minlength=n)
-    return Touches(labels=tuple(str(x) for x in labels), offsets=np.r_[0, np.cumsum(lengths)].astype(np.int64),
-                   channel=channel[order], conversions=converted, value=value, nulls=1.0 - converted,
-                   days_before=days[order], period=period_labels(end, period))
+    has_touch[tj] = True
+    labels, key_codes = _label_codes(pa.concat_arrays([rows["key"].combine_chunks().filter(pa.array(touch))
+                                                       .cast(pa.string()), pa.array([DIRECT], pa.string())]))
+    # Journeys whose every touch fell outside the lookback window (or that had none) get "direct / none".
+    lonely = ~has_touch
+    lengths = np.bincount(tj, minlength=n) + lonely
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    channel = np.empty(int(offsets[-1]), dtype=np.int32)
+    days = np.zeros(int(offsets[-1]))
+    position = np.arange(len(tj)) + (np.cumsum(lonely) - lonely)[tj]
+    channel[position] = key_codes[:-1]
+    days[position] = (end[tj] - seconds[touch]) / DAY_SECONDS
+    channel[offsets[:-1][lonely]] = key_codes[-1]
+    return Touches(labels=tuple(str(x) for x in labels), offsets=offsets, channel=channel, conversions=converted,
+                   value=value, nulls=1.0 - converted, days_before=days, period=period_labels(end, period))

@@ -86,6 +86,8 @@ def parse_rates(values: Sequence[str]) -> dict[str, float]:
 def spend_frame(spend: ir.Table, rates: Mapping[str, float] | None) -> tuple[pd.DataFrame, str]:
     """Spend rows with ``amount`` in one currency; the currency's name."""
     frame = spend.select("channel", "date", "amount", "currency", "campaign").to_pandas()
+    frame = frame.sort_values(["channel", "date", "campaign", "currency", "amount"], kind="stable",
+                              ignore_index=True)  # float sums alike every run, whatever order the engine gave
     frame = frame[frame["amount"].notna() & frame["channel"].notna() & frame["date"].notna()]
     currencies = sorted({c for c in frame["currency"].dropna().unique()})
     if rates:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
@@ -55,7 +56,7 @@ class Hit:
     response: dict[str, Any]
     touchpoint_owner: str | None
     alert: dict[str, Any] | None = None
-    ticket: Ticket | None = None
+    ticket: Any = None  # the ticket (ORM row, or a plain view of one just inserted)
 
 
 @dataclass
@@ -108,8 +109,7 @@ def _alerts(session: Session, hits: list[Hit], now: datetime) -> list[Hit]:
                          "details": {"response": hit.response}, "open_key": key, "closed_at": None}
             firing.append(hit)
     for part in chunks(firing):
-        ids = session.scalars(insert(Alert).returning(Alert.id, sort_by_parameter_order=True),
-                              [h.alert for h in part if h.alert is not None]).all()
+        ids = session.scalars(_insert_returning_ids(Alert), [_columns(Alert, h.alert) for h in part]).all()
         for hit, alert_id in zip(part, ids, strict=True):
             assert hit.alert is not None
             hit.alert["alert_id"] = alert_id
@@ -156,17 +156,34 @@ def _tickets(session: Session, hits: list[Hit], *, timezone: str, now: datetime)
                 calendar=router.calendar(team, timezone) if spec.business_hours else None)
             new.append((hit, values))
     for part in chunks(new):
-        ids = session.scalars(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True),
-                              [values for _, values in part]).all()
+        ids = session.scalars(_insert_returning_ids(Ticket), [values for _, values in part]).all()
         trail = []
         for (hit, values), ticket_id in zip(part, ids, strict=True):
-            hit.ticket = Ticket(id=ticket_id, **values)  # transient: for the notification's ticket row
+            hit.ticket = _ticket_view(ticket_id, values)
             trail.append({"ticket_id": ticket_id, "actor": "rules", "action": "created", "note": "",
                           "from_status": None, "to_status": "new", "at": now,
                           "details": {"owner": values["owner"], "team": values["team"],
                                       "priority": values["priority"]}})
-        session.execute(insert(TicketEvent), trail)
+        session.execute(insert(TicketEvent.metadata.tables[TicketEvent.__tablename__]), trail)
     return len(new)
+
+
+def _insert_returning_ids(model: type[Any]) -> Any:
+    """A Core ``INSERT … RETURNING id`` (ids in parameter order): no ORM objects per row."""
+    table = model.__table__
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+
+
+def _columns(model: type[Any], values: dict[str, Any] | None) -> dict[str, Any]:
+    assert values is not None
+    names = model.__table__.c.keys()
+    return {k: v for k, v in values.items() if k in names}
+
+
+def _ticket_view(ticket_id: int, values: dict[str, Any]) -> Any:
+    """What the notification's ticket row reads of a ticket just inserted (a plain object, not ORM)."""
+    return SimpleNamespace(id=ticket_id, paused_at=None, first_contact_at=None, resolved_at=None, closed_at=None,
+                           root_cause=None, outcome=None, **values)
 
 
 def fire_batch(session: Session, hits: list[Hit], *, timezone: str, now: datetime) -> Fired | None:

@@ -94,10 +94,13 @@ def queue_many(session: Session, messages: Sequence[Outgoing]) -> int:
     """Queue many events set-wise (keys already queued are skipped); returns the rows inserted."""
     rows: dict[str, dict[str, Any]] = {}
     now = utcnow()
+    known: set[str] = set()
     for m in messages:
         payload = {"subject": m.subject, "text": m.text, "event_type": m.event_type, "data": m.data}
         for channel, target in dict.fromkeys(m.targets):
-            get_channel(channel)
+            if channel not in known:
+                get_channel(channel)  # raises for an unknown channel
+                known.add(channel)
             key = idempotency_key(m.event_type, m.event_key, channel, target)
             rows.setdefault(key, {"channel": channel, "target": target, "payload": payload, "idempotency_key": key,
                                   "source": m.source, "status": "queued", "next_attempt_at": now,
@@ -110,7 +113,7 @@ def queue_many(session: Session, messages: Sequence[Outgoing]) -> int:
                                      .where(OutboxMessage.idempotency_key.in_(part))):
             rows.pop(taken, None)
     if rows:
-        session.execute(insert(OutboxMessage), list(rows.values()))
+        session.execute(insert(OutboxMessage.metadata.tables[OutboxMessage.__tablename__]), list(rows.values()))
     return len(rows)
 
 

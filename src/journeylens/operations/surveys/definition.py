@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from journeylens.errors import JourneyLensError
 from journeylens.journeys import yamlmarks
+from journeylens.operations.calendar import BusinessCalendar, check_holidays
 
 QUESTION_TYPES = ("nps", "csat", "ces", "rating", "single", "multiple", "text")
 SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -67,11 +69,15 @@ class BusinessHours(_Model):
     end: str = Field(default="17:00", pattern=r"^\d{2}:\d{2}$")
     days: list[Weekday] = Field(default_factory=lambda: list(_WORKDAYS))
     timezone: str = "UTC"
+    holidays: str | None = Field(default=None, description="No sends on this country's public holidays (NL, "
+                                                            "US-CA, …).")
+    closed: list[date] = Field(default_factory=list, description="The company's own days off.")
 
     @model_validator(mode="after")
     def _ordered(self) -> BusinessHours:
         if self.start >= self.end:
             raise ValueError(f"business hours start ({self.start}) must be before end ({self.end})")
+        check_holidays(self.holidays)
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
@@ -80,6 +86,12 @@ class BusinessHours(_Model):
             raise ValueError(f"unknown time zone {self.timezone!r} (use an IANA name such as 'Europe/Amsterdam')") \
                 from exc
         return self
+
+
+    def calendar(self) -> BusinessCalendar:
+        """The same hours as the shared business calendar (tickets' SLA clocks use it too)."""
+        return BusinessCalendar(days=tuple(self.days), start=self.start, end=self.end, timezone=self.timezone,
+                                holidays=self.holidays, closed=tuple(self.closed))
 
 
 class Trigger(_Model):

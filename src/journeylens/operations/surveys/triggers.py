@@ -19,10 +19,9 @@ import json
 import logging
 import threading
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import ibis
 from sqlalchemy import func, select
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Session
 from journeylens.hooks import hookimpl
 from journeylens.operations.appdb import AppDatabase
 from journeylens.operations.models import utcnow
-from journeylens.operations.surveys.definition import WEEKDAYS, BusinessHours, SurveyDefinition
+from journeylens.operations.surveys.definition import BusinessHours, SurveyDefinition
 from journeylens.operations.surveys.delivery import deliver_invitation
 from journeylens.operations.surveys.links import invitation_token, signing_key, survey_url
 from journeylens.operations.surveys.models import (
@@ -74,26 +73,16 @@ def active_surveys(db: AppDatabase) -> list[tuple[Survey, SurveyDefinition]]:
 
 
 def next_opening(at: datetime, hours: BusinessHours | None) -> datetime:
-    """``at`` if it is inside business hours, else the next moment they open.
+    """``at`` if it is inside business hours, else the next moment they open (public holidays and
+    closed days included; the same calendar as tickets' SLA clocks).
 
     >>> bh = BusinessHours(start="09:00", end="17:00", days=["mon", "tue", "wed", "thu", "fri"])
     >>> next_opening(datetime(2024, 3, 2, 12, 0, tzinfo=UTC), bh).isoformat()  # a Saturday
     '2024-03-04T09:00:00+00:00'
     """
-    if hours is None:
+    if hours is None or not hours.days:
         return at
-    zone = ZoneInfo(hours.timezone)
-    local = at.astimezone(zone)
-    start, end = time.fromisoformat(hours.start), time.fromisoformat(hours.end)
-    for offset in range(8):
-        day = (local + timedelta(days=offset)).date()
-        if WEEKDAYS[day.weekday()] not in hours.days:
-            continue
-        opens = datetime.combine(day, start, zone)
-        closes = datetime.combine(day, end, zone)
-        if local < closes:
-            return max(local, opens).astimezone(UTC)
-    return at
+    return hours.calendar().next_opening(at).astimezone(UTC)
 
 
 def _sampled_in(survey: str, event_key: str, share: float) -> bool:

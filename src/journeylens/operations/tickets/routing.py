@@ -112,6 +112,7 @@ class Router:
         self._teams: dict[str, Team | None] = {}
         self._members: dict[int, list[str]] = {}
         self._users: dict[str, bool] = {}
+        self._calendars: dict[tuple[str | None, str], BusinessCalendar] = {}
 
     def team(self, name: str) -> Team | None:
         if name not in self._teams:
@@ -120,8 +121,11 @@ class Router:
 
     def calendar(self, team: str | None, timezone: str) -> BusinessCalendar:
         """The business calendar of ``team`` (the default one when it has none)."""
-        found = self.team(team) if team else None
-        return BusinessCalendar.parse(found.business_hours if found is not None else None, timezone=timezone)
+        if (team, timezone) not in self._calendars:
+            found = self.team(team) if team else None
+            self._calendars[team, timezone] = BusinessCalendar.parse(
+                found.business_hours if found is not None else None, timezone=timezone)
+        return self._calendars[team, timezone]
 
     def user_exists(self, email: str) -> bool:
         key = email.strip().lower()

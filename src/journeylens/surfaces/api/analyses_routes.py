@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.analyses.filters import Filters
 from journeylens.errors import ParameterError
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep
 from journeylens.surfaces.api.hardening import DaysQuery
 
@@ -50,17 +51,17 @@ async def _maybe_by(lens: Any, by: str | None, analysis: str, filters: Filters, 
     return out
 
 
-@router.get("/v1/journey/map")
+@router.get("/v1/journey/map", response_model=None, responses=rs.documented(rs.JourneyMapPublic))
 async def get_journey_map(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -> dict[str, Any]:
     return await _maybe_by(lens, by, "journey_map", filters, lambda: lens.journey_map(filters=filters))
 
 
-@router.get("/v1/journey/channels")
+@router.get("/v1/journey/channels", response_model=None, responses=rs.documented(rs.ChannelsPublic))
 async def get_channels(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -> dict[str, Any]:
     return await _maybe_by(lens, by, "channels", filters, lambda: lens.channels(filters=filters))
 
 
-@router.get("/v1/journey/conformance")
+@router.get("/v1/journey/conformance", response_model=None, responses=rs.documented(rs.ConformancePublic))
 async def get_conformance(
     lens: LensDep, filters: FiltersDep, by: ByQuery = None,
     repeat_window_days: Annotated[float, DaysQuery()] = 1.0, recontact_days: Annotated[float, DaysQuery()] = 7.0,
@@ -74,7 +75,7 @@ async def get_conformance(
                            **params)
 
 
-@router.get("/v1/journey/retention")
+@router.get("/v1/journey/retention", response_model=None, responses=rs.documented(rs.RetentionPublic))
 async def get_retention(lens: LensDep, filters: FiltersDep, by: ByQuery = None,
                         period: Literal["week", "month"] = "week",
                         periods: Annotated[int, Query(ge=1, le=120)] = 12) -> dict[str, Any]:
@@ -83,7 +84,7 @@ async def get_retention(lens: LensDep, filters: FiltersDep, by: ByQuery = None,
                            **params)
 
 
-@router.get("/v1/journey/time-to-stage")
+@router.get("/v1/journey/time-to-stage", response_model=None, responses=rs.documented(list[rs.TimeToStageRow]))
 async def get_time_to_stage(lens: LensDep, filters: FiltersDep, from_stage: str | None = None,
                             to_stage: str | None = None) -> list[dict[str, Any]]:
     result = await run_in_threadpool(lens.time_to_stage, filters=filters, from_stage=from_stage, to_stage=to_stage)
@@ -91,7 +92,7 @@ async def get_time_to_stage(lens: LensDep, filters: FiltersDep, from_stage: str 
     return rows
 
 
-@router.get("/v1/cohorts")
+@router.get("/v1/cohorts", response_model=None, responses=rs.documented(rs.CohortsPublic))
 async def get_cohorts(lens: LensDep, start: str | None = None, end: str | None = None,
                       build: Annotated[list[str] | None, Query(description="Also size a cohort built from conditions, "
                                        "such as 'segment=business; performed=Card delivered' (repeatable); every "
@@ -113,7 +114,7 @@ async def get_cohorts_compare(lens: LensDep, filters: FiltersDep,
     return out
 
 
-@router.get("/v1/customers/{customer_id:path}")
+@router.get("/v1/customers/{customer_id:path}", response_model=None, responses=rs.documented(rs.CustomerTimelinePublic))
 async def get_customer(lens: LensDep, customer_id: str) -> dict[str, Any]:
     result = await run_in_threadpool(lens.customer_timeline, customer_id)
     out: dict[str, Any] = result.to_dict()

@@ -18,6 +18,7 @@ from journeylens.settings import Settings, get_settings
 from journeylens.surfaces.api.deps import authorize
 from journeylens.surfaces.api.errors import install_error_handlers
 from journeylens.surfaces.api.hardening import RefuseNul
+from journeylens.surfaces.api.openapi_doc import install_openapi
 
 ROUTER_MODULES: tuple[str, ...] = (
     "auth_routes",
@@ -78,4 +79,5 @@ def create_app(settings: Settings | None = None, **state: Any) -> FastAPI:
     for name in ROUTER_MODULES:
         module = importlib.import_module(name if "." in name else f"journeylens.surfaces.api.{name}")
         app.include_router(module.router)
+    install_openapi(app)
     return app

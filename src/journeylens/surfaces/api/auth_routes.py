@@ -55,8 +55,7 @@ async def login(body: LoginRequest, request: Request, response: Response, db: Ap
                 settings: SettingsDep) -> SessionPublic:
     """Check email and password (throttled per account and address); on success open a
     server-side session and set its cookie."""
-    user = await run_in_threadpool(signin.sign_in, db, body.email, body.password, address=client_address(request),
-                                   storage_url=settings.rate_limit_storage)
+    user = await run_in_threadpool(signin.sign_in, db, body.email, body.password, address=client_address(request))
     if user is None:
         raise unauthorized("The email or password is wrong, or the account is deactivated.")
     token = await sign_in(request, response, user)

@@ -26,6 +26,16 @@ from journeylens.ingest import segment_spec
 from journeylens.ingest.spool import Entry, Spool, SpoolLoader
 from journeylens.lens_pool import lens_pool
 from journeylens.settings import Settings, get_settings
+from journeylens.surfaces.api.collector_schemas import (
+    BATCH_BODY,
+    EVENTS_BODY,
+    FEEDBACK_BODY,
+    SEGMENT_BODY,
+    Accepted,
+    CollectorStatus,
+    FlushReport,
+    SegmentAck,
+)
 from journeylens.surfaces.api.deps import require_scope
 
 log = logging.getLogger(__name__)
@@ -259,86 +269,104 @@ async def _accept(request: Request, entries: list[Entry]) -> None:
 
 
 # --- endpoints --------------------------------------------------------------------------
-@router.post("/v1/events", summary="Collect JourneyLens events (durable before the answer)")
-async def post_events(request: Request, _: IngestScope) -> dict[str, Any]:
-    """A JSON list of events in the canonical contract (or ``{"events": [...]}``)."""
+def _records(body: Any, key: str, endpoint: str) -> list[Any]:
+    """The envelope: a list of records, ``{key: [...]}`` or one record (an object). Anything
+    else is refused as a whole; the records inside are judged one by one when loaded."""
+    items = body.get(key) if isinstance(body, dict) and key in body else body
+    if isinstance(items, dict):
+        return [items]
+    if not isinstance(items, list):
+        raise InputError(f"{endpoint} takes a JSON list of records, {{\"{key}\": [...]}} or one record "
+                         f"(a JSON object); got {type(items).__name__}.", code="invalid_payload")
+    return items
+
+
+@router.post("/v1/events", summary="Collect JourneyLens events (durable before the answer)", response_model=Accepted,
+             openapi_extra=EVENTS_BODY)
+async def post_events(request: Request, _: IngestScope) -> Accepted:
+    """A JSON list of events in the canonical contract (or ``{"events": [...]}``); events that
+    cannot be used are quarantined one by one with their reason when loaded."""
     settings = collector_of(request.app).settings
-    body = await read_json(request, settings.collector_max_body_bytes)
-    items = body.get("events") if isinstance(body, dict) and "events" in body else body
-    items = items if isinstance(items, list) else [items]
+    items = _records(await read_json(request, settings.collector_max_body_bytes), "events", "/v1/events")
     _check_batch(len(items), settings)
     await _accept(request, segment_spec.normalise_events(items))
-    return {"accepted": len(items), "queued": True}
+    return Accepted(accepted=len(items), queued=True)
 
 
 @router.post("/v1/feedback", summary="Collect feedback rows, e.g. answers from another survey tool (durable before "
-                                    "the answer)")
-async def post_feedback(request: Request, _: IngestScope) -> dict[str, Any]:
+                                    "the answer)", response_model=Accepted, openapi_extra=FEEDBACK_BODY)
+async def post_feedback(request: Request, _: IngestScope) -> Accepted:
     """A JSON list of feedback rows in the data contract (or ``{"feedback": [...]}``); rows that
     cannot be used are quarantined one by one with their reason when loaded."""
     settings = collector_of(request.app).settings
-    body = await read_json(request, settings.collector_max_body_bytes)
-    items = body.get("feedback") if isinstance(body, dict) and "feedback" in body else body
-    items = items if isinstance(items, list) else [items]
+    items = _records(await read_json(request, settings.collector_max_body_bytes), "feedback", "/v1/feedback")
     _check_batch(len(items), settings)
     await _accept(request, [("feedback", dict(item) if isinstance(item, dict) else {"payload": item})
                             for item in items])
-    return {"accepted": len(items), "queued": True}
+    return Accepted(accepted=len(items), queued=True)
 
 
-async def _segment_call(request: Request, kind: str) -> dict[str, bool]:
+async def _segment_call(request: Request, kind: str) -> SegmentAck:
     settings = collector_of(request.app).settings
     message = _object(await read_json(request, settings.collector_max_body_bytes), f"/v1/{kind}")
     await _accept(request, segment_spec.normalise_segment(kind, message, received_at=segment_spec.received_now()))
-    return {"success": True}
+    return SegmentAck(success=True)
 
 
-@router.post("/v1/track", summary="Segment track")
-async def post_track(request: Request, _: IngestScope) -> dict[str, bool]:
+@router.post("/v1/track", summary="Segment track", response_model=SegmentAck,
+             openapi_extra=SEGMENT_BODY)
+async def post_track(request: Request, _: IngestScope) -> SegmentAck:
     return await _segment_call(request, "track")
 
 
-@router.post("/v1/identify", summary="Segment identify ($identify event + customer traits)")
-async def post_identify(request: Request, _: IngestScope) -> dict[str, bool]:
+@router.post("/v1/identify", summary="Segment identify ($identify event + customer traits)", response_model=SegmentAck,
+             openapi_extra=SEGMENT_BODY)
+async def post_identify(request: Request, _: IngestScope) -> SegmentAck:
     return await _segment_call(request, "identify")
 
 
-@router.post("/v1/page", summary="Segment page (touchpoint 'page:<name>')")
-async def post_page(request: Request, _: IngestScope) -> dict[str, bool]:
+@router.post("/v1/page", summary="Segment page (touchpoint 'page:<name>')", response_model=SegmentAck,
+             openapi_extra=SEGMENT_BODY)
+async def post_page(request: Request, _: IngestScope) -> SegmentAck:
     return await _segment_call(request, "page")
 
 
-@router.post("/v1/screen", summary="Segment screen (touchpoint 'screen:<name>')")
-async def post_screen(request: Request, _: IngestScope) -> dict[str, bool]:
+@router.post("/v1/screen", summary="Segment screen (touchpoint 'screen:<name>')", response_model=SegmentAck,
+             openapi_extra=SEGMENT_BODY)
+async def post_screen(request: Request, _: IngestScope) -> SegmentAck:
     return await _segment_call(request, "screen")
 
 
-@router.post("/v1/alias", summary="Segment alias ($alias event)")
-async def post_alias(request: Request, _: IngestScope) -> dict[str, bool]:
+@router.post("/v1/alias", summary="Segment alias ($alias event)", response_model=SegmentAck,
+             openapi_extra=SEGMENT_BODY)
+async def post_alias(request: Request, _: IngestScope) -> SegmentAck:
     return await _segment_call(request, "alias")
 
 
-@router.post("/v1/group", summary="Segment group ($group event)")
-async def post_group(request: Request, _: IngestScope) -> dict[str, bool]:
+@router.post("/v1/group", summary="Segment group ($group event)", response_model=SegmentAck,
+             openapi_extra=SEGMENT_BODY)
+async def post_group(request: Request, _: IngestScope) -> SegmentAck:
     return await _segment_call(request, "group")
 
 
-@router.post("/v1/batch", summary="Segment batch (what the Segment SDKs send)")
-async def post_batch(request: Request, _: IngestScope) -> dict[str, bool]:
+@router.post("/v1/batch", summary="Segment batch (what the Segment SDKs send)", response_model=SegmentAck,
+             openapi_extra=BATCH_BODY)
+async def post_batch(request: Request, _: IngestScope) -> SegmentAck:
     settings = collector_of(request.app).settings
     body = _object(await read_json(request, settings.collector_max_body_bytes), "/v1/batch")
     if not isinstance(body.get("batch"), list):
         raise InputError("/v1/batch takes {\"batch\": [messages...]}.", code="invalid_payload")
     _check_batch(len(body["batch"]), settings)
     await _accept(request, segment_spec.normalise_batch(body, received_at=segment_spec.received_now()))
-    return {"success": True}
+    return SegmentAck(success=True)
 
 
-@router.post("/v1/flush", summary="Wait until every acknowledged event is in the warehouse")
+@router.post("/v1/flush", summary="Wait until every acknowledged event is in the warehouse",
+             response_model=FlushReport)
 async def post_flush(request: Request, _: IngestScope) -> dict[str, Any]:
     return await run_in_threadpool(collector_of(request.app).flush)
 
 
-@router.get("/v1/collector", summary="Spool and loader counters")
+@router.get("/v1/collector", summary="Spool and loader counters", response_model=CollectorStatus)
 async def get_collector_status(request: Request, _: IngestScope) -> dict[str, Any]:
     return collector_of(request.app).status()

@@ -20,12 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from journeylens.errors import InputError
 from journeylens.ingest.mapping import parse_mapping
 from journeylens.ingest.reports import ingest_history, quarantine_report
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import LensDep, Principal, require_scope
 
 router = APIRouter(tags=["ingest"])
 
 
-@router.post("/v1/ingest/{table}", dependencies=[Depends(require_scope("ingest"))])
+@router.post("/v1/ingest/{table}", response_model=None, responses=rs.documented(rs.IngestSummaryPublic), dependencies=[Depends(require_scope("ingest"))])
 async def post_ingest(
     table: str,
     lens: LensDep,
@@ -49,7 +50,7 @@ async def post_ingest(
     return summary.to_dict()  # type: ignore[no-any-return]
 
 
-@router.get("/v1/quarantine")
+@router.get("/v1/quarantine", response_model=None, responses=rs.documented(rs.QuarantinePublic))
 def get_quarantine(
     lens: LensDep,
     principal: Annotated[Principal, Depends(require_scope("read"))],
@@ -63,7 +64,7 @@ def get_quarantine(
     return (report if principal.may("customer.lookup") else report.without_raw()).to_dict()
 
 
-@router.get("/v1/ingest/log", dependencies=[Depends(require_scope("read"))])
+@router.get("/v1/ingest/log", response_model=None, responses=rs.documented(rs.IngestLog), dependencies=[Depends(require_scope("read"))])
 def get_ingest_log(lens: LensDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
     """The ingest history, newest first: ``{"rows": [{batch, table, source, ... counts}]}``."""
     return {"rows": ingest_history(lens.warehouse, limit=limit)}

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 from journeylens.surfaces.api.hardening import DaysQuery
 
@@ -32,7 +33,7 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-@router.get("/v1/journey/transitions")
+@router.get("/v1/journey/transitions", response_model=None, responses=rs.documented(list[rs.TransitionRow]))
 async def get_transitions(lens: LensDep, filters: FiltersDep, level: Level = "touchpoint",
                           min_share: Annotated[float, Query(ge=0, le=1)] = 0.0,
                           by: Annotated[str | None, Query(description="Split every move by a property (event "
@@ -45,7 +46,7 @@ async def get_transitions(lens: LensDep, filters: FiltersDep, level: Level = "to
     return result.to_dict()
 
 
-@router.get("/v1/journey/variants")
+@router.get("/v1/journey/variants", response_model=None, responses=rs.documented(list[rs.VariantRow]))
 async def get_variants(lens: LensDep, filters: FiltersDep, top: Annotated[int, Query(ge=1, le=10_000)] = 20,
                        level: Level = "touchpoint", collapse_repeats: bool = False,
                        outcome: Literal["conversion", "churn"] | None = None) -> Any:
@@ -55,7 +56,8 @@ async def get_variants(lens: LensDep, filters: FiltersDep, top: Annotated[int, Q
     return result.to_dict()
 
 
-@router.get("/v1/journey/funnel")
+@router.get("/v1/journey/funnel", response_model=None,
+            responses=rs.documented(list[rs.FunnelStep] | rs.FunnelByGroup))
 async def get_funnel(lens: LensDep, filters: FiltersDep,
                      steps: Annotated[str, Query(description="Steps in order, comma-separated.")],
                      mode: Literal["ordered", "strict", "any"] = "ordered",

@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from journeylens.errors import InputError
 from journeylens.ingest.stitching import identity_report
 from journeylens.journeys.check import check_definition
-from journeylens.journeys.definition import parse_definition
+from journeylens.journeys.definition import JourneyDefinition, parse_definition
 from journeylens.journeys.suggest import suggest_definition
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import LensDep
 
 router = APIRouter(tags=["journey"])  # who may call what: surfaces/policy.py (identities: customer lookup)
@@ -26,13 +27,14 @@ router = APIRouter(tags=["journey"])  # who may call what: surfaces/policy.py (i
 MAX_DEFINITION_BYTES = 1_000_000
 
 
-@router.get("/v1/journey/definition")
+@router.get("/v1/journey/definition", response_model=None, responses={200: {"model": JourneyDefinition}})
 def get_definition(lens: LensDep) -> dict[str, Any]:
     """The journey definition in use (the configured YAML, else one suggested from the events)."""
     return lens.definition.to_dict()
 
 
-@router.post("/v1/journey/check")
+@router.post("/v1/journey/check", response_model=None, responses=rs.documented(rs.DefinitionCheckPublic),
+             openapi_extra=rs.DEFINITION_BODY)
 async def post_check(request: Request, lens: LensDep) -> dict[str, Any]:
     """Validate a journey YAML sent as the request body; 400 with line-numbered ``details.errors``."""
     body = await request.body()
@@ -47,7 +49,8 @@ async def post_check(request: Request, lens: LensDep) -> dict[str, Any]:
     return result.to_dict()
 
 
-@router.get("/v1/journey/suggest", response_model=None)
+@router.get("/v1/journey/suggest", response_model=None, responses={200: {
+    "model": JourneyDefinition, "content": {"application/yaml": {}}}})  # format=yaml: the same definition as YAML
 def get_suggest(
     lens: LensDep,
     stages: Annotated[int, Query(ge=1, le=20)] = 4,
@@ -62,7 +65,7 @@ def get_suggest(
     return definition.to_dict()
 
 
-@router.get("/v1/identities")
+@router.get("/v1/identities", response_model=None, responses=rs.documented(rs.IdentityReportPublic))
 def get_identities(lens: LensDep, limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> dict[str, Any]:
     """Identity stitching stats, the most active anonymous ids and conflicting ids."""
     return identity_report(lens.warehouse.table("events"), limit=limit).to_dict()

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import ParameterError
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 from journeylens.surfaces.api.hardening import DaysQuery
 
@@ -43,7 +44,7 @@ def _params(metric: str | None, min_n: int | None, **extra: Any) -> dict[str, An
     return params
 
 
-@router.get("/v1/metrics")
+@router.get("/v1/metrics", response_model=None, responses=rs.documented(list[rs.MetricRow]))
 async def get_metrics(lens: LensDep, filters: FiltersDep, by: str = "touchpoint,month", metric: MetricQuery = None,
                       min_n: MinNQuery = None, employee: bool = False, detail: bool = False) -> list[dict[str, Any]]:
     params = _params(metric, min_n, respondent="employee" if employee else "customer")
@@ -52,7 +53,7 @@ async def get_metrics(lens: LensDep, filters: FiltersDep, by: str = "touchpoint,
     return rows
 
 
-@router.get("/v1/metrics/changes")
+@router.get("/v1/metrics/changes", response_model=None, responses=rs.documented(list[rs.MetricChangeRow]))
 async def get_metric_changes(lens: LensDep, filters: FiltersDep, by: str = "touchpoint", period: str = "month",
                              baseline: str | None = None, metric: MetricQuery = None, min_n: MinNQuery = None,
                              alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
@@ -70,7 +71,7 @@ async def get_metric_changes(lens: LensDep, filters: FiltersDep, by: str = "touc
     return rows
 
 
-@router.get("/v1/feedback/links")
+@router.get("/v1/feedback/links", response_model=None, responses=rs.documented(rs.FeedbackLinksPublic))
 async def get_feedback_links(lens: LensDep, window_days: Annotated[float, DaysQuery()] = 7.0,
                              customers: Annotated[int, Query(ge=0, le=10_000)] = 100) -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.feedback_links(window_days=window_days, customer_limit=customers))

@@ -1,9 +1,10 @@
 """HTTP routes of the models (thin: one JourneyLens call each, ``read`` scope).
 
-- ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``
-- ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``
-- ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest``
-- ``GET /v1/predict/nps``
+- ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``, ``funnel``
+- ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``, ``funnel``
+- ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest`` (the predictions made at ``as_of``)
+- ``GET /v1/predict/churn/backtest`` — ``horizon_days``, ``as_of``: how those predictions did, next to a baseline
+- ``GET /v1/predict/nps`` — ``as_of``, ``horizon_days``
 - ``GET /v1/predict/survival`` — ``by`` (a customers column), ``horizon_days``
 - ``GET /v1/predict/purchases`` — ``purchase``, ``value_property``, ``as_of``, ``horizon_days``, ``backtest``
 
@@ -41,29 +42,40 @@ def _list(text: str | None) -> list[str] | None:
 
 @router.get("/v1/drivers", response_model=DriversPayload)
 async def get_drivers(lens: LensDep, target: str = "nps", drivers: str | None = None, journey_drivers: bool = False,
-                      survey: str | None = None, min_n: Annotated[int, Query(ge=2)] = 30) -> Any:
+                      survey: str | None = None, min_n: Annotated[int, Query(ge=2)] = 30,
+                      funnel: str | None = None) -> Any:
     """Key drivers: ``{target, n, r2, method, drivers: [{driver, importance, …, sentence}]}``."""
+    extra = {"funnel": _list(funnel)} if funnel else {}
     result = await run_in_threadpool(lens.drivers, target=target, drivers=_list(drivers), survey=survey,
-                                     journey=journey_drivers, min_n=min_n)
+                                     journey=journey_drivers, min_n=min_n, **extra)
     return result.to_dict()
 
 
 @router.get("/v1/what-if", response_model=WhatIfPayload)
 async def get_what_if(lens: LensDep, change: Annotated[list[str], Query()], target: str = "nps",
-                      drivers: str | None = None, survey: str | None = None) -> Any:
+                      drivers: str | None = None, survey: str | None = None, funnel: str | None = None) -> Any:
     """``{target, baseline, predicted, delta, low, high, method, value_delta}``."""
+    extra = {"funnel": _list(funnel)} if funnel else {}
     result = await run_in_threadpool(lens.what_if, target=target, changes=parse_changes(change),
-                                     drivers=_list(drivers), survey=survey)
+                                     drivers=_list(drivers), survey=survey, **extra)
     return result.to_dict()
 
 
-@router.get("/v1/predict/churn", response_model=list[ChurnRow] | dict[str, Any])
+@router.get("/v1/predict/churn", response_model=list[ChurnRow])
 async def get_churn(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90, as_of: datetime | None = None,
                     backtest: bool = False) -> Any:
-    """``[{customer_id, churn_probability, value_at_risk, reasons}]`` (with ``backtest``: the scores)."""
+    """``[{customer_id, churn_probability, value_at_risk, reasons}]`` (with ``backtest``: made at ``as_of``)."""
     result = await run_in_threadpool(lens.predict_churn, horizon_days=horizon_days, as_of=_utc(as_of),
                                      backtest=backtest)
     return result.to_dict()
+
+
+@router.get("/v1/predict/churn/backtest", response_model=dict[str, Any])
+async def get_churn_backtest(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90,
+                             as_of: datetime | None = None) -> Any:
+    """``{split, model, model_scores, baseline, baseline_scores, ...}`` of the predictions made at ``as_of``."""
+    result = await run_in_threadpool(lens.predict_churn, horizon_days=horizon_days, as_of=_utc(as_of), backtest=True)
+    return result.scores()
 
 
 @router.get("/v1/predict/purchases", response_model=list[PurchaseRow] | dict[str, Any])
@@ -77,9 +89,10 @@ async def get_purchases(lens: LensDep, purchase: str, value_property: str | None
 
 
 @router.get("/v1/predict/nps", response_model=PredictedNpsPayload)
-async def get_predicted_nps(lens: LensDep) -> Any:
+async def get_predicted_nps(lens: LensDep, as_of: datetime | None = None,
+                            horizon_days: Annotated[int, Query(ge=1)] = 180) -> Any:
     """``{surveyed_nps, predicted_nps, predicted_low, predicted_high, customers: [{customer_id, p_promoter, p_detractor}]}``."""
-    result = await run_in_threadpool(lens.predict_nps)
+    result = await run_in_threadpool(lens.predict_nps, as_of=_utc(as_of), horizon_days=horizon_days)
     return result.to_dict()
 
 

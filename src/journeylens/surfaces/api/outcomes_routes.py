@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 from journeylens.surfaces.api.hardening import DaysQuery
 
@@ -23,7 +24,7 @@ router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"
 
 
 
-@router.get("/v1/journey/outcomes")
+@router.get("/v1/journey/outcomes", response_model=None, responses=rs.documented(rs.OutcomesPublic))
 async def get_outcomes(lens: LensDep, filters: FiltersDep,
                        period: Literal["week", "month"] = "month",
                        within_days: Annotated[float | None, Query(gt=0, le=3650)] = None) -> dict[str, Any]:
@@ -34,7 +35,7 @@ async def get_outcomes(lens: LensDep, filters: FiltersDep,
     return out
 
 
-@router.get("/v1/metrics/touchpoint-scores")
+@router.get("/v1/metrics/touchpoint-scores", response_model=None, responses=rs.documented(list[rs.MetricRow]))
 async def get_touchpoint_scores(lens: LensDep, window_days: Annotated[float, DaysQuery()] = 7.0,
                                 min_n: Annotated[int | None, Query(ge=1)] = None) -> list[dict[str, Any]]:
     """``[{level: touchpoint|stage, touchpoint, stage, n, nps…, csat…, ces…, target_status}]``."""

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.operations import annotations as notes
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import DbSessionDep, LensDep, Principal, require_scope
 
 router = APIRouter(tags=["annotations and views"])
@@ -68,7 +69,7 @@ def remove_view(name: str, session: DbSessionDep, principal: Writer) -> None:
     notes.delete_view(session, name)
 
 
-@router.get("/v1/properties")
+@router.get("/v1/properties", response_model=None, responses=rs.documented(list[rs.PropertyRow]))
 async def get_properties(lens: LensDep, principal: Reader,
                          top: Annotated[int, Query(ge=0, le=50)] = 5) -> list[dict[str, Any]]:
     result = await run_in_threadpool(lambda: lens.properties(top=top))
@@ -76,7 +77,7 @@ async def get_properties(lens: LensDep, principal: Reader,
     return rows
 
 
-@router.get("/v1/freshness")
+@router.get("/v1/freshness", response_model=None, responses=rs.documented(rs.FreshnessPublic))
 async def get_freshness(lens: LensDep, principal: Reader) -> dict[str, Any]:
     result = await run_in_threadpool(lens.freshness)
     payload: dict[str, Any] = result.to_dict()

@@ -41,4 +41,13 @@ def departures_cmd(
         console.print(f"• {line}")
     emit_table(payload["differences"][:25], title="Most different before leaving",
                columns=["feature", "left", "stayed", "ratio", "q"])
+    emit_table(payload["drop_offs"][:10], title="Where the last days ended (drop-off: last step, share of customers)",
+               columns=["feature", "left", "stayed", "ratio", "q"])
     emit_table(payload["reasons"]["comments"], title="Last comments of customers who left")
+    emit_table(payload["stages"], title="During: reach and CX metrics per stage",
+               columns=["stage", "group", "share", "events_per_customer", "nps", "csat", "ces", "responses"])
+    tickets = payload["tickets"]
+    if tickets["groups"]:
+        emit_table(tickets["groups"], title="Tickets during the relationship")
+    if tickets["note"]:
+        console.print(f"Tickets: {tickets['note']}", markup=False)

@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from journeylens.analyses.filters import Filters
-from journeylens.analyses.marketing.attribution import ModelSettings, attribute
-from journeylens.analyses.marketing.pathfile import read_paths
+from journeylens.analyses.marketing.attribution import ModelSettings
+from journeylens.analyses.marketing.pathfile import paths_attribution
 from journeylens.errors import JourneyLensError
 from journeylens.surfaces.cli.context import (
     console,
@@ -73,12 +73,12 @@ def attribution_cmd(
     try:
         if paths is not None:
             known = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
-            read = read_paths(paths, path_col=path_col, conversions_col=conversions_col, value_col=value_col,
-                              null_col=null_col, sep=sep, known_channels=known)
+            read = paths_attribution(paths, models=models, by=by, settings=settings, path_col=path_col,
+                                     conversions_col=conversions_col, value_col=value_col, null_col=null_col,
+                                     sep=sep, known_channels=known)
             for row in read.rejected:
                 err_console.print(f"rejected row {row['row']}: {row['reason']} ({row['path']!r})", markup=False)
-            result = attribute(read.touches, models=models, by=by, settings=settings,
-                               params={"paths": str(paths), "rejected": len(read.rejected)})
+            result = read.result
         else:
             result = get_ctx(ctx).lens().attribution(
                 filters=Filters.from_strings(start=start, end=end), conversion=conversion, by=by, models=models,

@@ -1,13 +1,16 @@
 """Model commands: key drivers, what-if and predictions.
 
     journeylens drivers --target nps [--drivers a,b,c | --journey-drivers] [--survey S] [--min-n 30] --json
+    journeylens drivers --target conversion --journey-drivers --funnel "Apply,KYC,Approved" --json
     journeylens what-if --target nps|csat|churn|conversion [--drivers ...] --change DRIVER=+0.5 [--change ...] --json
     journeylens predict churn [--horizon-days 90] [--as-of DATE] [--backtest] --json
-    journeylens predict nps --json
+    journeylens predict nps [--as-of DATE] [--horizon-days 180] --json
     journeylens predict purchases --purchase TOUCHPOINT [--value-property P] [--as-of DATE] --horizon-days N --json
 
 ``--json`` prints exactly the HTTP API's shapes (``GET /v1/drivers``, ``/v1/predict/...``). With
-``--backtest`` the predict commands print the backtest's scores instead of the predictions.
+``--backtest`` ``predict churn --json`` still prints the prediction list (the one made at ``--as-of``,
+the issue's contract); the scores next to the baseline are in the table output, and with ``--scores`` ``--json`` prints
+them instead (the shape of ``GET /v1/predict/churn/backtest``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ predict_app = typer.Typer(help="Predictions: churn, purchases, NPS of non-respon
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Cut-off (ISO date): features before, outcomes after.")]
 HorizonOpt = Annotated[int, typer.Option("--horizon-days", min=1, help="Days ahead to predict.")]
+FunnelOpt = Annotated[str | None, typer.Option(
+    "--funnel", help="Journey drivers: funnel steps (stages or touchpoints, comma-separated) for drop-offs and "
+                     "days to each step; default: the stages up to the one after conversion.")]
 BacktestOpt = Annotated[bool, typer.Option("--backtest", help="Score the predictions made at --as-of on what happened.")]
 
 
@@ -80,11 +86,13 @@ def drivers_cmd(
     journey_drivers: Annotated[bool, typer.Option("--journey-drivers", help="What customers experienced.")] = False,
     survey: Annotated[str | None, typer.Option("--survey", help="Only responses of this survey.")] = None,
     min_n: Annotated[int, typer.Option("--min-n", min=2, help="Least complete rows.")] = 30,
+    funnel: FunnelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Key drivers: each driver's share of the explained variance, performance, quadrant, effect."""
+    extra = {"funnel": split_list(funnel)} if funnel else {}
     run(as_json, lambda: get_ctx(ctx).lens().drivers(target=target, drivers=split_list(drivers), survey=survey,
-                                                     journey=journey_drivers, min_n=min_n), _show_drivers)
+                                                     journey=journey_drivers, min_n=min_n, **extra), _show_drivers)
 
 
 def _show_what_if(result: Any) -> None:
@@ -102,36 +110,58 @@ def what_if_cmd(
     target: Annotated[str, typer.Option("--target", help="nps, csat, churn or conversion.")] = "nps",
     drivers: Annotated[str | None, typer.Option("--drivers", help="Model drivers (comma-separated).")] = None,
     survey: Annotated[str | None, typer.Option("--survey", help="Only responses of this survey (nps, csat).")] = None,
+    funnel: FunnelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What-if: change drivers, see the predicted outcome with a 95 % interval and its value."""
     from journeylens.models.whatif import parse_changes
 
+    extra = {"funnel": split_list(funnel)} if funnel else {}
     run(as_json, lambda: get_ctx(ctx).lens().what_if(target=target, changes=parse_changes(change),
-                                                     drivers=split_list(drivers), survey=survey), _show_what_if)
+                                                     drivers=split_list(drivers), survey=survey, **extra), _show_what_if)
 
 
 def _show_backtest(result: Any) -> None:
-    emit_table(result.to_frame().to_dict(orient="records"), title=result.title)
-    data = result.to_dict()
+    emit_table(result.scores_frame().to_dict(orient="records"), title=result.title)
+    data = result.scores()
     console.print(f"split: {data.get('split', '')}; baseline: {data.get('baseline', '')}")
 
 
 def _show_churn(result: Any) -> None:
-    if hasattr(result, "customer"):
-        emit_table([{"customer": r["customer_id"], "churn probability": r["churn_probability"],
-                     "value at risk": r["value_at_risk"], "reasons": "; ".join(x["sentence"] for x in r["reasons"])}
-                    for r in result.to_dict()], title="Churn risk (highest value at risk first)", limit=50)
-    else:
+    if hasattr(result, "scores"):
         _show_backtest(result)
+    emit_table([{"customer": r["customer_id"], "churn probability": r["churn_probability"],
+                 "value at risk": r["value_at_risk"], "reasons": "; ".join(x["sentence"] for x in r["reasons"])}
+                for r in result.to_dict()], title="Churn risk (highest value at risk first)", limit=50)
+
+
+class _Scores:
+    """A backtest seen through its scores (``--backtest --scores``)."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def to_dict(self) -> Any:
+        return self.result.scores()
 
 
 @predict_app.command("churn")
 def churn_cmd(ctx: typer.Context, horizon_days: HorizonOpt = 90, as_of: AsOfOpt = None,
-              backtest: BacktestOpt = False, as_json: JsonOpt = False) -> None:
+              backtest: BacktestOpt = False, as_json: JsonOpt = False,
+              scores: Annotated[bool, typer.Option(
+                  "--scores", help="With --backtest --json: print the scores (model vs baseline), not the predictions.")]
+              = False) -> None:
     """Churn probability within the horizon per customer, with reasons and value at risk."""
-    run(as_json, lambda: get_ctx(ctx).lens().predict_churn(horizon_days=horizon_days, as_of=parse_as_of(as_of),
-                                                           backtest=backtest), _show_churn)
+    if scores and not backtest:
+        fail(ParameterError("--scores needs --backtest (and --as-of)."), as_json=as_json)
+        return
+
+    def compute() -> Any:
+        result = get_ctx(ctx).lens().predict_churn(horizon_days=horizon_days, as_of=parse_as_of(as_of),
+                                                   backtest=backtest)
+        return _Scores(result) if scores and as_json else result
+
+    run(as_json, compute, _show_churn)
 
 
 def _show_purchases(result: Any) -> None:
@@ -163,15 +193,23 @@ def _show_nps(result: Any) -> None:
                   f"{p['customers']} customers {data['predicted_nps']:.1f} "
                   f"(95 % interval {data['predicted_low']:.1f} to {data['predicted_high']:.1f})")
     v = p["validation"]
+    console.print(f"split: {p['split']}; validation: {v['split']}")
+    if "log_loss" not in v:
+        console.print("no answers after the cut-off yet: nothing to validate on")
+        return
     console.print(f"held-out respondents: {v['held_out_respondents']}; log loss {v['log_loss']:.3f} vs "
                   f"{v['baseline_log_loss']:.3f} (class shares); predicted NPS {v['predicted_nps_held_out']:.1f} vs "
                   f"observed {v['observed_nps_held_out']:.1f}")
 
 
 @predict_app.command("nps")
-def nps_cmd(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def nps_cmd(ctx: typer.Context, as_of: AsOfOpt = None,
+            horizon_days: Annotated[int, typer.Option("--horizon-days", min=1,
+                                                      help="With --as-of: the answer window before and after it.")]
+            = 180, as_json: JsonOpt = False) -> None:
     """Predicted NPS class of every non-respondent and the base's predicted NPS next to the surveyed one."""
-    run(as_json, lambda: get_ctx(ctx).lens().predict_nps(), _show_nps)
+    run(as_json, lambda: get_ctx(ctx).lens().predict_nps(as_of=parse_as_of(as_of), horizon_days=horizon_days),
+        _show_nps)
 
 
 def _show_survival(result: Any) -> None:

@@ -101,8 +101,7 @@ async def login_submit(request: Request, db: AppDbDep, settings: SettingsDep,
     verify_csrf(request, csrf_token)
     context = {"title": "Sign in", "next": safe_next(next), "email": email}
     try:
-        user = await run_in_threadpool(signin.sign_in, db, email, password, address=client_address(request),
-                                       storage_url=settings.rate_limit_storage)
+        user = await run_in_threadpool(signin.sign_in, db, email, password, address=client_address(request))
     except signin.TooManyAttemptsError as exc:
         response = render(request, "login.html", {**context, "error": exc.message}, status_code=429)
         response.headers.update(exc.headers)

@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from journeylens.surfaces.api.response_schemas import Health
+
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
@@ -34,7 +36,8 @@ def _probe(request: Request) -> tuple[int, dict[str, str | None]]:
         return 503, {"status": "error", "warehouse": engine, "error": type(exc).__name__}
 
 
-@router.get("/healthz", summary="Health check (public)")
+@router.get("/healthz", summary="Health check (public)", response_model=None,
+            responses={200: {"model": Health}, 503: {"model": Health, "description": "The warehouse does not answer."}})
 async def healthz(request: Request) -> JSONResponse:
     """``{"status": "ok", "warehouse": engine, "data_version": token}``; 503 when the warehouse fails."""
     status, body = await run_in_threadpool(_probe, request)

@@ -369,6 +369,23 @@ class Results:
         key = (*self.key, view, "figure", height, _freeze(params))
         return self.cache.get(key, lambda: figure_json(styled(result.figure(), height=height)))
 
+    def latest(self, view: str, **params: Any) -> tuple[Any, JourneyLensError | None, bool]:
+        """``(result, error, fresh)`` without waiting: this data version's result when computed;
+        else the latest one computed for an earlier version (``fresh`` false) while this
+        version's is computed in the background; ``(None, None, False)`` before any. For slow
+        secondary views (a model) on pages that must answer at once."""
+        key = (*self.key, view, _freeze(params))
+        found, value = self.cache._lookup(key)
+        if found:
+            return value, None, True
+        self.cache.compute_in_background(key, lambda: VIEWS[view].compute(self, **params))
+        value = self.cache.latest(key[1:])
+        if isinstance(value, JourneyLensError):
+            return None, value, False
+        if isinstance(value, Exception):
+            raise value
+        return value, None, False
+
     def attempt(self, view: str, **params: Any) -> tuple[Any, JourneyLensError | None]:
         """``(result, None)``, or ``(None, error)`` so one failing section does not fail a page."""
         try:
