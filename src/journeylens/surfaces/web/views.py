@@ -308,9 +308,12 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
     """``(view, params, with_figure)`` of what the main pages show without filters, in the order
     a visitor meets them (the overview first, the slowest analysis, conformance, last)."""
     everyone: dict[str, Any] = {"filters": parse_filters({})}
+    from journeylens.surfaces.web.pages import BUILDER_MAX_VALUES
+
     plan = [("kpis", everyone, False)]
     plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
-    plan[1:1] = [("freshness", {}, False), ("properties", {}, False)]
+    plan[1:1] = [("freshness", {}, False), ("properties", {}, False),
+                 ("properties", {"top": BUILDER_MAX_VALUES}, False)]
     plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
