@@ -12,6 +12,13 @@ p95 < 500 ms. The topic-discovery partial is left out by default
     python bench/dashboard.py                        # default demo size (50,000 customers)
     python bench/dashboard.py --customers 475000     # ≈ 10M events
 
+With ``--cold`` (and ``--warehouse``/``--journey`` of an existing warehouse, e.g. 10.6M events)
+every page of :data:`ALL_PAGES` is loaded once in a *fresh process* with the pre-warmer off:
+the process opens the warehouse, signs in and requests the page; the table shows that first
+request's seconds (goal < 3 s at 10M events) and the process's peak RSS.
+
+    python bench/dashboard.py --cold --warehouse /work/scale/wh.duckdb --journey bank.journey.yaml
+
 Timings on a shared 2-core machine are noisy; read them as orders of magnitude.
 """
 
@@ -40,6 +47,16 @@ PAGES = (
 #: Computed on demand (not pre-warmed): answered while the pre-warmer works on the slow views.
 COLD_PAGES = ("/customers/C000042", "/funnel?steps=Website+product+page,Open+account+online&mode=ordered",
               "/touchpoints/Mobile%20app%20login")
+#: Every dashboard page (GET, no path parameters to invent beyond a demo customer and touchpoint).
+ALL_PAGES = (
+    "/", "/journey-map", "/journey-map/deviations", "/journey-map?channel=app",
+    "/funnel?steps=Open+account+online,KYC+document+upload,Account+approved&mode=ordered",
+    "/variants", "/channels", "/micro-journeys?cohorts=online-only,blended",
+    "/touchpoints/Mobile%20app%20login", "/customers/C000042", "/customers", "/data-health",
+    "/journey-definition", "/acquisition", "/departures", "/drivers", "/what-if", "/at-risk", "/aspects",
+    "/inbox", "/alerts", "/rules", "/close-the-loop", "/definitions", "/views", "/surveys", "/maturity",
+    "/reports", "/settings",
+)
 EMAIL, PASSWORD = "bench@journeylens.local", "bench-password-1"
 
 
@@ -121,13 +138,92 @@ def measure(base: str, pages: tuple[str, ...], repeat: int,
     return rows
 
 
+def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str],
+                  timeout_s: float = 300) -> dict[str, object]:
+    """Load ``page`` once in a fresh process (pre-warmer off); seconds of that request and peak RSS."""
+    import json
+
+    code = (
+        "import json, os, resource, sys, time\n"
+        "from fastapi.testclient import TestClient\n"
+        "import journeylens\n"
+        "from journeylens.settings import get_settings\n"
+        "from journeylens.surfaces.api.app import create_app\n"
+        "sys.path.insert(0, sys.argv[4])\n"
+        "from dashboard import _sign_in\n"
+        "settings = get_settings()\n"
+        "lens = journeylens.open(sys.argv[1], sys.argv[2], settings=settings)\n"
+        "app = create_app(settings, lens=lens)\n"
+        "app.state.web_prewarm = False\n"
+        "with TestClient(app) as client:\n"
+        "    _sign_in(client)\n"
+        "    started = time.perf_counter()\n"
+        "    status = client.get(sys.argv[3]).status_code\n"
+        "    seconds = time.perf_counter() - started\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'status': status, 'seconds': seconds, 'rss_mb': rss}), flush=True)\n"
+        "os._exit(0)  # do not wait for background computations the page started\n"
+    )
+    try:
+        done = subprocess.run([sys.executable, "-c", code, warehouse, journey, page, str(HERE)], env=env,
+                              capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout ({timeout_s:.0f} s)", "seconds": float("inf"), "rss_mb": float("nan")}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"status": f"failed ({done.stderr.strip().splitlines()[-1][:60] if done.stderr.strip() else '?'})",
+                "seconds": float("nan"), "rss_mb": float("nan")}
+    result: dict[str, object] = json.loads(lines[-1])
+    return result
+
+
+def cold_pages(args: argparse.Namespace) -> None:
+    import shutil
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="cold_pages_"))
+    env = {**os.environ, "JOURNEYLENS_APP_DATABASE_URL": f"sqlite:///{work / 'app.db'}",
+           "JOURNEYLENS_CACHE_DIR": str(work / "cache"), "JOURNEYLENS_COLLECTOR_SPOOL": str(work / "spool"),
+           "JOURNEYLENS_WORKER_IN_SERVE": "false"}
+    _cli("user", "add", EMAIL, "--role", "admin", "--password", PASSWORD, "--exist-ok", env=env)
+    rows = []
+    try:
+        for page in args.pages or ALL_PAGES:
+            result = one_cold_page(page, args.warehouse, args.journey, env, args.page_timeout)
+            rows.append((page, result))
+            print(f"  {page}: {result['seconds']:.2f} s ({result['status']})", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"\nFirst load of each dashboard page, each in a fresh process, pre-warmer off ({args.warehouse}); "
+          f"load average {load[0]:.1f}")
+    print("\n| page | status | first load s | peak RSS MB | < 3 s |")
+    print("|---|---:|---:|---:|---|")
+    for page, r in rows:
+        seconds = float(r["seconds"])  # type: ignore[arg-type]
+        print(f"| `{page}` | {r['status']} | {seconds:.2f} | {float(r['rss_mb']):,.0f} | "  # type: ignore[arg-type]
+              f"{'yes' if seconds < 3 else 'NO'} |")
+    slow = [page for page, r in rows if not float(r["seconds"]) < 3]  # type: ignore[arg-type]
+    print(f"\n{len(rows) - len(slow)} of {len(rows)} pages under 3 s; over: {', '.join(slow) or 'none'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cold", action="store_true", help="First load of every page, each in a fresh process.")
+    parser.add_argument("--warehouse", help="With --cold: an existing warehouse.")
+    parser.add_argument("--journey", help="With --cold: its journey definition.")
+    parser.add_argument("--pages", nargs="*", help="With --cold: only these pages.")
+    parser.add_argument("--page-timeout", type=float, default=300, help="With --cold: seconds before a page counts as failed.")
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--out", type=Path, default=None, help="Directory for the demo warehouse (reused).")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--with-topics", action="store_true")
     args = parser.parse_args()
+    if args.cold:
+        if not (args.warehouse and args.journey):
+            parser.error("--cold needs --warehouse and --journey")
+        cold_pages(args)
+        return
     out = args.out or HERE / "out" / f"dashboard_{args.customers}"
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "JOURNEYLENS_APP_DATABASE_URL": f"sqlite:///{out / 'app.db'}",

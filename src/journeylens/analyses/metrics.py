@@ -249,29 +249,43 @@ def _check_filter_names(feedback: ir.Table, filters: Filters, sources: Sources) 
 # --- sufficient statistics -----------------------------------------------------------------
 def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence[MetricSpec]) -> pd.DataFrame:
     """One row per group: ``n`` and per metric ``M__n, M__sum, M__sumsq, M__top`` (+ NPS ``__det``,
-    ``__d0..__d10``). Rows answering none of the metrics are left out."""
+    ``__d0..__d10``). Rows answering none of the metrics are left out.
+
+    Grouped by a period, the counts per (group, UTC day) of a query over ``feedback`` alone are
+    kept and advanced by the rows that arrived since (:mod:`journeylens.analyses.daily_stats`)."""
+    from journeylens.analyses.daily_stats import DAILY_STATS, as_table
+
     values = {f"_v_{s.name}": metric_value(feedback, s) for s in specs}
     t = feedback.mutate(**values)
     answered = ibis.or_(*[t[c].notnull() for c in values])
     t = t.filter(answered)
-    aggs: dict[str, ir.Value] = {"n": t.count()}
-    for s in specs:
-        v = t[f"_v_{s.name}"]
-        aggs[f"{s.name}__n"] = v.count()
-        aggs[f"{s.name}__sum"] = v.sum()
-        aggs[f"{s.name}__sumsq"] = (v * v).sum()
-        if s.top_box_min is not None:
-            aggs[f"{s.name}__top"] = (v >= s.top_box_min).cast("int64").sum()
-        if s.kind == "nps":
-            aggs[f"{s.name}__det"] = (v <= 6).cast("int64").sum()
-            aggs.update({f"{s.name}__d{k}": (v == k).cast("int64").sum() for k in range(11)})
+
+    def aggregations(rows: ir.Table) -> dict[str, ir.Value]:
+        aggs: dict[str, ir.Value] = {"n": rows.count()}
+        for s in specs:
+            v = rows[f"_v_{s.name}"]
+            aggs[f"{s.name}__n"] = v.count()
+            aggs[f"{s.name}__sum"] = v.sum()
+            aggs[f"{s.name}__sumsq"] = (v * v).sum()
+            if s.top_box_min is not None:
+                aggs[f"{s.name}__top"] = (v >= s.top_box_min).cast("int64").sum()
+            if s.kind == "nps":
+                aggs[f"{s.name}__det"] = (v <= 6).cast("int64").sum()
+                aggs.update({f"{s.name}__d{k}": (v == k).cast("int64").sum() for k in range(11)})
+        return aggs
+
+    aggs = aggregations(t)
     periods = [d for d in by if d in PERIODS]
     if not periods:
         expr = t.group_by(list(by)).aggregate(**aggs) if by else t.aggregate(**aggs)
     else:
         # Two stages: per (keys, UTC day), then days rolled up into periods. Every statistic is
-        # a count or a sum, so the roll-up is exact.
-        daily = t.group_by([*[d for d in by if d not in PERIODS], "_day"]).aggregate(**aggs)
+        # a count or a sum, so the roll-up is exact (and the days can be advanced, not redone).
+        keys = [*[d for d in by if d not in PERIODS], "_day"]
+        daily = t.group_by(keys).aggregate(**aggs)
+        stored = DAILY_STATS.daily(t, keys, aggregations)
+        if stored is not None and not stored.empty:
+            daily = as_table(stored, daily.schema())
         day_start = (daily._day * 86400).as_timestamp("s")
         daily = daily.mutate(**{p: period_key(day_start, p) for p in periods})
         expr = daily.group_by(list(by)).aggregate(**{name: daily[name].sum() for name in aggs})

@@ -69,6 +69,8 @@ def build_demo(open_lens: Callable[[Path], Any] | None, *, customers: int = DEFA
     started = time.perf_counter()
     data = generate(customers=customers, seed=seed)
     files = write_dataset(data, out_dir)
+    rows = {name: table.num_rows for name, table in data.tables().items()}
+    del data  # the Arrow tables are on disk now; free them before the warehouse needs the memory
     generated = time.perf_counter()
     ingested: dict[str, dict[str, Any]] = {}
     location = None
@@ -78,8 +80,8 @@ def build_demo(open_lens: Callable[[Path], Any] | None, *, customers: int = DEFA
         location = lens.warehouse.location
     finished = time.perf_counter()
     return DemoReport(
-        customers=data.customers.num_rows, events=data.events.num_rows, feedback=data.feedback.num_rows,
+        customers=rows["customers"], events=rows["events"], feedback=rows["feedback"],
         seconds=finished - started, warehouse=location, journey=files.journey, files=files,
         generate_seconds=generated - started, ingest_seconds=finished - generated,
-        rows={name: table.num_rows for name, table in data.tables().items()}, ingested=ingested,
+        rows=rows, ingested=ingested,
     )

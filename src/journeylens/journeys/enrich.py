@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 
 from journeylens.errors import ParameterError
 from journeylens.ingest.stitching import resolve_customers
-from journeylens.journeys.definition import JourneyDefinition, touchpoint_rules
+from journeylens.journeys.definition import JourneyDefinition, rule_labels
 from journeylens.warehouse import Warehouse
 from journeylens.warehouse.durations import seconds_between
 from journeylens.warehouse.schema import EVENTS, JOURNEY_EVENTS, JOURNEY_EVENTS_SCHEMA
@@ -77,9 +77,9 @@ def _label(events: ir.Table, definition: JourneyDefinition) -> ir.Table:
     """Stage, category, criticality and channel from the rules, evaluated once per distinct
     event name (globs and regexes are not run per event) and joined back."""
     names = events.select("touchpoint").distinct()
-    rules = touchpoint_rules(definition, names.touchpoint)
-    labels = names.select(_name=names.touchpoint, stage=rules["stage"], stage_order=rules["stage_order"],
-                          category=rules["category"], critical=rules["critical"], _rule_channel=rules["channel"])
+    rules = rule_labels(definition, names, "touchpoint")
+    labels = rules.select(_name=rules.touchpoint, stage=rules.stage, stage_order=rules.stage_order,
+                          category=rules.category, critical=rules.critical, _rule_channel=rules.channel)
     joined = events.left_join(labels, events.touchpoint == labels._name)
     joined = joined.select(*[events[c] for c in events.columns], labels.stage, labels.stage_order,
                            labels.category, labels.critical, labels._rule_channel)

@@ -52,6 +52,7 @@ from journeylens.journeys.enrich import (
     IDENTITIES_TABLE,
     journey_events_expr,
 )
+from journeylens.journeys.incremental_fast import count_rows, fast_update
 from journeylens.warehouse import Warehouse
 from journeylens.warehouse.schema import (
     IDENTITIES,
@@ -187,6 +188,13 @@ def _full_build(warehouse: Warehouse, definition: JourneyDefinition, gap: int, d
 # --- incremental update -------------------------------------------------------------------
 def _incremental(warehouse: Warehouse, definition: JourneyDefinition, gap: int, digest: str,
                  lo: int, hi: int) -> tuple[int, int]:
+    if warehouse.engine == "duckdb":
+        with _scratch(warehouse) as scratch:
+            fast = fast_update(warehouse, definition, gap, lo, hi, scratch)
+            if fast is not None:
+                _replace_rows_duckdb(warehouse, fast.anon, fast.delta, fast.affected, fast.rows,
+                                     _state_table(digest, gap, hi))
+                return fast.new_events, count_rows(fast.affected)
     events = warehouse.table("events")
     upto = events.filter(events._seq <= hi)
     new = events.filter((events._seq > lo) & (events._seq <= hi))
@@ -208,8 +216,8 @@ def _incremental(warehouse: Warehouse, definition: JourneyDefinition, gap: int, 
         linked = graph.filter(graph.customer_id.isin(affected.customer_id)).select("anonymous_id")
         linked = scratch("linked", ibis.union(linked, anon, distinct=True))
         own = upto.customer_id.nullif("")
-        candidates = upto.filter(own.isin(affected.customer_id)
-                                 | (own.isnull() & upto.anonymous_id.nullif("").isin(linked.anonymous_id)))
+        candidates = scratch("candidates", upto.filter(
+            own.isin(affected.customer_id) | (own.isnull() & upto.anonymous_id.nullif("").isin(linked.anonymous_id))))
         rows = journey_events_expr(candidates, definition, episode_gap_minutes=gap, graph=graph)
         rows = scratch("rows", rows.filter(rows.customer_id.isin(affected.customer_id)))
         n_customers = int(affected.count().to_pyarrow().as_py())

@@ -61,8 +61,9 @@ BASELINE_FEATURES = ("recency_days", "events", "tenure_days")
 def _customer_frame(customers: ir.Table | None) -> pd.DataFrame:
     if customers is None:
         return pd.DataFrame(columns=["customer_id"])
-    table = customers.drop(*[c for c in customers.columns if c.startswith("_")])
-    return table.order_by("customer_id").to_pandas()  # a fixed row order: same data, same model
+    order = [c for c in ("customer_id", "_seq") if c in customers.columns]  # a fixed order: same data, same model
+    frame = customers.order_by(order).drop(*[c for c in customers.columns if c.startswith("_")]).to_pandas()
+    return frame.drop_duplicates("customer_id", keep="last")  # a customer loaded twice: the latest row
 
 
 def _value(raw: pd.DataFrame) -> pd.Series:

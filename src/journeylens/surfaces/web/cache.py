@@ -22,6 +22,7 @@ queries through its own DuckDB cursor (:mod:`.lenses`), so concurrent computatio
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DEFAULT_MAXSIZE = 512
 DEFAULT_VERSION_TTL_SECONDS = 1.0
@@ -46,6 +48,8 @@ class ResultCache:
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
+        self._background: set[Hashable] = set()
+        self._failed: dict[Hashable, Exception] = {}
 
     def _lookup(self, key: Hashable) -> tuple[bool, Any]:
         with self._lock:
@@ -86,6 +90,36 @@ class ResultCache:
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
 
+    def latest(self, suffix: tuple[Any, ...]) -> Any:
+        """The most recently stored value (or failure of a background computation) whose key
+        ends with ``suffix`` — whatever its data version — else ``None``."""
+        with self._lock:
+            for key in reversed(list(self._items) + list(self._failed)):
+                if isinstance(key, tuple) and key[-len(suffix):] == suffix:
+                    return self._items.get(key, self._failed.get(key))
+        return None
+
+    def compute_in_background(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        """Start computing ``key`` in a daemon thread unless it is stored or already started
+        (a failure is kept for :meth:`latest`, the page shows it)."""
+        with self._lock:
+            if key in self._items or key in self._background or key in self._failed:
+                return
+            self._background.add(key)
+
+        def run() -> None:
+            try:
+                self.get(key, compute)
+            except Exception as exc:  # shown by the page that asked, not raised in this thread
+                log.info("Background computation failed: %r", exc)
+                with self._lock:
+                    self._failed[key] = exc
+            finally:
+                with self._lock:
+                    self._background.discard(key)
+
+        threading.Thread(target=run, name="journeylens-background", daemon=True).start()
+
     def contains(self, key: Hashable) -> bool:
         with self._lock:
             return key in self._items
@@ -98,6 +132,7 @@ class ResultCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._failed.clear()
 
     def stats(self) -> dict[str, int]:
         with self._lock:

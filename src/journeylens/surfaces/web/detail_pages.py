@@ -116,9 +116,13 @@ def customer_page(customer_id: str, user: AgentDep, p: PageDep) -> Response:
     except ValueError:
         number = 1
     shown = items[(number - 1) * TIMELINE_PAGE_ITEMS: number * TIMELINE_PAGE_ITEMS]
-    churn, risk_error = p.results.attempt("churn") if timeline else (None, None)
+    # The churn model trains for a while on a big warehouse: never make the page wait for it
+    # (the latest scores computed, possibly for an earlier data version, else "being computed").
+    churn, risk_error, _fresh = p.results.latest("churn") if timeline else (None, None, True)
+    risk_pending = bool(timeline) and churn is None and risk_error is None
     context = {"title": f"Customer {customer_id}", "timeline": timeline, "error": error, "customer_id": customer_id,
                "risk": churn.customer(customer_id) if churn else None, "risk_error": risk_error,
+               "risk_pending": risk_pending,
                "risk_horizon": churn.params.get("horizon_days") if churn else None,
                "items": shown, "total_items": len(items), "page": number, "pages": pages,
                "first_item": (number - 1) * TIMELINE_PAGE_ITEMS + 1 if shown else 0,

@@ -308,9 +308,12 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
     """``(view, params, with_figure)`` of what the main pages show without filters, in the order
     a visitor meets them (the overview first, the slowest analysis, conformance, last)."""
     everyone: dict[str, Any] = {"filters": parse_filters({})}
+    from journeylens.surfaces.web.pages import BUILDER_MAX_VALUES
+
     plan = [("kpis", everyone, False)]
     plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
-    plan[1:1] = [("freshness", {}, False), ("properties", {}, False)]
+    plan[1:1] = [("freshness", {}, False), ("properties", {}, False),
+                 ("properties", {"top": BUILDER_MAX_VALUES}, False)]
     plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
@@ -368,6 +371,23 @@ class Results:
         result = self.get(view, **params)
         key = (*self.key, view, "figure", height, _freeze(params))
         return self.cache.get(key, lambda: figure_json(styled(result.figure(), height=height)))
+
+    def latest(self, view: str, **params: Any) -> tuple[Any, JourneyLensError | None, bool]:
+        """``(result, error, fresh)`` without waiting: this data version's result when computed;
+        else the latest one computed for an earlier version (``fresh`` false) while this
+        version's is computed in the background; ``(None, None, False)`` before any. For slow
+        secondary views (a model) on pages that must answer at once."""
+        key = (*self.key, view, _freeze(params))
+        found, value = self.cache._lookup(key)
+        if found:
+            return value, None, True
+        self.cache.compute_in_background(key, lambda: VIEWS[view].compute(self, **params))
+        value = self.cache.latest(key[1:])
+        if isinstance(value, JourneyLensError):
+            return None, value, False
+        if isinstance(value, Exception):
+            raise value
+        return value, None, False
 
     def attempt(self, view: str, **params: Any) -> tuple[Any, JourneyLensError | None]:
         """``(result, None)``, or ``(None, error)`` so one failing section does not fail a page."""

@@ -1,0 +1,155 @@
+"""Daily sufficient statistics kept current by adding the rows that arrived since, not recomputed.
+
+The CX metrics by period (the dashboard's trends, "changes, month by month", a touchpoint's
+trend) aggregate feedback in two stages: counts and sums per group and UTC day, then days
+rolled up into periods (:func:`journeylens.analyses.metrics.sufficient_statistics`). Every
+statistic is a count or a sum, so the daily table of a query can be *advanced*: aggregate only
+the rows with ``_seq`` above the last one included and add them to the stored days.
+
+A stored entry is used only when that is exact:
+
+- the query reads one warehouse table (``feedback``) and nothing else — no stage or cohort
+  from the journeys, whose changes would move old rows between groups;
+- every row has a ``_seq`` (rows written without lineage cannot be told apart);
+- the rows it already covers are unchanged: their count and the sum of a hash of each whole
+  row still match. A deletion (``customer forget``), an edit, or another database with the
+  same query fails that check and the days are recomputed from scratch.
+
+Entries are keyed by the SQL text of the daily query (which names the filters, groups and
+metrics) and live in this process (an LRU of :data:`MAX_ENTRIES`). ``DAILY_STATS.stats()``
+counts full and incremental computations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+import pandas as pd
+
+MAX_ENTRIES = 128
+HASH_MODULUS = 1_000_000_007
+SOURCE_TABLE = "feedback"
+
+Aggregations = Callable[[ir.Table], Mapping[str, ir.Value]]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    seq: int  # the last _seq included
+    rows: int  # rows of the source table with _seq <= seq
+    key_hash: int  # sum of a hash of each of those rows
+    frame: pd.DataFrame
+
+
+class DailyStatsCache:
+    """The stored daily tables, one per query (thread-safe)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._counts = {"full": 0, "incremental": 0, "unchanged": 0}
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {**self._counts, "entries": len(self._entries)}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def daily(self, table: ir.Table, keys: Sequence[str], aggregations: Aggregations) -> pd.DataFrame | None:
+        """The daily statistics of ``table`` grouped by ``keys`` (one of them ``_day``), or
+        ``None`` when ``table`` is not eligible (see the module docstring)."""
+        source = _single_source(table)
+        if source is None:
+            return None
+        signature = ibis.to_sql(table.group_by(list(keys)).aggregate(**aggregations(table)))
+        seen = source.aggregate(hi=source._seq.max(), unnumbered=source._seq.isnull().sum())
+        top = seen.to_pyarrow().to_pylist()[0]
+        if top["unnumbered"]:  # rows appended without lineage cannot be told apart by _seq
+            return None
+        hi = int(top["hi"] or 0)
+        with self._lock:
+            entry = self._entries.get(signature)
+        if entry is not None and hi >= entry.seq and _fingerprint(source, entry.seq) == (entry.rows, entry.key_hash):
+            if hi == entry.seq:
+                self._count("unchanged")
+                return entry.frame
+            fresh = table.filter((table._seq > entry.seq) & (table._seq <= hi))
+            delta = _aggregate(fresh, keys, aggregations)
+            frame = _add(entry.frame, delta, keys)
+            self._count("incremental")
+        else:
+            frame = _aggregate(table.filter(table._seq <= hi), keys, aggregations)
+            self._count("full")
+        rows, key_hash = _fingerprint(source, hi)
+        self._store(signature, _Entry(hi, rows, key_hash, frame))
+        return frame
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self._counts[kind] += 1
+
+    def _store(self, signature: str, entry: _Entry) -> None:
+        with self._lock:
+            self._entries[signature] = entry
+            self._entries.move_to_end(signature)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+#: The process's store, used by :func:`journeylens.analyses.metrics.sufficient_statistics`.
+DAILY_STATS = DailyStatsCache()
+
+
+def _single_source(table: ir.Table) -> ir.Table | None:
+    """The one DuckDB ``feedback`` table ``table`` is computed from, else ``None``."""
+    if "_seq" not in table.columns:
+        return None
+    node = table.op()
+    if node.find(ops.InMemoryTable) or node.find(ops.SQLQueryResult):
+        return None
+    sources = list(dict.fromkeys(node.find(ops.DatabaseTable)))
+    if len(sources) != 1 or sources[0].name != SOURCE_TABLE:
+        return None
+    base = sources[0].to_expr()
+    if base._find_backend().name != "duckdb":
+        return None
+    return base
+
+
+def _fingerprint(source: ir.Table, seq: int) -> tuple[int, int]:
+    """Rows with ``_seq <= seq`` and the sum of a hash of each whole row (modulo a prime)."""
+    covered = source.filter(source._seq <= seq)
+    hashed = ibis.literal(0, "int64")
+    for name in covered.columns:
+        hashed = (hashed * 31 + (covered[name].hash() % HASH_MODULUS)) % HASH_MODULUS
+    row = covered.aggregate(rows=covered.count(), key_hash=hashed.sum()).to_pyarrow().to_pylist()[0]
+    return int(row["rows"] or 0), int(row["key_hash"] or 0)
+
+
+def _aggregate(table: ir.Table, keys: Sequence[str], aggregations: Aggregations) -> pd.DataFrame:
+    return table.group_by(list(keys)).aggregate(**aggregations(table)).to_pandas()
+
+
+def _add(stored: pd.DataFrame, delta: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Stored days plus new days, summed per group (null group values are groups too)."""
+    if delta.empty:
+        return stored
+    both = pd.concat([stored, delta], ignore_index=True)
+    values = [c for c in both.columns if c not in keys]
+    summed = both.groupby(list(keys), dropna=False, sort=False)[values].sum(min_count=1).reset_index()
+    return summed[list(stored.columns)]
+
+
+def as_table(frame: pd.DataFrame, like: Mapping[str, Any]) -> ir.Table:
+    """The stored frame as an Ibis table with the daily query's column types."""
+    return ibis.memtable(frame, schema=ibis.schema(dict(like)))
