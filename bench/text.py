@@ -3,9 +3,11 @@
     .venv/bin/python bench/text.py [--sizes 20000,200000] [--minilm-sample 2000]
 
 Texts: the ~22,000 distinct labelled sentences under tests/data (tweets, reviews, editorials),
-repeated with a numbered suffix to reach 200,000 distinct texts. Speed: embedding + KMeans (k=12;
-MiniBatchKMeans above 50,000) wall time. MiniLM is timed on --minilm-sample texts and
-extrapolated linearly (labelled so). Quality: normalised mutual information between the KMeans
+repeated with a numbered suffix to reach 200,000 distinct texts. Speed: the default topic path of
+:func:`journeylens.text.topics.topics` — static embeddings, k chosen by silhouette on 2,000,
+KMeans (mini-batch above 50,000), near-duplicate merge — wall time, single-threaded clustering;
+and the same clustering with 2 threads, to show why it is single-threaded on a shared machine.
+MiniLM is timed on --minilm-sample texts and extrapolated linearly (labelled so). Quality: normalised mutual information between the KMeans
 clusters (k = 7) and the 7 source domains (Amazon phones, IMDb, Yelp, tweets, Amazon snippets,
 movie snippets, NYT editorials) of the 18,708 training sentences — how well the embedding
 separates what the text is about — for both embedders; and the agreement (NMI) between the two
@@ -23,11 +25,20 @@ import numpy as np
 
 
 def cluster(vectors: np.ndarray, k: int) -> np.ndarray:
-    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from journeylens.text.topics import cluster_vectors
 
-    if len(vectors) > 50_000:
-        return MiniBatchKMeans(n_clusters=k, random_state=0, batch_size=4096, n_init=3).fit_predict(vectors)
-    return KMeans(n_clusters=k, n_init=3, random_state=0).fit_predict(vectors)
+    return cluster_vectors(vectors, k)
+
+
+def default_path(texts: list[str]) -> int:
+    """Static embeddings → k by silhouette → KMeans → merge, as topics() does; the final k."""
+    from journeylens.text.static_embeddings import embed_static
+    from journeylens.text.topic_naming import merge_near_duplicates
+    from journeylens.text.topics import choose_k
+
+    vectors = embed_static(texts)
+    k, _ = choose_k(vectors)
+    return int(merge_near_duplicates(vectors, cluster(vectors, k)).max()) + 1
 
 
 def main() -> None:
@@ -58,10 +69,23 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
         texts = [base[i % len(base)] + ("" if i < len(base) else f" #{i // len(base)}") for i in range(size)]
+        load = os.getloadavg()[0]
         started = time.perf_counter()
-        cluster(embed_static(texts), 12)
+        k = default_path(texts)
         took = time.perf_counter() - started
-        print(f"| static (distilled, 128-d) | {size:,} | {took:.1f} s | {size / took:,.0f} | measured |")
+        print(f"| static (distilled, 128-d), the default path | {size:,} | {took:.1f} s | {size / took:,.0f} | "
+              f"measured: embed, k by silhouette (k={k} after merging), KMeans, 1 thread; load {load:.1f} |")
+        if size <= 50_000:
+            from sklearn.cluster import KMeans
+            from threadpoolctl import threadpool_limits
+
+            vectors = embed_static(texts)
+            for threads in (1, 2):
+                with threadpool_limits(threads):
+                    started = time.perf_counter()
+                    KMeans(n_clusters=12, n_init=3, random_state=0).fit_predict(vectors)
+                print(f"| (KMeans k=12 alone, {threads} thread{'s' if threads > 1 else ''}) | {size:,} | "
+                      f"{time.perf_counter() - started:.1f} s | | load {os.getloadavg()[0]:.1f} |")
         started = time.perf_counter()
         cluster(np.tile(sample_vectors, (max(1, size // len(sample)), 1))[:size], 12)
         estimate = per_text * size + (time.perf_counter() - started)

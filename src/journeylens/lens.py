@@ -331,9 +331,10 @@ class JourneyLens:
         from journeylens.text.topics import TopicsResult, topics
 
         cache = ResultCache(self.settings.cache_dir)
+        params.setdefault("embedder", self.settings.text_topic_embedder)
         key = cache_key(self.warehouse.data_version(), "topics", {k: str(v) for k, v in params.items()})
         embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
-        scope = cache_key("", "registry", {"touchpoint": str(params.get("touchpoint"))})
+        scope = cache_key("", "registry", {"touchpoint": str(params.get("touchpoint")), "embedder": params["embedder"]})
         registry = Path(self.settings.cache_dir) / "topics" / f"{scope}.json"  # stable topic ids across versions
         return cache.get_or_compute(
             key, lambda: topics(self.warehouse.table("feedback"), definition=self._definition,

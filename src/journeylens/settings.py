@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     text_sentiment_weights: Path | None = Field(
         default=None, description="Three-class sentiment weights to use instead of the shipped ones (from "
                                   "'journeylens text fine-tune').")
+    text_topic_embedder: str = Field(
+        default="auto", pattern="^(auto|static|minilm)$",
+        description="Embeddings for topic clustering: 'auto' (the sentence model up to 2,000 comments, the "
+                    "static vectors above), 'static' (distilled, fast: 20k comments in seconds) or 'minilm' "
+                    "(the sentence model: better separated topics, ~100x slower on CPU).")
     text_aspects: Path | None = Field(
         default=None, description="YAML of comment aspects and their seed phrases (default: the shipped list; "
                                   "see docs/text.md).")

@@ -22,7 +22,8 @@ def test_funnel_chart_counts_in_step_order(shop: Any) -> None:
     fig = funnel(events, steps=["Visit", "Purchase", "Support call"]).figure()
     assert fig.layout.xaxis.tickformat == COUNT_AXIS["tickformat"] and "Customers" in _title(fig.layout.xaxis)
     assert "Funnel step" in _title(fig.layout.yaxis)
-    assert list(fig.layout.yaxis.categoryarray) == ["Support call", "Purchase", "Visit"]  # drawn top-down
+    assert list(fig.layout.yaxis.categoryarray) == ["Visit", "Purchase", "Support call"]  # a funnel draws top-down
+    assert fig.layout.yaxis.autorange in (None, "reversed")  # Plotly's funnel default: the first step on top
     assert "percentInitial" in fig.data[0].texttemplate and ":," in fig.data[0].texttemplate
     split = funnel(events, steps=["Visit", "Purchase"], breakdown_col="channel").figure()
     assert split.layout.showlegend and split.layout.legend.title.text == "channel"

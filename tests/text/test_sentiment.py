@@ -67,3 +67,13 @@ def test_minilm_logreg_labels_clear_sentences() -> None:
     labels = [label for _, label in model.score(["I absolutely love this phone, it works perfectly",
                                                  "Terrible. It broke after two days and support ignored me"])]
     assert labels == ["pos", "neg"]
+
+
+def test_not_scored_comments_say_why() -> None:
+    from journeylens.text.language import not_scored_reason
+
+    assert not_scored_reason("Great service", "en") is None
+    assert not_scored_reason("Great service", None) is None  # unknown is scored as English
+    reason = not_scored_reason("Die App stürzt ständig ab", "de-DE")
+    assert reason is not None and "'de'" in reason and "English only" in reason
+    assert not_scored_reason("   ", None) == "empty comment"

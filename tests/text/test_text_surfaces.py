@@ -90,3 +90,33 @@ def test_http_aspects_and_corrections(client: Any) -> None:
     assert [(c["response_id"], c["label"]) for c in latest] == [("r4", "pos")]  # the newest wins
     evaluation = http.get("/v1/text/corrections/evaluation", headers=reader).json()
     assert evaluation["n"] == 1 and evaluation["accuracy"] == 1.0 and evaluation["model"] == "minilm-3class"
+
+
+def test_cli_fine_tune_from_corrections_alone(warehouse_file: str, tmp_path: Path) -> None:
+    from journeylens.text.threeclass import ThreeClassModel, ThreeClassWeights
+
+    env = {"JOURNEYLENS_CACHE_DIR": str(tmp_path / "cache"),
+           "JOURNEYLENS_APP_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+    corrected = {"r1": ("The card arrived after three weeks", "negative"),
+                 "r4": ("I changed my address on Tuesday.", "neutral")}
+    runner = CliRunner()
+    for response_id, (comment, label) in corrected.items():
+        done = runner.invoke(cli, ["--warehouse", warehouse_file, "text", "correct", response_id, comment, label,
+                                   "--json"], env=env)
+        assert done.exit_code == 0, done.output
+    out = tmp_path / "tuned.npz"
+    result = runner.invoke(cli, ["--warehouse", warehouse_file, "text", "fine-tune", "--out", str(out), "--json"],
+                           env=env)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["method"] == "from_corrections" and payload["corrections"] == 2 and payload["public"] == 0
+    texts = [comment for comment, _ in corrected.values()]
+    wanted = [{"negative": "neg", "neutral": "neu"}[label] for _, label in corrected.values()]
+    before = [label for _, label in ThreeClassModel().score(texts)]
+    after = [label for _, label in ThreeClassModel(ThreeClassWeights.load(out)).score(texts)]
+    assert before == ["neu", "neu"] and after == wanted  # the shipped model misses the complaint
+    # The prior keeps the rest of the model: unrelated comments keep their labels.
+    others = ["I love this bank, everything was perfect", "Terrible, rude and slow", "I moved house in May.",
+              "Thanks", "Quick and easy"]
+    assert [label for _, label in ThreeClassModel(ThreeClassWeights.load(out)).score(others)] == \
+        [label for _, label in ThreeClassModel().score(others)]

@@ -10,7 +10,7 @@ import pytest
 from journeylens.text.corpora import CLASSES, label_from_mean, load_corpora
 from journeylens.text.evaluation import fit_three_class, scores, tune_vader_band, vader_labels
 from journeylens.text.sentiment import default_model, get_model
-from journeylens.text.threeclass import ThreeClassWeights, shipped_weights
+from journeylens.text.threeclass import LEXICON_FEATURES, ThreeClassWeights, shipped_weights
 
 DATA = Path(__file__).parents[1] / "data"
 pytest.importorskip("sentence_transformers")
@@ -46,7 +46,9 @@ def test_negation_contrast_and_neutral(model, text: str, allowed: set[str]) -> N
 
 def test_the_shipped_weights_are_small_and_say_what_they_were_trained_on() -> None:
     weights = shipped_weights()
-    assert weights.coef.shape == (3, 775) and 0.3 <= weights.temperature <= 3.0
+    # The shipped default is still session 2's model (ADR 0070): raw embeddings + the first 7 cues.
+    assert weights.projection is None and weights.coef.shape == (3, 2 * 384 + 7) and len(LEXICON_FEATURES) == 18
+    assert 0.3 <= weights.temperature <= 3.0
     assert "vader_tweets" in weights.trained_on and "uci_yelp" in weights.trained_on
     assert (Path(__file__).parents[2] / "src/journeylens/text/models/sentiment_3class.npz").stat().st_size < 50_000
 

@@ -92,7 +92,8 @@ class FunnelResult(Result):
         breakdown = self.params.get("breakdown_col")
         fig.update_layout(showlegend=breakdown is not None, legend_title_text=str(breakdown or ""))
         axis_count(fig, "x", title="Customers reaching the step")
-        return axis_category(fig, "y", title="Funnel step (in order)", order=steps[::-1])
+        # Funnel traces draw their y axis reversed (first category on top), so steps go in as they are.
+        return axis_category(fig, "y", title="Funnel step (in order)", order=steps)
 
 
 def stats_plain(test: Mapping[str, Any]) -> Any:

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 
 from journeylens.analyses.result import Result, plain
 from journeylens.errors import ParameterError
+from journeylens.text.language import not_scored_reason
 from journeylens.text.sentiment import NOT_SCORED, SentimentModel, get_model, score_texts
 
 COMMENT_COLUMNS: tuple[str, ...] = ("response_id", "customer_id", "timestamp", "touchpoint", "channel",
@@ -80,13 +81,17 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Counts per label and the mean score of the scored comments."""
     counts = {label: 0 for label in ("pos", "neu", "neg", NOT_SCORED)}
     scores = []
+    languages: Counter[str] = Counter()
     for row in rows:
         counts[row["label"]] += 1
+        if row["label"] == NOT_SCORED and row.get("language"):
+            languages[str(row["language"])] += 1
         if row["score"] is not None:
             scores.append(row["score"])
     scored = len(scores)
     return {"n": len(rows), "positive": counts["pos"], "neutral": counts["neu"], "negative": counts["neg"],
-            "not_scored": counts[NOT_SCORED], "mean_score": sum(scores) / scored if scored else None,
+            "not_scored": counts[NOT_SCORED], "not_scored_languages": dict(languages.most_common()),
+            "mean_score": sum(scores) / scored if scored else None,
             "negative_share": counts["neg"] / scored if scored else None}
 
 
@@ -103,7 +108,9 @@ def score_comments(feedback: ir.Table, *, model: str | SentimentModel | None = N
                              definition=definition)
     scored = score_texts([c["comment"] for c in comments], [c.get("language") for c in comments], chosen)
     rows = [{**{k: c.get(k) for k in ("response_id", "customer_id", "timestamp", "touchpoint", "stage")},
-             "language": lang, "score": value, "label": label, "comment": c["comment"]}
+             "language": lang, "score": value, "label": label,
+             "not_scored_reason": not_scored_reason(c["comment"], lang) if label == NOT_SCORED else None,
+             "comment": c["comment"]}
             for c, (value, label, lang) in zip(comments, scored, strict=True)]
     groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:

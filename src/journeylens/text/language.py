@@ -75,6 +75,17 @@ def is_scored(language: str | None) -> bool:
     return base is None or base in SCORED_LANGUAGES
 
 
+def not_scored_reason(text: str | None, language: str | None) -> str | None:
+    """Why a comment gets no sentiment (None when it is scored): the reason shown next to
+    ``label = "not_scored"`` (ADR 0072: no model here is measured on other languages)."""
+    if not text or not text.strip():
+        return "empty comment"
+    if is_scored(language):
+        return None
+    return (f"language '{base_language(language)}' is not scored: the sentiment and aspect models are trained "
+            f"and measured on English only (scored: {', '.join(SCORED_LANGUAGES)})")
+
+
 def is_english(language: str | None) -> bool:
     """Unknown counts as English (see the module docstring)."""
     return is_scored(language)

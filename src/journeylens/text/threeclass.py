@@ -1,22 +1,27 @@
 """The default sentiment model: three classes (neg / neu / pos) with calibrated probabilities.
 
-Features per comment (ADR 0045):
+Features per comment (ADR 0045, revised in ADR 0070):
 
-* the all-MiniLM-L6-v2 sentence embedding of the whole comment (384 floats);
-* the embedding of the clause after the last contrast word (``but``, ``however``, ...), or of
-  the whole comment when there is none — the verdict usually follows the "but";
-* a few lexicon cues: VADER's compound, positive, neutral and negative shares for the comment
-  and VADER's compound for the contrast clause, a negation count and a contrast flag.
+* the all-MiniLM-L6-v2 sentence embedding of the whole comment and of the clause after the
+  last contrast word (``but``, ``however``, ...; the whole comment when there is none — the
+  verdict usually follows the "but"), each projected onto :data:`PROJECTION_DIMENSIONS`
+  principal components fitted on the training texts (the projection ships with the weights);
+* eighteen lexicon cues from three independent lexicons: VADER (compound, positive, neutral and
+  negative shares, the contrast clause's compound, the lowest and highest clause compound),
+  TextBlob/pattern (polarity and *subjectivity* of the comment and of the contrast clause —
+  subjectivity is what separates a neutral statement from an opinion), AFINN (total and per
+  word), a negation count, a contrast flag, exclamation marks, a question mark and the length.
 
 A multinomial logistic regression (class-balanced, on standardised features folded back into the
 weights) maps them to P(neg), P(neu), P(pos); a temperature fitted on a held-out fifth of the
-training data calibrates the probabilities. The label is the most
-probable class; ``score = P(pos) − P(neg)`` in −1..1. Weights (≈ 10 KB) ship in
-``text/models/sentiment_3class.npz``; retrain with ``python -m journeylens.text.training``.
+training data calibrates the probabilities. The label is the most probable class;
+``score = P(pos) − P(neg)`` in −1..1. Weights (≈ 300 KB with the projection) ship in
+``text/models/sentiment_3class.npz``; retrain with ``python -m journeylens.text.evaluation``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,13 +31,19 @@ from typing import Any
 
 import numpy as np
 
-from journeylens.text.clauses import contrast_tail
+from journeylens.text.clauses import clauses, contrast_tail
 from journeylens.text.corpora import CLASSES
 
 _NEGATION = re.compile(r"\b(?:not|no|never|nothing|nobody|none|neither|nor|cannot|without|hardly|barely|"
                        r"\w+n't|dont|didnt|doesnt|wasnt|isnt|cant|wont)\b", re.IGNORECASE)
-LEXICON_FEATURES: tuple[str, ...] = ("vader_compound", "vader_pos", "vader_neu", "vader_neg", "tail_compound",
-                                     "negations", "has_contrast")
+LEXICON_FEATURES: tuple[str, ...] = (
+    "vader_compound", "vader_pos", "vader_neu", "vader_neg", "tail_compound", "negations", "has_contrast",
+    "textblob_polarity", "textblob_subjectivity", "tail_textblob_polarity", "tail_textblob_subjectivity",
+    "afinn", "afinn_per_word", "min_clause_compound", "max_clause_compound", "exclamations", "question",
+    "log_words")
+#: Principal components kept of each of the two sentence embeddings.
+PROJECTION_DIMENSIONS = 192
+EMBEDDING_DIMENSIONS = 384
 _LABEL = {"neg": "neg", "neu": "neu", "pos": "pos"}
 
 
@@ -43,15 +54,40 @@ def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
+@lru_cache(maxsize=1)
+def _afinn() -> Any:
+    from afinn import Afinn
+
+    return Afinn()
+
+
+def _textblob(text: str) -> tuple[float, float]:
+    from textblob import TextBlob
+
+    sentiment = TextBlob(text).sentiment
+    return float(sentiment.polarity), float(sentiment.subjectivity)
+
+
 def lexicon_features(text: str, tail: str | None) -> list[float]:
-    scores = _vader().polarity_scores(text)
-    tail_compound = _vader().polarity_scores(tail)["compound"] if tail else scores["compound"]
+    """The :data:`LEXICON_FEATURES` of one comment (``tail``: its contrast clause, or None)."""
+    vader = _vader()
+    scores = vader.polarity_scores(text)
+    tail_compound = vader.polarity_scores(tail)["compound"] if tail else scores["compound"]
+    polarity, subjectivity = _textblob(text)
+    tail_polarity, tail_subjectivity = _textblob(tail) if tail else (polarity, subjectivity)
+    words = max(len(text.split()), 1)
+    afinn = float(_afinn().score(text))
+    clause_compounds = [vader.polarity_scores(c)["compound"] for c in clauses(text)] or [scores["compound"]]
     return [scores["compound"], scores["pos"], scores["neu"], scores["neg"], tail_compound,
-            min(len(_NEGATION.findall(text)), 3) / 3.0, 1.0 if tail else 0.0]
+            min(len(_NEGATION.findall(text)), 3) / 3.0, 1.0 if tail else 0.0,
+            polarity, subjectivity, tail_polarity, tail_subjectivity, math.tanh(afinn / 5), afinn / words,
+            min(clause_compounds), max(clause_compounds), min(text.count("!"), 3) / 3.0,
+            1.0 if "?" in text else 0.0, math.log1p(words) / 4]
 
 
 def features(texts: Sequence[str], *, embed_cache: Any = None, batch_size: int = 128) -> np.ndarray:
-    """The feature matrix (len(texts) x 775) described in the module docstring."""
+    """The raw feature matrix: whole-comment embedding (384), contrast-clause embedding (384) and
+    the :data:`LEXICON_FEATURES`; :class:`ThreeClassWeights` projects the embeddings."""
     from journeylens.text.embeddings import embed
 
     tails = [contrast_tail(t) for t in texts]
@@ -66,28 +102,51 @@ def features(texts: Sequence[str], *, embed_cache: Any = None, batch_size: int =
 
 @dataclass(frozen=True)
 class ThreeClassWeights:
-    """Multinomial logistic regression: softmax((x·coefᵀ + intercept) / temperature)."""
+    """Multinomial logistic regression: softmax((z·coefᵀ + intercept) / temperature), where z is the
+    raw feature row with each of its two embeddings replaced by ``(e − projection_mean)·projection``
+    (weights saved before the projection existed apply to the raw row)."""
 
     coef: np.ndarray  # 3 x n_features, rows in CLASSES order
     intercept: np.ndarray  # 3
     temperature: float = 1.0
     trained_on: str = ""
+    projection: np.ndarray | None = None  # 384 x PROJECTION_DIMENSIONS
+    projection_mean: np.ndarray | None = None  # 384
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """Raw feature rows → the rows the logistic regression reads."""
+        if self.projection is None or self.projection_mean is None:
+            return x[:, : self.coef.shape[1]]
+        d = EMBEDDING_DIMENSIONS
+        whole = (x[:, :d] - self.projection_mean) @ self.projection
+        tail = (x[:, d: 2 * d] - self.projection_mean) @ self.projection
+        return np.hstack([whole, tail, x[:, 2 * d:]])
+
+    def logits(self, z: np.ndarray) -> np.ndarray:
+        """Uncalibrated logits of projected rows ``z``."""
+        return np.asarray(z @ self.coef.T + self.intercept)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        logits = (x @ self.coef.T + self.intercept) / self.temperature
+        logits = self.logits(self.project(x)) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
     def save(self, path: Any) -> None:
-        np.savez_compressed(path, coef=self.coef.astype(np.float32), intercept=self.intercept.astype(np.float32),
-                            temperature=np.array([self.temperature]), trained_on=np.array([self.trained_on]))
+        arrays: dict[str, Any] = {"coef": self.coef.astype(np.float32), "intercept": self.intercept.astype(np.float32),
+                                  "temperature": np.array([self.temperature]), "trained_on": np.array([self.trained_on])}
+        if self.projection is not None and self.projection_mean is not None:
+            arrays.update(projection=self.projection.astype(np.float32),
+                          projection_mean=self.projection_mean.astype(np.float32))
+        np.savez_compressed(path, **arrays)
 
     @classmethod
     def load(cls, path: Any) -> ThreeClassWeights:
         with np.load(path) as data:
+            projection = data["projection"].astype(np.float64) if "projection" in data.files else None
+            mean = data["projection_mean"].astype(np.float64) if "projection_mean" in data.files else None
             return cls(data["coef"].astype(np.float64), data["intercept"].astype(np.float64),
-                       float(data["temperature"][0]), str(data["trained_on"][0]))
+                       float(data["temperature"][0]), str(data["trained_on"][0]), projection, mean)
 
 
 def shipped_weights() -> ThreeClassWeights:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-
 
 def test_transitions_by_an_event_property_over_http(client_for: Any) -> None:
     client = client_for("viewer")
@@ -85,24 +83,6 @@ def test_funnel_and_map_reconciled_on_the_demo(client_for: Any) -> None:
         assert row["on_map"] == row["reached"] + row["never_step_1"] + row["stopped_earlier"] + row["not_after_previous"]
     html = client.get("/funnel", params={"steps": ",".join(steps)}).text
     assert 'id="funnel-vs-map"' in html and "On the journey map" in html
-
-
-#: The most frequent function words of the demo's other comment languages (nl, de, fr, es).
-FOREIGN_STOPWORDS = frozenset(
-    ["de", "het", "een", "en", "van", "ik", "niet", "dat", "is", "op", "te", "zijn", "met", "voor", "maar", "heel", "der", "die", "das", "und", "nicht", "ich", "ist", "zu", "mit", "sehr", "war", "le", "la", "les", "et", "un", "une", "je", "pas", "est", "très", "pour", "du", "des", "que", "el", "los", "las", "y", "una", "que", "muy", "no", "por", "con", "para", "es", "lo"])
-
-
-@pytest.mark.slow
-def test_no_topic_is_made_of_another_languages_stopwords(client_for: Any) -> None:
-    """Issue 10's "never show a topic made of another language's stopwords", on the demo
-    (comments in five languages): topics are found in English comments only."""
-    payload = client_for("viewer").get("/v1/text/topics").json()
-    assert payload["excluded_non_english"] > 0  # the demo's Dutch, German, French, Spanish comments
-    assert payload["topics"]
-    for topic in payload["topics"]:
-        words = [w for phrase in [topic["label"], *topic["keyphrases"]] for w in phrase.lower().split()]
-        foreign = [w for w in words if w in FOREIGN_STOPWORDS]
-        assert len(foreign) <= len(words) // 4, (topic["label"], foreign)
 
 
 def test_a_touchpoint_with_a_target_never_says_no_target() -> None:

@@ -2,7 +2,7 @@
 
     journeylens text correct RESPONSE_ID "comment text" negative|neutral|positive [--aspect ID] [--json]
     journeylens text corrections [--evaluate] [--model minilm-3class] [--json]
-    journeylens text fine-tune --corpora tests/data --out weights.npz [--json]
+    journeylens text fine-tune --out weights.npz [--corpora tests/data] [--json]
 """
 
 from __future__ import annotations
@@ -69,12 +69,14 @@ def corrections_cmd(ctx: typer.Context,
 
 @text_app.command("fine-tune")
 def fine_tune_cmd(ctx: typer.Context,
-                  corpora: Annotated[str, typer.Option("--corpora", help="Directory with vader_ground_truth/ and "
-                                                                          "uci_sentiment/ (the public corpora).")],
                   out: Annotated[str, typer.Option("--out", help="Where to write the new weights (.npz).")],
+                  corpora: Annotated[str | None, typer.Option(
+                      "--corpora", help="Optional: retrain from scratch on this directory's public corpora "
+                                        "(vader_ground_truth/, uci_sentiment/) plus the corrections.")] = None,
                   as_json: JsonOpt = False) -> None:
-    """Retrain the three-class weights on the public corpora plus the corrections. Use them with
-    JOURNEYLENS_TEXT_SENTIMENT_WEIGHTS=OUT. JSON: {out, corrections, public, trained_on}."""
+    """Fine-tune the three-class weights on the stored corrections (the current weights are the
+    prior), or with --corpora retrain on the public corpora plus the corrections. Use them with
+    JOURNEYLENS_TEXT_SENTIMENT_WEIGHTS=OUT. JSON: {out, method, corrections, public, trained_on}."""
     from journeylens.text.cache import EmbeddingCache
     from journeylens.text.embeddings import MODEL_NAME
 
