@@ -87,10 +87,13 @@ class DailyStatsCache:
             delta = _aggregate(fresh, keys, aggregations)
             frame = _add(entry.frame, delta, keys)
             self._count("incremental")
+            # The covered rows were just checked unchanged, so only the new ones are hashed.
+            new_rows, new_hash = _fingerprint(source, hi, after=entry.seq)
+            rows, key_hash = entry.rows + new_rows, entry.key_hash + new_hash
         else:
             frame = _aggregate(table.filter(table._seq <= hi), keys, aggregations)
             self._count("full")
-        rows, key_hash = _fingerprint(source, hi)
+            rows, key_hash = _fingerprint(source, hi)
         self._store(signature, _Entry(hi, rows, key_hash, frame))
         return frame
 
@@ -126,9 +129,12 @@ def _single_source(table: ir.Table) -> ir.Table | None:
     return base
 
 
-def _fingerprint(source: ir.Table, seq: int) -> tuple[int, int]:
-    """Rows with ``_seq <= seq`` and the sum of a hash of each whole row (modulo a prime)."""
+def _fingerprint(source: ir.Table, seq: int, after: int | None = None) -> tuple[int, int]:
+    """Rows with ``after < _seq <= seq`` and the sum of a hash of each whole row (each hash
+    modulo a prime). Counts and sums of disjoint ranges add up to those of their union."""
     covered = source.filter(source._seq <= seq)
+    if after is not None:
+        covered = covered.filter(covered._seq > after)
     hashed = ibis.literal(0, "int64")
     for name in covered.columns:
         hashed = (hashed * 31 + (covered[name].hash() % HASH_MODULUS)) % HASH_MODULUS
