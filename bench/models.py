@@ -40,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -268,7 +269,13 @@ def run(step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(step, args, queue))
     process.start()
-    out: dict[str, Any] = queue.get()
+    while True:  # a child that dies without an answer must not leave this process (and its lock) waiting
+        try:
+            out: dict[str, Any] = queue.get(timeout=5)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"{step.__name__} failed (exit code {process.exitcode})") from None
     process.join()
     return out
 

@@ -2,7 +2,9 @@
 ``sat_app`` is the top driver of relationship NPS and sits in "fix first"; customers who switch
 to the call centre and customers with repeat call-centre contacts churn more (the top journey driver
 of churn and one of the top three). The planted KYC drop-off is the top funnel driver of conversion, and the
-what-if of bringing it down to the other steps' rate agrees with the answer the demo implies."""
+what-if of bringing it down to the other steps' rate agrees with the answer the demo implies. Customers who
+start online and then call in the same visit have a planted NPS gap: it tops the journey drivers of NPS, and the
+NPS what-if on that journey lever recovers the planted change."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tests.surfaces.web.conftest import PASSWORD, sign_in
 import journeylens
 from journeylens import JourneyLens
 from journeylens.demo.build import build_demo
-from journeylens.demo.planted import DRIVERS, KYC_DROP_OFF
+from journeylens.demo.planted import CHANNEL_SWITCH, DRIVERS, KYC_DROP_OFF
 from journeylens.models.journey_drivers import customer_table
 from journeylens.operations import users
 from journeylens.operations.appdb import AppDatabase
@@ -96,3 +98,23 @@ def test_drop_off_what_if_matches_the_answer_the_demo_implies(demo: tuple[Settin
     result = lens.what_if(target="conversion", changes={name: -cut}, funnel=KYC_FUNNEL).to_dict()
     assert result["delta"] == pytest.approx(truth, rel=0.15)
     assert result["low"] < result["predicted"] <= result["high"] + 1e-9
+
+
+def test_planted_switch_gap_tops_the_nps_journey_drivers_and_the_lever_recovers_it(
+        demo: tuple[Settings, JourneyLens]) -> None:
+    """Removing the online-then-call visits of every customer who had one raises their NPS by the
+    planted gap: the what-if's 95 % interval must hold that answer and exclude no change."""
+    _, lens = demo
+    rows = lens.drivers(target="nps", journey=True).to_dict()["drivers"]
+    top = {r["driver"]: r for r in rows[:3]}
+    assert "contact_switches_in_episode" in top, [r["driver"] for r in rows]
+    assert top["contact_switches_in_episode"]["effect"] < 0
+    name = "contact_switches_in_episode"
+    X, _, _, _ = customer_table(lens.events(), lens.warehouse.table("feedback"), target="nps",
+                                definition=lens.definition, keep=[name])
+    share = float(X[name].mean())
+    truth = -CHANNEL_SWITCH.nps_gap_points * share
+    result = lens.what_if(target="nps", changes={name: -share}).to_dict()
+    assert "journey drivers" in result["method"]
+    assert result["low"] <= result["baseline"] + truth <= result["high"]
+    assert result["low"] > result["baseline"]
