@@ -1,7 +1,8 @@
 """The driver relations planted in the demo are found from the dashboard pages alone:
 ``sat_app`` is the top driver of relationship NPS and sits in "fix first"; customers who switch
-to the call centre and customers with repeat call-centre contacts churn more (the top journey driver
-of churn and one of the top three). The planted KYC drop-off is the top funnel driver of conversion, and the
+to the call centre and customers with repeat call-centre contacts churn more (the switch, measured
+twice — any switch and the online-then-call visit —, tops the journey drivers of churn, repeat
+contacts follow in the top four). The planted KYC drop-off is the top funnel driver of conversion, and the
 what-if of bringing it down to the other steps' rate agrees with the answer the demo implies. Customers who
 start online and then call in the same visit have a planted NPS gap: it tops the journey drivers of NPS, and the
 NPS what-if on that journey lever recovers the planted change."""
@@ -67,10 +68,11 @@ def test_planted_contact_problems_top_the_churn_journey_drivers(analyst: TestCli
     table = html.split("Journey drivers of churn, most important first", 1)[1].split("</tbody>", 1)[0]
     rows = re.findall(r"<tr[^>]*><th scope=\"row\">([^<]+)</th>(.*?)</tr>", table, re.S)
     names = [name for name, _ in rows]
-    assert names[0] == "switches_to_contact", names
-    assert "repeat_contacts" in names[:3], names
+    switch = ("switches_to_contact", "contact_switches_in_episode")  # two measures of the one planted switch
+    assert names[0] in switch and set(switch) <= set(names[:4]), names
+    assert "repeat_contacts" in names[:4], names  # the second planted churn driver, after the two switch measures
     cells = dict(rows)
-    assert "churn +" in cells["switches_to_contact"] and "churn +" in cells["repeat_contacts"]
+    assert "churn +" in cells[names[0]] and "churn +" in cells["repeat_contacts"]
 
 
 KYC_FUNNEL = ["Open account online", KYC_DROP_OFF.touchpoint, KYC_DROP_OFF.next_touchpoint]
