@@ -3,7 +3,9 @@
 Pipeline: English comments → embeddings (``embedder="auto"``, the default: the all-MiniLM-L6-v2
 sentence model, batched and cached per comment, for up to :data:`AUTO_MINILM_UP_TO` comments —
 where it is affordable and separates topics better — and above that the static vectors distilled
-from it, thousands of comments per second; ``"minilm"`` / ``"static"`` force one; ADR 0071) → KMeans (single-threaded: on a shared 2-core
+from it, thousands of comments per second, with their common component removed and a lexical
+TF-IDF part beside them (:mod:`journeylens.text.topic_space`, ADR 0091); ``"minilm"`` /
+``"static"`` force one; ADR 0071) → KMeans (single-threaded: on a shared 2-core
 machine OpenMP threads spin against each other and a 20k-comment fit takes 5x longer), with k chosen by the cosine silhouette on a sample when not given → near-duplicate
 topics merged → each topic named by the comment phrase nearest its centre and described by
 its most distinctive key phrases (class-based TF-IDF over 1-3-grams, English stop words
