@@ -134,10 +134,10 @@ class AspectMatcher:
         return self._seed_vectors
 
     def _topic_seed_vectors(self) -> list[np.ndarray]:
-        from journeylens.text.embeddings import embed, load_encoder
+        from journeylens.text.embeddings import DIMENSIONS, embed
 
         if self._topic_seeds is None:
-            dims = load_encoder().get_sentence_embedding_dimension()
+            dims = DIMENSIONS
             self._topic_seeds = []
             for spec in self.specs:
                 words = [s.rstrip("*") for s in spec.seeds if _content_word(s.rstrip("*"))]
