@@ -90,11 +90,15 @@ def _profiles(table: ir.Table, source: str, values: dict[str, ir.Value], top: in
 
 
 def discover(events: ir.Table | None, feedback: ir.Table | None, customers: ir.Table | None, *,
-             top: int = 5, sample_rows: int = SAMPLE_ROWS) -> PropertiesResult:
-    """Every property that can split a number, with its distinct count and top values."""
+             top: int = 5, sample_rows: int = SAMPLE_ROWS, sources: Sequence[str] = SOURCES) -> PropertiesResult:
+    """Every property that can split a number, with its distinct count and top values (of the
+    ``sources`` asked for: ``event``, ``feedback``, ``customer``)."""
+    unknown = set(sources) - set(SOURCES)
+    if unknown:
+        raise ParameterError(f"Unknown property source {sorted(unknown)[0]!r}; allowed: {', '.join(SOURCES)}.")
     rows: list[dict[str, Any]] = []
     for source, table in (("event", events), ("feedback", feedback), ("customer", customers)):
-        if table is None:
+        if table is None or source not in sources:
             continue
         values: dict[str, ir.Value] = {}
         if source == "customer":

@@ -63,7 +63,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("POST", "/v1/journey/check"): "read", ("POST", "/journey-definition/check"): "read",
     # one customer's journey and identities: customer lookup (admin, analyst, agent; read keys)
     ("GET", "/v1/identities"): "customer.lookup",
-    ("GET", "/customers"): "customer.lookup", ("GET", "/customers/{customer_id:path}"): "customer.lookup",
+    ("GET", "/customers"): "customer.lookup", ("GET", "/data-health/identities"): "customer.lookup", ("GET", "/customers/{customer_id:path}"): "customer.lookup",
     ("GET", "/v1/customers/{customer_id:path}"): "customer.lookup",
     # data in
     **{("POST", p): "ingest" for p in _COLLECTOR},

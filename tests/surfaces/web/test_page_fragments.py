@@ -75,3 +75,21 @@ def test_channel_impact_loads_after_the_channel_page(client_for: Any, web_env: A
     impact = client.get("/channels/impact").text
     rows = re.findall(r'<th scope="row">([^<]+)</th>', impact)
     assert len(rows) == len(web_env.lens.switch_impact())
+
+
+def test_identities_load_after_data_health_for_lookup_roles_only(client_for: Any, web_env: Any) -> None:
+    from journeylens.ingest.stitching import identity_report
+
+    analyst, viewer = client_for("analyst"), client_for("viewer")
+    full = with_fragments(analyst, "/data-health")
+    stats = identity_report(web_env.lens.warehouse.table("events"), limit=20).to_dict()["stats"]
+    for key, value in stats.items():
+        assert f"<dt>{key.replace('_', ' ')}</dt>" in full and value is not None
+    assert "/data-health/identities" not in viewer.get("/data-health").text
+    assert viewer.get("/data-health/identities", follow_redirects=False).status_code in (303, 403)
+
+
+def test_cohort_builder_profiles_the_customers_only(web_env: Any) -> None:
+    lens = web_env.lens
+    everything = [r for r in lens.properties(top=20).to_dict() if r["source"] == "customer"]
+    assert lens.properties(top=20, sources=("customer",)).to_dict() == everything

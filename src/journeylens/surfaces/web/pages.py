@@ -183,7 +183,7 @@ def _builder(p: Page, query: dict[str, str]) -> dict[str, Any]:
     from journeylens.analyses.cohort_builder import cohort_text
     from journeylens.analyses.cohorts import CHANNEL_COHORTS
 
-    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES)
+    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES, sources=("customer",))
     attributes = [{"name": r["property"], "values": [v["value"] for v in r["top_values"]]}
                   for r in (properties.to_dict() if properties else [])
                   if r["source"] == "customer" and 1 < r["distinct"] <= BUILDER_MAX_VALUES]
