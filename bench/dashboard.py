@@ -222,11 +222,12 @@ def child(page: str, warehouse: str, journey: str, repeat: int, reference: bool)
         from journeylens.surfaces.web.cache import ResultCache
 
         results = web_views.Results(lens_pool(SimpleNamespace(), lens), ResultCache())
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for view, params in calls:
             with contextlib.suppress(journeylens.JourneyLensError):
                 results.get(view, **params)
-        print(json.dumps({"seconds": time.perf_counter() - started}), flush=True)
+        print(json.dumps({"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu_started}),
+              flush=True)
         os._exit(0)
 
     from fastapi.testclient import TestClient
@@ -246,9 +247,9 @@ def child(page: str, warehouse: str, journey: str, repeat: int, reference: bool)
     web_views.Results.get = recording_get  # type: ignore[method-assign]
     with TestClient(app, follow_redirects=False) as client:
         _sign_in(client)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(page)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         verdict = check_page(page, response.status_code, response.text)
         page_views = list(timings)
         fragment_rows = []
@@ -256,7 +257,7 @@ def child(page: str, warehouse: str, journey: str, repeat: int, reference: bool)
             began = time.perf_counter()
             answer = client.get(url)
             fragment_rows.append((url, answer.status_code, time.perf_counter() - began))
-        complete = time.perf_counter() - started
+        complete, complete_cpu = time.perf_counter() - started, time.process_time() - cpu_started
         warm = []
         for _ in range(repeat):
             began = time.perf_counter()
@@ -266,6 +267,7 @@ def child(page: str, warehouse: str, journey: str, repeat: int, reference: bool)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     unique = list({(view, web_views._freeze(params)): (view, params) for view, params in asked}.values())
     print(json.dumps({"status": response.status_code, "check": verdict, "seconds": seconds, "complete": complete,
+                      "cpu": cpu, "complete_cpu": complete_cpu,
                       "fragments": fragment_rows, "warm": statistics.median(warm) if warm else None,
                       "views": page_views, "rss_mb": rss,
                       "calls": base64.b64encode(pickle.dumps(unique)).decode()}), flush=True)
@@ -295,10 +297,14 @@ def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str], 
     result = _run_child([page, warehouse, journey, str(repeat)], env, timeout_s)
     result["reference"] = None
     if reference and result.get("calls") and result.get("views"):
-        ref = _run_child([page, warehouse, journey, "0", "--reference"], {**env, "BENCH_VIEWS": result["calls"]},
+        ref = _run_child([page, warehouse, journey, "0", "reference"], {**env, "BENCH_VIEWS": result["calls"]},
                          timeout_s)
-        result["reference"] = ref.get("seconds")
+        result["reference"], result["reference_cpu"] = ref.get("seconds"), ref.get("cpu")
     return result
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.2f}"
 
 
 def cold_pages(args: argparse.Namespace) -> None:
@@ -326,19 +332,21 @@ def cold_pages(args: argparse.Namespace) -> None:
     load = (before, *os.getloadavg())
     print(f"\nDashboard pages, each in a fresh process, pre-warmer off ({args.warehouse}); load average "
           f"{load[0]:.1f} before, {load[1]:.1f} after")
-    print("cold: the first request; +fragments: until its hx-trigger=load fragments answered too; warm: median of "
-          f"{args.repeat} more; reference: the same analyses alone (no web), another fresh process")
-    print("\n| page | answer | cold s | +fragments s | warm s | reference s | goal s | met? | peak RSS MB |")
-    print("|---|---|---:|---:|---:|---:|---:|---|---:|")
+    print("cold: the first request; +fragments: until its hx-trigger=load fragments answered too (fetched one after "
+          f"the other); warm: median of {args.repeat} more; reference: the same analyses alone (no web), another fresh "
+          "process; CPU: seconds of CPU of the whole process (all DuckDB threads) — less sensitive to the load")
+    print("\n| page | answer | cold s | cold CPU s | +fragments s | +fragments CPU s | warm s | reference s | "
+          "reference CPU s | goal s | met? | peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     slow = []
     for page, r in rows:
         seconds, complete = float(r["seconds"]), float(r.get("complete", float("nan")))
         met = r["check"] == "ok" and complete < GOAL_SECONDS
         slow += [] if met else [page]
-        ref = r.get("reference")
-        print(f"| `{page}` | {r['check']} | {seconds:.2f} | {complete:.2f} | {float(r.get('warm') or float('nan')):.2f} | "
-              f"{'—' if ref is None else f'{ref:.2f}'} | {GOAL_SECONDS:g} | {'yes' if met else 'NO'} | "
-              f"{float(r.get('rss_mb', float('nan'))):,.0f} |")
+        ref, ref_cpu = r.get("reference"), r.get("reference_cpu")
+        print(f"| `{page}` | {r['check']} | {seconds:.2f} | {_num(r.get('cpu'))} | {complete:.2f} | "
+              f"{_num(r.get('complete_cpu'))} | {_num(r.get('warm'))} | {_num(ref)} | {_num(ref_cpu)} | "
+              f"{GOAL_SECONDS:g} | {'yes' if met else 'NO'} | {float(r.get('rss_mb', float('nan'))):,.0f} |")
     print(f"\n{len(rows) - len(slow)} of {len(rows)} pages under {GOAL_SECONDS:g} s with their fragments; over: "
           f"{', '.join(slow) or 'none'}")
 
@@ -359,7 +367,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         page, warehouse, journey, repeat, *flags = args.child
-        child(page, warehouse, journey, int(repeat), "--reference" in flags)
+        child(page, warehouse, journey, int(repeat), "reference" in flags)
         return
     args.repeat = args.repeat if args.repeat is not None else (3 if args.cold else 30)
     if args.cold:

@@ -219,6 +219,11 @@ def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
     context: dict[str, Any] = {"title": "Micro-journeys", "sizes": sizes.to_dict() if sizes else None,
                                "sizes_error": sizes_error, "cquery": query, "touchpoints": p.touchpoint_names(),
                                "chosen": [], "builder": builder, "built_row": built_row, **p.filter_choices()}
-    if len([c for c in query.get("cohorts", "").split(",") if c]) >= 2:
-        context.update(_cohort_sections(p, query))
+    context["compare"] = len([c for c in query.get("cohorts", "").split(",") if c]) >= 2
     return render(p.request, "micro_journeys.html", context)
+
+
+@router.get("/micro-journeys/compare")
+def cohort_compare_partial(user: ReaderDep, p: PageDep) -> Response:
+    """The chosen cohorts side by side (loaded after the page: a journey map per cohort)."""
+    return render(p.request, "partials/cohort_compare.html", _cohort_sections(p, p.query))
