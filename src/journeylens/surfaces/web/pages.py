@@ -226,4 +226,4 @@ def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
 @router.get("/micro-journeys/compare")
 def cohort_compare_partial(user: ReaderDep, p: PageDep) -> Response:
     """The chosen cohorts side by side (loaded after the page: a journey map per cohort)."""
-    return render(p.request, "partials/cohort_compare.html", _cohort_sections(p, p.query))
+    return render(p.request, "partials/cohort_compare.html", {**_cohort_sections(p, p.query), "cquery": p.query})
