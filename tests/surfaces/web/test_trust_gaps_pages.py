@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 
 def test_transitions_by_an_event_property_over_http(client_for: Any) -> None:
     client = client_for("viewer")
@@ -98,3 +100,30 @@ def test_cohort_comparison_table_decodes_itself(client_for: Any) -> None:
     html = client_for("viewer").get("/micro-journeys", params=[("cohorts", "online-only"), ("cohorts", "blended")]).text
     assert 'class="sub">reached</th>' in html and 'class="sub">drop-off</th>' in html
     assert 'class="sub">to next stage</th>' in html and " · " not in html.split('class="compare"')[1].split("</table>")[0]
+
+
+@pytest.mark.slow
+def test_no_topic_is_made_of_another_languages_stopwords(client_for: Any, web_env: Any) -> None:
+    """Issue 10's "never show a topic made of another language's stopwords", on the demo (which
+    writes comments in five languages): every foreign template comment is left out of the topics,
+    counted by language with the reason, and no label or key phrase uses foreign function words."""
+    from journeylens.demo.comments import FOREIGN
+    from journeylens.text.language import detect_language, is_english
+    from journeylens.text.stopwords import foreign_function_words, is_stopword_phrase
+
+    comments = web_env.lens.warehouse.table("feedback").comment.to_pyarrow().to_pylist()
+    written = {lang: sum(1 for c in comments if c in {t for ts in by_sentiment.values() for t in ts})
+               for lang, by_sentiment in FOREIGN.items()}
+    client = client_for("viewer")
+    payload = client.get("/v1/text/topics").json()
+    assert payload["topics"] and "not in English" in payload["excluded_reason"]
+    for lang, n in written.items():
+        assert payload["excluded_languages"].get(lang, 0) >= n, (lang, n, payload["excluded_languages"])
+    for topic in payload["topics"]:
+        for phrase in [topic["label"], *topic["keyphrases"]]:
+            assert not is_stopword_phrase(phrase), phrase
+            assert foreign_function_words(phrase, list(FOREIGN))[0] is None, phrase
+        assert is_english(detect_language(topic["label"])), topic["label"]
+    tp = payload["topics"][0]["touchpoints"]
+    html = client.get(f"/touchpoints/{next(iter(tp))}/topics").text
+    assert 'id="topics-excluded"' in html and "left out" in html

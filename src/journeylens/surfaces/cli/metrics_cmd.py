@@ -21,7 +21,7 @@ import typer
 
 from journeylens.analyses.filters import Filters
 from journeylens.errors import JourneyLensError, ParameterError
-from journeylens.surfaces.cli.context import emit_json, emit_table, fail, get_ctx
+from journeylens.surfaces.cli.context import console, emit_json, emit_table, fail, get_ctx
 from journeylens.surfaces.cli.options import (
     ChannelOpt,
     CohortOpt,
@@ -161,10 +161,14 @@ def sentiment_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Option(
 def topics_cmd(ctx: typer.Context, touchpoint: TouchpointOpt = None,
                k: Annotated[int | None, typer.Option("--k", help="Number of topics (default: by silhouette).")] = None,
                period: Annotated[str, typer.Option("--period")] = "month", as_json: JsonOpt = False) -> None:
-    """JSON: {k, silhouette, comments, excluded_non_english, period, model, topics, matrix, emerging}."""
+    """JSON: {k, silhouette, comments, excluded_non_english, excluded_languages, excluded_reason, period,
+    model, topics, matrix, emerging}."""
     def render(payload: dict[str, Any]) -> None:
         emit_table(payload["topics"], title=f"{payload['k']} topics in {payload['comments']} comments",
                    columns=["topic", "label", "size", "share", "avg_sentiment", "negative_share"])
+        if payload.get("excluded_languages"):
+            counts = ", ".join(f"{lang} {n:,}" for lang, n in payload["excluded_languages"].items())
+            console.print(f"Left out {payload['excluded_non_english']:,} comments ({counts}): {payload['excluded_reason']}")
         emit_table(payload["emerging"], title="Emerging topics",
                    columns=["label", "latest_share", "before_share", "growth", "p"])
 
