@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 #: A comment is in another language when it uses at least this many of its function words …
 MIN_FOREIGN_WORDS = 2
@@ -50,7 +50,7 @@ def languages() -> tuple[str, ...]:
     return tuple(sorted(stopwordsiso.langs()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def stopwords(language: str) -> frozenset[str]:
     """Lower-case function words of ``language`` (empty for a language without a list)."""
     import stopwordsiso
@@ -58,7 +58,7 @@ def stopwords(language: str) -> frozenset[str]:
     return frozenset(w.lower() for w in stopwordsiso.stopwords(language)) if language in languages() else frozenset()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _foreign_only(language: str) -> frozenset[str]:
     return stopwords(language) - stopwords("en")
 
@@ -83,9 +83,9 @@ def foreign_function_words(text: str, candidates: Sequence[str] = ()) -> tuple[s
         found = list(dict.fromkeys(t for t in tokens if t in _foreign_only(language)))
         if len(found) > len(best[1]):
             best = (language, found)
-    language, found = best
+    told, found = best
     if len(found) >= MIN_FOREIGN_WORDS and len(found) >= MIN_FOREIGN_SHARE * len(tokens):
-        return language, found
+        return told, found
     if candidates and len(tokens) <= SHORT_WORDS and candidates[0] != "en":  # "Schlecht", "Heel goed"
         own = list(dict.fromkeys(t for t in tokens if t in _foreign_only(candidates[0])))
         if own and 2 * len(own) >= len(tokens):
