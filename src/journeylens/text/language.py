@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from journeylens.errors import EngineNotSupportedError
 from journeylens.text.stopwords import foreign_function_words
@@ -58,8 +59,16 @@ def detect_language(text: str | None, *, min_confidence: float = MIN_CONFIDENCE)
     """ISO 639-1 code of the most likely language, or ``None`` when it cannot be told (see the
     module docstring: an unsure, one-word or English call is checked against the function words
     of the identifier's candidates)."""
-    n_words = len(_WORD.findall(text or ""))
-    if not text or n_words == 0:
+    if not text:
+        return None
+    return _identify(text, min_confidence)
+
+
+@lru_cache(maxsize=200_000)
+def _identify(text: str, min_confidence: float) -> str | None:
+    """:func:`detect_language` of one text, remembered: survey comments repeat ("Great service")."""
+    n_words = len(_WORD.findall(text))
+    if n_words == 0:
         return None
     candidates = _detect(text)
     language, confidence = candidates[0]

@@ -63,6 +63,11 @@ def _foreign_only(language: str) -> frozenset[str]:
     return stopwords(language) - stopwords("en")
 
 
+@cache
+def _any_foreign() -> frozenset[str]:
+    return frozenset().union(*(_foreign_only(lang) for lang in languages() if lang != "en"))
+
+
 def words(text: str) -> list[str]:
     """Lower-case words of ``text`` (letters, with inner apostrophes)."""
     return [w.lower() for w in _WORD.findall(text)]
@@ -75,21 +80,22 @@ def foreign_function_words(text: str, candidates: Sequence[str] = ()) -> tuple[s
     of them, while every language's list would flag a few, e.g. Breton's "sort", "bad") are tried;
     none given → every language with a list."""
     tokens = words(text)
-    if not tokens:
+    distinct = [t for t in dict.fromkeys(tokens) if t in _any_foreign()]
+    if not distinct:  # most English comments stop here
         return None, []
     tried = [lang for lang in dict.fromkeys(candidates) if lang in languages()] if candidates else list(languages())
     best: tuple[str | None, list[str]] = (None, [])
     for language in (lang for lang in tried if lang != "en"):
-        found = list(dict.fromkeys(t for t in tokens if t in _foreign_only(language)))
+        found = [t for t in distinct if t in _foreign_only(language)]
         if len(found) > len(best[1]):
             best = (language, found)
     told, found = best
     if len(found) >= MIN_FOREIGN_WORDS and len(found) >= MIN_FOREIGN_SHARE * len(tokens):
         return told, found
     if candidates and len(tokens) <= SHORT_WORDS and candidates[0] != "en":  # "Schlecht", "Heel goed"
-        own = list(dict.fromkeys(t for t in tokens if t in _foreign_only(candidates[0])))
-        if own and 2 * len(own) >= len(tokens):
-            return candidates[0], own
+        short = [t for t in distinct if t in _foreign_only(candidates[0])]
+        if short and 2 * len(short) >= len(tokens):
+            return candidates[0], short
     return None, []
 
 
