@@ -20,6 +20,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 EMAIL, PASSWORD = "admin@journeylens.local", "browser-test-password"
+#: The longest any browser step may wait for the server (see the ``page`` fixture).
+WAIT_MS = 120_000
 ATTACK = "<script>alert(1)</script> logged me out twice"
 #: Where the attack comment lands: not the customer and touchpoint of the README screenshots.
 ATTACK_CUSTOMER, ATTACK_TOUCHPOINT = "C000077", "Transfer"
@@ -134,6 +136,10 @@ def page(browser: Any, live_server: LiveServer, signed_in_state: Any) -> Iterato
     context = browser.new_context(storage_state=signed_in_state, viewport={"width": 1280, "height": 900},
                                   base_url=live_server.url, accept_downloads=True)
     tab = context.new_page()
+    # Ceilings for a loaded machine (CI shares it; a cold page computes its analyses first), not
+    # pauses: every wait ends as soon as its condition holds. Playwright's default is 30 s.
+    tab.set_default_navigation_timeout(WAIT_MS)
+    tab.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     tab.on("pageerror", lambda error: errors.append(str(error)))

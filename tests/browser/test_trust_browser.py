@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from tests.browser.conftest import WAIT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -91,9 +92,7 @@ def test_cohort_built_in_the_dashboard_applies_across_pages_and_saves(page: Any,
     step reads (a URL or an element), never a fixed time."""
     from playwright.sync_api import expect
 
-    wait = 120_000  # a ceiling for a loaded machine, not a pause: each wait ends when its condition holds
-    page.set_default_timeout(wait)
-    page.set_default_navigation_timeout(wait)
+    wait = WAIT_MS  # for expect(), whose own default is 5 s; page steps have the fixture's ceiling
     page.goto("/micro-journeys")
     expect(page.get_by_role("button", name="Build cohort")).to_be_visible(timeout=wait)
     page.get_by_label("segment", exact=True).select_option(["business", "mass"])

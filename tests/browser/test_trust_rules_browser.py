@@ -12,16 +12,6 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-#: A ceiling for a loaded machine, not a pause: each wait ends as soon as its condition holds.
-WAIT_MS = 120_000
-
-
-@pytest.fixture
-def tab(page: Any) -> Any:
-    page.set_default_timeout(WAIT_MS)
-    page.set_default_navigation_timeout(WAIT_MS)
-    return page
-
 
 def _layout(page: Any, plot_id: str) -> dict[str, Any]:
     page.wait_for_selector(f"#{plot_id} .main-svg")
@@ -29,39 +19,39 @@ def _layout(page: Any, plot_id: str) -> dict[str, Any]:
     return layout
 
 
-def test_overview_charts_follow_the_chart_rules(tab: Any) -> None:
-    tab.goto("/")
+def test_overview_charts_follow_the_chart_rules(page: Any) -> None:
+    page.goto("/")
     scales = {"trend-nps": [-100, 100], "trend-csat": [0, 1], "trend-ces": [1, 7], "outcomes": [0, 1]}
     for plot, scale in scales.items():
-        layout = _layout(tab, plot)
+        layout = _layout(page, plot)
         assert layout["xaxis"]["title"]["text"] and layout["yaxis"]["title"]["text"], plot
         assert layout["yaxis"]["range"] == scale, plot  # the metric's own scale, not the data's
         assert "hollow" in layout["xaxis"]["title"]["text"]  # incomplete periods are marked (hollow)
-    assert "%" in _layout(tab, "trend-csat")["yaxis"]["tickformat"]  # CSAT in %, not 0.8
+    assert "%" in _layout(page, "trend-csat")["yaxis"]["tickformat"]  # CSAT in %, not 0.8
 
 
-def test_freshness_is_stated_with_the_data_range(tab: Any) -> None:
-    tab.goto("/data-health")
-    main = tab.locator("main")
+def test_freshness_is_stated_with_the_data_range(page: Any) -> None:
+    page.goto("/data-health")
+    main = page.locator("main")
     assert re.search(r"The data runs from \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}", main.inner_text())
-    assert "days old" in tab.locator(".notice.stale").first.inner_text()  # the demo's data is old
-    tab.goto("/")
-    assert "days old" in tab.locator(".notice.stale").first.inner_text()  # the overview says it too
+    assert "days old" in page.locator(".notice.stale").first.inner_text()  # the demo's data is old
+    page.goto("/")
+    assert "days old" in page.locator(".notice.stale").first.inner_text()  # the overview says it too
 
 
-def test_each_number_links_to_its_one_definition(tab: Any) -> None:
-    tab.goto("/")
-    link = tab.locator('a[href="/definitions#csat"]').first
+def test_each_number_links_to_its_one_definition(page: Any) -> None:
+    page.goto("/")
+    link = page.locator('a[href="/definitions#csat"]').first
     assert link.get_attribute("title") == "How is this computed?"
     link.click()
-    tab.wait_for_url("**/definitions#csat")
-    assert tab.locator("#csat").is_visible()
+    page.wait_for_url("**/definitions#csat")
+    assert page.locator("#csat").is_visible()
 
 
-def test_journey_map_stages_account_for_every_customer(tab: Any) -> None:
-    tab.goto("/journey-map")
-    tab.wait_for_selector(".stages")
-    texts = tab.locator(".stages").inner_text().split("Where their journeys end:")[1:]
+def test_journey_map_stages_account_for_every_customer(page: Any) -> None:
+    page.goto("/journey-map")
+    page.wait_for_selector(".stages")
+    texts = page.locator(".stages").inner_text().split("Where their journeys end:")[1:]
     assert texts
     for text in texts:
         shares = [int(s) for s in re.findall(r"(\d+)% (?:in a later stage|here, not converted|here, converted|back)",
@@ -69,28 +59,28 @@ def test_journey_map_stages_account_for_every_customer(tab: Any) -> None:
         assert len(shares) == 4 and 98 <= sum(shares) <= 102, text[:200]  # rounding only
 
 
-def test_touchpoint_targets_in_their_unit_and_topics_in_english(tab: Any) -> None:
-    tab.goto("/touchpoints/Mobile%20app%20login")
-    targets = tab.locator(".target").all_inner_texts()
+def test_touchpoint_targets_in_their_unit_and_topics_in_english(page: Any) -> None:
+    page.goto("/touchpoints/Mobile%20app%20login")
+    targets = page.locator(".target").all_inner_texts()
     assert any(re.search(r"target \d+%", t) for t in targets), targets  # CSAT 85 %, not 0.85
     assert not any("No target" in t for t in targets)  # this touchpoint has targets
-    hint = tab.locator("#topics-excluded")  # loaded by htmx after the page: wait for the swap
+    hint = page.locator("#topics-excluded")  # loaded by htmx after the page: wait for the swap
     hint.wait_for()
     assert "left out" in hint.inner_text() and "not in English" in hint.inner_text()
     from journeylens.text.stopwords import foreign_function_words, is_stopword_phrase
 
-    for label in tab.locator("#topics tbody tr td:first-child").all_inner_texts():
+    for label in page.locator("#topics tbody tr td:first-child").all_inner_texts():
         assert not is_stopword_phrase(label) and foreign_function_words(label)[0] is None, label
 
 
-def test_a_long_customer_timeline_is_paged(tab: Any, live_server: Any) -> None:
+def test_a_long_customer_timeline_is_paged(page: Any, live_server: Any) -> None:
     import ibis
 
     events = live_server.lens.events()
     busiest = (events.group_by("customer_id").aggregate(n=events.count()).order_by(ibis.desc("n")).limit(1)
                .to_pyarrow().to_pylist()[0])
-    tab.goto(f"/customers/{busiest['customer_id']}")
-    assert tab.locator("ol.timeline > li").count() <= 25
-    tab.locator('a[rel="next"]').first.click()
-    tab.wait_for_url("**page=2**")
-    assert "page 2 of" in tab.locator("main").inner_text()
+    page.goto(f"/customers/{busiest['customer_id']}")
+    assert page.locator("ol.timeline > li").count() <= 25
+    page.locator('a[rel="next"]').first.click()
+    page.wait_for_url("**page=2**")
+    assert "page 2 of" in page.locator("main").inner_text()
