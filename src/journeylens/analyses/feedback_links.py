@@ -60,11 +60,15 @@ def link_feedback(feedback: ir.Table, events: ir.Table, *, definition: Any = Non
     out = fb.left_join(best, [fb.customer_id == best._ncid, fb._rn == best._nrn])
     link = (ibis.cases((out.touchpoint.notnull(), "touchpoint"), (out._etp.notnull(), "nearest_event"),
                        else_="unattached"))
-    stage_of_tp = events.filter(events.stage.notnull()).group_by(_tp=events.touchpoint).aggregate(
-        _tstage=events.stage.max())
+    mapping = touchpoint_stages(definition)
+    # The events' stage of a touchpoint is needed only where the definition names none: the
+    # other touchpoints are filtered out before the aggregation (a scan, not a 10M-row group-by).
+    staged = events.filter(events.stage.notnull())
+    if mapping:
+        staged = staged.filter(staged.touchpoint.notin(list(mapping)))
+    stage_of_tp = staged.group_by(_tp=staged.touchpoint).aggregate(_tstage=staged.stage.max())
     out = out.mutate(link=link, touchpoint=out.touchpoint.coalesce(out._etp))
     out = out.left_join(stage_of_tp, out.touchpoint == stage_of_tp._tp)
-    mapping = touchpoint_stages(definition)
     by_definition = out.touchpoint.substitute(mapping, else_=ibis.null("string")) if mapping else ibis.null("string")
     stage = by_definition.coalesce(out._estage, out._tstage)
     return out.mutate(stage=stage).drop("_rn", "_ncid", "_nrn", "_etp", "_estage", "_tp", "_tstage")
@@ -88,9 +92,7 @@ class FeedbackLinksResult(Result):
 
 def _customer_scores(linked: ir.Table, limit: int) -> list[dict[str, Any]]:
     """Journey-level score per responding customer: latest NPS answer, mean CSAT and CES."""
-    known = linked.filter(linked.customer_id.notnull())
-    ranked = known.mutate(_last=ibis.row_number().over(group_by=known.customer_id,
-                                                       order_by=[c.desc() for c in _row_order(known)]))
+    ranked = linked.filter(linked.customer_id.notnull())
     latest_nps = ibis.ifelse(ranked.nps.notnull(), ranked.nps, ibis.null("int32"))
     per = ranked.group_by("customer_id").aggregate(
         responses=ranked.count(),
@@ -112,8 +114,13 @@ def feedback_links(feedback: ir.Table, events: ir.Table, *, definition: Any = No
     """Attach feedback to journeys; count how; score each stage and each responding customer."""
     from journeylens.analyses.metrics import select_respondents
 
-    linked_expr = link_feedback(select_respondents(feedback, respondent), events, definition=definition,
-                                window_days=window_days)
+    rows = select_respondents(feedback, respondent)
+    # Only the columns the three aggregations read go through the join and into the temporary
+    # table: comments, JSON properties and lineage columns would be sorted and copied for nothing.
+    wanted = ["customer_id", "timestamp", "touchpoint", "respondent", "_seq", "response_id", *BUILTIN_METRICS,
+              *(m if m in rows.columns else "metrics" for m in metrics if m not in BUILTIN_METRICS)]
+    rows = rows.select(*(c for c in dict.fromkeys(wanted) if c in rows.columns))
+    linked_expr = link_feedback(rows, events, definition=definition, window_days=window_days)
     # The linked responses feed three aggregations: linked once (a temporary table for this
     # call) instead of re-running the range join against the events for each.
     with linked_expr.cache() as linked:
