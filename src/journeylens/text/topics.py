@@ -3,7 +3,9 @@
 Pipeline: English comments → embeddings (``embedder="auto"``, the default: the all-MiniLM-L6-v2
 sentence model, batched and cached per comment, for up to :data:`AUTO_MINILM_UP_TO` comments —
 where it is affordable and separates topics better — and above that the static vectors distilled
-from it, thousands of comments per second; ``"minilm"`` / ``"static"`` force one; ADR 0071) → KMeans (single-threaded: on a shared 2-core
+from it, thousands of comments per second, with their common component removed and a lexical
+TF-IDF part beside them (:mod:`journeylens.text.topic_space`, ADR 0091); ``"minilm"`` /
+``"static"`` force one; ADR 0071) → KMeans (single-threaded: on a shared 2-core
 machine OpenMP threads spin against each other and a 20k-comment fit takes 5x longer), with k chosen by the cosine silhouette on a sample when not given → near-duplicate
 topics merged → each topic named by the comment phrase nearest its centre and described by
 its most distinctive key phrases (class-based TF-IDF over 1-3-grams, English stop words
@@ -16,7 +18,7 @@ period versus before, with a two-proportion z-test).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +112,24 @@ def keyphrases(texts: Sequence[str], labels: np.ndarray, k: int, *, top_n: int =
     return out
 
 
+def topic_vectors(texts: Sequence[str], embedder: str, *, embed_cache: Any = None, seed: int = 0,
+                  ) -> tuple[np.ndarray, np.ndarray, Callable[[list[str]], np.ndarray]]:
+    """Vectors to cluster, vectors for the id registry, and the function that embeds name candidates.
+
+    ``"static"``: the :class:`~journeylens.text.topic_space.TopicSpace` of the comments (centred
+    static vectors beside a lexical part; the registry gets the centred static part, ADR 0091).
+    ``"minilm"``: the cached sentence embeddings for all three."""
+    if embedder == "static":
+        from journeylens.text.topic_space import TopicSpace
+
+        space = TopicSpace.fit(texts, seed=seed)
+        return space.transform(texts), space.stable(texts), space.transform
+    from journeylens.text.embeddings import embed
+
+    vectors = embed(texts, cache=embed_cache)
+    return vectors, vectors, lambda items: embed(items, cache=embed_cache)
+
+
 @dataclass(frozen=True)
 class TopicsResult(Result):
     """``records`` are the topics. ``to_dict()`` → ``{"k", "silhouette", "comments",
@@ -188,7 +208,6 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
            embed_cache: Any = None, respondent: str = "customer", min_comments: int = 20,
            seed: int = 0, registry: Any = None, embedder: str = "auto") -> TopicsResult:
     """Discover topics in the comments of ``feedback`` (see the module docstring)."""
-    from journeylens.text.embeddings import embed
     from journeylens.text.language import is_english
 
     if period not in PERIODS:
@@ -207,21 +226,15 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
     texts = [comments[i]["comment"] for i in keep]
     if embedder == "auto":
         embedder = "minilm" if len(texts) <= AUTO_MINILM_UP_TO else "static"
-    if embedder == "static":  # distilled static vectors: fast first pass (ADR 0048)
-        from journeylens.text.static_embeddings import embed_static
-
-        vectors = embed_static(texts)
-    else:
-        vectors = embed(texts, cache=embed_cache)
+    vectors, stable, embed_names = topic_vectors(texts, embedder, embed_cache=embed_cache, seed=seed)
     silhouette = None
     if k is None:
         k, silhouette = choose_k(vectors, max_k=max_k, seed=seed)
     labels = merge_near_duplicates(vectors, cluster_vectors(vectors, k, seed=seed))
     k = int(labels.max()) + 1
     phrases = keyphrases(texts, labels, k)
-    names = name_topics(texts, vectors, labels, k, (lambda items: embed_static(items)) if embedder == "static"
-                        else (lambda items: embed(items, cache=embed_cache)))
-    ids = TopicRegistry(registry).assign(centroids(vectors, labels, k), names)
+    names = name_topics(texts, vectors, labels, k, embed_names)
+    ids = TopicRegistry(registry).assign(centroids(stable, labels, k), names)
     frame = pd.DataFrame({
         "topic": labels, "comment": texts, "touchpoint": [comments[i].get("touchpoint") for i in keep],
         "stage": [comments[i].get("stage") for i in keep], "score": [scored[i][0] for i in keep],
