@@ -25,6 +25,7 @@ from journeylens.surfaces.api.deps import (
     AppDbDep,
     LensDep,
     PrincipalDep,
+    RowId,
     SettingsDep,
     require_scope,
 )
@@ -167,7 +168,7 @@ def post_schedule(db: AppDbDep, principal: PrincipalDep, body: Annotated[Schedul
 
 
 @router.delete("/v1/reports/schedules/{schedule_id}", dependencies=ADMIN, response_model=SchedulePublic)
-def delete_schedule(db: AppDbDep, principal: PrincipalDep, schedule_id: int) -> dict[str, Any]:
+def delete_schedule(db: AppDbDep, principal: PrincipalDep, schedule_id: RowId) -> dict[str, Any]:
     return schedules.remove_schedule(db, schedule_id, actor=_actor(principal))
 
 

@@ -48,6 +48,7 @@ from journeylens.surfaces.api.deps import (
     DbSessionDep,
     LensDep,
     Principal,
+    RowId,
     SettingsDep,
     require_scope,
 )
@@ -152,7 +153,7 @@ def list_root_causes(_: TicketsDep, session: DbSessionDep) -> list[RootCausePubl
 
 
 @router.get("/tickets/{ticket_id}")
-def show_ticket(ticket_id: int, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def show_ticket(ticket_id: RowId, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     ticket = inbox.visible_ticket(session, ticket_id, visibility(session, principal))
     return TicketDetail(**inbox.ticket_detail(session, ticket))
 
@@ -164,38 +165,38 @@ def _act(session: Session, principal: Principal, ticket_id: int, work: Callable[
 
 
 @router.post("/tickets/{ticket_id}/assign")
-def assign(ticket_id: int, body: AssignBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def assign(ticket_id: RowId, body: AssignBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.assign(session, ticket_id, body.owner, actor=actor))
 
 
 @router.post("/tickets/{ticket_id}/note")
-def add_note(ticket_id: int, body: NoteBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def add_note(ticket_id: RowId, body: NoteBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.note(session, ticket_id, body.text, actor=actor))
 
 
 @router.post("/tickets/{ticket_id}/contact")
-def log_contact(ticket_id: int, body: ContactBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def log_contact(ticket_id: RowId, body: ContactBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.contact(
         session, ticket_id, actor=actor, note=body.note, channel=body.channel))
 
 
 @router.post("/tickets/{ticket_id}/status")
-def change_status(ticket_id: int, body: StatusBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def change_status(ticket_id: RowId, body: StatusBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.set_status(
         session, ticket_id, body.status, actor=actor, note=body.note))
 
 
 @router.post("/tickets/{ticket_id}/resolve")
-def resolve(ticket_id: int, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def resolve(ticket_id: RowId, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.resolve(session, ticket_id, actor=actor))
 
 
 @router.post("/tickets/{ticket_id}/close")
-def close(ticket_id: int, body: CloseBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def close(ticket_id: RowId, body: CloseBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.close(
         session, ticket_id, actor=actor, root_cause=body.root_cause, outcome=body.outcome, note=body.note))
 
 
 @router.post("/tickets/{ticket_id}/reopen")
-def reopen(ticket_id: int, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def reopen(ticket_id: RowId, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.reopen(session, ticket_id, actor=actor))

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.operations import annotations as notes
 from journeylens.surfaces.api import response_schemas as rs
-from journeylens.surfaces.api.deps import DbSessionDep, LensDep, Principal, require_scope
+from journeylens.surfaces.api.deps import DbSessionDep, LensDep, Principal, RowId, require_scope
 
 router = APIRouter(tags=["annotations and views"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
@@ -38,7 +38,7 @@ def post_annotation(body: notes.AnnotationCreate, session: DbSessionDep, princip
 
 
 @router.delete("/v1/annotations/{annotation_id}", status_code=204)
-def remove_annotation(annotation_id: int, session: DbSessionDep, principal: Writer) -> None:
+def remove_annotation(annotation_id: RowId, session: DbSessionDep, principal: Writer) -> None:
     notes.delete_annotation(session, annotation_id)
 
 

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from journeylens.analyses.switch_impact import ALPHA as SWITCH_ALPHA
-from journeylens.analyses.targets import STATUS_ORDER
+from journeylens.operations.annotations import saved_cohorts
+from journeylens.surfaces.api.deps import AppDbDep
 from journeylens.surfaces.web.access import ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render
@@ -27,21 +27,9 @@ def _figure(p: Page, view: str, result: Any, **params: Any) -> Any:
     return p.results.figure(view, **params) if result is not None else None
 
 
-def _worst_touchpoints(result: Any, limit: int = 10) -> list[dict[str, Any]]:
-    """Touchpoints off target, worst status first, then by answers (presentation order only)."""
-    if result is None:
-        return []
-    rows = [r for r in result.to_dict(detail=True) if r.get("touchpoint") and r.get("target_status") in ("missed", "at_risk")]
-    return sorted(rows, key=lambda r: (-STATUS_ORDER[r["target_status"]], -r["n"]))[:limit]
-
-
-#: Rows shown in the overview's short lists (the CSV export has them all).
-OVERVIEW_CHANGES = 12
-OVERVIEW_HARMS = 3
-
-
 @router.get("/")
 def overview(user: ReaderDep, p: PageDep) -> Response:
+    """The KPIs and trends; the slower sections below them load as fragments (:mod:`.sections`)."""
     filters = parse_filters(p.query)
     kpis, kpi_error = p.results.attempt("kpis", filters=filters)
     split = {"split": p.query["split"]} if p.query.get("split") else {}
@@ -49,12 +37,7 @@ def overview(user: ReaderDep, p: PageDep) -> Response:
     period = p.period()
     kpi_change = (p.results.attempt("kpi_change", **VIEWS["kpi_change"].parse({**p.query, "compare": period["compare"]}))
                   if period["base_label"] else (None, None))
-    properties, _ = p.results.attempt("properties")
     outcomes, outcome_error = p.results.attempt("outcomes", filters=filters)
-    changes, change_error = p.results.attempt("changes", filters=filters)
-    harms, harm_error = p.results.attempt("switch_impact", filters=filters)
-    scores, score_error = p.results.attempt("touchpoint_metrics", filters=filters)
-    significant = list(changes.significant()) if changes else []
     context = {
         "title": "Overview", "kpi": (kpis.to_dict(detail=True) or [None])[0] if kpis else None, "kpi_error": kpi_error,
         "trends": {m: (_figure(p, "metric_trend", r, filters=filters, metric=m, **split), e)
@@ -62,14 +45,8 @@ def overview(user: ReaderDep, p: PageDep) -> Response:
         "period": period, "split": split.get("split"),
         "kpi_change": {r["metric"]: r for r in kpi_change[0].to_dict()} if kpi_change[0] else {},
         "kpi_change_error": kpi_change[1],
-        "split_names": [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50] if properties else [],
         "outcomes": outcomes.to_dict() if outcomes else None, "outcome_figure": _figure(p, "outcomes", outcomes, filters=filters),
         "outcome_error": outcome_error,
-        "changes": significant[:OVERVIEW_CHANGES], "changes_significant": len(significant),
-        "changes_tested": sum(1 for r in changes.to_dict() if r.get("p") is not None) if changes else 0,
-        "change_error": change_error, "harms": harms.harmful()[:OVERVIEW_HARMS] if harms else [],
-        "harms_tested": len(harms) if harms else 0, "harm_error": harm_error, "alpha": SWITCH_ALPHA,
-        "worst": _worst_touchpoints(scores), "score_error": score_error,
         **p.filter_choices(),
     }
     return render(p.request, "overview.html", context)
@@ -96,14 +73,11 @@ def journey_map_page(user: ReaderDep, p: PageDep) -> Response:
     drops = _biggest_drop_offs(journey)
     split = p.query.get("split") or None
     moves, moves_error = p.results.attempt("moves_split", filters=filters, by=split) if split else (None, None)
-    properties, _ = p.results.attempt("properties")
     context = {"title": "Journey map", "map": journey, "error": error, "drops": drops,
                "drop_names": {d["touchpoint"] for d in drops},
                "sankey": _figure(p, "journey_map", result, filters=filters),
                "split": split, "moves": _moves_table(moves), "moves_error": moves_error,
-               "moves_figure": _figure(p, "moves_split", moves, filters=filters, by=split),
-               "split_names": [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50]
-               if properties else [], **p.filter_choices()}
+               "moves_figure": _figure(p, "moves_split", moves, filters=filters, by=split), **p.filter_choices()}
     return render(p.request, "journey_map.html", context)
 
 
@@ -175,13 +149,8 @@ def variants_page(user: ReaderDep, p: PageDep) -> Response:
 def channels_page(user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query)
     result, error = p.results.attempt("channels", filters=filters)
-    impact, impact_error = p.results.attempt("switch_impact", filters=filters)
     context = {"title": "Channel hopping", "ch": result.to_dict() if result else None, "error": error,
-               "figure": _figure(p, "channels", result, filters=filters),
-               "impact": impact.to_dict() if impact else None, "impact_error": impact_error,
-               "impact_params": impact.params if impact else {},
-               "impact_figure": _figure(p, "switch_impact", impact, filters=filters) if impact and len(impact) else None,
-               **p.filter_choices()}
+               "figure": _figure(p, "channels", result, filters=filters), **p.filter_choices()}
     return render(p.request, "channels.html", context)
 
 
@@ -189,19 +158,38 @@ def _cohort_sections(p: Page, query: dict[str, str]) -> dict[str, Any]:
     params = VIEWS["cohort_map"].parse(query)
     chosen = list(params["cohorts"])
     cmap, map_error = p.results.attempt("cohort_map", **params)
-    metrics, metrics_error = p.results.attempt("cohort_metrics", **params)
-    metric_tests, _ = p.results.attempt("cohort_metric_tests", **params)
     funnel, funnel_error = ((p.results.attempt("cohort_funnel", **VIEWS["cohort_funnel"].parse(query)))
                             if query.get("steps") else (None, None))
-    metric_rows = [r for r in metrics.to_dict(detail=True) if r.get("cohort") in chosen] if metrics else []
     tests = cmap.to_dict()["tests"] if cmap else []
     tests_by_key = {f"{t['cohort']}|{t['metric']}": t for t in tests}
     shares = {**{f"{t['baseline']}|{t['metric']}": t["baseline_share"] for t in tests},
               **{f"{t['cohort']}|{t['metric']}": t["share"] for t in tests}}
     return {"chosen": chosen, "cmap": cmap.to_dict() if cmap else None, "tests_by_key": tests_by_key, "shares": shares, "map_error": map_error,
-            "cmap_figure": _figure(p, "cohort_map", cmap, **params), "metric_rows": metric_rows, "metrics_error": metrics_error,
-            "metric_tests": [r for r in metric_tests.to_dict() if r.get("cohort") in chosen] if metric_tests else [],
+            "cmap_figure": _figure(p, "cohort_map", cmap, **params),
             "cfunnel": funnel.to_dict() if funnel else None, "funnel_error": funnel_error}
+
+
+def _cohort_metrics(p: Page, query: dict[str, str], saved: list[dict[str, str]]) -> dict[str, Any]:
+    """The CX-metrics-by-cohort table: the picked cohorts (all defined ones when none is picked)
+    and, next to them, the cohort just built and every cohort kept in a saved view."""
+    from journeylens.surfaces.web.views import WITH_COHORTS
+
+    mquery = {k: v for k, v in query.items() if k != "steps"}
+    if saved:
+        mquery[WITH_COHORTS] = "\n".join(s["cohort"] for s in saved)
+    params = VIEWS["cohort_metrics"].parse(mquery)
+    picked, built = list(params["cohorts"]), list(params["built"])
+    metrics, error = p.results.attempt("cohort_metrics", **params)
+    tests, _ = p.results.attempt("cohort_metric_tests", **params) if picked else (None, None)
+    views = {s["cohort"]: s["view"] for s in saved}
+    shown = set(picked or []) | set(built)
+    rows = [{**r, "kind": (f"saved view “{views[r['cohort']]}”" if r["cohort"] in views else "built")
+             if r["cohort"] in built else "defined"}
+            for r in (metrics.to_dict(detail=True) if metrics else [])
+            if r.get("cohort") is not None and (not picked or r["cohort"] in shown)]
+    return {"metric_rows": rows, "metrics_error": error, "metric_baseline": picked[0] if picked else None,
+            "metric_tests": [t for t in tests.to_dict() if t.get("cohort") in shown] if tests else [],
+            "mquery": mquery}
 
 
 #: Customer attributes offered by the cohort builder have at most this many values.
@@ -216,7 +204,7 @@ def _builder(p: Page, query: dict[str, str]) -> dict[str, Any]:
     from journeylens.analyses.cohort_builder import cohort_text
     from journeylens.analyses.cohorts import CHANNEL_COHORTS
 
-    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES)
+    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES, sources=("customer",))
     attributes = [{"name": r["property"], "values": [v["value"] for v in r["top_values"]]}
                   for r in (properties.to_dict() if properties else [])
                   if r["source"] == "customer" and 1 < r["distinct"] <= BUILDER_MAX_VALUES]
@@ -252,6 +240,20 @@ def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
     context: dict[str, Any] = {"title": "Micro-journeys", "sizes": sizes.to_dict() if sizes else None,
                                "sizes_error": sizes_error, "cquery": query, "touchpoints": p.touchpoint_names(),
                                "chosen": [], "builder": builder, "built_row": built_row, **p.filter_choices()}
-    if len([c for c in query.get("cohorts", "").split(",") if c]) >= 2:
-        context.update(_cohort_sections(p, query))
+    context["compare"] = len([c for c in query.get("cohorts", "").split(",") if c]) >= 2
     return render(p.request, "micro_journeys.html", context)
+
+
+@router.get("/micro-journeys/compare")
+def cohort_compare_partial(user: ReaderDep, p: PageDep) -> Response:
+    """The chosen cohorts side by side (loaded after the page: a journey map per cohort)."""
+    return render(p.request, "partials/cohort_compare.html", {**_cohort_sections(p, p.query), "cquery": p.query})
+
+
+@router.get("/micro-journeys/cohort-metrics")
+def cohort_metrics_partial(user: ReaderDep, p: PageDep, db: AppDbDep) -> Response:
+    """CX metrics by cohort, loaded after the page: the picked (or all defined) cohorts, the one
+    just built and every cohort kept in a saved view."""
+    with db.session() as session:
+        saved = saved_cohorts(session)
+    return render(p.request, "partials/cohort_metrics.html", _cohort_metrics(p, p.query, saved))

@@ -141,6 +141,19 @@ def _p_cohorts(query: Query) -> dict[str, Any]:
     return {"filters": parse_filters({k: v for k, v in query.items() if k != "cohort"}), "cohorts": cohorts}
 
 
+#: Query key carrying more built cohorts (saved ones), one per line, for the CX-metrics-by-cohort table.
+WITH_COHORTS = "with_cohorts"
+
+
+def _p_cohort_metrics(query: Query) -> dict[str, Any]:
+    """Filters, the picked cohorts (any number; the first is the baseline of the tests) and the
+    built cohorts shown next to the defined ones: ``built`` plus the lines of ``with_cohorts``."""
+    extra = [line.strip() for line in (query.get(WITH_COHORTS) or "").splitlines()]
+    built = tuple(dict.fromkeys(t for t in [_text(query, "built") or "", *extra] if t))
+    return {"filters": parse_filters({k: v for k, v in query.items() if k != "cohort"}),
+            "cohorts": _split(_text(query, "cohorts")), "built": built}
+
+
 def _p_cohort_funnel(query: Query) -> dict[str, Any]:
     funnel = _p_funnel(query)
     return {**_p_cohorts(query), "steps": funnel["steps"], "mode": funnel["mode"]}
@@ -250,7 +263,8 @@ VIEWS: dict[str, View] = {
     "kpi_change": View(lambda r, current, base: r.lens.window_change(current, base), _p_compare,
                        "CX metrics against the comparison period"),
     "freshness": View(lambda r: r.lens.freshness(), _p_none, "Data freshness"),
-    "properties": View(lambda r, top=5: r.lens.properties(top=top), _p_none, "Properties that can split a number"),
+    "properties": View(lambda r, top=5, sources=("event", "feedback", "customer"): r.lens.properties(
+        top=top, sources=sources), _p_none, "Properties that can split a number"),
     "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters,
                                                              every_period=True),
                     _p_filters, "Changes, month by month"),
@@ -276,10 +290,11 @@ VIEWS: dict[str, View] = {
                        _p_cohorts, "Journey map by cohort"),
     "cohort_funnel": View(lambda r, filters, cohorts, steps, mode: r.lens.compare_cohorts(
         "funnel", list(cohorts), filters=filters, steps=list(steps), mode=mode), _p_cohort_funnel, "Funnel by cohort"),
-    "cohort_metrics": View(lambda r, filters, cohorts: r.lens.metrics(by=["cohort"], filters=filters), _p_cohorts,
-                           "Metrics by cohort"),
-    "cohort_metric_tests": View(lambda r, filters, cohorts: r.lens.metric_changes(
-        by=["cohort"], period=None, baseline=cohorts[0], filters=filters), _p_cohorts, "Metric differences by cohort"),
+    "cohort_metrics": View(lambda r, filters, cohorts, built=(): r.lens.metrics(
+        by=["cohort"], filters=filters, built=built), _p_cohort_metrics, "Metrics by cohort"),
+    "cohort_metric_tests": View(lambda r, filters, cohorts, built=(): r.lens.metric_changes(
+        by=["cohort"], period=None, baseline=cohorts[0] if cohorts else None, filters=filters, built=built),
+        _p_cohort_metrics, "Metric differences by cohort"),
     "touchpoint_scores": View(_touchpoint_scores, _p_touchpoint, "Touchpoint score"),
     "touchpoint_trend": View(lambda r, touchpoint, filters, metric, split=None: r.lens.metrics(
         by=[split, "month"] if split else ["month"], metrics=[metric], filters=filters), _p_touchpoint_metric,
@@ -313,7 +328,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
     plan = [("kpis", everyone, False)]
     plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
     plan[1:1] = [("freshness", {}, False), ("properties", {}, False),
-                 ("properties", {"top": BUILDER_MAX_VALUES}, False)]
+                 ("properties", {"top": BUILDER_MAX_VALUES, "sources": ("customer",)}, False)]
     plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
