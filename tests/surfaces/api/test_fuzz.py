@@ -11,6 +11,7 @@ few minutes; ``make fuzz`` runs a deeper pass).
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -35,7 +37,10 @@ from journeylens.surfaces.api.deps import CSRF_HEADER, SESSION_COOKIE
 ROLES = ("admin", "analyst", "agent", "viewer")
 EXAMPLES_PER_OPERATION = int(os.environ.get("JOURNEYLENS_FUZZ_EXAMPLES", "3"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-_turn = __import__("itertools").count()
+#: The collector judges each record on its own when it loads it (a bad one is quarantined, its
+#: batch still acknowledged), so an invalid record there is accepted by design.
+PER_ROW_QUARANTINE = {"/v1/events", "/v1/feedback", "/v1/track", "/v1/identify", "/v1/page", "/v1/screen",
+                      "/v1/alias", "/v1/group", "/v1/batch"}
 T0 = pd.Timestamp("2025-03-01T10:00:00Z")
 
 
@@ -74,8 +79,11 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_every_answer_is_documented_and_none_is_a_server_error(case: Any) -> None:
-    caller = CALLERS[next(_turn) % len(CALLERS)]  # the callers take turns, so the run stays short
+    # the callers take turns by the case's own content, so a replayed example gets the same caller
+    caller = CALLERS[zlib.crc32(repr((case.operation.label, case.path_parameters, case.query,
+                                      case.body)).encode()) % len(CALLERS)]
     if case.path == "/v1/auth/logout" and "cookie" in caller:
         caller = CALLERS[0]  # a session's sign-out would end it for the operations after it
     # no read deadline: a report with models on a busy 2-core runner takes longer than the default 10 s
-    case.call_and_validate(headers={**(case.headers or {}), **caller}, checks=CHECKS, timeout=900)
+    checks = CHECKS if case.path in PER_ROW_QUARANTINE else [*CHECKS, negative_data_rejection]
+    case.call_and_validate(headers={**(case.headers or {}), **caller}, checks=checks, timeout=900)

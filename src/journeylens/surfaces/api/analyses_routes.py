@@ -26,7 +26,7 @@ from journeylens.analyses.filters import Filters
 from journeylens.errors import ParameterError
 from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep
-from journeylens.surfaces.api.hardening import DaysQuery
+from journeylens.surfaces.api.hardening import CountQuery, DaysQuery
 
 router = APIRouter(tags=["analyses"])  # who may call what: surfaces/policy.py
 
@@ -66,7 +66,7 @@ async def get_conformance(
     lens: LensDep, filters: FiltersDep, by: ByQuery = None,
     repeat_window_days: Annotated[float, DaysQuery()] = 1.0, recontact_days: Annotated[float, DaysQuery()] = 7.0,
     contact: Annotated[str | None, Query(description="Contact touchpoints, comma-separated.")] = None,
-    min_transitions: Annotated[int, Query(ge=1)] = 5,
+    min_transitions: Annotated[int, CountQuery(1)] = 5,
 ) -> dict[str, Any]:
     params = {"repeat_window_days": repeat_window_days, "recontact_days": recontact_days,
               "min_transitions": min_transitions,
@@ -103,7 +103,7 @@ async def get_cohorts(lens: LensDep, start: str | None = None, end: str | None =
     return out
 
 
-@router.get("/v1/cohorts/compare")
+@router.get("/v1/cohorts/compare", response_model=None, responses=rs.documented(rs.CohortComparisonPublic))
 async def get_cohorts_compare(lens: LensDep, filters: FiltersDep,
                               cohorts: Annotated[str, Query(description="Cohorts, comma-separated (2+).")],
                               analysis: str = "journey_map",

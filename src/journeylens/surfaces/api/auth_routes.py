@@ -45,6 +45,7 @@ from journeylens.surfaces.api.deps import (
     sign_out,
     unauthorized,
 )
+from journeylens.surfaces.api.hardening import RowId
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 AdminDep = Annotated[Principal, Depends(require_scope("admin"))]
@@ -95,7 +96,7 @@ def create_user(body: UserCreate, principal: AdminDep, session: DbSessionDep) ->
 
 
 @router.patch("/users/{user_id}")
-def update_user(user_id: int, body: UserUpdate, principal: AdminDep, session: DbSessionDep) -> UserPublic:
+def update_user(user_id: RowId, body: UserUpdate, principal: AdminDep, session: DbSessionDep) -> UserPublic:
     user = users.get_user(session, user_id)
     if body.role is not None:
         users.set_role(session, user_id, body.role, actor=principal.actor)

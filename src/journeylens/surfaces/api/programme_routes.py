@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import PermissionDeniedError
 from journeylens.operations.maturity import assess, history, latest, load_model, submit_answers
+from journeylens.operations.maturity.framework import MaturityModel
 from journeylens.operations.reports import render_html, render_pdf, schedules, state_of_journey
 from journeylens.surfaces.api.deps import (
     AppDbDep,
@@ -28,6 +29,7 @@ from journeylens.surfaces.api.deps import (
     SettingsDep,
     require_scope,
 )
+from journeylens.surfaces.api.hardening import RowId
 
 router = APIRouter(tags=["programme"])
 READ = [Depends(require_scope("read"))]
@@ -72,7 +74,7 @@ class HistoryRow(BaseModel):
 
 
 class AnswersIn(BaseModel):
-    answers: dict[str, int] = Field(description="Question id → 1..5 (see GET /v1/maturity/model).")
+    answers: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(description="Question id → 1..5 (see GET /v1/maturity/model).")
 
 
 class AnswersOut(BaseModel):
@@ -118,7 +120,8 @@ def get_history(db: AppDbDep) -> list[dict[str, Any]]:
     return history(db)
 
 
-@router.get("/v1/maturity/model", dependencies=READ)
+@router.get("/v1/maturity/model", dependencies=READ, response_model=None,
+            responses={200: {"model": MaturityModel}})
 def get_model(settings: SettingsDep) -> dict[str, Any]:
     """The maturity model in use: levels, dimensions with level texts, questions and checks."""
     return load_model(settings.maturity_model).to_dict()
@@ -167,7 +170,7 @@ def post_schedule(db: AppDbDep, principal: PrincipalDep, body: Annotated[Schedul
 
 
 @router.delete("/v1/reports/schedules/{schedule_id}", dependencies=ADMIN, response_model=SchedulePublic)
-def delete_schedule(db: AppDbDep, principal: PrincipalDep, schedule_id: int) -> dict[str, Any]:
+def delete_schedule(db: AppDbDep, principal: PrincipalDep, schedule_id: RowId) -> dict[str, Any]:
     return schedules.remove_schedule(db, schedule_id, actor=_actor(principal))
 
 

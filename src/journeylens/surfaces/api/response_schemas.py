@@ -354,3 +354,41 @@ class DefinitionCheckPublic(Shape):
 DEFINITION_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "A journey definition (YAML or "
                                                    "JSON text, UTF-8; see docs/journey-definition.md).",
                                    "content": {"application/yaml": {"schema": {"type": "string"}}}}}
+
+
+# --- cohorts side by side (any of the analyses above per cohort) ---------------------------
+class CohortEntry(Shape):
+    model_config = ConfigDict(extra="forbid")
+
+    cohort: str
+    customers: int
+    converted: int
+    churned: int
+    #: the analysis's own answer for the cohort, as its route gives it
+    result: (JourneyMapPublic | ChannelsPublic | ConformancePublic | RetentionPublic | list[TimeToStageRow]
+             | list[FunnelStep] | list[TransitionRow] | list[VariantRow])
+
+
+class CohortTest(Shape):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    cohort: str
+    baseline: str
+    share: Number
+    baseline_share: Number
+    difference: Number
+    n: int
+    baseline_n: int
+    p_value: Number
+    p_adjusted: Number
+    significant: bool
+
+
+class CohortComparisonPublic(Shape):
+    model_config = ConfigDict(extra="forbid")
+
+    analysis: str
+    baseline: str
+    cohorts: list[CohortEntry]
+    tests: list[CohortTest]

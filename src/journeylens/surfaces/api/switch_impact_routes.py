@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.analyses.switch_impact import DEFAULT_MAX_GAP_MINUTES
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
-from journeylens.surfaces.api.hardening import MinutesQuery
+from journeylens.surfaces.api.hardening import CountQuery, MinutesQuery
 
 router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scope("read"))])
 
@@ -26,7 +26,7 @@ router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scop
 async def get_switch_impact(
     lens: LensDep, filters: FiltersDep,
     max_gap_minutes: Annotated[float, MinutesQuery(description="0 = no limit.")] = DEFAULT_MAX_GAP_MINUTES,
-    within_stage: bool = True, min_customers: Annotated[int, Query(ge=1)] = 30,
+    within_stage: bool = True, min_customers: Annotated[int, CountQuery(1)] = 30,
 ) -> list[dict[str, Any]]:
     """``[{stage, from_channel, to_channel, customers, others, nps_switchers, …, q, significant, impact}]``,
     most harmful first."""

@@ -38,6 +38,7 @@ from journeylens.operations.alerts.schemas import (
     RulePublic,
     RuleText,
     StatusBody,
+    TeamPublic,
     TicketDetail,
     TicketRow,
     TicketStats,
@@ -51,6 +52,7 @@ from journeylens.surfaces.api.deps import (
     SettingsDep,
     require_scope,
 )
+from journeylens.surfaces.api.hardening import RowId
 
 router = APIRouter(prefix="/v1", tags=["alerts and tickets"])
 ReadDep = Annotated[Principal, Depends(require_scope("read"))]
@@ -111,24 +113,24 @@ def delete_rule(name: str, principal: AdminDep, session: DbSessionDep) -> dict[s
 
 # --- teams (queues) and their business hours ---------------------------------------------
 @router.get("/teams/{name}")
-def show_team(name: str, _: TicketsDep, session: DbSessionDep, settings: SettingsDep) -> dict[str, Any]:
-    return routing.team_row(session, routing.get_team(session, name), settings.timezone)
+def show_team(name: str, _: TicketsDep, session: DbSessionDep, settings: SettingsDep) -> TeamPublic:
+    return TeamPublic(**routing.team_row(session, routing.get_team(session, name), settings.timezone))
 
 
 @router.put("/teams/{name}/business-hours")
 def set_team_hours(name: str, body: BusinessCalendar, principal: AdminDep, session: DbSessionDep,
-                   settings: SettingsDep) -> dict[str, Any]:
+                   settings: SettingsDep) -> TeamPublic:
     """Set the team's business calendar (days, start, end, timezone, holidays, closed)."""
     team = routing.set_business_hours(session, name, body, actor=principal.actor)
-    return routing.team_row(session, team, settings.timezone)
+    return TeamPublic(**routing.team_row(session, team, settings.timezone))
 
 
 @router.delete("/teams/{name}/business-hours")
 def reset_team_hours(name: str, principal: AdminDep, session: DbSessionDep,
-                     settings: SettingsDep) -> dict[str, Any]:
+                     settings: SettingsDep) -> TeamPublic:
     """Back to the default calendar (Mon–Fri 09:00–17:00 in JOURNEYLENS_TIMEZONE)."""
     team = routing.set_business_hours(session, name, None, actor=principal.actor)
-    return routing.team_row(session, team, settings.timezone)
+    return TeamPublic(**routing.team_row(session, team, settings.timezone))
 
 
 # --- tickets ------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ def list_root_causes(_: TicketsDep, session: DbSessionDep) -> list[RootCausePubl
 
 
 @router.get("/tickets/{ticket_id}")
-def show_ticket(ticket_id: int, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def show_ticket(ticket_id: RowId, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     ticket = inbox.visible_ticket(session, ticket_id, visibility(session, principal))
     return TicketDetail(**inbox.ticket_detail(session, ticket))
 
@@ -164,38 +166,38 @@ def _act(session: Session, principal: Principal, ticket_id: int, work: Callable[
 
 
 @router.post("/tickets/{ticket_id}/assign")
-def assign(ticket_id: int, body: AssignBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def assign(ticket_id: RowId, body: AssignBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.assign(session, ticket_id, body.owner, actor=actor))
 
 
 @router.post("/tickets/{ticket_id}/note")
-def add_note(ticket_id: int, body: NoteBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def add_note(ticket_id: RowId, body: NoteBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.note(session, ticket_id, body.text, actor=actor))
 
 
 @router.post("/tickets/{ticket_id}/contact")
-def log_contact(ticket_id: int, body: ContactBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def log_contact(ticket_id: RowId, body: ContactBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.contact(
         session, ticket_id, actor=actor, note=body.note, channel=body.channel))
 
 
 @router.post("/tickets/{ticket_id}/status")
-def change_status(ticket_id: int, body: StatusBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def change_status(ticket_id: RowId, body: StatusBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.set_status(
         session, ticket_id, body.status, actor=actor, note=body.note))
 
 
 @router.post("/tickets/{ticket_id}/resolve")
-def resolve(ticket_id: int, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def resolve(ticket_id: RowId, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.resolve(session, ticket_id, actor=actor))
 
 
 @router.post("/tickets/{ticket_id}/close")
-def close(ticket_id: int, body: CloseBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def close(ticket_id: RowId, body: CloseBody, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.close(
         session, ticket_id, actor=actor, root_cause=body.root_cause, outcome=body.outcome, note=body.note))
 
 
 @router.post("/tickets/{ticket_id}/reopen")
-def reopen(ticket_id: int, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
+def reopen(ticket_id: RowId, principal: TicketsDep, session: DbSessionDep) -> TicketDetail:
     return _act(session, principal, ticket_id, lambda actor: service.reopen(session, ticket_id, actor=actor))

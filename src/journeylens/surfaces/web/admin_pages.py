@@ -17,6 +17,7 @@ from journeylens.operations import keys, users
 from journeylens.operations.auth import ROLES, SCOPES, role_allows
 from journeylens.operations.schemas import KeyPublic, UserPublic
 from journeylens.surfaces.api.deps import AppDbDep
+from journeylens.surfaces.api.hardening import RowId
 from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render
@@ -127,7 +128,7 @@ async def settings_add_user(request: Request, user: AdminDep, form: FormDep, db:
 
 
 @router.post("/settings/users/{user_id}")
-async def settings_change_user(request: Request, user_id: int, user: AdminDep, form: FormDep,
+async def settings_change_user(request: Request, user_id: RowId, user: AdminDep, form: FormDep,
                                db: AppDbDep) -> Response:
     action = form.get("action", "")
 

@@ -24,6 +24,7 @@ from journeylens.operations.maturity import (
 )
 from journeylens.operations.reports import render_html, render_pdf, schedules, state_of_journey
 from journeylens.surfaces.api.deps import AppDbDep, SettingsDep
+from journeylens.surfaces.api.hardening import RowId
 from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep, SignedInDep
 from journeylens.surfaces.web.context import PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render, styled
@@ -133,6 +134,6 @@ def schedule_add(user: AdminDep, form: FormDep, p: PageDep, db: AppDbDep) -> Res
 
 
 @router.post("/reports/schedules/{schedule_id}/stop")
-def schedule_stop(user: AdminDep, form: FormDep, db: AppDbDep, schedule_id: int) -> Response:
+def schedule_stop(user: AdminDep, form: FormDep, db: AppDbDep, schedule_id: RowId) -> Response:
     schedules.remove_schedule(db, schedule_id, actor=user.email)
     return RedirectResponse("/reports?message=stopped", status_code=303)

@@ -28,6 +28,7 @@ from journeylens.operations.models import User
 from journeylens.operations.tickets import inbox, kpis, service
 from journeylens.operations.tickets.routing import teams_of
 from journeylens.surfaces.api.deps import AppDbDep
+from journeylens.surfaces.api.hardening import RowId
 from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep, page_user
 from journeylens.surfaces.web.context import PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render
@@ -59,7 +60,7 @@ def _assignees(session: Session) -> list[str]:
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_page(ticket_id: int, request: Request, user: TicketsDep, db: AppDbDep, p: PageDep,
+def ticket_page(ticket_id: RowId, request: Request, user: TicketsDep, db: AppDbDep, p: PageDep,
                 error: str | None = None) -> Response:
     with db.session() as session:
         ticket = inbox.visible_ticket(session, ticket_id, _visibility(session, user))
@@ -92,7 +93,7 @@ def _ticket_action(ticket_id: int, user: User, db: AppDbDep, work: Callable[[Ses
 
 
 @router.post("/tickets/{ticket_id}/act")
-def ticket_action(ticket_id: int, request: Request, user: TicketsDep, form: FormDep, db: AppDbDep) -> Response:
+def ticket_action(ticket_id: RowId, request: Request, user: TicketsDep, form: FormDep, db: AppDbDep) -> Response:
     """One form endpoint for every action; ``action`` says which."""
     action, actor, note = form.get("action", ""), user.email, form.get("note", "")
     works: dict[str, Callable[[Session], Any]] = {
