@@ -51,17 +51,17 @@ async def _maybe_by(lens: Any, by: str | None, analysis: str, filters: Filters, 
     return out
 
 
-@router.get("/v1/journey/map", response_model=None, responses=rs.documented(rs.JourneyMapPublic))
+@router.get("/v1/journey/map", response_model=None, responses=rs.documented(rs.JourneyMapPublic | rs.CohortComparisonPublic))
 async def get_journey_map(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -> dict[str, Any]:
     return await _maybe_by(lens, by, "journey_map", filters, lambda: lens.journey_map(filters=filters))
 
 
-@router.get("/v1/journey/channels", response_model=None, responses=rs.documented(rs.ChannelsPublic))
+@router.get("/v1/journey/channels", response_model=None, responses=rs.documented(rs.ChannelsPublic | rs.CohortComparisonPublic))
 async def get_channels(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -> dict[str, Any]:
     return await _maybe_by(lens, by, "channels", filters, lambda: lens.channels(filters=filters))
 
 
-@router.get("/v1/journey/conformance", response_model=None, responses=rs.documented(rs.ConformancePublic))
+@router.get("/v1/journey/conformance", response_model=None, responses=rs.documented(rs.ConformancePublic | rs.CohortComparisonPublic))
 async def get_conformance(
     lens: LensDep, filters: FiltersDep, by: ByQuery = None,
     repeat_window_days: Annotated[float, DaysQuery()] = 1.0, recontact_days: Annotated[float, DaysQuery()] = 7.0,
@@ -75,7 +75,7 @@ async def get_conformance(
                            **params)
 
 
-@router.get("/v1/journey/retention", response_model=None, responses=rs.documented(rs.RetentionPublic))
+@router.get("/v1/journey/retention", response_model=None, responses=rs.documented(rs.RetentionPublic | rs.CohortComparisonPublic))
 async def get_retention(lens: LensDep, filters: FiltersDep, by: ByQuery = None,
                         period: Literal["week", "month"] = "week",
                         periods: Annotated[int, Query(ge=1, le=120)] = 12) -> dict[str, Any]:

@@ -138,8 +138,9 @@ def post_answers(db: AppDbDep, settings: SettingsDep, principal: PrincipalDep,
     return {"respondent": user.email, "answers": saved}
 
 
-@router.get("/v1/reports/state-of-journey", dependencies=READ,
-            responses={200: {"content": {"text/html": {}, "application/pdf": {}}}})
+@router.get("/v1/reports/state-of-journey", dependencies=READ, response_class=Response,
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}},
+                                         "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 async def get_report(lens: LensDep, db: AppDbDep,
                      format: Annotated[Literal["html", "pdf"], Query()] = "html",
                      period_days: Annotated[int, Query(ge=1, le=366)] = 30,
