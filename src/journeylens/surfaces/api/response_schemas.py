@@ -300,7 +300,9 @@ class PropertyRow(Shape):
 
 
 # --- journey analyses ----------------------------------------------------------------------
-class TransitionRow(Shape):
+class TransitionRow(Keyed):
+    """A move; split by a property (``by=``), plus that property's value under its own name."""
+
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     from_: str | None = Field(alias="from")
@@ -350,6 +352,16 @@ class FunnelGroupTest(Keyed):
 class FunnelByGroup(Shape):
     groups: list[FunnelStep]
     test: FunnelGroupTest | None = None
+
+
+class SwitchImpactRow(Keyed):
+    """A channel switch within a stage; plus its NPS and churn comparisons (``nps_*``, ``churn_*``, ``q``)."""
+
+    stage: str | None
+    from_channel: str | None
+    to_channel: str | None
+    customers: int
+    others: int
 
 
 class Health(Shape):

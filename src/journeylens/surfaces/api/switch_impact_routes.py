@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from journeylens.analyses.switch_impact import DEFAULT_MAX_GAP_MINUTES
+from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
 from journeylens.surfaces.api.hardening import CountQuery, MinutesQuery
 
@@ -22,7 +23,7 @@ router = APIRouter(tags=["journey analyses"], dependencies=[Depends(require_scop
 
 
 
-@router.get("/v1/journey/switch-impact")
+@router.get("/v1/journey/switch-impact", response_model=None, responses=rs.documented(list[rs.SwitchImpactRow]))
 async def get_switch_impact(
     lens: LensDep, filters: FiltersDep,
     max_gap_minutes: Annotated[float, MinutesQuery(description="0 = no limit.")] = DEFAULT_MAX_GAP_MINUTES,
