@@ -14,16 +14,16 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import Path, Query
-from pydantic import BeforeValidator
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from journeylens.operations.datetext import IsoDateTime
 from journeylens.surfaces.api.errors import error_body
+
+__all__ = ["CountQuery", "DaysQuery", "HorizonQuery", "IsoDateTime", "MinutesQuery", "RefuseNul", "RowId"]
 
 MAX_DAYS: Final = 36_500.0  # a hundred years
 MAX_MINUTES: Final = MAX_DAYS * 24 * 60
@@ -45,19 +45,6 @@ def DaysQuery(**extra: Any) -> Any:
 def MinutesQuery(**extra: Any) -> Any:
     """A query parameter counting minutes: 0 or more, at most :data:`MAX_MINUTES`, finite."""
     return Query(ge=0, le=MAX_MINUTES, allow_inf_nan=False, **extra)
-
-
-_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
-
-
-def _iso_text(value: Any) -> Any:
-    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
-        raise ValueError("a date-time is ISO 8601 text (2025-03-01 or 2025-03-01T10:00:00Z), not a number")
-    return value
-
-
-#: A date-time parameter: ISO 8601 text, never a number of seconds.
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 
 def CountQuery(minimum: int, **extra: Any) -> Any:
