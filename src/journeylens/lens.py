@@ -387,6 +387,10 @@ class JourneyLens:
                                    definition=self.definition, customers=self._customers(), **params)
         from journeylens.models.drivers import survey_drivers
 
+        if params.get("funnel") is not None:
+            raise ParameterError("funnel applies to journey drivers only: pass journey=True "
+                                 "(HTTP journey_drivers=true, CLI --journey-drivers)")
+        params.pop("funnel", None)
         return survey_drivers(self.warehouse.table("feedback"), target=target, drivers=drivers, survey=survey, **params)
 
     def what_if(self, target: str, changes: Any, drivers: Any = None, survey: str | None = None,

@@ -54,7 +54,10 @@ def server(web_env: Any) -> Iterator[tuple[str, str]]:
     db.dispose()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # a free port, bound before the server starts
-    uv = uvicorn.Server(uvicorn.Config(web_env.app, log_level="warning"))
+    # keep-alive longer than the test: with uvicorn's 5 s default the server closes a pooled
+    # connection while a client thread is sending on it ("connection reset by peer"), a race
+    # of the HTTP client's pool, not an answer of the server
+    uv = uvicorn.Server(uvicorn.Config(web_env.app, log_level="warning", timeout_keep_alive=900))
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"

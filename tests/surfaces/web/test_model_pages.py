@@ -39,3 +39,11 @@ def test_at_risk_page_export_and_customer_risk(client_for: Any, web_env: Any) ->
     assert "Churn risk" in page and "probability of churning" in page
     viewer_csv = pd.read_csv(io.StringIO(client_for("viewer").get("/export/churn.csv").text))
     assert "customer_id" not in viewer_csv.columns  # no identifiers without customer lookup
+
+
+def test_funnel_is_refused_for_survey_drivers(client_for: Any) -> None:
+    """``funnel`` belongs to journey drivers; on survey drivers it was a TypeError (500, found by the fuzzer)."""
+    response = client_for("analyst").get("/v1/drivers", params={"funnel": "null"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_parameter"
+    assert "journey_drivers=true" in response.json()["error"]["message"]

@@ -110,6 +110,10 @@ def test_ticket_api_scopes_visibility_and_shapes(web_env: Any, client_for: Calla
     mine = agent.get("/v1/tickets?status=all").json()
     assert {r["ticket_id"] for r in mine} == {tickets["ours"]}
     assert agent.get(f"/v1/tickets/{tickets['theirs']}").status_code == 404
+    for huge in (10**30, 2**63):  # beyond the databases' 64-bit keys: refused, not a 500 (found by the fuzzer)
+        assert api.post(f"/v1/tickets/{huge}/resolve", headers=as_crm).status_code == 422
+        assert agent.get(f"/tickets/{huge}").status_code == 422
+    assert api.get(f"/v1/tickets/{2**63 - 1}", headers=as_crm).status_code == 404
     refused = api.post(f"/v1/tickets/{tickets['theirs']}/close", json={"outcome": "recovered"}, headers=as_crm)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "root_cause_required"
     closed = api.post(f"/v1/tickets/{tickets['theirs']}/close", json={"root_cause": "product", "outcome": "unreachable"},

@@ -37,6 +37,7 @@ from journeylens.surfaces.api.deps import (
     DbSessionDep,
     Principal,
     PrincipalDep,
+    RowId,
     SettingsDep,
     client_address,
     csrf_token,
@@ -45,7 +46,6 @@ from journeylens.surfaces.api.deps import (
     sign_out,
     unauthorized,
 )
-from journeylens.surfaces.api.hardening import RowId
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 AdminDep = Annotated[Principal, Depends(require_scope("admin"))]

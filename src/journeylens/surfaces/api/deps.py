@@ -48,6 +48,7 @@ from journeylens.operations.models import ApiKey, User
 from journeylens.settings import Settings
 from journeylens.settings import get_settings as _default_settings
 from journeylens.surfaces import policy
+from journeylens.surfaces.api import hardening
 
 SESSION_COOKIE = "journeylens_session"
 #: Before sign-in, the sign-in form's CSRF token is bound to this cookie's random value.
@@ -127,6 +128,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AppDbDep = Annotated[AppDatabase, Depends(get_app_db)]
 DbSessionDep = Annotated[Session, Depends(get_db_session, scope="function")]
 LensDep = Annotated[JourneyLens, Depends(get_lens, scope="function")]
+#: A row id in the URL (ticket, user, annotation, schedule): see surfaces/api/hardening.py.
+RowId = hardening.RowId
 
 
 # --- who is calling -----------------------------------------------------------------------

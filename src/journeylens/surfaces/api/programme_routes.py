@@ -26,10 +26,10 @@ from journeylens.surfaces.api.deps import (
     AppDbDep,
     LensDep,
     PrincipalDep,
+    RowId,
     SettingsDep,
     require_scope,
 )
-from journeylens.surfaces.api.hardening import RowId
 
 router = APIRouter(tags=["programme"])
 READ = [Depends(require_scope("read"))]

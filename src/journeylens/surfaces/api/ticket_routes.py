@@ -49,10 +49,10 @@ from journeylens.surfaces.api.deps import (
     DbSessionDep,
     LensDep,
     Principal,
+    RowId,
     SettingsDep,
     require_scope,
 )
-from journeylens.surfaces.api.hardening import RowId
 
 router = APIRouter(prefix="/v1", tags=["alerts and tickets"])
 ReadDep = Annotated[Principal, Depends(require_scope("read"))]
