@@ -25,6 +25,7 @@ Timings on a shared 2-core machine are noisy; read them as orders of magnitude.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import socket
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -58,6 +60,7 @@ ALL_PAGES = (
     "/reports", "/settings",
 )
 EMAIL, PASSWORD = "bench@journeylens.local", "bench-password-1"
+GOAL_SECONDS = 3.0
 
 
 def _cli(*args: str, env: dict[str, str]) -> None:
@@ -96,8 +99,10 @@ def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
 def _sign_in(client: httpx.Client) -> None:
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
     assert token, "no CSRF token on /login"
-    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1)})
-    assert response.status_code in (200, 303), response.text[:300]
+    # Not following the redirect: following it would load (and warm) the overview before timing.
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1)},
+                           follow_redirects=False)
+    assert response.status_code == 303, f"sign-in failed: HTTP {response.status_code} {response.text[:300]}"
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -138,43 +143,168 @@ def measure(base: str, pages: tuple[str, ...], repeat: int,
     return rows
 
 
-def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str],
-                  timeout_s: float = 300) -> dict[str, object]:
-    """Load ``page`` once in a fresh process (pre-warmer off); seconds of that request and peak RSS."""
+#: What each page must contain to count as that page (not the sign-in page or an error page).
+EXPECTED = {
+    "/": "<h1>Overview</h1>", "/journey-map": "<h1>Journey map</h1>", "/journey-map?channel=app": "<h1>Journey map</h1>",
+    "/journey-map/deviations": 'id="deviations"', "/variants": "<h1>Path variants</h1>",
+    "/channels": "<h1>Channel hopping</h1>", "/micro-journeys?cohorts=online-only,blended": "<h1>Micro-journeys</h1>",
+    "/touchpoints/Mobile%20app%20login": "<h1>Mobile app login</h1>", "/customers/C000042": "Customer C000042",
+    "/customers": "Customer lookup", "/data-health": "<h1>Data health</h1>",
+    "/journey-definition": "<h1>Journey definition</h1>", "/acquisition": "<h1>Acquisition",
+    "/departures": "<h1>Departures", "/drivers": "<h1>Drivers &amp; priorities</h1>", "/what-if": "<h1>What-if</h1>",
+    "/at-risk": "<h1>At-risk customers</h1>", "/aspects": 'id="aspects"', "/inbox": "<h1>Inbox</h1>",
+    "/alerts": "<h1>Alerts</h1>", "/rules": "<h1>Rules</h1>", "/close-the-loop": "Closing the loop",
+    "/definitions": "<h1>How the numbers are computed</h1>", "/views": "<h1>Saved views</h1>",
+    "/surveys": "<h1>Surveys</h1>", "/maturity": "<h1>Journey-management maturity</h1>", "/reports": "<h1>Reports</h1>",
+    "/settings": "<h1>Settings</h1>",
+}
+_FRAGMENT = re.compile(r'hx-get="([^"]+)"[^>]*hx-trigger="load"')
+
+
+def expected_text(page: str) -> str:
+    """The text that proves ``page`` answered itself (funnel: its heading)."""
+    return EXPECTED.get(page, "<h1>Funnel builder</h1>" if page.startswith("/funnel") else "</html>")
+
+
+def check_page(page: str, status: int, text: str) -> str:
+    """``"ok"``, else why the answer is not the page (a redirect, the sign-in page, an error)."""
+    if status != 200:
+        return f"HTTP {status}"
+    if "Sign in to JourneyLens" in text:
+        return "sign-in page"
+    return "ok" if expected_text(page) in text else f"no {expected_text(page)!r}"
+
+
+def fragments_of(text: str) -> list[str]:
+    """URLs of the page's ``hx-trigger="load"`` fragments (the browser fetches them at once)."""
+    import html
+
+    return [html.unescape(url) for url in _FRAGMENT.findall(text)]
+
+
+def child(page: str, warehouse: str, journey: str, repeat: int, reference: bool) -> None:
+    """One fresh process: sign in (not following the redirect), load ``page`` once cold, then its
+    ``hx-trigger="load"`` fragments, then ``repeat`` warm loads; prints one JSON line. With
+    ``reference``: only the page's analyses (the views it asks for), called without the web layer."""
+    import base64
+    import json
+    import pickle
+    import resource
+
+    import journeylens
+    from journeylens.settings import get_settings
+    from journeylens.surfaces.web import views as web_views
+
+    timings: list[tuple[str, float]] = []
+    depth = [0]
+
+    def timed(name: str, compute: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return compute(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:  # a view asked by another view counts inside it
+                    timings.append((name, time.perf_counter() - started))
+        return run
+
+    web_views.VIEWS = {name: web_views.View(timed(name, v.compute), v.parse, v.title)
+                       for name, v in web_views.VIEWS.items()}
+    settings = get_settings()
+    lens = journeylens.open(warehouse, journey, settings=settings)
+    if reference:
+        calls = pickle.loads(base64.b64decode(os.environ["BENCH_VIEWS"]))
+        from types import SimpleNamespace
+
+        from journeylens.lens_pool import lens_pool
+        from journeylens.surfaces.web.cache import ResultCache
+
+        results = web_views.Results(lens_pool(SimpleNamespace(), lens), ResultCache())
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for view, params in calls:
+            with contextlib.suppress(journeylens.JourneyLensError):
+                results.get(view, **params)
+        print(json.dumps({"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu_started}),
+              flush=True)
+        os._exit(0)
+
+    from fastapi.testclient import TestClient
+
+    from journeylens.surfaces.api.app import create_app
+
+    app = create_app(settings, lens=lens)
+    app.state.web_prewarm = False
+    asked: list[tuple[str, dict[str, str]]] = []
+    original_get = web_views.Results.get
+
+    def recording_get(self: Any, view: str, **params: Any) -> Any:
+        if depth[0] == 0:
+            asked.append((view, params))
+        return original_get(self, view, **params)
+
+    web_views.Results.get = recording_get  # type: ignore[method-assign]
+    with TestClient(app, follow_redirects=False) as client:
+        _sign_in(client)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        response = client.get(page)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        verdict = check_page(page, response.status_code, response.text)
+        page_views = list(timings)
+        fragment_rows = []
+        for url in fragments_of(response.text):
+            began = time.perf_counter()
+            answer = client.get(url)
+            fragment_rows.append((url, answer.status_code, time.perf_counter() - began))
+        complete, complete_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        warm = []
+        for _ in range(repeat):
+            began = time.perf_counter()
+            again = client.get(page)
+            warm.append(time.perf_counter() - began)
+            assert check_page(page, again.status_code, again.text) == verdict
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    unique = list({(view, web_views._freeze(params)): (view, params) for view, params in asked}.values())
+    print(json.dumps({"status": response.status_code, "check": verdict, "seconds": seconds, "complete": complete,
+                      "cpu": cpu, "complete_cpu": complete_cpu,
+                      "fragments": fragment_rows, "warm": statistics.median(warm) if warm else None,
+                      "views": page_views, "rss_mb": rss,
+                      "calls": base64.b64encode(pickle.dumps(unique)).decode()}), flush=True)
+    os._exit(0)  # do not wait for background computations the page started
+
+
+def _run_child(args: list[str], env: dict[str, str], timeout_s: float) -> dict[str, Any]:
     import json
 
-    code = (
-        "import json, os, resource, sys, time\n"
-        "from fastapi.testclient import TestClient\n"
-        "import journeylens\n"
-        "from journeylens.settings import get_settings\n"
-        "from journeylens.surfaces.api.app import create_app\n"
-        "sys.path.insert(0, sys.argv[4])\n"
-        "from dashboard import _sign_in\n"
-        "settings = get_settings()\n"
-        "lens = journeylens.open(sys.argv[1], sys.argv[2], settings=settings)\n"
-        "app = create_app(settings, lens=lens)\n"
-        "app.state.web_prewarm = False\n"
-        "with TestClient(app) as client:\n"
-        "    _sign_in(client)\n"
-        "    started = time.perf_counter()\n"
-        "    status = client.get(sys.argv[3]).status_code\n"
-        "    seconds = time.perf_counter() - started\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps({'status': status, 'seconds': seconds, 'rss_mb': rss}), flush=True)\n"
-        "os._exit(0)  # do not wait for background computations the page started\n"
-    )
     try:
-        done = subprocess.run([sys.executable, "-c", code, warehouse, journey, page, str(HERE)], env=env,
+        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args], env=env,
                               capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return {"status": f"timeout ({timeout_s:.0f} s)", "seconds": float("inf"), "rss_mb": float("nan")}
+        return {"status": f"timeout ({timeout_s:.0f} s)", "check": "timeout", "seconds": float("inf")}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        return {"status": f"failed ({done.stderr.strip().splitlines()[-1][:60] if done.stderr.strip() else '?'})",
-                "seconds": float("nan"), "rss_mb": float("nan")}
-    result: dict[str, object] = json.loads(lines[-1])
+        tail = done.stderr.strip().splitlines()[-1][:80] if done.stderr.strip() else "?"
+        return {"status": "failed", "check": f"failed ({tail})", "seconds": float("nan")}
+    result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def one_cold_page(page: str, warehouse: str, journey: str, env: dict[str, str], timeout_s: float = 300,
+                  repeat: int = 3, reference: bool = True) -> dict[str, Any]:
+    """Load ``page`` once in a fresh process (pre-warmer off) and ``repeat`` more times warm; then,
+    in another fresh process, only the analyses the page asked for (the reference)."""
+    result = _run_child([page, warehouse, journey, str(repeat)], env, timeout_s)
+    result["reference"] = None
+    if reference and result.get("calls") and result.get("views"):
+        ref = _run_child([page, warehouse, journey, "0", "reference"], {**env, "BENCH_VIEWS": result["calls"]},
+                         timeout_s)
+        result["reference"], result["reference_cpu"] = ref.get("seconds"), ref.get("cpu")
+    return result
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.2f}"
 
 
 def cold_pages(args: argparse.Namespace) -> None:
@@ -187,24 +317,38 @@ def cold_pages(args: argparse.Namespace) -> None:
            "JOURNEYLENS_WORKER_IN_SERVE": "false"}
     _cli("user", "add", EMAIL, "--role", "admin", "--password", PASSWORD, "--exist-ok", env=env)
     rows = []
+    before = os.getloadavg()[0]
     try:
         for page in args.pages or ALL_PAGES:
-            result = one_cold_page(page, args.warehouse, args.journey, env, args.page_timeout)
+            result = one_cold_page(page, args.warehouse, args.journey, env, args.page_timeout, args.repeat,
+                                   not args.no_reference)
             rows.append((page, result))
-            print(f"  {page}: {result['seconds']:.2f} s ({result['status']})", file=sys.stderr)
+            slowest = sorted(result.get("views") or [], key=lambda v: -v[1])[:4]
+            print(f"  {page}: {result['seconds']:.2f} s ({result['check']}); complete "
+                  f"{result.get('complete', float('nan')):.2f} s; views "
+                  + ", ".join(f"{v} {s:.2f}" for v, s in slowest), file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    load = os.getloadavg()
-    print(f"\nFirst load of each dashboard page, each in a fresh process, pre-warmer off ({args.warehouse}); "
-          f"load average {load[0]:.1f}")
-    print("\n| page | status | first load s | peak RSS MB | < 3 s |")
-    print("|---|---:|---:|---:|---|")
+    load = (before, *os.getloadavg())
+    print(f"\nDashboard pages, each in a fresh process, pre-warmer off ({args.warehouse}); load average "
+          f"{load[0]:.1f} before, {load[1]:.1f} after")
+    print("cold: the first request; +fragments: until its hx-trigger=load fragments answered too (fetched one after "
+          f"the other); warm: median of {args.repeat} more; reference: the same analyses alone (no web), another fresh "
+          "process; CPU: seconds of CPU of the whole process (all DuckDB threads) — less sensitive to the load")
+    print("\n| page | answer | cold s | cold CPU s | +fragments s | +fragments CPU s | warm s | reference s | "
+          "reference CPU s | goal s | met? | peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    slow = []
     for page, r in rows:
-        seconds = float(r["seconds"])  # type: ignore[arg-type]
-        print(f"| `{page}` | {r['status']} | {seconds:.2f} | {float(r['rss_mb']):,.0f} | "  # type: ignore[arg-type]
-              f"{'yes' if seconds < 3 else 'NO'} |")
-    slow = [page for page, r in rows if not float(r["seconds"]) < 3]  # type: ignore[arg-type]
-    print(f"\n{len(rows) - len(slow)} of {len(rows)} pages under 3 s; over: {', '.join(slow) or 'none'}")
+        seconds, complete = float(r["seconds"]), float(r.get("complete", float("nan")))
+        met = r["check"] == "ok" and complete < GOAL_SECONDS
+        slow += [] if met else [page]
+        ref, ref_cpu = r.get("reference"), r.get("reference_cpu")
+        print(f"| `{page}` | {r['check']} | {seconds:.2f} | {_num(r.get('cpu'))} | {complete:.2f} | "
+              f"{_num(r.get('complete_cpu'))} | {_num(r.get('warm'))} | {_num(ref)} | {_num(ref_cpu)} | "
+              f"{GOAL_SECONDS:g} | {'yes' if met else 'NO'} | {float(r.get('rss_mb', float('nan'))):,.0f} |")
+    print(f"\n{len(rows) - len(slow)} of {len(rows)} pages under {GOAL_SECONDS:g} s with their fragments; over: "
+          f"{', '.join(slow) or 'none'}")
 
 
 def main() -> None:
@@ -216,9 +360,16 @@ def main() -> None:
     parser.add_argument("--page-timeout", type=float, default=300, help="With --cold: seconds before a page counts as failed.")
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--out", type=Path, default=None, help="Directory for the demo warehouse (reused).")
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=None, help="Warm loads per page (default 30; --cold 3).")
+    parser.add_argument("--no-reference", action="store_true", help="With --cold: skip the analyses-alone runs.")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--with-topics", action="store_true")
     args = parser.parse_args()
+    if args.child:
+        page, warehouse, journey, repeat, *flags = args.child
+        child(page, warehouse, journey, int(repeat), "reference" in flags)
+        return
+    args.repeat = args.repeat if args.repeat is not None else (3 if args.cold else 30)
     if args.cold:
         if not (args.warehouse and args.journey):
             parser.error("--cold needs --warehouse and --journey")

@@ -278,12 +278,12 @@ class JourneyLens:
             return group_differences(self.warehouse.table("feedback"), by=by[0], baseline=baseline, **common)
         return changes(self.warehouse.table("feedback"), by=by, period=period, **common)
 
-    def properties(self, top: int = 5) -> Any:
+    def properties(self, top: int = 5, sources: Any = ("event", "feedback", "customer")) -> Any:
         """:func:`journeylens.analyses.properties.discover`: what can split a number, with cardinality."""
         from journeylens.analyses.properties import discover
 
-        return discover(self.events() if self.warehouse.count("events") else None, self.warehouse.table("feedback"),
-                        self._customers(), top=top)
+        events = self.events() if "event" in sources and self.warehouse.count("events") else None
+        return discover(events, self.warehouse.table("feedback"), self._customers(), top=top, sources=tuple(sources))
 
     def freshness(self, **params: Any) -> Any:
         """:func:`journeylens.analyses.freshness.freshness`: date range, last data per source, stale warnings."""

@@ -172,3 +172,25 @@ def test_feedback_scores_comments_languages_and_employees(small_demo: DemoDatase
 def test_docstring_examples_run(module: object) -> None:
     failures, _ = doctest.testmod(module)  # type: ignore[arg-type]
     assert failures == 0
+
+
+@pytest.mark.parametrize("span", [50, 2**40, 2**61])
+def test_packed_sort_orders_like_lexsort(span: int) -> None:
+    from journeylens.demo.events import order_by
+
+    rng = np.random.default_rng(span)
+    major = rng.integers(0, 300, 5_000)
+    minor = rng.integers(-span, span, 5_000)  # ties, negatives, wide spans; 2**61 is too wide to pack
+    assert (order_by(major, minor) == np.lexsort((minor, major))).all()
+    assert len(order_by(major[:0], minor[:0])) == 0
+
+
+def test_events_are_written_a_row_group_at_a_time(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    data = generate(customers=300, seed=2)
+    small = data.event_rows.slice(0, 0).schema
+    files = write_dataset(data, tmp_path)
+    assert pq.read_table(files.tables["events"]).equals(data.events)
+    assert data.events.schema == small and data.rows()["events"] == data.events.num_rows
+    assert data.events.column("event_id")[0].as_py() == "E00000001"

@@ -69,8 +69,8 @@ def build_demo(open_lens: Callable[[Path], Any] | None, *, customers: int = DEFA
     started = time.perf_counter()
     data = generate(customers=customers, seed=seed)
     files = write_dataset(data, out_dir)
-    rows = {name: table.num_rows for name, table in data.tables().items()}
-    del data  # the Arrow tables are on disk now; free them before the warehouse needs the memory
+    rows = data.rows()
+    del data  # the tables are on disk now; free them before the warehouse needs the memory
     generated = time.perf_counter()
     ingested: dict[str, dict[str, Any]] = {}
     location = None

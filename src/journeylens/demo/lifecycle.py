@@ -22,7 +22,7 @@ from journeylens.demo.acquisition import (
     gaps,
 )
 from journeylens.demo.catalogue import TP
-from journeylens.demo.events import DAY_SECONDS, EventChunk, concat
+from journeylens.demo.events import DAY_SECONDS, EventChunk, concat, order_by
 from journeylens.demo.planted import APP_RELEASE, CHANNEL_SWITCH, DRIVERS
 from journeylens.demo.population import Population, daytime_seconds
 
@@ -75,7 +75,7 @@ def _occurrences(rng: np.random.Generator, cust: np.ndarray, begin: np.ndarray, 
     day = np.repeat(begin, count) + (rng.random(len(who)) * np.repeat(span, count)).astype(np.int64)
     ts = day - day % DAY_SECONDS + daytime_seconds(rng, len(who))
     ts = np.clip(ts, np.repeat(begin, count), np.repeat(end, count) - 1)
-    order = np.lexsort((ts, who))
+    order = order_by(who, ts)
     return who[order], ts[order]
 
 
@@ -138,7 +138,7 @@ def _repeat_calls(who: np.ndarray, ts: np.ndarray, kind: np.ndarray, n: int) -> 
     ``DRIVERS.repeat_window_days`` (int64 max when none)."""
     calls = (kind == SWITCH_EPISODE) | (kind == CALL_EPISODE)
     cw, ct = who[calls], ts[calls]
-    order = np.lexsort((ct, cw))
+    order = order_by(cw, ct)
     cw, ct = cw[order], ct[order]
     repeat = (cw[1:] == cw[:-1]) & (ct[1:] - ct[:-1] <= DRIVERS.repeat_window_days * DAY_SECONDS)
     out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)

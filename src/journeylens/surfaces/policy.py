@@ -44,7 +44,9 @@ _READ_API = ("/v1/journey/definition", "/v1/journey/suggest", "/v1/journey/map",
              "/v1/journey/funnel-vs-map",
              "/v1/metrics/touchpoint-scores", "/v1/journey/switch-impact")
 _READ_PAGES = ("/", "/journey-map", "/journey-map/deviations", "/funnel", "/variants", "/channels",
-               "/micro-journeys", "/touchpoints/{name:path}/topics", "/touchpoints/{name:path}", "/data-health",
+               "/micro-journeys", "/touchpoints/{name:path}/topics", "/touchpoints/{name:path}/card",
+               "/touchpoints/{name:path}/comments", "/touchpoints/{name:path}", "/overview/section/{section}",
+               "/split-options", "/channels/impact", "/micro-journeys/compare", "/data-health",
                "/journey-definition", "/journey-definition/suggest", "/export/{view}.csv")
 _COLLECTOR = ("/v1/events", "/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/alias", "/v1/group",
               "/v1/batch", "/v1/flush")
@@ -61,7 +63,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("POST", "/v1/journey/check"): "read", ("POST", "/journey-definition/check"): "read",
     # one customer's journey and identities: customer lookup (admin, analyst, agent; read keys)
     ("GET", "/v1/identities"): "customer.lookup",
-    ("GET", "/customers"): "customer.lookup", ("GET", "/customers/{customer_id:path}"): "customer.lookup",
+    ("GET", "/customers"): "customer.lookup", ("GET", "/data-health/identities"): "customer.lookup", ("GET", "/customers/{customer_id:path}"): "customer.lookup",
     ("GET", "/v1/customers/{customer_id:path}"): "customer.lookup",
     # data in
     **{("POST", p): "ingest" for p in _COLLECTOR},

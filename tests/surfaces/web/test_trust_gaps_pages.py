@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.surfaces.web.page_fragments import with_fragments
+
 
 def test_transitions_by_an_event_property_over_http(client_for: Any) -> None:
     client = client_for("viewer")
@@ -95,6 +97,6 @@ def test_a_touchpoint_with_a_target_never_says_no_target() -> None:
 
 
 def test_cohort_comparison_table_decodes_itself(client_for: Any) -> None:
-    html = client_for("viewer").get("/micro-journeys", params=[("cohorts", "online-only"), ("cohorts", "blended")]).text
+    html = with_fragments(client_for("viewer"), "/micro-journeys?cohorts=online-only&cohorts=blended")
     assert 'class="sub">reached</th>' in html and 'class="sub">drop-off</th>' in html
     assert 'class="sub">to next stage</th>' in html and " · " not in html.split('class="compare"')[1].split("</table>")[0]

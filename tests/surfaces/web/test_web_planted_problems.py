@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.surfaces.web.page_fragments import with_fragments
 
 import journeylens
 from journeylens.demo import PLANTED_PROBLEMS, build_demo, demo_window
@@ -59,7 +60,7 @@ def _section(html: str, heading_id: str) -> str:
 def test_app_release_drop_is_flagged_on_the_overview(demo_client: TestClient) -> None:
     problem = PLANTED_PROBLEMS["app_release_csat_drop"]
     release = demo_window(SEED).release
-    changes = _section(demo_client.get("/").text, "changes-title")
+    changes = _section(with_fragments(demo_client, "/"), "changes-title")
     before, after = f"{release.replace(day=1) - timedelta(days=1):%Y-%m}", f"{release:%Y-%m}"  # the release month
     row = re.search(rf"{re.escape(problem.touchpoint)}</a></td><td>CSAT</td>\s*<td>{before} → {after}</td>(.*?)</tr>",
                     changes, flags=re.S)
@@ -74,10 +75,10 @@ def test_kyc_drop_off_leads_the_journey_map(demo_client: TestClient) -> None:
 
 
 def test_channel_switch_problem_on_overview_and_channels(demo_client: TestClient) -> None:
-    hurts = _section(demo_client.get("/").text, "harm-title")
+    hurts = _section(with_fragments(demo_client, "/"), "harm-title")
     assert "service: web → call centre" in hurts and "service: chat → call centre" in hurts
     assert 'href="/channels#switch-impact"' in hurts
-    channels = demo_client.get("/channels").text
+    channels = with_fragments(demo_client, "/channels")
     table = _section(channels, "impact-title")
     rows = re.findall(r'<tr class="harm"><th scope="row">([^<]+)</th>', table)
     assert rows[:2] == ["service: web → call centre", "service: chat → call centre"]

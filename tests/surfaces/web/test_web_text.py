@@ -7,18 +7,19 @@ import re
 from typing import Any
 
 import pytest
+from tests.surfaces.web.page_fragments import with_fragments
 
 pytest.importorskip("sentence_transformers")
 PAGE = "/touchpoints/Mobile%20app%20login"
 
 
 def test_touchpoint_comments_show_score_aspect_chips_and_a_correction_control(client_for: Any, csrf: Any) -> None:
-    viewer = client_for("viewer").get(PAGE).text
+    viewer = with_fragments(client_for("viewer"), PAGE)
     shown = viewer.split('id="comments-title"')[1].split("</section>")[0]
     assert 'class="chips"' in shown and "App and website" in shown
     assert "Model: minilm-3class" in shown and "Correct label" not in shown  # viewers read only
     admin = client_for("admin")
-    html = admin.get(PAGE).text
+    html = with_fragments(admin, PAGE)
     form = html.split('id="comments-title"')[1].split('<form class="correct"')[1].split("</form>")[0]
     fields = dict(re.findall(r'name="(response_id|comment|previous_label|model)" value="([^"]*)"', form))
     token = csrf(html)

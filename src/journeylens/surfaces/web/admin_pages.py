@@ -16,9 +16,8 @@ from journeylens.errors import JourneyDefinitionError, JourneyLensError
 from journeylens.operations import keys, users
 from journeylens.operations.auth import ROLES, SCOPES, role_allows
 from journeylens.operations.schemas import KeyPublic, UserPublic
-from journeylens.surfaces.api.deps import AppDbDep
-from journeylens.surfaces.api.hardening import RowId
-from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep
+from journeylens.surfaces.api.deps import AppDbDep, RowId
+from journeylens.surfaces.web.access import AdminDep, AgentDep, FormDep, ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render
 
@@ -32,15 +31,21 @@ def data_health_page(user: ReaderDep, p: PageDep) -> Response:
     quarantine, q_error = p.results.attempt("quarantine", **params)
     history, h_error = p.results.attempt("ingest_log")
     may_see_ids = role_allows(user.role, "customer.lookup")  # viewers: counts and reasons, no ids
-    identities, i_error = p.results.attempt("identities") if may_see_ids else (None, None)
     if quarantine is not None and not may_see_ids:
         quarantine = quarantine.without_raw()
     fresh, f_error = p.results.attempt("freshness")
     context = {"title": "Data health", "fresh": fresh.to_dict() if fresh else None, "f_error": f_error,
                "notes": _annotation_rows(p), "quarantine": quarantine.to_dict() if quarantine else None,
-               "q_error": q_error, "history": history or [], "h_error": h_error,
-               "identities": identities.to_dict() if identities else None, "i_error": i_error}
+               "q_error": q_error, "history": history or [], "h_error": h_error}
     return render(p.request, "data_health.html", context)
+
+
+@router.get("/data-health/identities")
+def identities_partial(user: AgentDep, p: PageDep) -> Response:
+    """The identity graph (loaded after the data-health page: it reads every event)."""
+    identities, i_error = p.results.attempt("identities")
+    return render(p.request, "partials/identities.html",
+                  {"identities": identities.to_dict() if identities else None, "i_error": i_error})
 
 
 def _annotation_rows(p: Page) -> list[Any]:

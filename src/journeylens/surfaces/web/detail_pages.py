@@ -50,27 +50,20 @@ def touchpoint_topics_partial(name: str, user: ReaderDep, p: PageDep) -> Respons
     return render(p.request, "partials/topics.html", context)
 
 
-def _split_names(p: Page) -> list[str]:
-    """Properties with a few values, offered to split a trend by."""
-    properties, _ = p.results.attempt("properties")
-    return [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50] if properties else []
+@router.get("/touchpoints/{name:path}/card")
+def touchpoint_card_partial(name: str, user: ReaderDep, p: PageDep) -> Response:
+    """The touchpoint's journey-map card (loaded after the page: it needs the whole map)."""
+    card, _ = _card(p, name)
+    by_touchpoint, _ = p.results.attempt("touchpoint_metrics", filters=parse_filters(p.query))
+    return render(p.request, "partials/touchpoint_card.html", {"card": card, "goals": _goals(by_touchpoint, name)})
 
 
-@router.get("/touchpoints/{name:path}")
-def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
-    filters = parse_filters(p.query, touchpoint=name)
-    card, stage = _card(p, name)
-    if card is None and name not in p.touchpoint_names():
-        raise NotFoundError(f"No touchpoint {name!r} in the journey map.")
-    scores, score_error = p.results.attempt("touchpoint_scores", touchpoint=name, filters=filters)
-    trends = {}
-    split = {"split": p.query["split"]} if p.query.get("split") else {}
-    for metric in CX_METRICS:
-        result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
-        figure = (p.results.figure("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
-                  if result is not None and len(result) else None)
-        trends[metric] = (figure, error)
-    sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name, filters=filters)
+@router.get("/touchpoints/{name:path}/comments")
+def touchpoint_comments_partial(name: str, user: ReaderDep, p: PageDep) -> Response:
+    """The newest comments with their sentiment and aspects (loaded after the page: every comment
+    of the touchpoint is scored by the text model)."""
+    sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name,
+                                                   filters=parse_filters(p.query, touchpoint=name))
     comments = _newest(sentiment.records) if sentiment else []
     aspects, _ = p.results.attempt("aspects") if comments else (None, None)
     if aspects is not None:
@@ -80,17 +73,40 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
             fields = by_response.get(comment.get("response_id"), {})
             comment["aspects"] = [{"id": a, "name": names.get(a, a), "label": fields.get(f"aspect_{a}")}
                                   for a in fields.get("aspects", [])]
+    context = {"sentiment": plain(dict(sentiment.overall)) if sentiment else None, "comments": comments,
+               "model": sentiment.model if sentiment else None, "can_correct": role_allows(user.role, "ingest"),
+               "sentiment_error": sentiment_error, "tquery": {**p.query, "touchpoint": name}}
+    return render(p.request, "partials/touchpoint_comments.html", context)
+
+
+def _goals(by_touchpoint: Any, name: str) -> dict[str, Any] | None:
+    rows = by_touchpoint.to_dict(detail=True) if by_touchpoint else []
+    return next((r for r in rows if r.get("touchpoint") == name), None)
+
+
+@router.get("/touchpoints/{name:path}")
+def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
+    """Scores and trends; the journey-map card, the comments and the topics load after it."""
+    filters = parse_filters(p.query, touchpoint=name)
+    stage = next((t.stage for t in p.lens.definition.touchpoints if t.name == name), None)
+    if stage is None:  # not a defined touchpoint: a card of the map only (rare), else unknown
+        card, in_stage = _card(p, name)
+        if card is None or in_stage is None:
+            raise NotFoundError(f"No touchpoint {name!r} in the journey map.")
+        stage = in_stage["stage"]
+    scores, score_error = p.results.attempt("touchpoint_scores", touchpoint=name, filters=filters)
+    trends = {}
+    split = {"split": p.query["split"]} if p.query.get("split") else {}
+    for metric in CX_METRICS:
+        result, error = p.results.attempt("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
+        figure = (p.results.figure("touchpoint_trend", touchpoint=name, filters=filters, metric=metric, **split)
+                  if result is not None and len(result) else None)
+        trends[metric] = (figure, error)
     row = (scores.to_dict(detail=True) or [None])[0] if scores else None
     by_touchpoint, _ = p.results.attempt("touchpoint_metrics", filters=parse_filters(p.query))
-    goals = next((r for r in by_touchpoint.to_dict(detail=True) if r.get("touchpoint") == name), None) \
-        if by_touchpoint else None
-    context = {"title": name, "name": name, "card": card, "stage": stage, "row": row, "goals": goals, "score_error": score_error,
-               "trends": trends, "sentiment": plain(dict(sentiment.overall)) if sentiment else None,
-               "comments": comments, "model": sentiment.model if sentiment else None,
-               "can_correct": role_allows(user.role, "ingest"),
-               "sentiment_error": sentiment_error, "tquery": {**p.query, "touchpoint": name},
-               "split": split.get("split"), "split_names": _split_names(p),
-               **p.filter_choices()}
+    context = {"title": name, "name": name, "stage": stage, "row": row, "goals": _goals(by_touchpoint, name),
+               "score_error": score_error, "trends": trends, "tquery": {**p.query, "touchpoint": name},
+               "split": split.get("split"), **p.filter_choices()}
     return render(p.request, "touchpoint.html", context)
 
 

@@ -12,8 +12,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from journeylens.analyses.switch_impact import ALPHA as SWITCH_ALPHA
-from journeylens.analyses.targets import STATUS_ORDER
 from journeylens.surfaces.web.access import ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render
@@ -27,21 +25,9 @@ def _figure(p: Page, view: str, result: Any, **params: Any) -> Any:
     return p.results.figure(view, **params) if result is not None else None
 
 
-def _worst_touchpoints(result: Any, limit: int = 10) -> list[dict[str, Any]]:
-    """Touchpoints off target, worst status first, then by answers (presentation order only)."""
-    if result is None:
-        return []
-    rows = [r for r in result.to_dict(detail=True) if r.get("touchpoint") and r.get("target_status") in ("missed", "at_risk")]
-    return sorted(rows, key=lambda r: (-STATUS_ORDER[r["target_status"]], -r["n"]))[:limit]
-
-
-#: Rows shown in the overview's short lists (the CSV export has them all).
-OVERVIEW_CHANGES = 12
-OVERVIEW_HARMS = 3
-
-
 @router.get("/")
 def overview(user: ReaderDep, p: PageDep) -> Response:
+    """The KPIs and trends; the slower sections below them load as fragments (:mod:`.sections`)."""
     filters = parse_filters(p.query)
     kpis, kpi_error = p.results.attempt("kpis", filters=filters)
     split = {"split": p.query["split"]} if p.query.get("split") else {}
@@ -49,12 +35,7 @@ def overview(user: ReaderDep, p: PageDep) -> Response:
     period = p.period()
     kpi_change = (p.results.attempt("kpi_change", **VIEWS["kpi_change"].parse({**p.query, "compare": period["compare"]}))
                   if period["base_label"] else (None, None))
-    properties, _ = p.results.attempt("properties")
     outcomes, outcome_error = p.results.attempt("outcomes", filters=filters)
-    changes, change_error = p.results.attempt("changes", filters=filters)
-    harms, harm_error = p.results.attempt("switch_impact", filters=filters)
-    scores, score_error = p.results.attempt("touchpoint_metrics", filters=filters)
-    significant = list(changes.significant()) if changes else []
     context = {
         "title": "Overview", "kpi": (kpis.to_dict(detail=True) or [None])[0] if kpis else None, "kpi_error": kpi_error,
         "trends": {m: (_figure(p, "metric_trend", r, filters=filters, metric=m, **split), e)
@@ -62,14 +43,8 @@ def overview(user: ReaderDep, p: PageDep) -> Response:
         "period": period, "split": split.get("split"),
         "kpi_change": {r["metric"]: r for r in kpi_change[0].to_dict()} if kpi_change[0] else {},
         "kpi_change_error": kpi_change[1],
-        "split_names": [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50] if properties else [],
         "outcomes": outcomes.to_dict() if outcomes else None, "outcome_figure": _figure(p, "outcomes", outcomes, filters=filters),
         "outcome_error": outcome_error,
-        "changes": significant[:OVERVIEW_CHANGES], "changes_significant": len(significant),
-        "changes_tested": sum(1 for r in changes.to_dict() if r.get("p") is not None) if changes else 0,
-        "change_error": change_error, "harms": harms.harmful()[:OVERVIEW_HARMS] if harms else [],
-        "harms_tested": len(harms) if harms else 0, "harm_error": harm_error, "alpha": SWITCH_ALPHA,
-        "worst": _worst_touchpoints(scores), "score_error": score_error,
         **p.filter_choices(),
     }
     return render(p.request, "overview.html", context)
@@ -96,14 +71,11 @@ def journey_map_page(user: ReaderDep, p: PageDep) -> Response:
     drops = _biggest_drop_offs(journey)
     split = p.query.get("split") or None
     moves, moves_error = p.results.attempt("moves_split", filters=filters, by=split) if split else (None, None)
-    properties, _ = p.results.attempt("properties")
     context = {"title": "Journey map", "map": journey, "error": error, "drops": drops,
                "drop_names": {d["touchpoint"] for d in drops},
                "sankey": _figure(p, "journey_map", result, filters=filters),
                "split": split, "moves": _moves_table(moves), "moves_error": moves_error,
-               "moves_figure": _figure(p, "moves_split", moves, filters=filters, by=split),
-               "split_names": [r["property"] for r in properties.to_dict() if 1 < r["distinct"] <= 50]
-               if properties else [], **p.filter_choices()}
+               "moves_figure": _figure(p, "moves_split", moves, filters=filters, by=split), **p.filter_choices()}
     return render(p.request, "journey_map.html", context)
 
 
@@ -175,13 +147,8 @@ def variants_page(user: ReaderDep, p: PageDep) -> Response:
 def channels_page(user: ReaderDep, p: PageDep) -> Response:
     filters = parse_filters(p.query)
     result, error = p.results.attempt("channels", filters=filters)
-    impact, impact_error = p.results.attempt("switch_impact", filters=filters)
     context = {"title": "Channel hopping", "ch": result.to_dict() if result else None, "error": error,
-               "figure": _figure(p, "channels", result, filters=filters),
-               "impact": impact.to_dict() if impact else None, "impact_error": impact_error,
-               "impact_params": impact.params if impact else {},
-               "impact_figure": _figure(p, "switch_impact", impact, filters=filters) if impact and len(impact) else None,
-               **p.filter_choices()}
+               "figure": _figure(p, "channels", result, filters=filters), **p.filter_choices()}
     return render(p.request, "channels.html", context)
 
 
@@ -216,7 +183,7 @@ def _builder(p: Page, query: dict[str, str]) -> dict[str, Any]:
     from journeylens.analyses.cohort_builder import cohort_text
     from journeylens.analyses.cohorts import CHANNEL_COHORTS
 
-    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES)
+    properties, _ = p.results.attempt("properties", top=BUILDER_MAX_VALUES, sources=("customer",))
     attributes = [{"name": r["property"], "values": [v["value"] for v in r["top_values"]]}
                   for r in (properties.to_dict() if properties else [])
                   if r["source"] == "customer" and 1 < r["distinct"] <= BUILDER_MAX_VALUES]
@@ -252,6 +219,11 @@ def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
     context: dict[str, Any] = {"title": "Micro-journeys", "sizes": sizes.to_dict() if sizes else None,
                                "sizes_error": sizes_error, "cquery": query, "touchpoints": p.touchpoint_names(),
                                "chosen": [], "builder": builder, "built_row": built_row, **p.filter_choices()}
-    if len([c for c in query.get("cohorts", "").split(",") if c]) >= 2:
-        context.update(_cohort_sections(p, query))
+    context["compare"] = len([c for c in query.get("cohorts", "").split(",") if c]) >= 2
     return render(p.request, "micro_journeys.html", context)
+
+
+@router.get("/micro-journeys/compare")
+def cohort_compare_partial(user: ReaderDep, p: PageDep) -> Response:
+    """The chosen cohorts side by side (loaded after the page: a journey map per cohort)."""
+    return render(p.request, "partials/cohort_compare.html", {**_cohort_sections(p, p.query), "cquery": p.query})

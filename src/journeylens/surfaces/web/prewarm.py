@@ -8,7 +8,8 @@ It runs on its own DuckDB cursor, one view at a time; a visitor asking for a vie
 being warmed waits for that computation instead of starting another, and cheap views never
 wait for slow ones.
 
-Off with ``create_app(..., web_prewarm=False)``; the data version is polled every
+Before serving, the templates are compiled and the chart library loaded (:func:`load_libraries`),
+whatever the setting. The result pre-warmer is off with ``create_app(..., web_prewarm=False)``; the data version is polled every
 ``web_prewarm_poll_seconds`` (default 5). Nothing is warmed before ``journey_events`` exists
 (the pre-warmer never writes to the warehouse).
 """
@@ -128,6 +129,21 @@ def preload_text_models() -> bool:
     return True
 
 
+def load_libraries() -> float:
+    """Compile every template and draw one styled chart, at server start: the first request of a
+    fresh process otherwise pays for them (≈ 1 s for Plotly's template and validators). Loads
+    code only — no result is computed or kept. Returns the seconds it took."""
+    import plotly.graph_objects as go
+
+    from journeylens.surfaces.web.rendering import figure_json, styled, templates
+
+    started = time.perf_counter()
+    for name in templates.env.list_templates(filter_func=lambda n: n.endswith(".html")):
+        templates.env.get_template(name)
+    figure_json(styled(go.Figure(go.Scatter(x=[0, 1], y=[0, 1]))))
+    return time.perf_counter() - started
+
+
 def _results_of(app: FastAPI) -> Results | None:
     """The app's results, or ``None`` while there is nothing to warm (no ``journey_events`` yet)."""
     from journeylens.lens_pool import lens_pool
@@ -143,6 +159,8 @@ def _results_of(app: FastAPI) -> Results | None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the pre-warmer with the server (unless ``app.state.web_prewarm`` is false)."""
+    seconds = await run_in_threadpool(load_libraries)
+    log.debug("Loaded the templates and the chart library in %.1f s", seconds)
     prewarmer = None
     if getattr(app.state, "web_prewarm", True):
         poll = float(getattr(app.state, "web_prewarm_poll_seconds", DEFAULT_POLL_SECONDS))

@@ -20,6 +20,7 @@ from journeylens.surfaces.web import (
     pages,
     prewarm,
     programme_pages,
+    sections,
     survey_admin_pages,
     survey_page,
     text_pages,
@@ -29,7 +30,7 @@ from journeylens.surfaces.web import (
 
 # The sub-routers keep their pages out of the OpenAPI schema; /healthz is in it.
 router = APIRouter(lifespan=prewarm.lifespan)
-for _module in (access, assets, pages, text_pages, detail_pages, admin_pages, survey_page, survey_admin_pages,
+for _module in (access, assets, pages, sections, text_pages, detail_pages, admin_pages, survey_page, survey_admin_pages,
                 programme_pages, trust_pages, marketing_pages, model_pages, ticket_pages):
     router.include_router(_module.router)
 router.include_router(health.router)

@@ -250,7 +250,8 @@ VIEWS: dict[str, View] = {
     "kpi_change": View(lambda r, current, base: r.lens.window_change(current, base), _p_compare,
                        "CX metrics against the comparison period"),
     "freshness": View(lambda r: r.lens.freshness(), _p_none, "Data freshness"),
-    "properties": View(lambda r, top=5: r.lens.properties(top=top), _p_none, "Properties that can split a number"),
+    "properties": View(lambda r, top=5, sources=("event", "feedback", "customer"): r.lens.properties(
+        top=top, sources=sources), _p_none, "Properties that can split a number"),
     "changes": View(lambda r, filters: r.lens.metric_changes(by=["touchpoint"], period="month", filters=filters,
                                                              every_period=True),
                     _p_filters, "Changes, month by month"),
@@ -313,7 +314,7 @@ def warm_plan() -> list[tuple[str, dict[str, Any], bool]]:
     plan = [("kpis", everyone, False)]
     plan += [("metric_trend", {**everyone, "metric": m}, True) for m in CX_METRICS]
     plan[1:1] = [("freshness", {}, False), ("properties", {}, False),
-                 ("properties", {"top": BUILDER_MAX_VALUES}, False)]
+                 ("properties", {"top": BUILDER_MAX_VALUES, "sources": ("customer",)}, False)]
     plan += [("outcomes", everyone, True), ("changes", everyone, False), ("touchpoint_metrics", everyone, False),
              ("switch_impact", everyone, True), ("stage_metrics", everyone, False), ("journey_map", everyone, True),
              ("channels", everyone, True), ("variants", VIEWS["variants"].parse({}), False),
