@@ -231,11 +231,22 @@ def _attribute_test(customers: ir.Table, attribute: str, values: Sequence[Any]) 
 
 
 def assign_cohorts(events: ir.Table, definition: JourneyDefinition | None = None,
-                   customers: ir.Table | None = None) -> ir.Table:
-    """Every (customer_id, cohort) membership; attribute rules are skipped without ``customers``."""
+                   customers: ir.Table | None = None, built: Sequence[str] = ()) -> ir.Table:
+    """Every (customer_id, cohort) membership; attribute rules are skipped without ``customers``.
+    ``built`` cohorts (:mod:`journeylens.analyses.cohort_builder`) are added under their text, so
+    they sit next to the defined ones wherever results are grouped by cohort."""
+    from journeylens.analyses.cohort_builder import check_built, parse_cohort
+
+    specs = list(cohort_specs(definition))
+    names = {s.name for s in specs}
+    for text in dict.fromkeys(t.strip() for t in built if t and t.strip()):
+        if text not in names:  # a defined cohort's name always wins
+            spec = parse_cohort(text)
+            check_built(events, spec, customers)
+            specs.append(spec)
     parts = [
         _members(events, spec, definition, customers).select("customer_id", cohort=ibis.literal(spec.name))
-        for spec in cohort_specs(definition) if customers is not None or not spec.needs_customers
+        for spec in specs if customers is not None or not spec.needs_customers
     ]
     return ibis.union(*parts, distinct=True)
 

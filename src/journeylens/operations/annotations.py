@@ -175,6 +175,20 @@ def list_views(session: Session) -> list[ViewPublic]:
     return [ViewPublic.model_validate(v) for v in session.scalars(select(SavedView).order_by(SavedView.name))]
 
 
+def saved_cohorts(session: Session) -> list[dict[str, str]]:
+    """Cohorts built from conditions that saved views keep (their ``built`` or ``cohort``
+    parameter): ``[{"view", "cohort"}]``, one per distinct cohort, the first view by name."""
+    from journeylens.analyses.cohort_builder import is_built
+
+    found: dict[str, str] = {}
+    for view in list_views(session):
+        for key in ("built", "cohort"):
+            text = (view.query.get(key) or "").strip()
+            if text and is_built(text):
+                found.setdefault(text, view.name)
+    return [{"view": name, "cohort": text} for text, name in found.items()]
+
+
 def get_view(session: Session, name_or_id: str) -> ViewPublic:
     query = select(SavedView).where(SavedView.name == name_or_id)
     row = session.scalar(query)

@@ -117,6 +117,8 @@ class TopicsPublic(Closed):
     silhouette: Number
     comments: int
     excluded_non_english: int
+    excluded_languages: dict[str, int] = {}
+    excluded_reason: str | None = None
     period: str
     model: str | None
     embedder: str | None
