@@ -31,6 +31,7 @@ from journeylens.analyses.result import Result, plain
 from journeylens.errors import EmptyDataError, ParameterError
 from journeylens.text.comments import read_comments
 from journeylens.text.sentiment import NOT_SCORED, score_texts
+from journeylens.text.stopwords import is_stopword_phrase
 from journeylens.text.topic_naming import (
     TopicRegistry,
     centroids,
@@ -44,6 +45,10 @@ EMBEDDERS: tuple[str, ...] = ("auto", "static", "minilm")
 #: ``embedder="auto"`` uses MiniLM up to this many English comments, the static vectors above.
 AUTO_MINILM_UP_TO = 2_000
 
+
+#: Why comments in other languages are left out of the topics (shown with their counts).
+EXCLUDED_REASON = ("not in English: topics are found and named by English-only models, so comments identified as another "
+                   "language (by the language identifier, or by that language's function words) are left out")
 
 #: Above this many comments the clustering uses mini-batches (same objective, bounded time).
 MINIBATCH_FROM = 50_000
@@ -106,7 +111,7 @@ def keyphrases(texts: Sequence[str], labels: np.ndarray, k: int, *, top_n: int =
             phrase = str(vocab[index])
             if weights[topic, index] <= 0 or len(chosen) >= top_n:
                 break
-            if not any(phrase in c or c in phrase for c in chosen):
+            if not any(phrase in c or c in phrase for c in chosen) and not is_stopword_phrase(phrase):
                 chosen.append(phrase)
         out.append(chosen)
     return out
@@ -133,7 +138,8 @@ def topic_vectors(texts: Sequence[str], embedder: str, *, embed_cache: Any = Non
 @dataclass(frozen=True)
 class TopicsResult(Result):
     """``records`` are the topics. ``to_dict()`` → ``{"k", "silhouette", "comments",
-    "excluded_non_english", "period", "topics": [...], "matrix": [...], "emerging": [...]}``."""
+    "excluded_non_english", "excluded_languages", "excluded_reason", "period", "topics": [...],
+    "matrix": [...], "emerging": [...]}``."""
 
     summary: Mapping[str, Any] = field(default_factory=dict)
     matrix: Sequence[Mapping[str, Any]] = ()
@@ -241,7 +247,10 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
         "label": [scored[i][1] for i in keep],
         "period": [period_label(comments[i].get("timestamp"), period) for i in keep]})
     topic_labels = dict(enumerate(names))
+    excluded = Counter(str(scored[i][2]) for i in range(len(comments)) if not is_english(scored[i][2]))
     summary = {"k": k, "silhouette": silhouette, "comments": len(texts), "excluded_non_english": len(comments) - len(keep),
+               "excluded_languages": dict(excluded.most_common()),
+               "excluded_reason": EXCLUDED_REASON if excluded else None,
                "period": period, "model": model, "embedder": embedder}
     params = {"touchpoint": list(touchpoint or []), "k": k, "max_k": max_k, "period": period, "model": model,
               "embedder": embedder}
