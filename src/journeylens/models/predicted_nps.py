@@ -80,7 +80,7 @@ class NpsValidationPayload(TypedDict):
     informative: bool
     verdict: str
     split: str
-    validation: dict[str, Any]
+    validation: dict[str, float | int | str]
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,8 @@ async def get_predicted_nps(lens: LensDep, as_of: IsoDateTime | None = None,
 
 
 @router.get("/v1/predict/nps/validation", response_model=NpsValidationPayload)
-async def get_predicted_nps_validation(lens: LensDep, as_of: datetime | None = None,
-                                       horizon_days: Annotated[int, Query(ge=1, le=3650)] = 180) -> Any:
+async def get_predicted_nps_validation(lens: LensDep, as_of: IsoDateTime | None = None,
+                                       horizon_days: Annotated[int, HorizonQuery()] = 180) -> Any:
     """``{informative, verdict, split, validation}``: how the predictions did on respondents the model did not see."""
     result = await run_in_threadpool(lens.predict_nps, as_of=_utc(as_of), horizon_days=horizon_days)
     return result.validation()
