@@ -1,7 +1,12 @@
 """Three-class sentiment accuracy, leave one source out: minilm-3class vs VADER (two ways) vs the
 old binary minilm-logreg. Reproduces the table in docs/text.md:
 
-    .venv/bin/python bench/text_accuracy.py [--data tests/data] [--cache .journeylens/cache]
+    .venv/bin/python bench/text_accuracy.py [--data tests/data] [--cache .journeylens/cache] [--choose-default]
+
+``--choose-default`` prints the session-4 table instead (ADR 0093): both methods (session 2's,
+the revised one) refitted per held-out source, VADER beside them, plus the evaluation-only
+complaint-style sources (BPI 2016 complaint topics, demo templates), means, and the method with
+the higher mean over all held-out sources.
 
 Sources (see journeylens.text.corpora): the VADER ground truth (tweets, Amazon, movie and NYT
 snippets, ~20 human raters each, three classes) and the UCI sentences (Amazon, IMDb, Yelp; two

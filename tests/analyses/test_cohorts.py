@@ -147,6 +147,11 @@ def test_compare_cohorts_rejects_bad_input(shop: Any) -> None:
         compare_cohorts(events, "journey_map", ["blended"])
     with pytest.raises(ParameterError, match="Unknown analysis"):
         compare_cohorts(events, "astrology", ["blended", "online-only"])
+    with pytest.raises(ParameterError, match="needs steps") as missing:  # not a TypeError deep inside
+        compare_cohorts(events, "funnel", ["blended", "online-only"])
+    assert missing.value.details["missing"] == ["steps"]
+    with pytest.raises(ParameterError, match="does not take colour"):
+        compare_cohorts(events, "journey_map", ["blended", "online-only"], colour="red")
 
 
 def test_parity_duckdb_spark(wh: Any, shop_definition: Any, assert_parity: Any) -> None:

@@ -411,6 +411,7 @@ def compare_cohorts(events: ir.Table, analysis: str | Callable[..., Any], cohort
     outcomes = customer_outcomes(base, definition, customers)
     extra = {k: v for k, v in {"definition": definition, "customers": customers}.items()
              if k in inspect.signature(fn).parameters and k not in params}
+    _check_params(name, fn, {**extra, **params})
     entries = []
     for cohort in cohorts:
         members = customers_in_cohort(events, cohort, definition, customers)
@@ -428,6 +429,24 @@ def compare_cohorts(events: ir.Table, analysis: str | Callable[..., Any], cohort
     tests = _significance(entries, alpha)
     return CohortComparison(analysis=name, entries=tuple({k: v for k, v in e.items() if k != "_shares"} for e in entries),
                             tests=tests, params={"cohorts": list(cohorts), "alpha": alpha, **params})
+
+
+def _check_params(name: str, fn: Callable[..., Any], given: Mapping[str, Any]) -> None:
+    """Refuse parameters ``fn`` does not take, and required ones not given, before any work."""
+    parameters = list(inspect.signature(fn).parameters.values())[1:]  # the first one is the events
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    names = {p.name for p in parameters}
+    unknown = sorted(set(given) - names)
+    missing = [p.name for p in parameters if p.default is inspect.Parameter.empty and p.name not in given
+               and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if unknown or missing:
+        raise ParameterError(f"Comparing cohorts by {name!r}: " + "; ".join(
+            [*([f"it needs {', '.join(missing)} (give them on the analysis itself, e.g. "
+                f"/v1/journey/{name.replace('_', '-')}?by=… or `journeylens journey {name.replace('_', '-')} --by …`)"]
+               if missing else []),
+             *([f"it does not take {', '.join(unknown)}"] if unknown else [])]) + ".",
+            details={"analysis": name, "missing": missing, "unknown": unknown})
 
 
 def _resolve_analysis(analysis: str | Callable[..., Any]) -> tuple[str, Callable[..., Any]]:

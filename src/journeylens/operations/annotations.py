@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from journeylens.errors import NotFoundError, ParameterError
 from journeylens.operations.annotation_models import ANNOTATION_KINDS, Annotation, SavedView
+from journeylens.operations.datetext import IsoDateTime
 
 #: Dashboard pages a saved view may point at.
 VIEW_PAGES: tuple[str, ...] = ("/", "/journey-map", "/funnel", "/variants", "/channels", "/micro-journeys",
@@ -33,7 +34,7 @@ VIEW_PAGES: tuple[str, ...] = ("/", "/journey-map", "/funnel", "/variants", "/ch
 
 
 class AnnotationCreate(BaseModel):
-    at: datetime = Field(description="When it happened (ISO 8601; naive times are UTC).")
+    at: IsoDateTime = Field(description="When it happened (ISO 8601; naive times are UTC).")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
     kind: str = Field(default="note", description=f"One of: {', '.join(ANNOTATION_KINDS)}.")

@@ -22,14 +22,15 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import ParameterError
 from journeylens.surfaces.api import response_schemas as rs
+from journeylens.surfaces.api import text_schemas as ts
 from journeylens.surfaces.api.deps import DbSessionDep, FiltersDep, LensDep, require_scope
-from journeylens.surfaces.api.hardening import DaysQuery
+from journeylens.surfaces.api.hardening import CountQuery, DaysQuery
 
 router = APIRouter(tags=["metrics"], dependencies=[Depends(require_scope("read"))])
 
 
 MetricQuery = Annotated[str | None, Query(description="nps, csat, ces or custom names, comma-separated.")]
-MinNQuery = Annotated[int | None, Query(ge=1, description="Minimum answers for a score.")]
+MinNQuery = Annotated[int | None, CountQuery(1, description="Minimum answers for a score.")]
 BuildQuery = Annotated[list[str] | None, Query(max_length=20, description=(
     "With by=cohort: also a cohort built from conditions, such as 'segment=business; performed=Card delivered' "
     "(repeatable)."))]
@@ -96,7 +97,7 @@ async def get_feedback_links(lens: LensDep, window_days: Annotated[float, DaysQu
     return out
 
 
-@router.get("/v1/text/sentiment")
+@router.get("/v1/text/sentiment", response_model=None, responses=rs.documented(ts.SentimentPublic))
 async def get_sentiment(lens: LensDep, model: str | None = None, touchpoint: str | None = None,
                         limit: Annotated[int, Query(ge=0, le=100_000)] = 100) -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.sentiment(model=model, touchpoint=_split(touchpoint) or None,
@@ -105,7 +106,7 @@ async def get_sentiment(lens: LensDep, model: str | None = None, touchpoint: str
     return out
 
 
-@router.get("/v1/text/topics")
+@router.get("/v1/text/topics", response_model=None, responses=rs.documented(ts.TopicsPublic))
 async def get_topics(lens: LensDep, touchpoint: str | None = None, k: Annotated[int | None, Query(ge=2, le=50)] = None,
                      period: str = "month") -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.topics(touchpoint=_split(touchpoint) or None, k=k, period=period))
@@ -113,7 +114,7 @@ async def get_topics(lens: LensDep, touchpoint: str | None = None, k: Annotated[
     return out
 
 
-@router.get("/v1/text/pain-points")
+@router.get("/v1/text/pain-points", response_model=None, responses=rs.documented(list[ts.PainPoint]))
 async def get_pain_points(lens: LensDep, top: Annotated[int, Query(ge=1, le=500)] = 20,
                           k: Annotated[int | None, Query(ge=2, le=50)] = None) -> list[dict[str, Any]]:
     result = await run_in_threadpool(lambda: lens.pain_points(top=top, k=k))
@@ -121,7 +122,7 @@ async def get_pain_points(lens: LensDep, top: Annotated[int, Query(ge=1, le=500)
     return rows
 
 
-@router.get("/v1/text/aspects")
+@router.get("/v1/text/aspects", response_model=None, responses=rs.documented(ts.AspectsPublic))
 async def get_aspects(lens: LensDep, touchpoint: str | None = None, period: str = "month",
                       limit: Annotated[int, Query(ge=0, le=100_000)] = 100) -> dict[str, Any]:
     result = await run_in_threadpool(lambda: lens.aspects(touchpoint=_split(touchpoint) or None, period=period,
