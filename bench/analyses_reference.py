@@ -55,13 +55,20 @@ SELECT src, dst, count(*), count(DISTINCT customer_id), quantile_cont(d, 0.5) / 
        quantile_cont(d, 0.9) / 1e6
 FROM e GROUP BY src, dst"""
 
-# Paths as lists of small integer codes (a list of strings per customer runs out of memory at 10M events).
+# Paths as lists of small integer codes (a list of strings per customer runs out of memory at
+# 10M events, and so does the ordered aggregate ``list(code ORDER BY timestamp, _seq)``, which
+# buffers and sorts every group: 6 GB was not enough). The journey order is a window position
+# (a sort that spills), the list is collected unordered as (position, code) pairs and sorted
+# per customer.
 VARIANTS = """
 WITH codes AS (SELECT touchpoint, CAST(row_number() OVER (ORDER BY touchpoint) AS SMALLINT) AS code
                FROM (SELECT DISTINCT touchpoint FROM journey_events WHERE touchpoint IS NOT NULL)),
-p AS (SELECT customer_id, list(code ORDER BY timestamp, _seq) AS path,
-             (max(epoch_us(timestamp)) - min(epoch_us(timestamp))) / 1e6 AS secs
-      FROM journey_events JOIN codes USING (touchpoint) GROUP BY customer_id),
+o AS (SELECT customer_id, code, epoch_us(timestamp) AS us,
+             CAST(row_number() OVER (PARTITION BY customer_id ORDER BY timestamp, _seq) AS INTEGER) AS pos
+      FROM journey_events JOIN codes USING (touchpoint)),
+p AS (SELECT customer_id, list_transform(list_sort(list(struct_pack(pos := pos, code := code))), x -> x.code) AS path,
+             (max(us) - min(us)) / 1e6 AS secs
+      FROM o GROUP BY customer_id),
 v AS (SELECT path, count(*) AS customers, median(secs) AS m FROM p GROUP BY path),
 dictionary AS (SELECT list(touchpoint ORDER BY code) AS names FROM codes)
 SELECT list_transform(path, c -> names[c]) AS path_names, customers, customers / sum(customers) OVER () AS share, m

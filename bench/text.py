@@ -1,17 +1,19 @@
 """Topic embedding + clustering speed, with a quality figure next to it: static (distilled) vs MiniLM.
 
-    .venv/bin/python bench/text.py [--sizes 20000,200000] [--minilm-sample 2000]
+    .venv/bin/python bench/text.py [--sizes 20000,200000] [--minilm-sample 2000] [--old]
 
 Texts: the ~22,000 distinct labelled sentences under tests/data (tweets, reviews, editorials),
 repeated with a numbered suffix to reach 200,000 distinct texts. Speed: the default topic path of
-:func:`journeylens.text.topics.topics` — static embeddings, k chosen by silhouette on 2,000,
-KMeans (mini-batch above 50,000), near-duplicate merge — wall time, single-threaded clustering;
-and the same clustering with 2 threads, to show why it is single-threaded on a shared machine.
-MiniLM is timed on --minilm-sample texts and extrapolated linearly (labelled so). Quality: normalised mutual information between the KMeans
-clusters (k = 7) and the 7 source domains (Amazon phones, IMDb, Yelp, tweets, Amazon snippets,
-movie snippets, NYT editorials) of the 18,708 training sentences — how well the embedding
-separates what the text is about — for both embedders; and the agreement (NMI) between the two
-clusterings. Prints the load average: the machine is shared.
+:func:`journeylens.text.topics.topics` above 2,000 comments — static vectors centred on the
+comments' mean beside a lexical (TF-IDF → 64 latent components) part (ADR 0091), k chosen by
+silhouette on 2,000, KMeans (mini-batch above 50,000), near-duplicate merge — wall time and the
+number of topics left after merging; ``--old`` also runs session 3's path (raw static vectors),
+whose merge folded everything into 1-2 topics. The same clustering with 2 threads shows why it
+is single-threaded on a shared machine. MiniLM is timed on --minilm-sample texts and
+extrapolated linearly (labelled so). Quality: (1) normalised mutual information between KMeans
+clusters (k = 7) and the 7 source domains of the 18,708 labelled sentences, per embedder;
+(2) the whole auto path (k by silhouette, merge) on 2,500 sentences from five sites, per
+embedder: topics found, sites that lead a topic, purity, NMI. Prints the load average.
 """
 
 from __future__ import annotations
@@ -30,15 +32,61 @@ def cluster(vectors: np.ndarray, k: int) -> np.ndarray:
     return cluster_vectors(vectors, k)
 
 
-def default_path(texts: list[str]) -> int:
-    """Static embeddings → k by silhouette → KMeans → merge, as topics() does; the final k."""
+def default_path(texts: list[str], embedder: str = "static") -> np.ndarray:
+    """Embed → k by silhouette → KMeans → near-duplicate merge, as topics() does; the final labels."""
+    from journeylens.text.topic_naming import merge_near_duplicates
+    from journeylens.text.topics import choose_k, topic_vectors
+
+    vectors, _, _ = topic_vectors(texts, embedder, embed_cache=CACHE.get("cache"))
+    k, _ = choose_k(vectors)
+    return merge_near_duplicates(vectors, cluster(vectors, k))
+
+
+def old_static_path(texts: list[str]) -> np.ndarray:
+    """Session 3's static path (raw averaged vectors, merge at cosine 0.92) — the collapse, for the record."""
     from journeylens.text.static_embeddings import embed_static
     from journeylens.text.topic_naming import merge_near_duplicates
     from journeylens.text.topics import choose_k
 
     vectors = embed_static(texts)
     k, _ = choose_k(vectors)
-    return int(merge_near_duplicates(vectors, cluster(vectors, k)).max()) + 1
+    return merge_near_duplicates(vectors, cluster(vectors, k))
+
+
+def planted_quality(corpus: object, per_source: int = 500) -> None:
+    """Five sites (phones, restaurants, films, politics, tweets), 500 sentences each, full auto path per embedder."""
+    from collections import Counter
+
+    sources = ("uci_amazon", "uci_yelp", "vader_movies", "vader_nyt", "vader_tweets")
+    rng = np.random.default_rng(15)
+    texts: list[str] = []
+    truth: list[str] = []
+    for source in sources:
+        rows = [i for i in np.where(corpus.sources == source)[0] if len(corpus.texts[i].split()) >= 4]  # type: ignore[attr-defined]
+        for i in rng.choice(rows, size=per_source, replace=False):
+            texts.append(corpus.texts[i])  # type: ignore[attr-defined]
+            truth.append(source)
+    from sklearn.metrics import normalized_mutual_info_score as nmi
+
+    print(f"\n| path on {len(texts):,} sentences from 5 sites (auto k) | topics | sites leading a topic | purity | NMI with the sites | time |")
+    print("|---|---|---|---|---|---|")
+    labels_by: dict[str, np.ndarray] = {}
+    for name, run in (("static, session 3 (raw vectors)", old_static_path),
+                      ("static, centred + lexical (default above 2,000)", lambda t: default_path(t, "static")),
+                      ("MiniLM (default up to 2,000)", lambda t: default_path(t, "minilm"))):
+        started = time.perf_counter()
+        labels = run(texts)
+        took = time.perf_counter() - started
+        labels_by[name] = labels
+        frame = Counter(zip(labels.tolist(), truth, strict=True))
+        leaders = {max((s for s in sources), key=lambda s, t=t: frame[(t, s)]) for t in set(labels.tolist())}
+        purity = sum(max(frame[(t, s)] for s in sources) for t in set(labels.tolist())) / len(texts)
+        print(f"| {name} | {labels.max() + 1} | {len(leaders)} of 5 | {purity:.2f} | {nmi(truth, labels):.3f} | {took:.1f} s |")
+    names = list(labels_by)
+    print(f"| agreement static (new) vs MiniLM topics (NMI) | | | | {nmi(labels_by[names[1]], labels_by[names[2]]):.3f} | |")
+
+
+CACHE: dict[str, object] = {}
 
 
 def main() -> None:
@@ -49,13 +97,16 @@ def main() -> None:
     from journeylens.text.embeddings import embed, load_encoder
     from journeylens.text.evaluation import balanced_sample
     from journeylens.text.static_embeddings import embed_static, load_static
+    from journeylens.text.topics import topic_vectors
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(Path(__file__).parents[1] / "tests" / "data"))
     parser.add_argument("--sizes", default="20000,200000")
     parser.add_argument("--minilm-sample", type=int, default=2000)
     parser.add_argument("--cache", default=".journeylens/cache")
+    parser.add_argument("--old", action="store_true", help="also time session 3's static path (shows the collapse)")
     args = parser.parse_args()
+    CACHE["cache"] = EmbeddingCache(args.cache, "all-MiniLM-L6-v2")
     corpus = balanced_sample(load_corpora(args.data))
     base = list(dict.fromkeys(corpus.texts))
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores, shared)")
@@ -71,10 +122,16 @@ def main() -> None:
         texts = [base[i % len(base)] + ("" if i < len(base) else f" #{i // len(base)}") for i in range(size)]
         load = os.getloadavg()[0]
         started = time.perf_counter()
-        k = default_path(texts)
+        k = int(default_path(texts).max()) + 1
         took = time.perf_counter() - started
-        print(f"| static (distilled, 128-d), the default path | {size:,} | {took:.1f} s | {size / took:,.0f} | "
+        print(f"| static, centred + lexical: the default path | {size:,} | {took:.1f} s | {size / took:,.0f} | "
               f"measured: embed, k by silhouette (k={k} after merging), KMeans, 1 thread; load {load:.1f} |")
+        if args.old:
+            started = time.perf_counter()
+            k = int(old_static_path(texts).max()) + 1
+            took = time.perf_counter() - started
+            print(f"| static, session 3 (raw vectors) | {size:,} | {took:.1f} s | {size / took:,.0f} | "
+                  f"k={k} after merging: the collapse; load {os.getloadavg()[0]:.1f} |")
         if size <= 50_000:
             from sklearn.cluster import KMeans
             from threadpoolctl import threadpool_limits
@@ -93,15 +150,19 @@ def main() -> None:
               f"embedding extrapolated from {len(sample):,} |")
 
     domains = corpus.sources
-    static_vectors = embed_static(list(corpus.texts))
-    minilm_vectors = embed(list(corpus.texts), cache=EmbeddingCache(args.cache, "all-MiniLM-L6-v2"))
+    texts = list(corpus.texts)
+    static_vectors = embed_static(texts)
+    space_vectors, _, _ = topic_vectors(texts, "static")
+    minilm_vectors = embed(texts, cache=EmbeddingCache(args.cache, "all-MiniLM-L6-v2"))
     k = len(set(domains))
-    static_labels, minilm_labels = cluster(static_vectors, k), cluster(minilm_vectors, k)
+    static_labels, space_labels, minilm_labels = (cluster(v, k) for v in (static_vectors, space_vectors, minilm_vectors))
     print(f"\n| quality ({len(corpus):,} sentences, {k} source domains, KMeans k={k}) | NMI with the domains |")
     print("|---|---|")
-    print(f"| static (distilled) | {nmi(domains, static_labels):.3f} |")
+    print(f"| static, session 3 (raw vectors) | {nmi(domains, static_labels):.3f} |")
+    print(f"| static, centred + lexical (default above 2,000) | {nmi(domains, space_labels):.3f} |")
     print(f"| MiniLM | {nmi(domains, minilm_labels):.3f} |")
-    print(f"| agreement static vs MiniLM clusters (NMI) | {nmi(static_labels, minilm_labels):.3f} |")
+    print(f"| agreement static (new) vs MiniLM clusters (NMI) | {nmi(space_labels, minilm_labels):.3f} |")
+    planted_quality(corpus)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 

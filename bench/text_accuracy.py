@@ -1,7 +1,12 @@
 """Three-class sentiment accuracy, leave one source out: minilm-3class vs VADER (two ways) vs the
 old binary minilm-logreg. Reproduces the table in docs/text.md:
 
-    .venv/bin/python bench/text_accuracy.py [--data tests/data] [--cache .journeylens/cache]
+    .venv/bin/python bench/text_accuracy.py [--data tests/data] [--cache .journeylens/cache] [--choose-default]
+
+``--choose-default`` prints the session-4 table instead (ADR 0093): both methods (session 2's,
+the revised one) refitted per held-out source, VADER beside them, plus the evaluation-only
+complaint-style sources (BPI 2016 complaint topics, demo templates), means, and the method with
+the higher mean over all held-out sources.
 
 Sources (see journeylens.text.corpora): the VADER ground truth (tweets, Amazon, movie and NYT
 snippets, ~20 human raters each, three classes) and the UCI sentences (Amazon, IMDb, Yelp; two
@@ -19,8 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from journeylens.text.cache import EmbeddingCache
-from journeylens.text.corpora import CLASSES, load_corpora
-from journeylens.text.evaluation import balanced_sample, leave_one_source_out
+from journeylens.text.corpora import CLASSES, load_corpora, load_evaluation_only
+from journeylens.text.evaluation import (
+    METHODS,
+    balanced_sample,
+    choose_default,
+    leave_one_source_out,
+)
 from journeylens.text.sentiment import shipped_weights
 from journeylens.text.threeclass import features
 
@@ -29,15 +39,50 @@ def _fmt(value: object) -> str:
     return "—" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
 
 
+def print_default_choice(corpus: object, x: np.ndarray, extra: object, cache: EmbeddingCache) -> None:
+    """Per held-out source: macro-F1 (and neutral F1) of VADER and of each method; means; the choice."""
+    import os
+
+    x_extra = features(list(extra.texts), embed_cache=cache)  # type: ignore[attr-defined]
+    rows = choose_default(corpus, x, extra, x_extra, x[:, 768], x_extra[:, 768])  # type: ignore[arg-type]
+    models = ["vader (±0.05)", *METHODS]
+    by = {(r["source"], r["model"]): r for r in rows}
+    sources = list(dict.fromkeys(r["source"] for r in rows))
+    print(f"load average: {os.getloadavg()[0]:.1f}")
+    print("| held-out source | n | " + " | ".join(f"{m} macro-F1 (F1 neu)" for m in models) + " |")
+    print("|---|---|" + "---|" * len(models))
+    for source in sources:
+        cells = [f"{_fmt(by[(source, m)]['macro_f1'])} ({_fmt(by[(source, m)]['f1_neu'])})" for m in models]
+        print(f"| {source} | {by[(source, models[0])]['n']} | " + " | ".join(cells) + " |")
+    groups = {"all held-out sources": sources, "the 7 public sources": [s for s in sources if s.startswith(("vader_", "uci_"))],
+              "the 4 three-class public sources": [s for s in sources if s.startswith("vader_")],
+              "the 2 complaint-style sources": [s for s in sources if not s.startswith(("vader_", "uci_"))]}
+    print("\n| mean macro-F1 over | " + " | ".join(models) + " |")
+    print("|---|" + "---|" * len(models))
+    for name, members in groups.items():
+        print(f"| {name} ({len(members)}) | " + " | ".join(
+            f"{np.mean([by[(s, m)]['macro_f1'] for s in members]):.3f}" for m in models) + " |")
+    best = max(METHODS, key=lambda m: np.mean([by[(s, m)]["macro_f1"] for s in sources]))
+    wins = sum(by[(s, best)]["macro_f1"] > by[(s, models[0])]["macro_f1"] for s in sources)
+    print(f"\nchosen by the mean over all held-out sources: {best}; above VADER on {wins} of {len(sources)} sources")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(Path(__file__).parents[1] / "tests" / "data"))
     parser.add_argument("--cache", default=".journeylens/cache")
+    parser.add_argument("--choose-default", action="store_true",
+                        help="only the default-choice table: both methods refitted per fold, plus the "
+                             "evaluation-only complaint-style sources")
     args = parser.parse_args()
     corpus = balanced_sample(load_corpora(args.data))
     started = time.perf_counter()
-    x = features(list(corpus.texts), embed_cache=EmbeddingCache(args.cache, "all-MiniLM-L6-v2"))
+    cache = EmbeddingCache(args.cache, "all-MiniLM-L6-v2")
+    x = features(list(corpus.texts), embed_cache=cache)
     print(f"{len(corpus)} labelled texts, features in {time.perf_counter() - started:.0f} s (cached after the first run)")
+    if args.choose_default:
+        print_default_choice(corpus, x, load_evaluation_only(args.data), cache)
+        return
     compound = x[:, 768]  # VADER compound of the whole text, the first lexicon feature
     old_binary = 2 * shipped_weights().probability(x[:, :384]) - 1
     rows = leave_one_source_out(corpus, x, compound, old_binary)

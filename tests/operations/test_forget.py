@@ -133,30 +133,52 @@ def test_forget_refuses_an_empty_or_nul_id(tmp_path: Path) -> None:
             forget_customer(lens, bad)
 
 
+def _parsed(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw  # a line that could not be parsed is kept as read
+
+
 def _quarantine_rows(warehouse: Any) -> list[Any]:
-    return [json.loads(r) if r.startswith(("{", "[")) else r
-            for r in warehouse.table("quarantine").raw.to_pyarrow().to_pylist()]
+    return [_parsed(r) for r in warehouse.table("quarantine").raw.to_pyarrow().to_pylist()]
 
 
 ODD_ROWS = [
     {"member_no": SECRET, "timestamp": "not a time"},  # an id column named anything: a field whose value is the id
     {"payload": {"userId": SECRET, "context": [1]}},  # how the collector keeps a message it could not use
     {"payload": [ANON, 5]},
-    {"customer_id": "other", "note": f"asked about {SECRET}"},  # text that merely contains the id: kept
+    {"customer_id": "other", "note": f"asked about {SECRET} twice"},  # free text naming the id as a token
+    {"customer_id": "other", "note": f"{ANON}: called", "timestamp": "not a time"},
+    {"customer_id": "other", "note": f"{SECRET}0 and x{ANON}", "timestamp": "x"},  # longer ids that contain it: kept
     {"customer_id": "other", "timestamp": "not a time"},
 ]
+KEPT = ODD_ROWS[5:]
+#: Lines that could not be parsed at all: quarantined with the line as read, no fields.
+BROKEN_LINES = [f'{{"customer_id": "{SECRET}", "timestamp": ', f'{{"anonymous_id": "{ANON}" "touchpoint"}}',
+                f'{{"customer_id": "{SECRET}9", "timestamp": ']
 
 
-def test_quarantined_rows_are_matched_by_their_fields_not_by_text(tmp_path: Path) -> None:
+def _ingest_odd_rows(lens: Any, tmp_path: Path) -> None:
+    ingest_records(lens.warehouse, "events", [*ODD_ROWS, {"customer_id": "other", "timestamp": T, "touchpoint": "x"}])
+    lines = tmp_path / "broken.jsonl"
+    lines.write_text("\n".join([*BROKEN_LINES, json.dumps({"customer_id": "other", "timestamp": T,
+                                                           "touchpoint": "x"})]) + "\n")
+    lens.ingest("events", lines)
+
+
+def test_quarantined_rows_are_matched_by_their_fields_and_by_the_id_as_a_token(tmp_path: Path) -> None:
     from journeylens.operations.forget import forget_customer
 
     lens = _lens(tmp_path)
-    ingest_records(lens.warehouse, "events", [*ODD_ROWS, {"customer_id": "other", "timestamp": T, "touchpoint": "x"}])
+    _ingest_odd_rows(lens, tmp_path)
+    quarantined = _quarantine_rows(lens.warehouse)
+    assert all(line in quarantined for line in BROKEN_LINES)  # kept as read, unparsed
     report = forget_customer(lens, SECRET)
     left = _quarantine_rows(lens.warehouse)
-    assert report.removed["quarantine"] == 2 + 3
+    assert report.removed["quarantine"] == 2 + 5 + 2
     assert sorted(json.dumps(r, sort_keys=True) for r in left) == sorted(
-        json.dumps(r, sort_keys=True) for r in ODD_ROWS[3:])
+        json.dumps(r, sort_keys=True) for r in [*KEPT, BROKEN_LINES[2]])
 
 
 @pytest.mark.spark
@@ -168,7 +190,7 @@ def test_forget_on_a_spark_warehouse(spark_session: Any, tmp_path: Path) -> None
     from journeylens.operations.forget import forget_customer
 
     duck = _lens(tmp_path / "duck")
-    ingest_records(duck.warehouse, "events", [*ODD_ROWS, {"customer_id": "other", "timestamp": T, "touchpoint": "x"}])
+    _ingest_odd_rows(duck, tmp_path)
     spark = JourneyLens(_spark_warehouse(spark_session), None, duck.settings)
     for table in ("events", "feedback", "customers"):
         spark.warehouse.append(table, duck.warehouse.table(table).to_pyarrow())

@@ -93,3 +93,31 @@ def test_meaning_matches_a_clause_without_seed_words() -> None:
     matched = AspectMatcher(specs, semantic=True).match(["the mobile application froze on me", "sunny day"])
     assert "app_website" in matched[0]
     assert matched[1] == set()
+
+
+def test_plural_of_a_plain_seed_matches() -> None:
+    specs = load_aspects()
+    assert "product" in seed_aspects("Both phones arrived scratched", specs)  # seed "phone"
+    assert "product" not in seed_aspects("He phoned twice", specs)  # a plural, not any ending
+
+
+def test_word_level_step_finds_aspects_the_clause_step_misses() -> None:
+    pytest.importorskip("sentence_transformers")
+    specs = load_aspects()
+    clauses_ = ["the batteries died within a week", "pricing is a real concern", "terrible evening overall"]
+    no_clause_step = 1.1  # cosine can never reach it: only seeds and the word level remain
+    words = AspectMatcher(specs, similarity=no_clause_step).match(clauses_)
+    without = AspectMatcher(specs, similarity=no_clause_step, words=False).match(clauses_)
+    assert "product" in words[0] and "price_fees" in words[1]
+    assert words[2] == set()  # sentiment words ("terrible") are never matched to seeds like "rude"
+    assert without[0] == set() and without[1] == set()
+
+
+def test_evaluation_only_sources_are_labelled_and_never_empty() -> None:
+    from journeylens.text.corpora import load_evaluation_only
+
+    extra = load_evaluation_only(Path(__file__).parents[1] / "data", per_class=20)
+    complaints = extra.labels[extra.sources == "complaints_bpi2016"]
+    assert len(complaints) == 70 and set(complaints.tolist()) == {"neg"}
+    demo = extra.labels[extra.sources == "demo_templates"]
+    assert sorted(set(demo.tolist())) == ["neg", "neu", "pos"] and len(demo) == 60

@@ -37,8 +37,9 @@ def cohort_sizes(events: ir.Table, specs: Sequence[CohortSpec], definition: Jour
         if c.kind == "performed":
             flags[key] = _performed(known, c, definition).cast("int8").max()
     if any(c.kind == "first_channel" for c in conditions.values()):
-        # The channel of the first event in journey order: an aggregate, not a window over every event.
-        flags["_first"] = known.channel.lower().argmin(ibis.struct({"t": known.timestamp, "s": known._seq}))
+        # The channel of the first event in journey order: an aggregate, not a window over every
+        # event; lower-cased once per customer afterwards, not once per event.
+        flags["_first"] = known.channel.argmin(ibis.struct({"t": known.timestamp, "s": known._seq}))
     per = known.group_by("customer_id").aggregate(**flags)
     attributes = {key: c for key, c in conditions.items() if c.kind == "attribute"}
     if attributes and customers is not None:
@@ -76,5 +77,5 @@ def _holds(per: ir.Table, c: Condition) -> Any:
         return {"online-only": (per._on == 1) & (per._off == 0), "offline-only": (per._on == 0) & (per._off == 1),
                 "blended": (per._on == 1) & (per._off == 1)}[c.channels or ""]
     if c.kind == "first_channel":
-        return per._first == (c.channel or "").lower()
+        return per._first.lower() == (c.channel or "").lower()
     return per[_key(c)] == 1

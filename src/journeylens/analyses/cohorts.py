@@ -112,9 +112,11 @@ def is_online(channel: ir.StringValue, definition: JourneyDefinition | None = No
     # pay for normalising the text (CASE branches run only for the rows that reach them).
     for name in sorted(DEFAULT_ONLINE_CHANNELS | OFFLINE_CHANNELS):
         flags.setdefault(name, name in DEFAULT_ONLINE_CHANNELS)
+    # The names are distinct, so the flag of a known name is a set lookup (``IN``, hashed once
+    # per query) rather than a CASE of equalities tried in turn for every row.
     key = channel.strip().lower().replace(" ", "_").replace("-", "_")
-    known = ibis.cases(*((channel == name, ibis.literal(flag)) for name, flag in flags.items()),
-                       else_=one_of(key, sorted(DEFAULT_ONLINE_CHANNELS)))
+    online = sorted(name for name, flag in flags.items() if flag)
+    known = ibis.ifelse(channel.isin(list(flags)), channel.isin(online), one_of(key, sorted(DEFAULT_ONLINE_CHANNELS)))
     return ibis.ifelse(channel.isnull(), ibis.null(dt.boolean), known)
 
 
@@ -231,11 +233,22 @@ def _attribute_test(customers: ir.Table, attribute: str, values: Sequence[Any]) 
 
 
 def assign_cohorts(events: ir.Table, definition: JourneyDefinition | None = None,
-                   customers: ir.Table | None = None) -> ir.Table:
-    """Every (customer_id, cohort) membership; attribute rules are skipped without ``customers``."""
+                   customers: ir.Table | None = None, built: Sequence[str] = ()) -> ir.Table:
+    """Every (customer_id, cohort) membership; attribute rules are skipped without ``customers``.
+    ``built`` cohorts (:mod:`journeylens.analyses.cohort_builder`) are added under their text, so
+    they sit next to the defined ones wherever results are grouped by cohort."""
+    from journeylens.analyses.cohort_builder import check_built, parse_cohort
+
+    specs = list(cohort_specs(definition))
+    names = {s.name for s in specs}
+    for text in dict.fromkeys(t.strip() for t in built if t and t.strip()):
+        if text not in names:  # a defined cohort's name always wins
+            spec = parse_cohort(text)
+            check_built(events, spec, customers)
+            specs.append(spec)
     parts = [
         _members(events, spec, definition, customers).select("customer_id", cohort=ibis.literal(spec.name))
-        for spec in cohort_specs(definition) if customers is not None or not spec.needs_customers
+        for spec in specs if customers is not None or not spec.needs_customers
     ]
     return ibis.union(*parts, distinct=True)
 
@@ -398,6 +411,7 @@ def compare_cohorts(events: ir.Table, analysis: str | Callable[..., Any], cohort
     outcomes = customer_outcomes(base, definition, customers)
     extra = {k: v for k, v in {"definition": definition, "customers": customers}.items()
              if k in inspect.signature(fn).parameters and k not in params}
+    _check_params(name, fn, {**extra, **params})
     entries = []
     for cohort in cohorts:
         members = customers_in_cohort(events, cohort, definition, customers)
@@ -415,6 +429,24 @@ def compare_cohorts(events: ir.Table, analysis: str | Callable[..., Any], cohort
     tests = _significance(entries, alpha)
     return CohortComparison(analysis=name, entries=tuple({k: v for k, v in e.items() if k != "_shares"} for e in entries),
                             tests=tests, params={"cohorts": list(cohorts), "alpha": alpha, **params})
+
+
+def _check_params(name: str, fn: Callable[..., Any], given: Mapping[str, Any]) -> None:
+    """Refuse parameters ``fn`` does not take, and required ones not given, before any work."""
+    parameters = list(inspect.signature(fn).parameters.values())[1:]  # the first one is the events
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    names = {p.name for p in parameters}
+    unknown = sorted(set(given) - names)
+    missing = [p.name for p in parameters if p.default is inspect.Parameter.empty and p.name not in given
+               and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    if unknown or missing:
+        raise ParameterError(f"Comparing cohorts by {name!r}: " + "; ".join(
+            [*([f"it needs {', '.join(missing)} (give them on the analysis itself, e.g. "
+                f"/v1/journey/{name.replace('_', '-')}?by=… or `journeylens journey {name.replace('_', '-')} --by …`)"]
+               if missing else []),
+             *([f"it does not take {', '.join(unknown)}"] if unknown else [])]) + ".",
+            details={"analysis": name, "missing": missing, "unknown": unknown})
 
 
 def _resolve_analysis(analysis: str | Callable[..., Any]) -> tuple[str, Callable[..., Any]]:

@@ -72,14 +72,16 @@ class DailyStatsCache:
         if source is None:
             return None
         signature = ibis.to_sql(table.group_by(list(keys)).aggregate(**aggregations(table)))
-        seen = source.aggregate(hi=source._seq.max(), unnumbered=source._seq.isnull().sum())
-        top = seen.to_pyarrow().to_pylist()[0]
-        if top["unnumbered"]:  # rows appended without lineage cannot be told apart by _seq
-            return None
-        hi = int(top["hi"] or 0)
         with self._lock:
             entry = self._entries.get(signature)
-        if entry is not None and hi >= entry.seq and _fingerprint(source, entry.seq) == (entry.rows, entry.key_hash):
+        # One scan answers everything before the aggregation: the last _seq, whether every row
+        # has one, and the fingerprints of the rows the entry covers and of the rows after them.
+        seen = _scan(source, entry.seq if entry is not None else 0)
+        if seen["unnumbered"]:  # rows appended without lineage cannot be told apart by _seq
+            return None
+        hi = int(seen["hi"] or 0)
+        covered, after = (seen["old_rows"], seen["old_hash"]), (seen["new_rows"], seen["new_hash"])
+        if entry is not None and hi >= entry.seq and covered == (entry.rows, entry.key_hash):
             if hi == entry.seq:
                 self._count("unchanged")
                 return entry.frame
@@ -87,13 +89,11 @@ class DailyStatsCache:
             delta = _aggregate(fresh, keys, aggregations)
             frame = _add(entry.frame, delta, keys)
             self._count("incremental")
-            # The covered rows were just checked unchanged, so only the new ones are hashed.
-            new_rows, new_hash = _fingerprint(source, hi, after=entry.seq)
-            rows, key_hash = entry.rows + new_rows, entry.key_hash + new_hash
+            rows, key_hash = entry.rows + after[0], entry.key_hash + after[1]
         else:
             frame = _aggregate(table.filter(table._seq <= hi), keys, aggregations)
             self._count("full")
-            rows, key_hash = _fingerprint(source, hi)
+            rows, key_hash = covered[0] + after[0], covered[1] + after[1]
         self._store(signature, _Entry(hi, rows, key_hash, frame))
         return frame
 
@@ -129,17 +129,20 @@ def _single_source(table: ir.Table) -> ir.Table | None:
     return base
 
 
-def _fingerprint(source: ir.Table, seq: int, after: int | None = None) -> tuple[int, int]:
-    """Rows with ``after < _seq <= seq`` and the sum of a hash of each whole row (each hash
-    modulo a prime). Counts and sums of disjoint ranges add up to those of their union."""
-    covered = source.filter(source._seq <= seq)
-    if after is not None:
-        covered = covered.filter(covered._seq > after)
-    hashed = ibis.literal(0, "int64")
-    for name in covered.columns:
-        hashed = (hashed * 31 + (covered[name].hash() % HASH_MODULUS)) % HASH_MODULUS
-    row = covered.aggregate(rows=covered.count(), key_hash=hashed.sum()).to_pyarrow().to_pylist()[0]
-    return int(row["rows"] or 0), int(row["key_hash"] or 0)
+def _scan(source: ir.Table, split: int) -> dict[str, int]:
+    """In one pass over ``source``: ``hi`` (the last ``_seq``), ``unnumbered`` (rows without
+    one), and the number of rows and the sum of a hash of each whole row (each hash modulo a
+    prime) for ``_seq <= split`` (``old_*``) and ``_seq > split`` (``new_*``). Counts and sums
+    of disjoint ranges add up to those of their union."""
+    # One hash of the whole row (a struct of every column): hashing each column and combining
+    # them in SQL arithmetic cost 5x more (1.1 s vs 0.2 s over 413k responses).
+    hashed = ibis.struct({name: source[name] for name in source.columns}).hash() % HASH_MODULUS
+    old = source._seq <= split
+    new = source._seq > split
+    row = source.aggregate(hi=source._seq.max(), unnumbered=source._seq.isnull().sum(),
+                           old_rows=old.sum(), old_hash=hashed.sum(where=old),
+                           new_rows=new.sum(), new_hash=hashed.sum(where=new)).to_pyarrow().to_pylist()[0]
+    return {k: int(v or 0) for k, v in row.items()}
 
 
 def _aggregate(table: ir.Table, keys: Sequence[str], aggregations: Aggregations) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 A response that names its touchpoint keeps it. Otherwise it is attached to the customer's
 nearest *preceding* event in ``journey_events`` within ``window_days`` (default 7): an as-of
-join written as a range join plus a window function, so DuckDB and Spark run the same code.
+join written as a range join plus an arg-max per (customer, time), so DuckDB and Spark run
+the same code.
 Responses that cannot be attached are counted as ``unattached``, never dropped.
 
 The stage of a response is the definition's stage of its touchpoint, else the stage the
@@ -46,28 +47,36 @@ def link_feedback(feedback: ir.Table, events: ir.Table, *, definition: Any = Non
     and ``link`` (touchpoint / nearest_event / unattached). One output row per input row."""
     if window_days <= 0:
         raise ParameterError(f"window_days must be > 0, got {window_days}.")
-    # (customer_id, _rn) identifies a response; identical duplicate rows are interchangeable.
-    fb = feedback.mutate(_rn=ibis.row_number().over(group_by=feedback.customer_id, order_by=_row_order(feedback)))
-    need = fb.filter(fb.touchpoint.isnull() & fb.customer_id.notnull() & fb.timestamp.notnull())
-    need = need.select(_ncid=need.customer_id, _nrn=need._rn, _nts=need.timestamp)
+    # The nearest event depends only on (customer, time), so each distinct pair without a
+    # touchpoint is linked once and joined back on it: no row numbering of the responses,
+    # and the latest event in the window is an arg-max (a hash aggregate), not a ranking window.
+    need = feedback.filter(feedback.touchpoint.isnull() & feedback.customer_id.notnull()
+                           & feedback.timestamp.notnull())
+    need = need.select(_ncid=need.customer_id, _nts=need.timestamp).distinct()
     ev = events.select(_ecid=events.customer_id, _ets=events.timestamp, _eseq=events._seq,
                        _etp=events.touchpoint, _estage=events.stage)
     window = ibis.interval(seconds=round(window_days * 86400))
     pairs = need.join(ev, [need._ncid == ev._ecid, ev._ets <= need._nts, ev._ets >= need._nts - window])
-    ranked = pairs.mutate(_k=ibis.row_number().over(group_by=[pairs._ncid, pairs._nrn],
-                                                    order_by=[pairs._ets.desc(), pairs._eseq.desc()]))
-    best = ranked.filter(ranked._k == 0).select("_ncid", "_nrn", "_etp", "_estage")
-    out = fb.left_join(best, [fb.customer_id == best._ncid, fb._rn == best._nrn])
+    latest = ibis.struct({"tp": pairs._etp, "stage": pairs._estage}).argmax(
+        ibis.struct({"t": pairs._ets, "s": pairs._eseq}))
+    best = pairs.group_by(["_ncid", "_nts"]).aggregate(_best=latest)
+    best = best.select("_ncid", "_nts", _etp=best._best["tp"], _estage=best._best["stage"])
+    out = feedback.left_join(best, [feedback.customer_id == best._ncid, feedback.timestamp == best._nts,
+                                    feedback.touchpoint.isnull()])
     link = (ibis.cases((out.touchpoint.notnull(), "touchpoint"), (out._etp.notnull(), "nearest_event"),
                        else_="unattached"))
-    stage_of_tp = events.filter(events.stage.notnull()).group_by(_tp=events.touchpoint).aggregate(
-        _tstage=events.stage.max())
+    mapping = touchpoint_stages(definition)
+    # The events' stage of a touchpoint is needed only where the definition names none: the
+    # other touchpoints are filtered out before the aggregation (a scan, not a 10M-row group-by).
+    staged = events.filter(events.stage.notnull())
+    if mapping:
+        staged = staged.filter(staged.touchpoint.notin(list(mapping)))
+    stage_of_tp = staged.group_by(_tp=staged.touchpoint).aggregate(_tstage=staged.stage.max())
     out = out.mutate(link=link, touchpoint=out.touchpoint.coalesce(out._etp))
     out = out.left_join(stage_of_tp, out.touchpoint == stage_of_tp._tp)
-    mapping = touchpoint_stages(definition)
     by_definition = out.touchpoint.substitute(mapping, else_=ibis.null("string")) if mapping else ibis.null("string")
     stage = by_definition.coalesce(out._estage, out._tstage)
-    return out.mutate(stage=stage).drop("_rn", "_ncid", "_nrn", "_etp", "_estage", "_tp", "_tstage")
+    return out.mutate(stage=stage).drop("_ncid", "_nts", "_etp", "_estage", "_tp", "_tstage")
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,7 @@ class FeedbackLinksResult(Result):
 
 def _customer_scores(linked: ir.Table, limit: int) -> list[dict[str, Any]]:
     """Journey-level score per responding customer: latest NPS answer, mean CSAT and CES."""
-    known = linked.filter(linked.customer_id.notnull())
-    ranked = known.mutate(_last=ibis.row_number().over(group_by=known.customer_id,
-                                                       order_by=[c.desc() for c in _row_order(known)]))
+    ranked = linked.filter(linked.customer_id.notnull())
     latest_nps = ibis.ifelse(ranked.nps.notnull(), ranked.nps, ibis.null("int32"))
     per = ranked.group_by("customer_id").aggregate(
         responses=ranked.count(),
@@ -112,8 +119,13 @@ def feedback_links(feedback: ir.Table, events: ir.Table, *, definition: Any = No
     """Attach feedback to journeys; count how; score each stage and each responding customer."""
     from journeylens.analyses.metrics import select_respondents
 
-    linked_expr = link_feedback(select_respondents(feedback, respondent), events, definition=definition,
-                                window_days=window_days)
+    rows = select_respondents(feedback, respondent)
+    # Only the columns the three aggregations read go through the join and into the temporary
+    # table: comments, JSON properties and lineage columns would be sorted and copied for nothing.
+    wanted = ["customer_id", "timestamp", "touchpoint", "respondent", "_seq", "response_id", *BUILTIN_METRICS,
+              *(m if m in rows.columns else "metrics" for m in metrics if m not in BUILTIN_METRICS)]
+    rows = rows.select(*(c for c in dict.fromkeys(wanted) if c in rows.columns))
+    linked_expr = link_feedback(rows, events, definition=definition, window_days=window_days)
     # The linked responses feed three aggregations: linked once (a temporary table for this
     # call) instead of re-running the range join against the events for each.
     with linked_expr.cache() as linked:

@@ -147,6 +147,8 @@ class Sources:
     customers: ir.Table | None = None
     definition: Any = None
     window_days: float = 7.0
+    #: Cohorts built from conditions, grouped by ``cohort`` next to the defined ones.
+    built: tuple[str, ...] = ()
 
 
 def add_dimensions(feedback: ir.Table, by: Sequence[str], sources: Sources) -> ir.Table:
@@ -197,7 +199,7 @@ def _with_cohort(feedback: ir.Table, sources: Sources) -> ir.Table:
         raise ParameterError("Grouping by cohort needs the journey events (cohorts are defined on behaviour).")
     from journeylens.analyses.cohorts import assign_cohorts
 
-    members = assign_cohorts(sources.events, sources.definition, sources.customers)
+    members = assign_cohorts(sources.events, sources.definition, sources.customers, built=sources.built)
     return feedback.left_join(members, "customer_id").drop("customer_id_right")
 
 
@@ -405,9 +407,11 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
                metrics: Sequence[str] = BUILTIN_METRICS, min_sample_size: int = 5,
                filters: Filters | None = None, events: ir.Table | None = None, definition: Any = None,
                customers: ir.Table | None = None, respondent: str = "customer",
-               top_box: Mapping[str, float] | None = None, window_days: float = 7.0) -> MetricsResult:
+               top_box: Mapping[str, float] | None = None, window_days: float = 7.0,
+               built: Sequence[str] = ()) -> MetricsResult:
     """CX metrics of ``feedback`` grouped by any of touchpoint, stage, channel, cohort, survey,
-    a customer attribute and a period (day/week/month/quarter), alone or crossed.
+    a customer attribute and a period (day/week/month/quarter), alone or crossed. Grouped by
+    cohort, the ``built`` cohorts (such as ``"segment=smb; channels=blended"``) are rows too.
 
     ``respondent="employee"`` gives eNPS (employee answers never mix into customer scores);
     ``top_box={"effort": 4}`` reports the share ≥ 4 of a custom metric.
@@ -416,7 +420,7 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
         raise ParameterError(f"min_sample_size must be ≥ 1, got {min_sample_size}.")
     by = tuple(dict.fromkeys(by))
     specs = metric_specs(metrics, top_box, feedback)
-    sources = Sources(events, customers, definition, window_days)
+    sources = Sources(events, customers, definition, window_days, built=tuple(built))
     rows = select_respondents(feedback, respondent)
     rows = apply_filters(rows, filters, sources)
     rows = add_dimensions(rows, by, sources)
@@ -424,7 +428,8 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
     records = finish_rows(frame, by, specs, min_sample_size=min_sample_size,
                           targets=TargetBook.from_definition(definition))
     params = {"by": list(by), "metrics": [s.name for s in specs], "min_sample_size": min_sample_size,
-              "respondent": respondent, "filters": filters.to_dict() if filters else {}}
+              "respondent": respondent, "filters": filters.to_dict() if filters else {},
+              **({"built": list(built)} if built else {})}
     periods = [d for d in by if d in PERIODS]
     if periods and records:
         from journeylens.analyses.periods import data_range, is_complete

@@ -106,7 +106,7 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
             metrics: Sequence[str] = BUILTIN_METRICS, alpha: float = 0.05, min_sample_size: int = 5,
             filters: Filters | None = None, events: ir.Table | None = None, definition: Any = None,
             customers: ir.Table | None = None, respondent: str = "customer",
-            every_period: bool = False, include_incomplete: bool = False) -> ChangesResult:
+            every_period: bool = False, include_incomplete: bool = False, built: Sequence[str] = ()) -> ChangesResult:
     """Latest complete period versus the calendar period before it, per group and metric, BH-adjusted.
 
     With ``every_period`` each period with data is compared with the calendar period before
@@ -123,7 +123,8 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
     _check_alpha(alpha)
     by = tuple(d for d in dict.fromkeys(by) if d != period)
     specs = metric_specs(metrics, feedback=feedback)
-    table = _prepare(feedback, (*by, period), respondent, filters, Sources(events, customers, definition))
+    table = _prepare(feedback, (*by, period), respondent, filters, Sources(events, customers, definition,
+                                                                          built=tuple(built)))
     frame = sufficient_statistics(table, (*by, period), specs)
     if frame.empty:
         raise EmptyDataError("No feedback answers match; nothing to compare.")
@@ -175,14 +176,16 @@ def _data_end(feedback: ir.Table, respondent: str, filters: Filters | None) -> d
 def group_differences(feedback: ir.Table, *, by: str = "channel", baseline: str | None = None,
                       metrics: Sequence[str] = BUILTIN_METRICS, alpha: float = 0.05, min_sample_size: int = 5,
                       filters: Filters | None = None, events: ir.Table | None = None, definition: Any = None,
-                      customers: ir.Table | None = None, respondent: str = "customer") -> ChangesResult:
-    """Each group of ``by`` versus the rest (or versus the ``baseline`` group), BH-adjusted.
+                      customers: ir.Table | None = None, respondent: str = "customer",
+                      built: Sequence[str] = ()) -> ChangesResult:
+    """Each group of ``by`` versus the rest (or versus the ``baseline`` group), BH-adjusted;
+    ``built`` cohorts are groups too when ``by="cohort"``.
 
     ``change`` = group - comparison, so a negative NPS change means the group is worse.
     """
     _check_alpha(alpha)
     specs = metric_specs(metrics, feedback=feedback)
-    table = _prepare(feedback, (by,), respondent, filters, Sources(events, customers, definition))
+    table = _prepare(feedback, (by,), respondent, filters, Sources(events, customers, definition, built=tuple(built)))
     frame = sufficient_statistics(table, (by,), specs)
     stat_cols = [c for c in frame.columns if "__" in c]
     total = frame[stat_cols].sum()

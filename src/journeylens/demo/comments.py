@@ -166,6 +166,12 @@ def _bank() -> dict[tuple[str, str, str], np.ndarray]:
     return bank
 
 
+def english_templates(sentiment: str) -> list[str]:
+    """Every distinct English comment the generator can write for ``sentiment`` (sorted)."""
+    return sorted({str(t) for (_, written, language), options in _bank().items()
+                   if written == sentiment and language == "en" for t in options})
+
+
 def write(rng: np.random.Generator, themes: np.ndarray, sentiments: np.ndarray,
           languages: np.ndarray) -> np.ndarray:
     """One comment per row (object array of str). Non-English comments use generic templates."""

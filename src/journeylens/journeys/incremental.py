@@ -94,8 +94,17 @@ class JourneyUpdate:
 
 
 def fingerprint(definition: JourneyDefinition, gap_minutes: int) -> str:
-    """Changes whenever the definition or the episode gap does."""
-    return hashlib.sha1(f"{gap_minutes}\n{definition.to_yaml()}".encode()).hexdigest()[:16]
+    """Changes whenever the definition or the episode gap does. Definitions are frozen, so
+    the digest of the last one asked about is kept (every ``lens.events()`` asks)."""
+    last = _last_digest.get(gap_minutes)
+    if last is not None and last[0] is definition:
+        return last[1]
+    digest = hashlib.sha1(f"{gap_minutes}\n{definition.to_yaml()}".encode()).hexdigest()[:16]
+    _last_digest[gap_minutes] = (definition, digest)
+    return digest
+
+
+_last_digest: dict[int, tuple[JourneyDefinition, str]] = {}
 
 
 def resolve_gap(definition: JourneyDefinition, episode_gap_minutes: int | None) -> int:
@@ -109,11 +118,12 @@ def _lock(warehouse: Warehouse) -> threading.Lock:
         return _locks.setdefault(warehouse.location, threading.Lock())
 
 
-def read_state(warehouse: Warehouse) -> dict[str, Any] | None:
-    """The ``journey_state`` row, or ``None`` before the first build."""
-    if not warehouse.has(STATE_TABLE):
+def read_state(warehouse: Warehouse, tables: set[str] | None = None) -> dict[str, Any] | None:
+    """The ``journey_state`` row, or ``None`` before the first build (``tables``: the
+    warehouse's table names when the caller has just listed them)."""
+    if STATE_TABLE not in (tables if tables is not None else set(warehouse.con.list_tables())):
         return None
-    rows = warehouse.table(STATE_TABLE).limit(1).to_pyarrow().to_pylist()
+    rows = warehouse.con.table(STATE_TABLE).limit(1).to_pyarrow().to_pylist()
     return rows[0] if rows else None
 
 
@@ -122,9 +132,10 @@ def needs_update(warehouse: Warehouse, definition: Callable[[], JourneyDefinitio
     """Whether ``journey_events`` is missing, was built with another definition or gap, or
     lacks events that landed since. A table without ``journey_state`` over an empty
     ``events`` table was written by hand (tests, notebooks) and is used as it is."""
-    if not warehouse.has(JOURNEY_EVENTS):
+    tables = set(warehouse.con.list_tables())  # listed once: every call of lens.events() runs this
+    if JOURNEY_EVENTS not in tables:
         return True
-    state = read_state(warehouse)
+    state = read_state(warehouse, tables)
     hi = _max_seq(warehouse)
     if state is None:
         return hi > 0
@@ -257,7 +268,7 @@ def _replace_rows_by_swap(warehouse: Warehouse, anon: ir.Table, delta: ir.Table,
 
 # --- helpers --------------------------------------------------------------------------------
 def _max_seq(warehouse: Warehouse) -> int:
-    value = warehouse.table("events")._seq.max().to_pyarrow().as_py()
+    value = warehouse.con.table("events")._seq.max().to_pyarrow().as_py()
     return int(value or 0)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from journeylens.errors import NotFoundError, ParameterError
 from journeylens.operations.annotation_models import ANNOTATION_KINDS, Annotation, SavedView
+from journeylens.operations.datetext import IsoDateTime
 
 #: Dashboard pages a saved view may point at.
 VIEW_PAGES: tuple[str, ...] = ("/", "/journey-map", "/funnel", "/variants", "/channels", "/micro-journeys",
@@ -33,7 +34,7 @@ VIEW_PAGES: tuple[str, ...] = ("/", "/journey-map", "/funnel", "/variants", "/ch
 
 
 class AnnotationCreate(BaseModel):
-    at: datetime = Field(description="When it happened (ISO 8601; naive times are UTC).")
+    at: IsoDateTime = Field(description="When it happened (ISO 8601; naive times are UTC).")
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
     kind: str = Field(default="note", description=f"One of: {', '.join(ANNOTATION_KINDS)}.")
@@ -172,6 +173,20 @@ def save_view(session: Session, data: ViewCreate, *, actor: str) -> ViewPublic:
 
 def list_views(session: Session) -> list[ViewPublic]:
     return [ViewPublic.model_validate(v) for v in session.scalars(select(SavedView).order_by(SavedView.name))]
+
+
+def saved_cohorts(session: Session) -> list[dict[str, str]]:
+    """Cohorts built from conditions that saved views keep (their ``built`` or ``cohort``
+    parameter): ``[{"view", "cohort"}]``, one per distinct cohort, the first view by name."""
+    from journeylens.analyses.cohort_builder import is_built
+
+    found: dict[str, str] = {}
+    for view in list_views(session):
+        for key in ("built", "cohort"):
+            text = (view.query.get(key) or "").strip()
+            if text and is_built(text):
+                found.setdefault(text, view.name)
+    return [{"view": name, "cohort": text} for text, name in found.items()]
 
 
 def get_view(session: Session, name_or_id: str) -> ViewPublic:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from journeylens.errors import ParameterError
+from journeylens.operations.datetext import IsoDate
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -69,7 +70,7 @@ class BusinessCalendar(BaseModel):
     end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
     timezone: str = "UTC"
     holidays: str | None = Field(default=None, description="Country (ISO 3166, e.g. 'NL') or 'US-CA'.")
-    closed: tuple[date, ...] = Field(default=(), description="The company's own days off (local dates).")
+    closed: tuple[IsoDate, ...] = Field(default=(), description="The company's own days off (local dates).")
 
     @field_validator("timezone")
     @classmethod

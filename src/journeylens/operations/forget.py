@@ -13,9 +13,17 @@ still shows the customer).
 A quarantined row belongs to the customer when its row as read (``raw``, JSON) is an object
 or array one of whose values *is* the id (or one of the linked anonymous ids) — any field,
 since a file may name its id column anything — or whose ``payload`` (how the collector keeps
-a message it could not use) is such an object or array. Values are compared whole, as
-structured fields; a value that merely contains the id's text does not match, and a line
-that could not be parsed at all (no fields) is not matched.
+a message it could not use) is such an object or array; and also when the id appears as a
+*token* in its raw text or its reason's detail (:func:`token_pattern`): a line that could not
+be parsed at all (a broken JSON or CSV line) or a free-text field that mentions the id. A
+token is the id with neither a letter, digit, ``_`` nor ``-`` right before or after it, so
+``c-12`` does not erase the rows of ``c-123``. Quarantined rows are unusable input, so a row
+that mentions the customer is erased whole rather than redacted.
+
+Not found (documented in docs/security.md): the id spelled otherwise (escaped inside JSON
+text, other case, split), other personal data that does not carry the id (a name or email in
+another customer's comment), and free text in the tables of other customers (feedback
+comments, ticket notes) that mentions the id: those rows belong to someone else and are kept.
 
 On DuckDB everything in the warehouse is one transaction. On Spark each table is rewritten
 without the customer's rows (written beside it, then swapped in), table by table: a failure
@@ -26,6 +34,7 @@ finishes it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -89,6 +98,9 @@ def _erase_warehouse(con: Any, customer_id: str) -> tuple[dict[str, int], list[s
         if table == "quarantine" and "raw" in cols:
             where.append(_QUARANTINE_MATCH)
             params.extend([[customer_id, *anonymous]] * 2)
+            for text_col in ("raw", "detail") if "detail" in cols else ("raw",):
+                where.append(f"coalesce(regexp_matches({_ident(text_col)}, ?), false)")
+                params.append(token_pattern([customer_id, *anonymous]))
         if not where:
             continue
         sql = f"DELETE FROM {_ident(table)} WHERE " + " OR ".join(f"({w})" for w in where)
@@ -121,6 +133,21 @@ def _values(path: str) -> str:
 #: A quarantined row whose fields (or whose ``payload``'s fields) hold one of the ids (2 bound lists).
 _QUARANTINE_MATCH = (f"CASE WHEN json_valid(raw) THEN coalesce(list_has_any({_values('$')}, ?) "
                      f"OR list_has_any({_values('$.payload')}, ?), false) ELSE false END")
+
+
+#: What may not touch an id for it to count as a token (a class for RE2 and Java regexes alike).
+_ID_CHARS = "A-Za-z0-9_-"
+
+
+def token_pattern(ids: list[str]) -> str:
+    """A regex matching any of ``ids`` as a token: no letter, digit, ``_`` or ``-`` next to it.
+
+    >>> import re
+    >>> bool(re.search(token_pattern(["c-12"]), 'bad line: c-12;"x')), bool(re.search(token_pattern(["c-12"]), "c-123"))
+    (True, False)
+    """
+    alternatives = "|".join(re.escape(i) for i in sorted(set(ids), key=len, reverse=True))
+    return f"(^|[^{_ID_CHARS}])({alternatives})($|[^{_ID_CHARS}])"
 
 
 def _forget_log_row(con: Any, removed: int) -> None:
@@ -164,6 +191,8 @@ def _erase_spark(warehouse: Any, customer_id: str) -> tuple[dict[str, int], list
         if table == "quarantine" and "raw" in frame.columns:
             payload = F.get_json_object(F.col("raw"), "$.payload")
             match = match | holds_id(F.col("raw")) | holds_id(payload)
+            for text_col in ("raw", "detail") if "detail" in frame.columns else ("raw",):
+                match = match | F.coalesce(F.col(text_col).rlike(token_pattern(ids)), F.lit(False))
         count = frame.filter(match).count()
         if count:
             built = f"{table}_forget_{uuid.uuid4().hex[:8]}"

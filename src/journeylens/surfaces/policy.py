@@ -46,7 +46,7 @@ _READ_API = ("/v1/journey/definition", "/v1/journey/suggest", "/v1/journey/map",
 _READ_PAGES = ("/", "/journey-map", "/journey-map/deviations", "/funnel", "/variants", "/channels",
                "/micro-journeys", "/touchpoints/{name:path}/topics", "/touchpoints/{name:path}/card",
                "/touchpoints/{name:path}/comments", "/touchpoints/{name:path}", "/overview/section/{section}",
-               "/split-options", "/channels/impact", "/micro-journeys/compare", "/data-health",
+               "/split-options", "/channels/impact", "/micro-journeys/compare", "/micro-journeys/cohort-metrics", "/data-health",
                "/journey-definition", "/journey-definition/suggest", "/export/{view}.csv")
 _COLLECTOR = ("/v1/events", "/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/alias", "/v1/group",
               "/v1/batch", "/v1/flush")

@@ -38,6 +38,12 @@ from journeylens.text.clauses import clauses
 #: hand-made clauses; single seed words sit far from whole clauses in MiniLM's space).
 SIMILARITY = 0.45
 MARGIN = 0.03
+#: Word level (ADR 0092): a content word of a clause without seeds is about an aspect when its
+#: MiniLM vector is within this cosine of one of the aspect's *topic* seed words (seeds that carry
+#: no sentiment in VADER's lexicon: "staff", "fee", "battery" — not "rude", "slow") and leads the
+#: runner-up aspect by :data:`MARGIN` ("waitress" → staff, "charger" → product).
+WORD_SIMILARITY = 0.6
+_WORD = re.compile(r"[a-z][a-z'-]{2,}")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -55,7 +61,9 @@ def _seed_pattern(seeds: Sequence[str]) -> re.Pattern[str]:
         text = seed.strip().lower()
         wildcard = text.endswith("*")
         body = re.escape(text.rstrip("*")).replace(r"\ ", r"\s+").replace(r"\*", r"\w*")
-        parts.append(r"\b" + body + (r"[\w-]*" if wildcard else "") + r"\b")
+        # a plain single-word seed also matches its plural ("phone" → "phones")
+        plural = r"(?:s|es)?" if not wildcard and re.fullmatch(r"[a-z]+", text) else ""
+        parts.append(r"\b" + body + (r"[\w-]*" if wildcard else plural) + r"\b")
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
@@ -107,12 +115,15 @@ class AspectMatcher:
     """Seed phrases first, then embedding similarity for clauses without any seed."""
 
     def __init__(self, specs: Sequence[AspectSpec], *, semantic: bool = True, embed_cache: Any = None,
-                 similarity: float = SIMILARITY):
+                 similarity: float = SIMILARITY, words: bool = True, word_similarity: float = WORD_SIMILARITY):
         self.specs = list(specs)
         self.semantic = semantic
         self.embed_cache = embed_cache
         self.similarity = similarity
+        self.words = words
+        self.word_similarity = word_similarity
         self._seed_vectors: list[np.ndarray] | None = None
+        self._topic_seeds: list[np.ndarray] | None = None
 
     def _seeds(self) -> list[np.ndarray]:
         from journeylens.text.embeddings import embed
@@ -122,9 +133,41 @@ class AspectMatcher:
                                   for spec in self.specs]
         return self._seed_vectors
 
+    def _topic_seed_vectors(self) -> list[np.ndarray]:
+        from journeylens.text.embeddings import DIMENSIONS, embed
+
+        if self._topic_seeds is None:
+            dims = DIMENSIONS
+            self._topic_seeds = []
+            for spec in self.specs:
+                words = [s.rstrip("*") for s in spec.seeds if _content_word(s.rstrip("*"))]
+                self._topic_seeds.append(embed(words, cache=self.embed_cache) if words else np.zeros((0, dims)))
+        return self._topic_seeds
+
+    def _by_words(self, items: Sequence[str], todo: list[int], found: list[set[str]]) -> None:
+        """Word level: a content word close to one aspect's topic seed words (see :data:`WORD_SIMILARITY`)."""
+        from journeylens.text.embeddings import embed
+
+        words_of = {i: sorted({w for w in _WORD.findall(items[i].lower()) if _content_word(w)}) for i in todo}
+        vocabulary = sorted({w for ws in words_of.values() for w in ws})
+        if not vocabulary:
+            return
+        vectors = embed(vocabulary, cache=self.embed_cache)
+        best = np.stack([(vectors @ seeds.T).max(axis=1) if len(seeds) else np.full(len(vocabulary), -1.0)
+                         for seeds in self._topic_seed_vectors()], axis=1)
+        ranked = np.sort(best, axis=1)
+        aspect_of = {w: self.specs[int(best[j].argmax())].id for j, w in enumerate(vocabulary)
+                     if ranked[j, -1] >= self.word_similarity
+                     and ranked[j, -1] - (ranked[j, -2] if best.shape[1] > 1 else 0.0) >= MARGIN}
+        for i, words in words_of.items():
+            found[i].update(aspect_of[w] for w in words if w in aspect_of)
+
     def match(self, items: Sequence[str]) -> list[set[str]]:
         found = [seed_aspects(c, self.specs) for c in items]
         todo = [i for i, f in enumerate(found) if not f and len(items[i].split()) >= 2]
+        if self.semantic and self.words and todo:
+            self._by_words(items, todo, found)
+            todo = [i for i in todo if not found[i]]
         if self.semantic and todo:
             from journeylens.text.embeddings import embed
 
@@ -138,12 +181,28 @@ class AspectMatcher:
         return found
 
 
+@lru_cache(maxsize=1)
+def _valence_words() -> frozenset[str]:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return frozenset(SentimentIntensityAnalyzer().lexicon)
+
+
+def _content_word(word: str) -> bool:
+    """A single word that names a thing: not a stop word, not a sentiment word, ≥ 3 letters."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return (" " not in word and len(word) >= 3 and word.isalpha() and word not in ENGLISH_STOP_WORDS
+            and word not in _valence_words())
+
+
 def comment_aspects(texts: Sequence[str], model: Any, specs: Sequence[AspectSpec], *, semantic: bool = True,
-                    embed_cache: Any = None) -> list[dict[str, dict[str, Any]]]:
-    """Per text: ``{aspect_id: {"label", "score", "clauses"}}`` for the aspects it mentions."""
+                    embed_cache: Any = None, words: bool = True) -> list[dict[str, dict[str, Any]]]:
+    """Per text: ``{aspect_id: {"label", "score", "clauses"}}`` for the aspects it mentions
+    (``words=False``: without the word-level step, as in session 3)."""
     pieces = [clauses(t) for t in texts]
     flat = [c for p in pieces for c in p]
-    matched = AspectMatcher(specs, semantic=semantic, embed_cache=embed_cache).match(flat)
+    matched = AspectMatcher(specs, semantic=semantic, embed_cache=embed_cache, words=words).match(flat)
     wanted = sorted({i for i, m in enumerate(matched) if m})
     scored = dict(zip(wanted, model.score([flat[i] for i in wanted]), strict=True)) if wanted else {}
     out: list[dict[str, dict[str, Any]]] = []

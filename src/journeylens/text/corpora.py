@@ -7,6 +7,12 @@
   ``tests/data/vader_ground_truth``. Three classes from the raters' mean, fixed before any
   model was fitted: mean ≤ −0.5 → ``neg``, ≥ +0.5 → ``pos``, otherwise ``neu`` (within half
   a scale step of the scale's "0 = neutral").
+* ``complaints_bpi2016`` (evaluation only, never trained on) — the 70 distinct English complaint
+  topics of the BPI Challenge 2016 UWV complaints ("payment missing", "long hold"), CC BY 4.0
+  (``tests/data/complaints``): real complaint-style text, every line a complaint → ``neg``.
+* ``demo_templates`` (evaluation only, **synthetic**) — the English comment templates of the
+  demo generator (:mod:`journeylens.demo.comments`), labelled by the sentiment they were written
+  for: feedback-like text without review vocabulary ("the upload page timed out every time").
 * ``uci_*`` — Kotzias et al. (KDD 2015), 3 × 1,000 sentences from Amazon, IMDb and Yelp,
   labelled positive/negative only (no neutral), CC BY 4.0 (``tests/data/uci_sentiment``).
 
@@ -77,6 +83,36 @@ def _uci_rows(path: Path) -> list[tuple[str, str]]:
         if sentence.strip() and label.strip() in ("0", "1"):
             rows.append((sentence.strip(), "pos" if label.strip() == "1" else "neg"))
     return rows
+
+
+COMPLAINTS_FILE = "complaints/bpi2016_complaint_topics_en.txt"
+#: Evaluation-only sources: never in training data, so every model is held out from them.
+EVALUATION_ONLY: tuple[str, ...] = ("complaints_bpi2016", "demo_templates")
+
+
+def load_evaluation_only(data_dir: str | Path, *, per_class: int = 200, seed: int = 0) -> Corpus:
+    """The :data:`EVALUATION_ONLY` sources: BPI 2016 complaint topics (when present under
+    ``data_dir``) and up to ``per_class`` demo templates per class (sampled with ``seed``)."""
+    from journeylens.demo.comments import english_templates
+
+    texts: list[str] = []
+    labels: list[str] = []
+    sources: list[str] = []
+    complaints = Path(data_dir) / COMPLAINTS_FILE
+    if complaints.exists():
+        for line in complaints.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(line.strip())
+                labels.append("neg")
+                sources.append("complaints_bpi2016")
+    rng = np.random.default_rng(seed)
+    for written, label in (("negative", "neg"), ("neutral", "neu"), ("positive", "pos")):
+        pool = english_templates(written)
+        for i in sorted(rng.choice(len(pool), size=min(per_class, len(pool)), replace=False)):
+            texts.append(pool[i])
+            labels.append(label)
+            sources.append("demo_templates")
+    return Corpus(tuple(texts), np.array(labels), np.array(sources))
 
 
 def load_corpora(data_dir: str | Path) -> Corpus:

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Inverse L2 regularisation, fixed before the leave-one-source-out evaluation (not searched on it).
 C = 0.3
+#: Lexicon cues session 2's method used (the first of ``LEXICON_FEATURES``).
+SESSION2_CUES = 7
 #: The movie-snippet source is three times larger than the others; this many are used.
 MAX_PER_SOURCE = 4000
 
@@ -76,7 +78,8 @@ def fit_projection(embeddings: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray
     return pca.components_.T.astype(np.float64), pca.mean_.astype(np.float64)
 
 
-def fit_three_class(x: np.ndarray, y: np.ndarray, *, c: float = C, seed: int = 0, trained_on: str = "") -> ThreeClassWeights:
+def fit_three_class(x: np.ndarray, y: np.ndarray, *, c: float = C, seed: int = 0, trained_on: str = "",
+                    project: bool = True) -> ThreeClassWeights:
     """On raw feature rows (:func:`journeylens.text.threeclass.features`): the embedding projection
     (PCA of the training rows), then a logistic regression on 80 % of (x, y), stratified; the
     temperature that minimises the log-loss on the other 20 % calibrates its probabilities."""
@@ -85,7 +88,7 @@ def fit_three_class(x: np.ndarray, y: np.ndarray, *, c: float = C, seed: int = 0
     fit_rows, cal_rows = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed)
     projection = mean = None
     projected = x
-    if x.shape[1] > 2 * EMBEDDING_DIMENSIONS:  # raw rows of threeclass.features (not pre-made features)
+    if project and x.shape[1] > 2 * EMBEDDING_DIMENSIONS:  # raw rows of threeclass.features (not pre-made features)
         projection, mean = fit_projection(x[fit_rows, :EMBEDDING_DIMENSIONS], seed=seed)
         projected = ThreeClassWeights(np.zeros((3, 1)), np.zeros(3), projection=projection,
                                       projection_mean=mean).project(x)
@@ -156,6 +159,49 @@ def leave_one_source_out(corpus: Corpus, x: np.ndarray, compound: np.ndarray,
             s = scores(truth, predicted, p)
             rows.append({"source": str(source), "model": model, "n": s.n, "accuracy": s.accuracy,
                          "macro_f1": s.macro_f1, **{f"f1_{c}": s.f1[c] for c in CLASSES}, "ece": s.ece})
+    return rows
+
+
+#: The two methods the default is chosen between: (columns of the raw rows, C, projection).
+METHODS: dict[str, tuple[int | None, float, bool]] = {
+    "session 2 (ADR 0045)": (2 * EMBEDDING_DIMENSIONS + SESSION2_CUES, 1.0, False),
+    "revised (ADR 0070)": (None, C, True),
+}
+
+
+def fit_method(method: str, x: np.ndarray, y: np.ndarray, *, trained_on: str = "") -> ThreeClassWeights:
+    """Fit one of :data:`METHODS` on raw feature rows."""
+    columns, c, project = METHODS[method]
+    return fit_three_class(x[:, :columns] if columns else x, y, c=c, project=project, trained_on=trained_on)
+
+
+def choose_default(corpus: Corpus, x: np.ndarray, extra: Corpus, x_extra: np.ndarray,
+                   compound: np.ndarray, compound_extra: np.ndarray) -> list[dict[str, Any]]:
+    """Per held-out source x {VADER, each of :data:`METHODS`}: n, macro-F1, F1 per class, accuracy.
+
+    Every source of ``corpus`` is held out in turn (each method refitted on the others); the
+    sources of ``extra`` (evaluation only) are scored by each method fitted on all of ``corpus``.
+    The default is the method with the highest mean macro-F1 over all held-out sources."""
+    folds: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = [
+        (str(s), ~(corpus.sources == s), x[corpus.sources == s], corpus.labels[corpus.sources == s],
+         compound[corpus.sources == s]) for s in np.unique(corpus.sources)]
+    full = np.ones(len(corpus), dtype=bool)
+    folds += [(str(s), full, x_extra[extra.sources == s], extra.labels[extra.sources == s],
+               compound_extra[extra.sources == s]) for s in np.unique(extra.sources)]
+    fitted: dict[tuple[str, bytes], ThreeClassWeights] = {}
+    rows: list[dict[str, Any]] = []
+    for source, train, x_test, truth, vader_compound in folds:
+        predictions = {"vader (±0.05)": vader_labels(vader_compound, 0.05)}
+        for method in METHODS:
+            key = (method, np.packbits(train).tobytes())
+            if key not in fitted:
+                fitted[key] = fit_method(method, x[train], corpus.labels[train])
+            columns = METHODS[method][0]
+            predictions[method] = labels_of(fitted[key].probabilities(x_test[:, :columns] if columns else x_test))
+        for model, predicted in predictions.items():
+            s = scores(list(truth), predicted)
+            rows.append({"source": source, "model": model, "n": s.n, "accuracy": s.accuracy,
+                         "macro_f1": s.macro_f1, **{f"f1_{c}": s.f1[c] for c in CLASSES}})
     return rows
 
 

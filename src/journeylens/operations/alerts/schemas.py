@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from journeylens.operations.calendar import BusinessCalendar
 
 
 class RuleText(BaseModel):
@@ -154,3 +156,16 @@ class CloseBody(BaseModel):
 class RootCausePublic(BaseModel):
     code: str
     label: str
+
+
+class TeamPublic(BaseModel):
+    """A team with its members and business calendar (``journeylens tickets team NAME --json``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: str
+    lead: str | None
+    members: list[str]
+    business_hours: BusinessCalendar
+    business_hours_text: str
+    business_hours_default: bool

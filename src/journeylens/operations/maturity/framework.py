@@ -66,6 +66,8 @@ class Check(_Model):
     """One evidence check: a named computation (see :mod:`.checks`) required for ``level``."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
+    #: The check's own parameters (``min_share``, ``max_days``, ``table``, ...): numbers or names.
+    __pydantic_extra__: dict[str, int | float | str]
 
     check: str = Field(min_length=1)
     level: int = Field(ge=2, le=5)

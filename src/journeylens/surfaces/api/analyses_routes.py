@@ -26,7 +26,7 @@ from journeylens.analyses.filters import Filters
 from journeylens.errors import ParameterError
 from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep
-from journeylens.surfaces.api.hardening import DaysQuery
+from journeylens.surfaces.api.hardening import CountQuery, DaysQuery
 
 router = APIRouter(tags=["analyses"])  # who may call what: surfaces/policy.py
 
@@ -51,22 +51,22 @@ async def _maybe_by(lens: Any, by: str | None, analysis: str, filters: Filters, 
     return out
 
 
-@router.get("/v1/journey/map", response_model=None, responses=rs.documented(rs.JourneyMapPublic))
+@router.get("/v1/journey/map", response_model=None, responses=rs.documented(rs.JourneyMapPublic | rs.CohortComparisonPublic))
 async def get_journey_map(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -> dict[str, Any]:
     return await _maybe_by(lens, by, "journey_map", filters, lambda: lens.journey_map(filters=filters))
 
 
-@router.get("/v1/journey/channels", response_model=None, responses=rs.documented(rs.ChannelsPublic))
+@router.get("/v1/journey/channels", response_model=None, responses=rs.documented(rs.ChannelsPublic | rs.CohortComparisonPublic))
 async def get_channels(lens: LensDep, filters: FiltersDep, by: ByQuery = None) -> dict[str, Any]:
     return await _maybe_by(lens, by, "channels", filters, lambda: lens.channels(filters=filters))
 
 
-@router.get("/v1/journey/conformance", response_model=None, responses=rs.documented(rs.ConformancePublic))
+@router.get("/v1/journey/conformance", response_model=None, responses=rs.documented(rs.ConformancePublic | rs.CohortComparisonPublic))
 async def get_conformance(
     lens: LensDep, filters: FiltersDep, by: ByQuery = None,
     repeat_window_days: Annotated[float, DaysQuery()] = 1.0, recontact_days: Annotated[float, DaysQuery()] = 7.0,
     contact: Annotated[str | None, Query(description="Contact touchpoints, comma-separated.")] = None,
-    min_transitions: Annotated[int, Query(ge=1)] = 5,
+    min_transitions: Annotated[int, CountQuery(1)] = 5,
 ) -> dict[str, Any]:
     params = {"repeat_window_days": repeat_window_days, "recontact_days": recontact_days,
               "min_transitions": min_transitions,
@@ -75,7 +75,7 @@ async def get_conformance(
                            **params)
 
 
-@router.get("/v1/journey/retention", response_model=None, responses=rs.documented(rs.RetentionPublic))
+@router.get("/v1/journey/retention", response_model=None, responses=rs.documented(rs.RetentionPublic | rs.CohortComparisonPublic))
 async def get_retention(lens: LensDep, filters: FiltersDep, by: ByQuery = None,
                         period: Literal["week", "month"] = "week",
                         periods: Annotated[int, Query(ge=1, le=120)] = 12) -> dict[str, Any]:
@@ -103,7 +103,7 @@ async def get_cohorts(lens: LensDep, start: str | None = None, end: str | None =
     return out
 
 
-@router.get("/v1/cohorts/compare")
+@router.get("/v1/cohorts/compare", response_model=None, responses=rs.documented(rs.CohortComparisonPublic))
 async def get_cohorts_compare(lens: LensDep, filters: FiltersDep,
                               cohorts: Annotated[str, Query(description="Cohorts, comma-separated (2+).")],
                               analysis: str = "journey_map",

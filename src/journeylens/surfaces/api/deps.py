@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, HTTPException, Path, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -48,6 +48,7 @@ from journeylens.operations.models import ApiKey, User
 from journeylens.settings import Settings
 from journeylens.settings import get_settings as _default_settings
 from journeylens.surfaces import policy
+from journeylens.surfaces.api import hardening
 
 SESSION_COOKIE = "journeylens_session"
 #: Before sign-in, the sign-in form's CSRF token is bound to this cookie's random value.
@@ -127,9 +128,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AppDbDep = Annotated[AppDatabase, Depends(get_app_db)]
 DbSessionDep = Annotated[Session, Depends(get_db_session, scope="function")]
 LensDep = Annotated[JourneyLens, Depends(get_lens, scope="function")]
-#: A row id in the URL (ticket, user, annotation, schedule): an app-database integer key, so
-#: bounded to the 64-bit range the databases store — a larger number is a 422, not a 500.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+#: A row id in the URL (ticket, user, annotation, schedule): see surfaces/api/hardening.py.
+RowId = hardening.RowId
 
 
 # --- who is calling -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from journeylens.analyses.marketing.pathfile import PathAttributionShape, paths_
 from journeylens.analyses.marketing.spend import SpendReturnShape, parse_rates, parse_shifts
 from journeylens.errors import InputError
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
+from journeylens.surfaces.api.hardening import CountQuery
 
 router = APIRouter(tags=["marketing"], dependencies=[Depends(require_scope("read"))])
 
@@ -95,7 +96,7 @@ async def get_spend_return(lens: LensDep, filters: FiltersDep, model: str = "mar
 
 @router.get("/v1/departures", response_model=DeparturesShape)
 async def get_departures(lens: LensDep, window_days: Annotated[float, Query(ge=1, le=3650)] = 90,
-                         min_customers: Annotated[int, Query(ge=1)] = 20) -> Any:
+                         min_customers: Annotated[int, CountQuery(1)] = 20) -> Any:
     """Leavers vs stayers: ``{window_days, customers_left, customers_stayed, differences, scores, attributes,
     reasons, relationship, headlines}``."""
     result = await run_in_threadpool(lambda: lens.departures(window_days=window_days, min_customers=min_customers))

@@ -26,6 +26,7 @@ from journeylens.models.purchases import PurchaseRow
 from journeylens.models.survival import SurvivalRow
 from journeylens.models.whatif import WhatIfPayload, parse_changes
 from journeylens.surfaces.api.deps import LensDep, require_scope
+from journeylens.surfaces.api.hardening import CountQuery, HorizonQuery, IsoDateTime
 
 router = APIRouter(tags=["models"], dependencies=[Depends(require_scope("read"))])
 
@@ -42,7 +43,7 @@ def _list(text: str | None) -> list[str] | None:
 
 @router.get("/v1/drivers", response_model=DriversPayload)
 async def get_drivers(lens: LensDep, target: str = "nps", drivers: str | None = None, journey_drivers: bool = False,
-                      survey: str | None = None, min_n: Annotated[int, Query(ge=2)] = 30,
+                      survey: str | None = None, min_n: Annotated[int, CountQuery(2)] = 30,
                       funnel: str | None = None) -> Any:
     """Key drivers: ``{target, n, r2, method, drivers: [{driver, importance, …, sentence}]}``."""
     extra = {"funnel": _list(funnel)} if funnel else {}
@@ -62,7 +63,7 @@ async def get_what_if(lens: LensDep, change: Annotated[list[str], Query()], targ
 
 
 @router.get("/v1/predict/churn", response_model=list[ChurnRow])
-async def get_churn(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90, as_of: datetime | None = None,
+async def get_churn(lens: LensDep, horizon_days: Annotated[int, HorizonQuery()] = 90, as_of: IsoDateTime | None = None,
                     backtest: bool = False) -> Any:
     """``[{customer_id, churn_probability, value_at_risk, reasons}]`` (with ``backtest``: made at ``as_of``)."""
     result = await run_in_threadpool(lens.predict_churn, horizon_days=horizon_days, as_of=_utc(as_of),
@@ -71,8 +72,8 @@ async def get_churn(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 9
 
 
 @router.get("/v1/predict/churn/backtest", response_model=dict[str, Any])
-async def get_churn_backtest(lens: LensDep, horizon_days: Annotated[int, Query(ge=1)] = 90,
-                             as_of: datetime | None = None) -> Any:
+async def get_churn_backtest(lens: LensDep, horizon_days: Annotated[int, HorizonQuery()] = 90,
+                             as_of: IsoDateTime | None = None) -> Any:
     """``{split, model, model_scores, baseline, baseline_scores, ...}`` of the predictions made at ``as_of``."""
     result = await run_in_threadpool(lens.predict_churn, horizon_days=horizon_days, as_of=_utc(as_of), backtest=True)
     return result.scores()
@@ -80,7 +81,7 @@ async def get_churn_backtest(lens: LensDep, horizon_days: Annotated[int, Query(g
 
 @router.get("/v1/predict/purchases", response_model=list[PurchaseRow] | dict[str, Any])
 async def get_purchases(lens: LensDep, purchase: str, value_property: str | None = None,
-                        as_of: datetime | None = None, horizon_days: Annotated[int, Query(ge=1)] = 90,
+                        as_of: IsoDateTime | None = None, horizon_days: Annotated[int, HorizonQuery()] = 90,
                         backtest: bool = False) -> Any:
     """``[{customer_id, expected_purchases, p_alive, expected_value}]`` (with ``backtest``: the errors)."""
     result = await run_in_threadpool(lens.predict_purchases, purchase, value_property=value_property,
@@ -89,15 +90,15 @@ async def get_purchases(lens: LensDep, purchase: str, value_property: str | None
 
 
 @router.get("/v1/predict/nps", response_model=PredictedNpsPayload)
-async def get_predicted_nps(lens: LensDep, as_of: datetime | None = None,
-                            horizon_days: Annotated[int, Query(ge=1)] = 180) -> Any:
+async def get_predicted_nps(lens: LensDep, as_of: IsoDateTime | None = None,
+                            horizon_days: Annotated[int, HorizonQuery()] = 180) -> Any:
     """``{surveyed_nps, predicted_nps, predicted_low, predicted_high, customers: [{customer_id, p_promoter, p_detractor}]}``."""
     result = await run_in_threadpool(lens.predict_nps, as_of=_utc(as_of), horizon_days=horizon_days)
     return result.to_dict()
 
 
 @router.get("/v1/predict/survival", response_model=list[SurvivalRow])
-async def get_survival(lens: LensDep, by: str = "segment", horizon_days: Annotated[int, Query(ge=1)] = 365) -> Any:
+async def get_survival(lens: LensDep, by: str = "segment", horizon_days: Annotated[int, HorizonQuery()] = 365) -> Any:
     """``[{segment, customers, churned, median_days, expected_days, churn_by_horizon, curve}]``."""
     result = await run_in_threadpool(lens.survival, by=by, horizon_days=horizon_days)
     return result.to_dict()

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.surfaces.api import response_schemas as rs
 from journeylens.surfaces.api.deps import FiltersDep, LensDep, require_scope
-from journeylens.surfaces.api.hardening import DaysQuery
+from journeylens.surfaces.api.hardening import CountQuery, DaysQuery
 
 router = APIRouter(tags=["analyses"], dependencies=[Depends(require_scope("read"))])
 
@@ -37,7 +37,7 @@ async def get_outcomes(lens: LensDep, filters: FiltersDep,
 
 @router.get("/v1/metrics/touchpoint-scores", response_model=None, responses=rs.documented(list[rs.MetricRow]))
 async def get_touchpoint_scores(lens: LensDep, window_days: Annotated[float, DaysQuery()] = 7.0,
-                                min_n: Annotated[int | None, Query(ge=1)] = None) -> list[dict[str, Any]]:
+                                min_n: Annotated[int | None, CountQuery(1)] = None) -> list[dict[str, Any]]:
     """``[{level: touchpoint|stage, touchpoint, stage, n, nps…, csat…, ces…, target_status}]``."""
     params: dict[str, Any] = {"window_days": window_days}
     if min_n is not None:

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.errors import PermissionDeniedError
 from journeylens.operations.maturity import assess, history, latest, load_model, submit_answers
+from journeylens.operations.maturity.framework import MaturityModel
 from journeylens.operations.reports import render_html, render_pdf, schedules, state_of_journey
 from journeylens.surfaces.api.deps import (
     AppDbDep,
@@ -73,7 +74,7 @@ class HistoryRow(BaseModel):
 
 
 class AnswersIn(BaseModel):
-    answers: dict[str, int] = Field(description="Question id → 1..5 (see GET /v1/maturity/model).")
+    answers: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(description="Question id → 1..5 (see GET /v1/maturity/model).")
 
 
 class AnswersOut(BaseModel):
@@ -119,7 +120,8 @@ def get_history(db: AppDbDep) -> list[dict[str, Any]]:
     return history(db)
 
 
-@router.get("/v1/maturity/model", dependencies=READ)
+@router.get("/v1/maturity/model", dependencies=READ, response_model=None,
+            responses={200: {"model": MaturityModel}})
 def get_model(settings: SettingsDep) -> dict[str, Any]:
     """The maturity model in use: levels, dimensions with level texts, questions and checks."""
     return load_model(settings.maturity_model).to_dict()
@@ -136,8 +138,9 @@ def post_answers(db: AppDbDep, settings: SettingsDep, principal: PrincipalDep,
     return {"respondent": user.email, "answers": saved}
 
 
-@router.get("/v1/reports/state-of-journey", dependencies=READ,
-            responses={200: {"content": {"text/html": {}, "application/pdf": {}}}})
+@router.get("/v1/reports/state-of-journey", dependencies=READ, response_class=Response,
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}},
+                                         "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 async def get_report(lens: LensDep, db: AppDbDep,
                      format: Annotated[Literal["html", "pdf"], Query()] = "html",
                      period_days: Annotated[int, Query(ge=1, le=366)] = 30,

@@ -1,7 +1,8 @@
 """The shapes of the answers of the ingest, journey, metric and trust routes (OpenAPI).
 
-Each model names the keys an answer carries and their JSON types; keys an answer may add
-(for example one per channel or per metric) are allowed. Routes attach them with
+Each model names the keys an answer carries and their JSON types, and is closed
+(``additionalProperties: false``): a row with a family of keys of its own (one per metric,
+period or grouping column) is a :class:`Keyed` row whose extra keys must be scalars. Routes attach them with
 :func:`documented` — the answer is the result's own ``to_dict()``, not re-validated on every
 request — and the API fuzzer (``tests/surfaces/api/test_fuzz.py``) checks every answer it
 gets against them, so a shape that drifts from its model fails the suite.
@@ -17,10 +18,22 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 Number = float | None
+#: A JSON scalar: what a row's own family of keys (per metric, period, group) may hold.
+Scalar = bool | int | float | str | None
 
 
 class Shape(BaseModel):
+    """An answer's shape: every key declared (``additionalProperties: false``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Keyed(Shape):
+    """A row that also carries a family of keys of its own (``nps_low``, ``month``, ``segment``…):
+    those are scalars (or a list of counts, such as an NPS distribution)."""
+
     model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Scalar | list[int]]
 
 
 def documented(model: Any) -> dict[int | str, dict[str, Any]]:
@@ -63,7 +76,7 @@ class IngestLogRow(Shape):
     accepted: int | None = None
     duplicates: int | None = None
     quarantined: int | None = None
-    reasons: dict[str, Any]
+    reasons: dict[str, Scalar]
 
 
 class IngestLog(Shape):
@@ -81,18 +94,44 @@ class IdentityRow(Shape):
 class IdentityReportPublic(Shape):
     stats: dict[str, int]
     identities: list[IdentityRow]
-    conflicts: list[dict[str, Any]]
+    conflicts: list[dict[str, Scalar]]
 
 
-class StageRow(Shape):
+class TouchpointCard(Shape):
+    touchpoint: str
+    channel: str | None = None
+    category: str | None = None
+    critical: bool | None = None
+    owner: str | None = None
+    customers: int
+    share: Number = None
+    events: int | None = None
+    drop_off: Number = None
+    churn_share: Number = None
+    channel_mix: dict[str, Number] | None = None
+    targets: dict[str, Number] | None = None
+    metrics: dict[str, Scalar] | None = None
+
+
+class StageRow(Keyed):
+    """A stage card; plus ``<outcome>_customers`` / ``<outcome>_share`` per way a journey goes on."""
+
     stage: str
     order: int
     customers: int
     share: Number = None
     events: int | None = None
+    median_seconds_in_stage: Number = None
+    drop_off: Number = None
+    drop_off_customers: int | None = None
+    churn_share: Number = None
+    churned_customers: int | None = None
+    conversion_to_next: Number = None
+    next_stage_customers: int | None = None
     channel_mix: dict[str, Number] | None = None
     targets: dict[str, Number] | None = None
-    touchpoints: list[dict[str, Any]] | None = None
+    metrics: dict[str, Scalar] | None = None
+    touchpoints: list[TouchpointCard] | None = None
 
 
 class FlowRow(Shape):
@@ -114,9 +153,11 @@ class ChannelsPublic(Shape):
     multichannel_customers: int
     multichannel_share: Number
     mean_hops: Number
-    hops_distribution: list[dict[str, Any]]
+    in_stage_switch_customers: int | None = None
+    in_stage_switch_share: Number = None
+    hops_distribution: list[dict[str, Scalar]]
     online_offline: dict[str, dict[str, int]]
-    matrix: list[dict[str, Any]]
+    matrix: list[dict[str, Scalar]]
 
 
 class ConformancePublic(Shape):
@@ -124,9 +165,9 @@ class ConformancePublic(Shape):
     following_customers: int
     following_share: Number
     skipping_customers: int
-    backward_moves: list[dict[str, Any]]
-    skipped_stages: list[dict[str, Any]]
-    friction: list[dict[str, Any]]
+    backward_moves: list[dict[str, Scalar]]
+    skipped_stages: list[dict[str, Scalar]]
+    friction: list[dict[str, Scalar]]
 
 
 class RetentionCohort(Shape):
@@ -166,18 +207,27 @@ class CohortsPublic(Shape):
     cohorts: list[CohortRow]
 
 
+class TimelineSummary(Shape):
+    events: int
+    feedback: int
+    first_seen: str | None = None
+    last_seen: str | None = None
+    episodes: int
+    stages: list[str]
+
+
 class CustomerTimelinePublic(Shape):
     customer_id: str
     resolved_from: str | None = None
     anonymous_ids: list[str]
-    attributes: dict[str, Any] | None = None
-    outcomes: dict[str, Any] | None = None
-    summary: dict[str, Any]
-    items: list[dict[str, Any]]
+    attributes: dict[str, Scalar] | None = None
+    outcomes: dict[str, Scalar] | None = None
+    summary: TimelineSummary
+    items: list[dict[str, Scalar]]
 
 
 # --- metrics, outcomes and trust -----------------------------------------------------------
-class MetricRow(Shape):
+class MetricRow(Keyed):
     n: int | None = None
     touchpoint: str | None = None
     nps: Number = None
@@ -186,8 +236,12 @@ class MetricRow(Shape):
     target_status: str | None = None
 
 
-class MetricChangeRow(Shape):
+class MetricChangeRow(Keyed):
+    touchpoint: str | None = None
     metric: str
+    test: str | None = None
+    statistic: Number = None
+    incomplete: bool | None = None
     base_period: str | None = None
     current_period: str | None = None
     base: Number = None
@@ -203,14 +257,14 @@ class MetricChangeRow(Shape):
 class FeedbackLinksPublic(Shape):
     summary: dict[str, int]
     stages: list[MetricRow]
-    customers: list[dict[str, Any]]
+    customers: list[dict[str, Scalar]]
 
 
 class OutcomesPublic(Shape):
     period: str
-    overall: dict[str, Any]
-    periods: list[dict[str, Any]]
-    latest_change: list[dict[str, Any]]
+    overall: dict[str, Scalar]
+    periods: list[dict[str, Scalar]]
+    latest_change: list[dict[str, Scalar]]
 
 
 class FreshnessSource(Shape):
@@ -245,66 +299,10 @@ class PropertyRow(Shape):
     top_values: list[PropertyValue]
 
 
-# --- surveys -------------------------------------------------------------------------------
-class SurveySummary(Shape):
-    name: str
-    title: str | None = None
-    kind: str
-    status: str
-    version: int
-    languages: list[str]
-    questions: int
-    deliver: list[str]
-    trigger: dict[str, Any] | None = None
-    updated_at: str | None = None
-
-
-class SurveyDetail(SurveySummary):
-    definition: dict[str, Any]
-    stats: dict[str, Any] | None = None
-    exit_reasons: list[dict[str, Any]] | dict[str, Any] | None = None
-
-
-class SurveyCheck(Shape):
-    name: str
-    valid: bool
-    kind: str
-    warnings: list[str] = []
-
-
-class SurveyStatsRow(Shape):
-    survey: str
-    kind: str
-    status: str
-    triggered: int
-    suppressed: dict[str, int]
-    anonymous_completed: int
-    by_channel: list[dict[str, Any]]
-
-
-class Suppression(Shape):
-    survey: str | None = None
-    touchpoint: str | None = None
-    channel: str | None = None
-    reason: str
-    detail: str | None = None
-    at: str | None = None
-
-
-class OptOut(Shape):
-    customer_id: str
-    opted_out: bool
-    new: bool
-
-
-#: A survey definition sent as YAML text (``POST /v1/surveys``, ``/v1/surveys/check``).
-SURVEY_YAML_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "The survey definition (YAML, "
-                                                    "UTF-8; see docs/surveys.md).",
-                                    "content": {"application/yaml": {"schema": {"type": "string"}}}}}
-
-
 # --- journey analyses ----------------------------------------------------------------------
-class TransitionRow(Shape):
+class TransitionRow(Keyed):
+    """A move; split by a property (``by=``), plus that property's value under its own name."""
+
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     from_: str | None = Field(alias="from")
@@ -318,6 +316,7 @@ class VariantRow(Shape):
     path: list[str]
     customers: int
     share: Number = None
+    outcome_rate: Number = None
     median_seconds: Number = None
 
 
@@ -330,9 +329,39 @@ class FunnelStep(Shape):
     group: str | None = None
 
 
+class GroupPair(Shape):
+    a: str | None
+    b: str | None
+    difference: Number = None
+    z: Number = None
+    p_value: Number = None
+    p_adjusted: Number = None
+    significant: bool
+
+
+class FunnelGroupTest(Keyed):
+    method: str
+    statistic: Number = None
+    dof: int | None = None
+    p_value: Number = None
+    alpha: Number = None
+    significant: bool | None = None
+    pairs: list[GroupPair] = []
+
+
 class FunnelByGroup(Shape):
     groups: list[FunnelStep]
-    test: dict[str, Any] | None = None
+    test: FunnelGroupTest | None = None
+
+
+class SwitchImpactRow(Keyed):
+    """A channel switch within a stage; plus its NPS and churn comparisons (``nps_*``, ``churn_*``, ``q``)."""
+
+    stage: str | None
+    from_channel: str | None
+    to_channel: str | None
+    customers: int
+    others: int
 
 
 class Health(Shape):
@@ -342,15 +371,66 @@ class Health(Shape):
     error: str | None = None
 
 
+class Coverage(Shape):
+    events: int
+    matched: int
+    share: Number = None
+    event_names: int
+    matched_event_names: int
+
+
 class DefinitionCheckPublic(Shape):
     valid: bool
-    coverage: Number = None
-    by_stage: list[dict[str, Any]]
-    unmatched: list[dict[str, Any]]
-    unused_rules: list[Any]
+    name: str | None = None
+    version: str | int | float | None = None
+    stages: int
+    touchpoints: int
+    cohorts: int
+    coverage: Coverage
+    by_stage: list[dict[str, Scalar]]
+    unmatched: list[dict[str, Scalar]]
+    unused_rules: list[str]
 
 
 #: A journey definition sent as text (``POST /v1/journey/check``).
 DEFINITION_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "A journey definition (YAML or "
                                                    "JSON text, UTF-8; see docs/journey-definition.md).",
                                    "content": {"application/yaml": {"schema": {"type": "string"}}}}}
+
+
+# --- cohorts side by side (any of the analyses above per cohort) ---------------------------
+class CohortEntry(Shape):
+    model_config = ConfigDict(extra="forbid")
+
+    cohort: str
+    customers: int
+    converted: int
+    churned: int
+    #: the analysis's own answer for the cohort, as its route gives it
+    result: (JourneyMapPublic | ChannelsPublic | ConformancePublic | RetentionPublic | list[TimeToStageRow]
+             | list[FunnelStep] | list[TransitionRow] | list[VariantRow])
+
+
+class CohortTest(Shape):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    cohort: str
+    baseline: str
+    share: Number
+    baseline_share: Number
+    difference: Number
+    n: int
+    baseline_n: int
+    p_value: Number
+    p_adjusted: Number
+    significant: bool
+
+
+class CohortComparisonPublic(Shape):
+    model_config = ConfigDict(extra="forbid")
+
+    analysis: str
+    baseline: str
+    cohorts: list[CohortEntry]
+    tests: list[CohortTest]

@@ -25,6 +25,7 @@ from journeylens.operations.surveys.delivery import qr_svg
 from journeylens.operations.surveys.lifecycle import opt_out
 from journeylens.operations.surveys.links import qr_token, signing_key, survey_url
 from journeylens.surfaces.api import response_schemas as rs
+from journeylens.surfaces.api import survey_schemas as ss
 from journeylens.surfaces.api.deps import AppDbDep, SettingsDep, get_app_lens, require_scope
 
 router = APIRouter(tags=["surveys"])
@@ -43,14 +44,14 @@ async def _yaml_body(request: Request) -> str:
         raise InputError("The survey must be UTF-8 YAML text.") from exc
 
 
-@router.get("/v1/surveys", dependencies=[Read], response_model=None, responses=rs.documented(list[rs.SurveySummary]))
+@router.get("/v1/surveys", dependencies=[Read], response_model=None, responses=rs.documented(list[ss.SurveySummary]))
 def list_surveys(db: AppDbDep) -> list[dict[str, Any]]:
     with db.session() as session:
         return [registry.survey_summary(row) for row in registry.list_surveys(session)]
 
 
-@router.post("/v1/surveys/check", dependencies=[Read], response_model=None, responses=rs.documented(rs.SurveyCheck),
-             openapi_extra=rs.SURVEY_YAML_BODY)
+@router.post("/v1/surveys/check", dependencies=[Read], response_model=None, responses=rs.documented(ss.SurveyCheck),
+             openapi_extra=ss.SURVEY_YAML_BODY)
 async def check_survey(request: Request) -> dict[str, Any]:
     text = await _yaml_body(request)
     lens = get_app_lens(request)
@@ -58,7 +59,7 @@ async def check_survey(request: Request) -> dict[str, Any]:
 
 
 @router.post("/v1/surveys", dependencies=[Admin], status_code=201, response_model=None,
-             responses={201: {"model": rs.SurveySummary}}, openapi_extra=rs.SURVEY_YAML_BODY)
+             responses={201: {"model": ss.SurveyCreated}}, openapi_extra=ss.SURVEY_YAML_BODY)
 async def add_survey(request: Request, db: AppDbDep) -> dict[str, Any]:
     text = await _yaml_body(request)
     checked = await run_in_threadpool(registry.check_survey, text, source="<request>", lens=get_app_lens(request))
@@ -78,18 +79,18 @@ def list_invitations(db: AppDbDep, settings: SettingsDep, survey: str | None = N
 
 
 @router.get("/v1/surveys/stats", dependencies=[Read], response_model=None,
-            responses=rs.documented(list[rs.SurveyStatsRow]))
+            responses=rs.documented(list[ss.SurveyStatsRow]))
 def survey_stats(db: AppDbDep, survey: str | None = None) -> list[dict[str, Any]]:
     return stats.survey_stats(db, survey=survey)
 
 
 @router.get("/v1/surveys/suppressions", dependencies=[Read], response_model=None,
-            responses=rs.documented(list[rs.Suppression]))
+            responses=rs.documented(list[ss.Suppression]))
 def suppressions(db: AppDbDep, customer_id: str) -> list[dict[str, Any]]:
     return stats.why_not(db, customer_id)
 
 
-@router.post("/v1/surveys/opt-outs", dependencies=[Depends(require_scope("ingest"))], response_model=rs.OptOut)
+@router.post("/v1/surveys/opt-outs", dependencies=[Depends(require_scope("ingest"))], response_model=ss.OptOut)
 def add_opt_out(db: AppDbDep, body: dict[str, str]) -> dict[str, Any]:
     customer_id = str(body.get("customer_id") or "").strip()
     if not customer_id:
@@ -97,7 +98,7 @@ def add_opt_out(db: AppDbDep, body: dict[str, str]) -> dict[str, Any]:
     return {"customer_id": customer_id, "opted_out": True, "new": opt_out(db, customer_id, "api")}
 
 
-@router.get("/v1/surveys/{name}", dependencies=[Read], response_model=None, responses=rs.documented(rs.SurveyDetail))
+@router.get("/v1/surveys/{name}", dependencies=[Read], response_model=None, responses=rs.documented(ss.SurveyDetail))
 def show_survey(db: AppDbDep, name: str) -> dict[str, Any]:
     with db.session() as session:
         row = registry.get_survey(session, name)
@@ -109,20 +110,20 @@ def show_survey(db: AppDbDep, name: str) -> dict[str, Any]:
 
 
 @router.post("/v1/surveys/{name}/pause", dependencies=[Admin], response_model=None,
-             responses=rs.documented(rs.SurveySummary))
+             responses=rs.documented(ss.SurveySummary))
 def pause_survey(db: AppDbDep, name: str) -> dict[str, Any]:
     with db.session() as session:
         return registry.survey_summary(registry.pause(session, name))
 
 
 @router.post("/v1/surveys/{name}/resume", dependencies=[Admin], response_model=None,
-             responses=rs.documented(rs.SurveySummary))
+             responses=rs.documented(ss.SurveySummary))
 def resume_survey(db: AppDbDep, name: str) -> dict[str, Any]:
     with db.session() as session:
         return registry.survey_summary(registry.resume(session, name))
 
 
-@router.get("/v1/surveys/{name}/qr.svg", dependencies=[Read],
+@router.get("/v1/surveys/{name}/qr.svg", dependencies=[Read], response_class=Response,
             responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
 def survey_qr(db: AppDbDep, settings: SettingsDep, name: str, touchpoint: str) -> Response:
     with db.session() as session:

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from journeylens.surfaces.api import response_schemas as rs
+from journeylens.surfaces.api import text_schemas as ts
 from journeylens.surfaces.api.deps import DbSessionDep, Principal, require_scope
 from journeylens.text import corrections
 
@@ -30,18 +32,21 @@ class CorrectionIn(BaseModel):
     model: str = Field(default="", max_length=64)
 
 
-@router.post("/v1/text/corrections", status_code=201)
+@router.post("/v1/text/corrections", status_code=201, response_model=None,
+             responses={201: {"model": ts.CorrectionPublic}})
 def post_correction(body: CorrectionIn, session: DbSessionDep,
                     principal: Annotated[Principal, Depends(require_scope("ingest"))]) -> dict[str, Any]:
     return corrections.add_correction(session, actor=principal.actor, **body.model_dump())
 
 
-@router.get("/v1/text/corrections", dependencies=[Depends(require_scope("read"))])
+@router.get("/v1/text/corrections", dependencies=[Depends(require_scope("read"))], response_model=None,
+            responses=rs.documented(list[ts.CorrectionPublic]))
 def get_corrections(session: DbSessionDep, aspect: str | None = None) -> list[dict[str, Any]]:
     return corrections.latest_corrections(session, aspect=aspect if aspect is not None else "")
 
 
-@router.get("/v1/text/corrections/evaluation", dependencies=[Depends(require_scope("read"))])
+@router.get("/v1/text/corrections/evaluation", dependencies=[Depends(require_scope("read"))], response_model=None,
+            responses=rs.documented(ts.CorrectionEvaluation))
 async def get_evaluation(session: DbSessionDep, model: str | None = None) -> dict[str, Any]:
     from journeylens.text.sentiment import get_model
 

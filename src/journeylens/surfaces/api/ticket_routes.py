@@ -38,6 +38,7 @@ from journeylens.operations.alerts.schemas import (
     RulePublic,
     RuleText,
     StatusBody,
+    TeamPublic,
     TicketDetail,
     TicketRow,
     TicketStats,
@@ -112,24 +113,24 @@ def delete_rule(name: str, principal: AdminDep, session: DbSessionDep) -> dict[s
 
 # --- teams (queues) and their business hours ---------------------------------------------
 @router.get("/teams/{name}")
-def show_team(name: str, _: TicketsDep, session: DbSessionDep, settings: SettingsDep) -> dict[str, Any]:
-    return routing.team_row(session, routing.get_team(session, name), settings.timezone)
+def show_team(name: str, _: TicketsDep, session: DbSessionDep, settings: SettingsDep) -> TeamPublic:
+    return TeamPublic(**routing.team_row(session, routing.get_team(session, name), settings.timezone))
 
 
 @router.put("/teams/{name}/business-hours")
 def set_team_hours(name: str, body: BusinessCalendar, principal: AdminDep, session: DbSessionDep,
-                   settings: SettingsDep) -> dict[str, Any]:
+                   settings: SettingsDep) -> TeamPublic:
     """Set the team's business calendar (days, start, end, timezone, holidays, closed)."""
     team = routing.set_business_hours(session, name, body, actor=principal.actor)
-    return routing.team_row(session, team, settings.timezone)
+    return TeamPublic(**routing.team_row(session, team, settings.timezone))
 
 
 @router.delete("/teams/{name}/business-hours")
 def reset_team_hours(name: str, principal: AdminDep, session: DbSessionDep,
-                     settings: SettingsDep) -> dict[str, Any]:
+                     settings: SettingsDep) -> TeamPublic:
     """Back to the default calendar (Mon–Fri 09:00–17:00 in JOURNEYLENS_TIMEZONE)."""
     team = routing.set_business_hours(session, name, None, actor=principal.actor)
-    return routing.team_row(session, team, settings.timezone)
+    return TeamPublic(**routing.team_row(session, team, settings.timezone))
 
 
 # --- tickets ------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ Reading needs the ``read`` scope; writing needs ``ingest`` (admins and analysts)
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -19,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.operations import annotations as notes
 from journeylens.surfaces.api import response_schemas as rs
-from journeylens.surfaces.api.deps import DbSessionDep, LensDep, Principal, RowId, require_scope
+from journeylens.surfaces.api.deps import DbSessionDep, LensDep, Principal, require_scope
+from journeylens.surfaces.api.hardening import IsoDateTime, RowId
 
 router = APIRouter(tags=["annotations and views"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
@@ -27,8 +27,8 @@ Writer = Annotated[Principal, Depends(require_scope("ingest"))]
 
 
 @router.get("/v1/annotations", response_model=list[notes.AnnotationPublic])
-def get_annotations(session: DbSessionDep, principal: Reader, start: datetime | None = None,
-                    end: datetime | None = None, touchpoint: str | None = None) -> list[notes.AnnotationPublic]:
+def get_annotations(session: DbSessionDep, principal: Reader, start: IsoDateTime | None = None,
+                    end: IsoDateTime | None = None, touchpoint: str | None = None) -> list[notes.AnnotationPublic]:
     return notes.list_annotations(session, start=start, end=end, touchpoint=touchpoint)
 
 

@@ -21,12 +21,14 @@ import typer
 
 from journeylens.analyses.filters import Filters
 from journeylens.errors import JourneyLensError, ParameterError
-from journeylens.surfaces.cli.context import emit_json, emit_table, fail, get_ctx
+from journeylens.surfaces.cli.context import console, emit_json, emit_table, fail, get_ctx
 from journeylens.surfaces.cli.options import (
+    BuildOpt,
     ChannelOpt,
     CohortOpt,
     EndOpt,
     JsonOpt,
+    SavedCohortsOpt,
     StageOpt,
     StartOpt,
     TouchpointOpt,
@@ -55,6 +57,22 @@ def _split(values: list[str] | str | None) -> list[str]:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
+def built_cohorts(ctx: typer.Context, build: list[str] | None, saved: bool) -> tuple[str, ...]:
+    """The ``--build`` cohorts, then (``--saved-cohorts``) those kept in saved views."""
+    texts = [t.strip() for t in build or [] if t.strip()]
+    if saved:
+        from journeylens.operations.annotations import saved_cohorts
+        from journeylens.operations.appdb import AppDatabase
+
+        database = AppDatabase(get_ctx(ctx).settings.app_database_url)
+        try:
+            with database.session() as session:
+                texts += [row["cohort"] for row in saved_cohorts(session)]
+        finally:
+            database.dispose()
+    return tuple(dict.fromkeys(texts))
+
+
 def _run(ctx: typer.Context, as_json: bool, compute: Callable[[Any], Any], render: Callable[[Any], None],
          *, detail: bool = False) -> None:
     try:
@@ -76,7 +94,7 @@ def metrics_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
                 stage: StageOpt = None, touchpoint: TouchpointOpt = None,
                 detail: Annotated[bool, typer.Option("--detail", help="Add the secondaries: each metric's target "
                                                      "and status, NPS distribution, CSAT mean, CES easy share.")]
-                = False, as_json: JsonOpt = False) -> None:
+                = False, build: BuildOpt = None, saved_cohorts: SavedCohortsOpt = False, as_json: JsonOpt = False) -> None:
     """JSON: a list of rows {<by keys>, n, <metric>, <metric>_low, <metric>_high, <metric>_n, target_status}
     (``--detail``: also ``<metric>_target`` on the metric's own scale, so CSAT 0.8 = 80 %, …)."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
@@ -86,6 +104,9 @@ def metrics_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
         params["metrics"] = _split(metric)
     if min_n is not None:
         params["min_sample_size"] = min_n
+    built = built_cohorts(ctx, build, saved_cohorts)
+    if built:
+        params["built"] = built
     _run(ctx, as_json, lambda lens: lens.metrics(by=_split(by), filters=filters, **params),
          lambda rows: emit_table(rows, title="CX metrics"), detail=detail)
 
@@ -102,7 +123,7 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
                                                            "one before it, not only the latest.")] = False,
                 include_incomplete: Annotated[bool, typer.Option(
                     "--include-incomplete", help="Also test periods the data does not reach the end of.")] = False,
-                as_json: JsonOpt = False) -> None:
+                build: BuildOpt = None, saved_cohorts: SavedCohortsOpt = False, as_json: JsonOpt = False) -> None:
     """JSON: rows {<by keys>, metric, base, current, change, test, statistic, p, q, significant, ...}."""
     filters = Filters.from_strings(start=start, end=end, cohort=cohort, channel=channel, stage=stage,
                                    touchpoint=touchpoint)
@@ -116,6 +137,9 @@ def changes_cmd(ctx: typer.Context, by: Annotated[str, typer.Option("--by", help
         params["every_period"] = True
     if include_incomplete and chosen_period is not None:
         params["include_incomplete"] = True
+    built = built_cohorts(ctx, build, saved_cohorts)
+    if built:
+        params["built"] = built
     groups = _split(by)
     if chosen_period is None and len(groups) != 1:
         fail(ParameterError("Group-vs-group comparison (--period none) takes exactly one --by grouping."),
@@ -161,10 +185,14 @@ def sentiment_cmd(ctx: typer.Context, model: Annotated[str | None, typer.Option(
 def topics_cmd(ctx: typer.Context, touchpoint: TouchpointOpt = None,
                k: Annotated[int | None, typer.Option("--k", help="Number of topics (default: by silhouette).")] = None,
                period: Annotated[str, typer.Option("--period")] = "month", as_json: JsonOpt = False) -> None:
-    """JSON: {k, silhouette, comments, excluded_non_english, period, model, topics, matrix, emerging}."""
+    """JSON: {k, silhouette, comments, excluded_non_english, excluded_languages, excluded_reason, period,
+    model, topics, matrix, emerging}."""
     def render(payload: dict[str, Any]) -> None:
         emit_table(payload["topics"], title=f"{payload['k']} topics in {payload['comments']} comments",
                    columns=["topic", "label", "size", "share", "avg_sentiment", "negative_share"])
+        if payload.get("excluded_languages"):
+            counts = ", ".join(f"{lang} {n:,}" for lang, n in payload["excluded_languages"].items())
+            console.print(f"Left out {payload['excluded_non_english']:,} comments ({counts}): {payload['excluded_reason']}")
         emit_table(payload["emerging"], title="Emerging topics",
                    columns=["label", "latest_share", "before_share", "growth", "p"])
 

@@ -13,3 +13,8 @@ CohortOpt = Annotated[str | None, typer.Option("--cohort", help="Only customers 
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only these channels (comma-separated).")]
 StageOpt = Annotated[str | None, typer.Option("--stage", help="Only these stages (comma-separated).")]
 TouchpointOpt = Annotated[str | None, typer.Option("--touchpoint", help="Only these touchpoints (comma-separated).")]
+BuildOpt = Annotated[list[str] | None, typer.Option(
+    "--build", help="With --by cohort: also a cohort built from conditions, such as "
+                    "'segment=business; performed=Card delivered' (repeatable).")]
+SavedCohortsOpt = Annotated[bool, typer.Option(
+    "--saved-cohorts", help="With --by cohort: also every built cohort kept in a saved view.")]

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
+from journeylens.operations.annotations import saved_cohorts
+from journeylens.surfaces.api.deps import AppDbDep
 from journeylens.surfaces.web.access import ReaderDep
 from journeylens.surfaces.web.context import Page, PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render
@@ -156,19 +158,38 @@ def _cohort_sections(p: Page, query: dict[str, str]) -> dict[str, Any]:
     params = VIEWS["cohort_map"].parse(query)
     chosen = list(params["cohorts"])
     cmap, map_error = p.results.attempt("cohort_map", **params)
-    metrics, metrics_error = p.results.attempt("cohort_metrics", **params)
-    metric_tests, _ = p.results.attempt("cohort_metric_tests", **params)
     funnel, funnel_error = ((p.results.attempt("cohort_funnel", **VIEWS["cohort_funnel"].parse(query)))
                             if query.get("steps") else (None, None))
-    metric_rows = [r for r in metrics.to_dict(detail=True) if r.get("cohort") in chosen] if metrics else []
     tests = cmap.to_dict()["tests"] if cmap else []
     tests_by_key = {f"{t['cohort']}|{t['metric']}": t for t in tests}
     shares = {**{f"{t['baseline']}|{t['metric']}": t["baseline_share"] for t in tests},
               **{f"{t['cohort']}|{t['metric']}": t["share"] for t in tests}}
     return {"chosen": chosen, "cmap": cmap.to_dict() if cmap else None, "tests_by_key": tests_by_key, "shares": shares, "map_error": map_error,
-            "cmap_figure": _figure(p, "cohort_map", cmap, **params), "metric_rows": metric_rows, "metrics_error": metrics_error,
-            "metric_tests": [r for r in metric_tests.to_dict() if r.get("cohort") in chosen] if metric_tests else [],
+            "cmap_figure": _figure(p, "cohort_map", cmap, **params),
             "cfunnel": funnel.to_dict() if funnel else None, "funnel_error": funnel_error}
+
+
+def _cohort_metrics(p: Page, query: dict[str, str], saved: list[dict[str, str]]) -> dict[str, Any]:
+    """The CX-metrics-by-cohort table: the picked cohorts (all defined ones when none is picked)
+    and, next to them, the cohort just built and every cohort kept in a saved view."""
+    from journeylens.surfaces.web.views import WITH_COHORTS
+
+    mquery = {k: v for k, v in query.items() if k != "steps"}
+    if saved:
+        mquery[WITH_COHORTS] = "\n".join(s["cohort"] for s in saved)
+    params = VIEWS["cohort_metrics"].parse(mquery)
+    picked, built = list(params["cohorts"]), list(params["built"])
+    metrics, error = p.results.attempt("cohort_metrics", **params)
+    tests, _ = p.results.attempt("cohort_metric_tests", **params) if picked else (None, None)
+    views = {s["cohort"]: s["view"] for s in saved}
+    shown = set(picked or []) | set(built)
+    rows = [{**r, "kind": (f"saved view “{views[r['cohort']]}”" if r["cohort"] in views else "built")
+             if r["cohort"] in built else "defined"}
+            for r in (metrics.to_dict(detail=True) if metrics else [])
+            if r.get("cohort") is not None and (not picked or r["cohort"] in shown)]
+    return {"metric_rows": rows, "metrics_error": error, "metric_baseline": picked[0] if picked else None,
+            "metric_tests": [t for t in tests.to_dict() if t.get("cohort") in shown] if tests else [],
+            "mquery": mquery}
 
 
 #: Customer attributes offered by the cohort builder have at most this many values.
@@ -227,3 +248,12 @@ def micro_journeys_page(user: ReaderDep, p: PageDep) -> Response:
 def cohort_compare_partial(user: ReaderDep, p: PageDep) -> Response:
     """The chosen cohorts side by side (loaded after the page: a journey map per cohort)."""
     return render(p.request, "partials/cohort_compare.html", {**_cohort_sections(p, p.query), "cquery": p.query})
+
+
+@router.get("/micro-journeys/cohort-metrics")
+def cohort_metrics_partial(user: ReaderDep, p: PageDep, db: AppDbDep) -> Response:
+    """CX metrics by cohort, loaded after the page: the picked (or all defined) cohorts, the one
+    just built and every cohort kept in a saved view."""
+    with db.session() as session:
+        saved = saved_cohorts(session)
+    return render(p.request, "partials/cohort_metrics.html", _cohort_metrics(p, p.query, saved))

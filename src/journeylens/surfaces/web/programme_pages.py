@@ -23,7 +23,8 @@ from journeylens.operations.maturity import (
     submit_answers,
 )
 from journeylens.operations.reports import render_html, render_pdf, schedules, state_of_journey
-from journeylens.surfaces.api.deps import AppDbDep, RowId, SettingsDep
+from journeylens.surfaces.api.deps import AppDbDep, SettingsDep
+from journeylens.surfaces.api.hardening import RowId
 from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep, SignedInDep
 from journeylens.surfaces.web.context import PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render, styled

@@ -27,7 +27,8 @@ from journeylens.operations.alerts import actions, store
 from journeylens.operations.models import User
 from journeylens.operations.tickets import inbox, kpis, service
 from journeylens.operations.tickets.routing import teams_of
-from journeylens.surfaces.api.deps import AppDbDep, RowId
+from journeylens.surfaces.api.deps import AppDbDep
+from journeylens.surfaces.api.hardening import RowId
 from journeylens.surfaces.web.access import AdminDep, FormDep, ReaderDep, page_user
 from journeylens.surfaces.web.context import PageDep
 from journeylens.surfaces.web.rendering import WebRoute, render

@@ -141,6 +141,19 @@ def _p_cohorts(query: Query) -> dict[str, Any]:
     return {"filters": parse_filters({k: v for k, v in query.items() if k != "cohort"}), "cohorts": cohorts}
 
 
+#: Query key carrying more built cohorts (saved ones), one per line, for the CX-metrics-by-cohort table.
+WITH_COHORTS = "with_cohorts"
+
+
+def _p_cohort_metrics(query: Query) -> dict[str, Any]:
+    """Filters, the picked cohorts (any number; the first is the baseline of the tests) and the
+    built cohorts shown next to the defined ones: ``built`` plus the lines of ``with_cohorts``."""
+    extra = [line.strip() for line in (query.get(WITH_COHORTS) or "").splitlines()]
+    built = tuple(dict.fromkeys(t for t in [_text(query, "built") or "", *extra] if t))
+    return {"filters": parse_filters({k: v for k, v in query.items() if k != "cohort"}),
+            "cohorts": _split(_text(query, "cohorts")), "built": built}
+
+
 def _p_cohort_funnel(query: Query) -> dict[str, Any]:
     funnel = _p_funnel(query)
     return {**_p_cohorts(query), "steps": funnel["steps"], "mode": funnel["mode"]}
@@ -277,10 +290,11 @@ VIEWS: dict[str, View] = {
                        _p_cohorts, "Journey map by cohort"),
     "cohort_funnel": View(lambda r, filters, cohorts, steps, mode: r.lens.compare_cohorts(
         "funnel", list(cohorts), filters=filters, steps=list(steps), mode=mode), _p_cohort_funnel, "Funnel by cohort"),
-    "cohort_metrics": View(lambda r, filters, cohorts: r.lens.metrics(by=["cohort"], filters=filters), _p_cohorts,
-                           "Metrics by cohort"),
-    "cohort_metric_tests": View(lambda r, filters, cohorts: r.lens.metric_changes(
-        by=["cohort"], period=None, baseline=cohorts[0], filters=filters), _p_cohorts, "Metric differences by cohort"),
+    "cohort_metrics": View(lambda r, filters, cohorts, built=(): r.lens.metrics(
+        by=["cohort"], filters=filters, built=built), _p_cohort_metrics, "Metrics by cohort"),
+    "cohort_metric_tests": View(lambda r, filters, cohorts, built=(): r.lens.metric_changes(
+        by=["cohort"], period=None, baseline=cohorts[0] if cohorts else None, filters=filters, built=built),
+        _p_cohort_metrics, "Metric differences by cohort"),
     "touchpoint_scores": View(_touchpoint_scores, _p_touchpoint, "Touchpoint score"),
     "touchpoint_trend": View(lambda r, touchpoint, filters, metric, split=None: r.lens.metrics(
         by=[split, "month"] if split else ["month"], metrics=[metric], filters=filters), _p_touchpoint_metric,
