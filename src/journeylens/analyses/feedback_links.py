@@ -107,7 +107,10 @@ def _customer_scores(linked: ir.Table, limit: int) -> list[dict[str, Any]]:
         csat_mean=ranked.csat.cast("float64").mean(),
         ces_mean=ranked.ces.cast("float64").mean(),
         last_response_at=ranked.timestamp.max(),
-        nps_latest=latest_nps.first(where=ranked.nps.notnull(), order_by=[c.desc() for c in _row_order(ranked)]),
+        # The answer latest in row order: an arg-max over a struct of the order (Spark has no
+        # ordered ``first``).
+        nps_latest=latest_nps.argmax(ibis.struct({c.get_name(): c for c in _row_order(ranked)}),
+                                     where=ranked.nps.notnull()),
     )
     per = per.order_by([per.responses.desc(), per.customer_id]).limit(limit)
     return [plain(r) for r in per.to_pyarrow().to_pylist()]
