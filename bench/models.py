@@ -3,6 +3,14 @@ customers, each next to the same work done by hand with pandas + scikit-learn, i
 
     .venv/bin/python bench/models.py                                   # 1M responses, 1M customers × 10 events
     .venv/bin/python bench/models.py --responses 200000 --customers 200000 --events-per-customer 3
+    .venv/bin/python bench/models.py --demo /path/to/demo --replicate 2 --work /tmp/models-1m   # churn on the demo
+
+With ``--demo DIR`` (the output of ``journeylens demo``: a warehouse and ``bank.journey.yaml``)
+the churn part runs on the demo's own journeys, every customer copied ``--replicate`` times
+under a new id (events, journeys, feedback and customers alike), so the planted churn drivers
+are there and the size is chosen: ``--replicate 2`` of a 500,000-customer demo is 1,000,000
+customers. The copy is made in the warehouse with SQL (``--work`` keeps it between runs) and
+the hand-made peer reads the same events and customers from Parquet. ``--steps`` picks parts.
 
 Each measured step runs in its own process (so peak RSS is that step's own), with DuckDB
 limited to 3 GB. Ours reads the warehouse through Ibis; the hand-made peer reads the same
@@ -32,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -95,12 +104,28 @@ def setup(root: str, n_responses: int, n_customers: int, per_customer: int) -> d
     return {"events": len(events)}
 
 
-def ours_drivers(root: str) -> dict[str, Any]:
+def setup_responses(root: str, n_responses: int) -> dict[str, Any]:
+    """Responses in their own warehouse (with ``--demo`` the churn warehouse holds the demo)."""
     import journeylens
 
-    lens = journeylens.open(f"{root}/bench.duckdb", settings=_settings(root))
-    result = lens.drivers(target="nps", drivers=DRIVERS)
+    lens = journeylens.open(f"{root}/responses.duckdb", settings=_settings(root))
+    frame = responses(n_responses)
+    frame.to_parquet(f"{root}/responses.parquet")
+    lens.ingest("feedback", frame)
+    return {"responses": len(frame)}
+
+
+def ours_drivers(root: str, n_bootstrap: int = 200) -> dict[str, Any]:
+    import journeylens
+
+    path = f"{root}/responses.duckdb" if os.path.exists(f"{root}/responses.duckdb") else f"{root}/bench.duckdb"
+    lens = journeylens.open(path, settings=_settings(root))
+    result = lens.drivers(target="nps", drivers=DRIVERS, n_bootstrap=n_bootstrap)
     return {"top": result.to_dict()["drivers"][0]["driver"], "n": result.params["n"]}
+
+
+def ours_drivers_no_intervals(root: str) -> dict[str, Any]:
+    return ours_drivers(root, n_bootstrap=0)
 
 
 def hand_drivers(root: str) -> dict[str, Any]:
@@ -128,10 +153,64 @@ def _settings(root: str) -> Any:
     return Settings(duckdb_memory_limit="3GB", app_database_url=f"sqlite:///{root}/app.db")
 
 
-def ours_churn(root: str, reasons: int = 3) -> dict[str, Any]:
+_COPIED = {"customers": ("customer_id", "_key"), "events": ("customer_id", "event_id", "anonymous_id", "_key"),
+           "journey_events": ("customer_id", "event_id", "anonymous_id"),
+           "feedback": ("customer_id", "response_id", "_key"), "identities": ("customer_id", "anonymous_id")}
+
+
+def prepare_demo(root: str, demo: str, replicate: int) -> dict[str, Any]:
+    """Copy a demo warehouse with every customer ``replicate`` times (ids suffixed ``#k``), then
+    write the peer's Parquet files. ``journey_state`` is carried over, so no journey rebuild."""
+    import shutil
+
+    import duckdb
+
+    source = next(p for p in (f"{demo}/wh.duckdb", f"{demo}/journeylens.duckdb") if os.path.exists(p))
+    shutil.copy(f"{demo}/bank.journey.yaml", f"{root}/bank.journey.yaml")
+    con = duckdb.connect(f"{root}/bench.duckdb")
+    con.execute("SET memory_limit = '3GB'")
+    con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")  # a bench path, not user input
+    tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                        "WHERE table_catalog = 'src'").fetchall()]
+    for table in tables:
+        ids = _COPIED.get(table, ())
+        if not ids:
+            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM src."{table}"')
+            continue
+        cols = [r[0] for r in con.execute(f"SELECT column_name FROM information_schema.columns WHERE table_catalog"
+                                          f" = 'src' AND table_name = '{table}'").fetchall()]
+        seq = con.execute(f'SELECT max(_seq) + 1 FROM src."{table}"').fetchone()[0] if "_seq" in cols else 0
+        parts = []
+        for k in range(replicate):
+            suffix = "" if k == 0 else f"#{k + 1}"
+            moved = [f"{c} || '{suffix}' AS {c}" for c in ids if c in cols]
+            if "_seq" in cols:
+                moved.append(f"_seq + {k * seq} AS _seq")
+            parts.append(f'SELECT * REPLACE ({", ".join(moved)}) FROM src."{table}"')
+        con.execute(f'CREATE TABLE "{table}" AS ' + " UNION ALL ".join(parts) + (" ORDER BY _seq" if "_seq" in cols
+                                                                               else ""))
+    top = con.execute("SELECT max(_seq) FROM events").fetchone()[0]
+    con.execute("UPDATE journey_state SET applied_seq = ?", [top])
+    con.execute(f"COPY (SELECT customer_id, timestamp, touchpoint, channel FROM events WHERE customer_id IS NOT NULL) "
+                f"TO '{root}/events.parquet' (FORMAT parquet)")
+    con.execute(f"COPY (SELECT customer_id, segment, value, churned, churn_date FROM customers) "
+                f"TO '{root}/customers.parquet' (FORMAT parquet)")
+    out = {"events": con.execute("SELECT count(*) FROM events").fetchone()[0],
+           "customers": con.execute("SELECT count(DISTINCT customer_id) FROM customers").fetchone()[0]}
+    con.close()
+    return out
+
+
+def _open_lens(root: str) -> Any:
     import journeylens
 
-    lens = journeylens.open(f"{root}/bench.duckdb", settings=_settings(root))
+    journey = f"{root}/bank.journey.yaml"
+    return journeylens.open(f"{root}/bench.duckdb", journey if os.path.exists(journey) else None,
+                            settings=_settings(root))
+
+
+def ours_churn(root: str, reasons: int = 3) -> dict[str, Any]:
+    lens = _open_lens(root)
     lens.events()  # journey_events built at ingest; nothing to time here
     started = time.perf_counter()
     result = lens.predict_churn(horizon_days=HORIZON_DAYS, reasons=reasons)
@@ -144,19 +223,24 @@ def ours_churn_no_reasons(root: str) -> dict[str, Any]:
 
 def _hand_features(events: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
     seen = events[events["timestamp"] < cut]
-    grouped = seen.groupby("customer_id")
+    grouped = seen.groupby("customer_id", observed=True)
     out = pd.DataFrame({"events": grouped.size(),
                         "recency_days": (cut - grouped["timestamp"].max()).dt.total_seconds() / 86400,
                         "tenure_days": (cut - grouped["timestamp"].min()).dt.total_seconds() / 86400})
-    counts = pd.crosstab(seen["customer_id"], seen["touchpoint"])
-    return out.join(counts, how="left").fillna(0)
+    counts = seen.groupby(["customer_id", "touchpoint"], observed=True).size().unstack(fill_value=0)
+    out = out.join(counts, how="left").fillna(0)
+    out.index = out.index.astype(str)
+    return out
 
 
 def hand_churn(root: str) -> dict[str, Any]:
+    import pyarrow.parquet as pq
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    events = pd.read_parquet(f"{root}/events.parquet")
-    customers = pd.read_parquet(f"{root}/customers.parquet").set_index("customer_id")
+    # categories, as a careful hand would: 10M+ rows of repeated strings as objects do not fit in 6 GB
+    events = pq.read_table(f"{root}/events.parquet").to_pandas(strings_to_categorical=True)
+    customers = pd.read_parquet(f"{root}/customers.parquet").drop_duplicates("customer_id", keep="last")
+    customers = customers.set_index("customer_id")
     end = events["timestamp"].max()
     cut = end - pd.Timedelta(days=HORIZON_DAYS)
     train = _hand_features(events, cut)
@@ -185,7 +269,13 @@ def run(step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(step, args, queue))
     process.start()
-    out: dict[str, Any] = queue.get()
+    while True:  # a child that dies without an answer must not leave this process (and its lock) waiting
+        try:
+            out: dict[str, Any] = queue.get(timeout=5)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"{step.__name__} failed (exit code {process.exitcode})") from None
     process.join()
     return out
 
@@ -195,19 +285,38 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--events-per-customer", type=int, default=10)
+    parser.add_argument("--demo", help="churn on this demo's journeys (a `journeylens demo` output directory)")
+    parser.add_argument("--replicate", type=int, default=1, help="with --demo: copies of every customer")
+    parser.add_argument("--work", help="keep the data here between runs (default: a temporary directory)")
+    parser.add_argument("--steps", default="drivers,churn,churn-no-reasons",
+                        help="comma-separated: drivers, churn, churn-no-reasons")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="jl-bench-models-") as root:
-        made = run(setup, root, args.responses, args.customers, args.events_per_customer)
-        sys.stdout.write(f"data: {args.responses:,} responses × {len(DRIVERS)} drivers; {args.customers:,} customers, "
-                         f"{made['events']:,} events (setup {made['seconds']:.0f} s, not counted)\n\n")
+    steps = set(args.steps.split(","))
+    with tempfile.TemporaryDirectory(prefix="jl-bench-models-") as scratch:
+        root = args.work or scratch
+        os.makedirs(root, exist_ok=True)
+        if not os.path.exists(f"{root}/bench.duckdb"):
+            if args.demo:
+                made = run(prepare_demo, root, args.demo, args.replicate)
+                sys.stdout.write(f"data: demo {args.demo} × {args.replicate}: {made['customers']:,} customers, "
+                                 f"{made['events']:,} events (copy {made['seconds']:.0f} s, not counted)\n")
+            else:
+                made = run(setup, root, args.responses, args.customers, args.events_per_customer)
+                sys.stdout.write(f"data: {args.responses:,} responses × {len(DRIVERS)} drivers; {args.customers:,} "
+                                 f"customers, {made['events']:,} events (setup {made['seconds']:.0f} s, not counted)\n")
+        if "drivers" in steps and not os.path.exists(f"{root}/responses.parquet"):
+            run(setup_responses, root, args.responses)
         sys.stdout.write(f"load average before: {os.getloadavg()[0]:.1f} (2 cores shared)\n")
         sys.stdout.write(f"{'task':<10} {'system':<48} {'seconds':>8} {'peak RSS MB':>12}  result\n")
         for task, system, step in (
                 ("drivers", "JourneyLens (Ibis + LMG + 200 bootstraps)", ours_drivers),
+                ("drivers", "JourneyLens, no intervals (n_bootstrap=0)", ours_drivers_no_intervals),
                 ("drivers", "by hand (pandas corr + subset loop, no CI)", hand_drivers),
                 ("churn", "JourneyLens (Ibis features, LightGBM, reasons)", ours_churn),
-                ("churn", "JourneyLens, no reasons (reasons=0)", ours_churn_no_reasons),
+                ("churn-no-reasons", "JourneyLens, no reasons (reasons=0)", ours_churn_no_reasons),
                 ("churn", "by hand (pandas groupby + sklearn HGB)", hand_churn)):
+            if task not in steps:
+                continue
             out = run(step, root)
             detail = ", ".join(f"{k}={v}" for k, v in out.items() if k not in ("seconds", "peak_rss_mb"))
             sys.stdout.write(f"{task:<10} {system:<48} {out['seconds']:>8.1f} {out['peak_rss_mb']:>12.0f}  {detail}\n")

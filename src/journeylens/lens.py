@@ -394,22 +394,29 @@ class JourneyLens:
         return survey_drivers(self.warehouse.table("feedback"), target=target, drivers=drivers, survey=survey, **params)
 
     def what_if(self, target: str, changes: Any, drivers: Any = None, survey: str | None = None,
-                **params: Any) -> Any:
-        """:mod:`journeylens.models.whatif`: NPS/CSAT from survey drivers (ordinal model), churn or
-        conversion from journey drivers (logistic model)."""
+                journey: bool | None = None, **params: Any) -> Any:
+        """:mod:`journeylens.models.whatif`: NPS/CSAT from survey ratings (ordinal model) or, when the
+        changes name journey levers (``journey=None`` decides by the names), from journey drivers
+        (:mod:`journeylens.models.whatif_journey`); churn or conversion from journey drivers (logistic)."""
         from journeylens.models import whatif
+        from journeylens.models.journey_drivers import customer_table, is_journey_driver
 
         funnel = params.pop("funnel", None)
-        if target in ("nps", "csat"):
-            return whatif.what_if_scores(self.warehouse.table("feedback"), target=target, changes=changes,
-                                         drivers=drivers, survey=survey, **params)
         if target not in whatif.TARGETS:
             raise ParameterError(f"Unknown what-if target {target!r}; allowed: {', '.join(whatif.TARGETS)}.")
-        from journeylens.models.journey_drivers import customer_table
-
+        if journey is None:
+            journey = target not in ("nps", "csat") or all(is_journey_driver(name) for name in changes)
+        if target in ("nps", "csat") and not journey:
+            return whatif.what_if_scores(self.warehouse.table("feedback"), target=target, changes=changes,
+                                         drivers=drivers, survey=survey, **params)
         X, y, value, reached = customer_table(self.events(), self.warehouse.table("feedback"), target=target,
                                               definition=self.definition, customers=self._customers(),
-                                              drivers=drivers, funnel=funnel)
+                                              drivers=drivers, funnel=funnel, keep=list(changes))
+        if target in ("nps", "csat"):
+            from journeylens.models.whatif_journey import what_if_journey_scores
+
+            fit = what_if_journey_scores(X, y, target=target, changes=changes, movable=reached, **params)
+            return whatif.finish(target, fit)
         return whatif.what_if_outcome(X, y, value, target=target, changes=changes, reached=reached, **params)
 
     def predict_churn(self, **params: Any) -> Any:

@@ -1,8 +1,11 @@
 """The driver relations planted in the demo are found from the dashboard pages alone:
 ``sat_app`` is the top driver of relationship NPS and sits in "fix first"; customers who switch
-to the call centre and customers with repeat call-centre contacts churn more (the top journey driver
-of churn and one of the top three). The planted KYC drop-off is the top funnel driver of conversion, and the
-what-if of bringing it down to the other steps' rate agrees with the answer the demo implies."""
+to the call centre and customers with repeat call-centre contacts churn more (the switch, measured
+twice — any switch and the online-then-call visit —, tops the journey drivers of churn, repeat
+contacts follow in the top four). The planted KYC drop-off is the top funnel driver of conversion, and the
+what-if of bringing it down to the other steps' rate agrees with the answer the demo implies. Customers who
+start online and then call in the same visit have a planted NPS gap: it tops the journey drivers of NPS, and the
+NPS what-if on that journey lever recovers the planted change."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from tests.surfaces.web.conftest import PASSWORD, sign_in
 import journeylens
 from journeylens import JourneyLens
 from journeylens.demo.build import build_demo
-from journeylens.demo.planted import DRIVERS, KYC_DROP_OFF
+from journeylens.demo.planted import CHANNEL_SWITCH, DRIVERS, KYC_DROP_OFF
 from journeylens.models.journey_drivers import customer_table
 from journeylens.operations import users
 from journeylens.operations.appdb import AppDatabase
@@ -65,10 +68,11 @@ def test_planted_contact_problems_top_the_churn_journey_drivers(analyst: TestCli
     table = html.split("Journey drivers of churn, most important first", 1)[1].split("</tbody>", 1)[0]
     rows = re.findall(r"<tr[^>]*><th scope=\"row\">([^<]+)</th>(.*?)</tr>", table, re.S)
     names = [name for name, _ in rows]
-    assert names[0] == "switches_to_contact", names
-    assert "repeat_contacts" in names[:3], names
+    switch = ("switches_to_contact", "contact_switches_in_episode")  # two measures of the one planted switch
+    assert names[0] in switch and set(switch) <= set(names[:4]), names
+    assert "repeat_contacts" in names[:4], names  # the second planted churn driver, after the two switch measures
     cells = dict(rows)
-    assert "churn +" in cells["switches_to_contact"] and "churn +" in cells["repeat_contacts"]
+    assert "churn +" in cells[names[0]] and "churn +" in cells["repeat_contacts"]
 
 
 KYC_FUNNEL = ["Open account online", KYC_DROP_OFF.touchpoint, KYC_DROP_OFF.next_touchpoint]
@@ -96,3 +100,23 @@ def test_drop_off_what_if_matches_the_answer_the_demo_implies(demo: tuple[Settin
     result = lens.what_if(target="conversion", changes={name: -cut}, funnel=KYC_FUNNEL).to_dict()
     assert result["delta"] == pytest.approx(truth, rel=0.15)
     assert result["low"] < result["predicted"] <= result["high"] + 1e-9
+
+
+def test_planted_switch_gap_tops_the_nps_journey_drivers_and_the_lever_recovers_it(
+        demo: tuple[Settings, JourneyLens]) -> None:
+    """Removing the online-then-call visits of every customer who had one raises their NPS by the
+    planted gap: the what-if's 95 % interval must hold that answer and exclude no change."""
+    _, lens = demo
+    rows = lens.drivers(target="nps", journey=True).to_dict()["drivers"]
+    top = {r["driver"]: r for r in rows[:3]}
+    assert "contact_switches_in_episode" in top, [r["driver"] for r in rows]
+    assert top["contact_switches_in_episode"]["effect"] < 0
+    name = "contact_switches_in_episode"
+    X, _, _, _ = customer_table(lens.events(), lens.warehouse.table("feedback"), target="nps",
+                                definition=lens.definition, keep=[name])
+    share = float(X[name].mean())
+    truth = -CHANNEL_SWITCH.nps_gap_points * share
+    result = lens.what_if(target="nps", changes={name: -share}).to_dict()
+    assert "journey drivers" in result["method"]
+    assert result["low"] <= result["baseline"] + truth <= result["high"]
+    assert result["low"] > result["baseline"]

@@ -37,6 +37,8 @@ def test_predicted_nps_finds_the_journey_signal_and_the_non_response_gap(tmp_pat
     data, validation = result.to_dict(), result.params["validation"]
     assert list(data) == ["surveyed_nps", "predicted_nps", "predicted_low", "predicted_high", "customers"]
     assert validation["log_loss"] < validation["baseline_log_loss"]
+    assert validation["gain_low"] > 0 and result.params["informative"] is True
+    assert result.params["verdict"].startswith("The journeys tell")
     true_nps = 100 * ((score >= 9).mean() - (score <= 6).mean())
     assert data["predicted_low"] <= true_nps <= data["predicted_high"]
     assert data["predicted_nps"] > data["surveyed_nps"] + 10
@@ -85,3 +87,34 @@ def test_as_of_learns_from_before_and_is_validated_on_answers_after(tmp_path: Pa
     assert out.exit_code == 0, out.output
     assert list(json.loads(out.output)) == ["surveyed_nps", "predicted_nps", "predicted_low", "predicted_high",
                                             "customers"]
+
+
+def test_without_signal_the_result_says_it_is_not_informative(tmp_path: Path) -> None:
+    """Scores drawn independently of everything the model sees: on the time-split hold-out it
+    cannot beat the class shares, and the result (and the CLI) say so in words."""
+    rng = np.random.default_rng(21)
+    n = 1600
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    visits = rng.poisson(3, n) + 1
+    rows = [{"customer_id": f"c{i}", "timestamp": t0 + pd.Timedelta(days=int(d)), "touchpoint": tp,
+             "channel": "app" if tp == "Login" else "call_centre"}
+            for i in range(n) for d, tp in zip(rng.integers(0, 300, visits[i]),
+                                               rng.choice(["Login", "Login", "Call"], visits[i]), strict=True)]
+    answers = rng.random(n) < 0.6
+    feedback = pd.DataFrame({"customer_id": [f"c{i}" for i in np.flatnonzero(answers)],
+                             "timestamp": [t0 + pd.Timedelta(days=int(d)) for d in rng.integers(100, 300, answers.sum())],
+                             "nps": rng.choice([3, 6, 7, 8, 9, 10], answers.sum())})
+    path = str(tmp_path / "wh.duckdb")
+    lens = journeylens.open(path, settings=Settings(warehouse=path, app_database_url=f"sqlite:///{tmp_path / 'a.db'}"))
+    lens.ingest("events", pd.DataFrame(rows))
+    lens.ingest("feedback", feedback)
+    result = lens.predict_nps()
+    validation = result.params["validation"]
+    assert validation["split"].startswith("time:")
+    assert validation["gain_low"] <= 0 and result.params["informative"] is False
+    assert result.params["verdict"].startswith("Not informative") and "class shares" in result.params["verdict"]
+    assert result.validation()["informative"] is False
+    out = CliRunner().invoke(cli, ["--warehouse", path, "predict", "nps"], terminal_width=400)
+    assert out.exit_code == 0, out.output
+    assert "Not informative" in out.output
+    lens.warehouse.close()

@@ -135,7 +135,7 @@ def _score(model: CalibratedClassifier, X: pd.DataFrame, value: pd.Series, keep_
 
 def _feature_kinds(columns: list[str]) -> list[str]:
     kinds = {"journey": ("events", "episodes", "recency_days", "tenure_days", "channel_switches", "repeat_contacts",
-                         "switches_to_contact", "tp_", "ch_"),
+                         "switches_to_contact", "contact_switches_in_episode", "tp_", "ch_"),
              "feedback": ("answers", "detractor_answers", "mean_csat", "last_nps", "comments", "negative_comments")}
     found = {k for k, prefixes in kinds.items() for c in columns if c.startswith(prefixes)}
     if any(not c.startswith(tuple(p for ps in kinds.values() for p in ps)) for c in columns):

@@ -31,7 +31,8 @@ _LABELS = {
     "tenure_days": "days since the first event", "channel_switches": "channel switches",
     "repeat_contacts": "repeat contacts within a week", "answers": "survey answers",
     "detractor_answers": "detractor answers (NPS 0-6)", "mean_csat": "mean CSAT", "last_nps": "last NPS",
-    "switches_to_contact": "switches to the call centre from another channel", "comments": "comments",
+    "switches_to_contact": "switches to the call centre from another channel",
+    "contact_switches_in_episode": "calls to the call centre after starting online in the same visit", "comments": "comments",
     "negative_comments": "negative comments",
 }
 

@@ -107,13 +107,15 @@ class CalibratedClassifier:
                                              min_child_samples=20, subsample=0.8,
                                              subsample_freq=1, colsample_bytree=0.8, random_state=self.random_state,
                                              verbose=-1, n_jobs=1, deterministic=True, force_row_wise=True)
+            # a plain array: LightGBM refuses names with JSON characters ("plan: gold"); ours stay in feature_names_in_
+            values = X.to_numpy(dtype=float)
             if stop.any():
                 with warnings.catch_warnings():  # eval_set works on every LightGBM 4.x; 4.7 prefers eval_X
                     warnings.filterwarnings("ignore", message=".*eval_set.*")
-                    self.model_.fit(X[~stop], y[~stop], eval_set=[(X[stop], y[stop])],
+                    self.model_.fit(values[~stop], y[~stop], eval_set=[(values[stop], y[stop])],
                                     callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
             else:
-                self.model_.fit(X, y)
+                self.model_.fit(values, y)
             return
         from sklearn.linear_model import LogisticRegression
 
@@ -128,7 +130,7 @@ class CalibratedClassifier:
         """The uncalibrated log-odds."""
         data = X[list(self.feature_names_in_)].astype(float)
         if self.algorithm_ == "lightgbm":
-            return np.asarray(self.model_.predict(data, raw_score=True), dtype=float)
+            return np.asarray(self.model_.predict(data.to_numpy(), raw_score=True), dtype=float)
         z = ((data.fillna(self.center_) - self.mean_) / self.scale_).to_numpy()
         return np.asarray(self.model_.decision_function(z), dtype=float)
 
@@ -156,7 +158,7 @@ class CalibratedClassifier:
         """SHAP values and the raw log-odds from one pass (TreeSHAP's columns sum to the margin)."""
         data = X[list(self.feature_names_in_)].astype(float)
         if self.algorithm_ == "lightgbm":
-            values = np.asarray(self.model_.predict(data, pred_contrib=True), dtype=float)
+            values = np.asarray(self.model_.predict(data.to_numpy(), pred_contrib=True), dtype=float)
             return values[:, :-1], values.sum(axis=1)
         z = ((data.fillna(self.center_) - self.mean_) / self.scale_).to_numpy()
         return z * self.model_.coef_[0], np.asarray(self.model_.decision_function(z), dtype=float)

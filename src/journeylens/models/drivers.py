@@ -211,8 +211,12 @@ def load_responses(feedback: ir.Table, target: str, survey: str | None, drivers:
                                    f"metrics seen: {', '.join(available) or 'none'}.", details={"available": available})
     values = {name: metric_value(answers, MetricSpec.parse(name)) for name in chosen}
     order = [c for c in ("_seq", "response_id") if c in answers.columns]  # same data, same rows, same order
-    frame = answers.order_by(order).select(_target=answers._target, **values).limit(sample_rows).to_pandas()
-    return frame.astype(float), chosen
+    table = answers.order_by(order).select(_target=answers._target, **values).limit(sample_rows).to_pyarrow()
+    # one float matrix straight from Arrow: a frame built column by column is copied three times at 1M rows
+    matrix = np.empty((table.num_rows, table.num_columns))
+    for j, column in enumerate(table.columns):
+        matrix[:, j] = column.to_numpy(zero_copy_only=False).astype(float)
+    return pd.DataFrame(matrix, columns=table.column_names, copy=False), chosen
 
 
 def _valid_name(name: str) -> bool:
@@ -233,7 +237,7 @@ def survey_drivers(feedback: ir.Table, *, target: str = "nps", drivers: Sequence
     """
     frame, chosen = load_responses(feedback, target, survey, drivers, sample_rows)
     model = DriverImportance(n_bootstrap=n_bootstrap, min_n=min_n).fit(frame[chosen], frame["_target"])
-    complete = frame[chosen].dropna()
+    complete = frame.loc[model.complete_rows_, chosen] if not model.complete_rows_.all() else frame[chosen]
     rows, cuts = driver_rows(model, [performance_of(c, complete[c]) for c in chosen], target)
     method = (("LMG: exact Shapley decomposition of R² over all subsets" if model.method_ == "lmg"
                else "Johnson's relative weights") + f" of a linear model; {model.n_dropped_} of "

@@ -4,7 +4,9 @@ and Spark), plus the attribute table read from ``customers``.
 :func:`journey_features` gives one row per customer from the events strictly before
 ``as_of`` (all events when ``None``): activity counts, recency and tenure in days, channel
 switches, repeat contacts on one channel within ``repeat_window_days``, per-touchpoint and
-per-channel counts, switches into the contact channel from another channel, and feedback
+per-channel counts, switches into the contact channel from another channel (all of them, and
+those inside one episode: ``contact_switches_in_episode``, a customer who started online and
+then called within the same visit), and feedback
 (answers, last NPS, detractor answers, mean CSAT; with ``comments`` negative comments too).
 :func:`churn_times` gives when each customer churned (first churn outcome event, else
 ``churn_date``), so labels can be taken from *after* the cut-off.
@@ -84,8 +86,10 @@ def journey_features(events: ir.Table, spec: FeatureSpec, feedback: ir.Table | N
     last = spec.as_of if spec.as_of is not None else ev.timestamp.max().to_pyarrow().as_py()
     ref = ibis.literal(last, type="timestamp('UTC')").epoch_seconds()
     win = ibis.window(group_by=ev.customer_id, order_by=ordered(ev))
-    ev = ev.mutate(_prev_channel=ev.channel.lag().over(win), _secs=ev.timestamp.epoch_seconds())
+    ev = ev.mutate(_prev_channel=ev.channel.lag().over(win), _prev_episode=ev.episode.lag().over(win),
+                   _secs=ev.timestamp.epoch_seconds())
     contact = ev.channel == spec.contact_channel
+    switch_in = ev._prev_channel.notnull() & (ev._prev_channel != ev.channel) & contact
     contacts = ev.filter(contact)
     cwin = ibis.window(group_by=contacts.customer_id, order_by=ordered(contacts))
     contacts = contacts.mutate(_gap=contacts._secs - contacts._secs.lag().over(cwin))
@@ -95,8 +99,8 @@ def journey_features(events: ir.Table, spec: FeatureSpec, feedback: ir.Table | N
         "events": ev.count(), "episodes": ev.episode.max(),
         "recency_days": (ref - ev._secs.max()) / DAY_SECONDS, "tenure_days": (ref - ev._secs.min()) / DAY_SECONDS,
         "channel_switches": (ev._prev_channel.notnull() & (ev._prev_channel != ev.channel)).cast("int64").sum(),
-        "switches_to_contact": (ev._prev_channel.notnull() & (ev._prev_channel != ev.channel) & contact)
-        .cast("int64").sum(),
+        "switches_to_contact": switch_in.cast("int64").sum(),
+        "contact_switches_in_episode": (switch_in & (ev._prev_episode == ev.episode)).cast("int64").sum(),
     }
     for tp in spec.touchpoints:
         aggs[f"tp_{slug(tp)}"] = (ev.touchpoint == tp).cast("int64").sum()
@@ -168,7 +172,7 @@ OUTCOME_LIKE = re.compile(r"(status|state|churn|closed|cancel|terminat|end_date|
 
 
 def attribute_frame(customers: pd.DataFrame, max_levels: int = 12) -> pd.DataFrame:
-    """Model-ready customer attributes: numbers and booleans as floats, categories one-hot
+    """Model-ready customer attributes: numbers and booleans as floats, dates as days since 1970, categories one-hot
     (``segment=retail``; levels beyond ``max_levels`` pooled as ``other``), indexed by customer.
     Columns named like an outcome (:data:`OUTCOME_LIKE`) are left out: they leak the label."""
     base = customers.set_index("customer_id")
@@ -182,6 +186,8 @@ def attribute_frame(customers: pd.DataFrame, max_levels: int = 12) -> pd.DataFra
             continue
         series = raw[col]
         number = series.astype(float) if pd.api.types.is_numeric_dtype(series) else to_number(series)
+        if number is None:
+            number = _days(series)
         if number is not None:
             parts.append(number.rename(str(col)))
             continue
@@ -193,6 +199,21 @@ def attribute_frame(customers: pd.DataFrame, max_levels: int = 12) -> pd.DataFra
         dummies = pd.get_dummies(pooled, prefix=str(col), prefix_sep="=", dtype=float)
         parts.append(dummies)
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=base.index)
+
+
+def _days(column: pd.Series) -> pd.Series | None:
+    """A column of dates or timestamps as days since 1970 (a number a model can split), else ``None``."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        stamps = pd.to_datetime(column, utc=True)
+    else:
+        text = column.astype("string").str.strip()
+        known = text.dropna()
+        if known.empty or not known.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+            return None
+        stamps = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+        if stamps[known.index].isna().any():
+            return None
+    return (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1)
 
 
 def to_float_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -40,15 +40,17 @@ class DriverImportance:
     random_state: int = 0
 
     def fit(self, X: pd.DataFrame, y: pd.Series) -> DriverImportance:
-        data = pd.concat([X.reset_index(drop=True), pd.Series(np.asarray(y, dtype=float), name="__y__")], axis=1)
-        complete = data.dropna()
-        self.n_dropped_ = len(data) - len(complete)
-        self.n_ = len(complete)
+        # plain arrays: at a million rows each pandas concat / dropna is another full copy
+        values = np.column_stack([X.to_numpy(dtype=float), np.asarray(y, dtype=float)])
+        self.complete_rows_ = ~np.isnan(values).any(axis=1)
+        if not self.complete_rows_.all():
+            values = values[self.complete_rows_]
+        self.n_dropped_ = len(self.complete_rows_) - len(values)
+        self.n_ = len(values)
         needed = max(self.min_n, X.shape[1] + 2)
         if self.n_ < needed:
             raise TooFewRowsError(f"Driver analysis needs at least {needed} complete rows, got {self.n_} "
                                   f"({self.n_dropped_} had a missing value).", details={"needed": needed, "got": self.n_})
-        values = complete.to_numpy(dtype=float)
         std = values.std(axis=0)
         names = list(X.columns)
         if std[-1] == 0:

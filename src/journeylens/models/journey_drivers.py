@@ -3,11 +3,15 @@
 One row per customer (:func:`~journeylens.models.features.journey_features` and
 :mod:`~journeylens.models.experience`): touchpoints visited (0/1, the most visited ones,
 churn-stage touchpoints left out), channel switches, switches into the contact channel,
-repeat contacts (two contacts on the contact channel within ``repeat_window_days``, 0/1),
-contact episodes, CSAT at each of the most-answered touchpoints (the nearest response; a
-customer without one gets that touchpoint's mean, so the effect is per CSAT point among
-those who answered), days to reach each funnel step (those who never reached it get the
-mean of those who did) and drop-offs (0/1: reached the step, never a later one; default
+online-then-call visits (``contact_switches_in_episode``, 0/1: a switch into the contact
+channel inside one episode), repeat contacts (two contacts on the contact channel within
+``repeat_window_days``, 0/1), contact episodes, CSAT at each of the most-answered touchpoints
+(the nearest response) and days to reach each funnel step. A customer without a CSAT answer
+about a touchpoint, or who never reached a step, has no value there: it gets the median of
+those who have one **and** a 0/1 missing indicator (``csat_<tp>_missing``,
+``days_to_<step>_missing``), so the effect of the value is estimated among those who have one
+and the missing ones get their own level (ADR 0090; ``missing="mean"`` keeps the older mean
+fill without indicators, for comparison). Drop-offs (0/1: reached the step, never a later one; default
 funnel: the definition's stages up to the one after conversion, none for churn, which is judged
 among converted customers). The outcome per customer:
 NPS as +100 / 0 / −100 from the latest answer (so a mean is an NPS), churn or conversion as
@@ -53,13 +57,20 @@ from journeylens.models.features import (
 )
 from journeylens.models.importance import DriverImportance
 
-BASE_DRIVERS = ("channel_switches", "switches_to_contact", "repeat_contacts", "episodes")
+BASE_DRIVERS = ("channel_switches", "switches_to_contact", "contact_switches_in_episode", "repeat_contacts",
+                "episodes")
+BINARY_COUNTS = ("repeat_contacts", "contact_switches_in_episode")  # counted in the warehouse, used as 0/1
+MISSING = ("indicator", "mean")
+#: Ordinal scales of the outcomes the what-if models as ordered categories.
+SCALES = {"nps": (0, 10), "csat": (1, 5)}
 TOUCHPOINT_DRIVERS = 8
 UNITS = {"nps": "points", "churn": "pts", "conversion": "pts"}
 
 
 def _outcome(events: ir.Table, feedback: ir.Table, target: str, definition: Any,
-             customers: ir.Table | None) -> pd.Series:
+             customers: ir.Table | None, ordinal: bool = False) -> pd.Series:
+    """Per customer: churn/conversion as 0/100, NPS as +100/0/−100 from the latest answer, other
+    metrics as the mean; with ``ordinal`` the latest NPS or CSAT answer itself (0-10, 1-5)."""
     if target in ("churn", "conversion"):
         out = customer_outcomes(events.filter(events.customer_id.notnull()), definition, customers)
         if target == "churn" and definition is not None and definition.outcomes.conversion:
@@ -69,10 +80,12 @@ def _outcome(events: ir.Table, feedback: ir.Table, target: str, definition: Any,
     answers = select_respondents(feedback, "customer")
     answers = answers.mutate(_v=metric_value(answers, MetricSpec.parse(target)))
     answers = answers.filter(answers._v.notnull() & answers.customer_id.notnull())
-    if target == "nps":
+    if target == "nps" or ordinal:
         order = [ibis.desc(answers[c]) for c in ("timestamp", "_seq", "response_id") if c in answers.columns]
         ranked = answers.mutate(_r=ibis.row_number().over(group_by="customer_id", order_by=order))
         last = ranked.filter(ranked._r == 0)
+        if ordinal:
+            return frame_by_customer(last.select("customer_id", y=last._v.cast("float64").round()))["y"]
         coded = (last._v >= 9).cast("float64") * 100 - (last._v <= 6).cast("float64") * 100
         return frame_by_customer(last.select("customer_id", y=coded))["y"]
     return frame_by_customer(answers.group_by("customer_id").aggregate(y=answers._v.mean()))["y"]
@@ -80,7 +93,9 @@ def _outcome(events: ir.Table, feedback: ir.Table, target: str, definition: Any,
 
 def _sentence(name: str, effect: float, low: float, high: float, binary: bool, target: str, unit: str) -> str:
     step = name.split("_", 1)[-1].replace("_", " ")
-    if name.startswith("tp_"):
+    if name.endswith("_missing"):
+        what = f"customers without {label(name[:-len('_missing')])}"
+    elif name.startswith("tp_"):
         what = f"customers who reached {step}"
     elif name.startswith("dropoff_"):
         what = f"customers who dropped off at {step}"
@@ -127,9 +142,29 @@ class ExperienceFrame:
     notes: list[str]
 
 
+def _fill(feats: pd.DataFrame, names: list[str], missing: str) -> list[str]:
+    """Fill gaps in ``names`` (median + a 0/1 ``<name>_missing`` column, or the mean); the indicators made."""
+    made = []
+    for name in names:
+        gaps = feats[name].isna()
+        if missing == "mean":
+            feats[name] = feats[name].fillna(feats[name].mean())
+            continue
+        feats[name] = feats[name].fillna(feats[name].median())
+        if gaps.any() and not gaps.all():
+            feats[f"{name}_missing"] = gaps.astype(float)
+            made.append(f"{name}_missing")
+    return made
+
+
 def _feature_frame(events: ir.Table, feedback: ir.Table | None, definition: Any, repeat_window_days: float,
-                   funnel: Sequence[str] | None = None, target: str = "nps") -> ExperienceFrame:
+                   funnel: Sequence[str] | None = None, target: str = "nps", missing: str = "indicator",
+                   ) -> ExperienceFrame:
     """Customer features as drivers (0/1 for touchpoints reached, repeat contacts and drop-offs)."""
+    if missing not in MISSING:
+        from journeylens.errors import ParameterError
+
+        raise ParameterError(f"missing must be one of {', '.join(MISSING)}, got {missing!r}.")
     excluded = churn_touchpoints(events, definition)
     spec = FeatureSpec(repeat_window_days=repeat_window_days,
                        touchpoints=top_values(events, "touchpoint", TOUCHPOINT_DRIVERS, excluded))
@@ -147,27 +182,33 @@ def _feature_frame(events: ir.Table, feedback: ir.Table | None, definition: Any,
         progress = funnel_progress(events, steps, level)
         table = table.left_join(progress, "customer_id").drop("customer_id_right")
     feats = frame_by_customer(table)
-    feats["repeat_contacts"] = (feats["repeat_contacts"] > 0).astype(float)
+    for name in BINARY_COUNTS:
+        feats[name] = (feats[name] > 0).astype(float)
     tp_cols = [c for c in feats.columns if c.startswith("tp_")]
     feats[tp_cols] = (feats[tp_cols] > 0).astype(float)
     notes: list[str] = []
+    filled = "the median and a missing indicator" if missing == "indicator" else "the mean"
     for name in csat_names:
-        answered = feats[name].notna()
-        notes.append(f"{name}: {int(answered.sum())} customers answered, the others at the mean")
-        feats[name] = feats[name].fillna(feats[name].mean())
+        notes.append(f"{name}: {int(feats[name].notna().sum())} customers answered, the others at {filled}")
     days = [c for c in feats.columns if c.startswith("days_to_")]
-    for name in days:
-        feats[name] = feats[name].fillna(feats[name].mean())
+    gaps = _fill(feats, [*days, *csat_names], missing)
     if days:
-        notes.append(f"funnel ({level}s): {' → '.join(steps)}; days to a step not reached set to the mean")
+        notes.append(f"funnel ({level}s): {' → '.join(steps)}; days to a step not reached set to {filled}")
     reached = {f"dropoff_{slug(step)}": feats.pop(f"reached_{slug(step)}") > 0 for step in steps
                if f"reached_{slug(step)}" in feats.columns}
     for name in list(reached):
         if name not in feats.columns:
             del reached[name]
     drops = [c for c in feats.columns if c.startswith("dropoff_")]
-    available = [*BASE_DRIVERS, *drops, *days, *csat_names, *tp_cols]  # collinear: the later ones make way
+    # collinear: the later ones make way (a missing indicator spanned by the drop-offs adds nothing)
+    available = [*BASE_DRIVERS, *drops, *days, *csat_names, *gaps, *tp_cols]
     return ExperienceFrame(feats, available, excluded, reached, notes)
+
+
+def is_journey_driver(name: str) -> bool:
+    """Whether ``name`` reads as a journey driver (not a survey rating): the what-if picks its model by it."""
+    return (name in BASE_DRIVERS or name.endswith("_missing")
+            or name.startswith(("dropoff_", "days_to_", "csat_", "tp_")))
 
 
 def _check_names(drivers: Sequence[str] | None, available: list[str]) -> None:
@@ -179,16 +220,21 @@ def _check_names(drivers: Sequence[str] | None, available: list[str]) -> None:
 
 def customer_table(events: ir.Table, feedback: ir.Table, *, target: str, definition: Any = None,
                    customers: ir.Table | None = None, drivers: Sequence[str] | None = None,
-                   repeat_window_days: float = 7.0, funnel: Sequence[str] | None = None,
-                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """``(X, y, value, reached)`` one row per customer: journey drivers, the 0/1 outcome (churn or
-    conversion), the customer's value (NaN when unknown), and per drop-off driver who reached
-    its step (the customers a drop-off change can move), for the what-if."""
-    frame = _feature_frame(events, feedback, definition, repeat_window_days, funnel, target)
+                   repeat_window_days: float = 7.0, funnel: Sequence[str] | None = None, missing: str = "indicator",
+                   keep: Sequence[str] = ()) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """``(X, y, value, reached)`` one row per customer: journey drivers, the outcome (churn or
+    conversion 0/1; NPS 0-10 or CSAT 1-5 as the latest answer), the customer's value (NaN when
+    unknown), and per drop-off driver who reached its step (the customers a drop-off change can
+    move) and per filled driver who has a value (``<name>_missing`` == 0), for the what-if. The
+    drivers in ``keep`` (the ones a what-if changes) come first, so a collinear other makes way."""
+    frame = _feature_frame(events, feedback, definition, repeat_window_days, funnel, target, missing)
     _check_names(drivers, frame.available)
-    y = _outcome(events, feedback, target, definition, customers) / 100
+    ordinal = target in SCALES
+    y = _outcome(events, feedback, target, definition, customers, ordinal=ordinal) / (1 if ordinal else 100)
     data = frame.features.join(y.rename("_y"), how="inner")
-    chosen, _ = _usable(data, list(drivers or frame.available), explicit=bool(drivers))
+    _check_names(keep, frame.available)
+    order = list(dict.fromkeys([*keep, *(drivers or frame.available)]))
+    chosen, _ = _usable(data, order, explicit=bool(drivers))
     data = data[[*chosen, "_y"]].dropna()
     value = pd.Series(np.nan, index=data.index)
     if customers is not None:
@@ -199,16 +245,20 @@ def customer_table(events: ir.Table, feedback: ir.Table, *, target: str, definit
         value = known.reindex(data.index).astype(float)
     reached = {name: flags.reindex(data.index).fillna(False).to_numpy(dtype=bool)
                for name, flags in frame.reached.items() if name in chosen}
+    for name in chosen:  # a filled driver moves only where it was observed
+        if f"{name}_missing" in frame.features.columns:
+            reached[name] = frame.features[f"{name}_missing"].reindex(data.index).to_numpy() == 0
     return data[chosen], data["_y"].to_numpy(), value.to_numpy(), reached
 
 
 def journey_drivers(events: ir.Table, feedback: ir.Table, *, target: str = "nps", drivers: Sequence[str] | None = None,
                     definition: Any = None, customers: ir.Table | None = None, repeat_window_days: float = 7.0,
-                    funnel: Sequence[str] | None = None, min_n: int = 30, n_bootstrap: int = 200) -> DriversResult:
+                    funnel: Sequence[str] | None = None, min_n: int = 30, n_bootstrap: int = 200,
+                    missing: str = "indicator") -> DriversResult:
     """Adjusted effects of journey experiences on ``target`` (see the module docstring)."""
     import statsmodels.api as sm
 
-    frame = _feature_frame(events, feedback, definition, repeat_window_days, funnel, target)
+    frame = _feature_frame(events, feedback, definition, repeat_window_days, funnel, target, missing)
     _check_names(drivers, frame.available)
     y = _outcome(events, feedback, target, definition, customers)
     data = frame.features.join(y.rename("_y"), how="inner")

@@ -3,21 +3,29 @@
 Respondents' latest NPS answers give each a class (detractor 0-6, passive 7-8, promoter 9-10).
 A multinomial logistic regression (standardised features, medians for gaps) learns the class
 from what every customer has: journey features (activity, recency, tenure, channel switches,
-switches into the contact channel, repeat contacts, touchpoints and channels), feedback that
-carries no NPS answer (mean CSAT, negative comments from text sentiment — never the NPS
-responses themselves) and customer attributes. ``predicted_nps`` is the model's NPS of the
-whole base with a 95 % bootstrap interval (respondents resampled, model refitted);
-``surveyed_nps`` is the respondents' NPS, so the gap shows non-response bias the journeys
-can explain. Assumes that, given these features, answering is unrelated to the score.
+switches into the contact channel — also those inside one visit, online first —, repeat
+contacts, touchpoints and channels), feedback that carries no NPS answer (mean CSAT, negative
+comments from text sentiment — never the NPS responses themselves) and customer attributes.
+``predicted_nps`` is the model's NPS of the whole base with a 95 % bootstrap interval
+(respondents resampled, model refitted); ``surveyed_nps`` is the respondents' NPS, so the gap
+shows non-response bias the journeys can explain. Assumes that, given these features,
+answering is unrelated to the score.
 
-Two ways to split, like churn:
+Validation is always on respondents the model did not see, split in time:
 
-* no ``as_of``: features from all events; validated on a random held-out quarter of the
-  respondents (log loss next to the class-share baseline, predicted vs observed NPS);
+* no ``as_of``: the cut is the time by which three quarters of the respondents had given their
+  latest answer; the model learns from those (features before the cut) and predicts the later
+  quarter from features before the cut. When the answers carry no usable spread of dates (all
+  on one day), a random quarter is held out instead and the split says so;
 * ``as_of`` D: the model learns from features before ``D − horizon`` and the answers given in
-  ``[D − horizon, D)``, and predicts from features before D; respondents are those who answered
-  in ``[D − horizon, D)``. It is validated on the answers given in ``[D, D + horizon)`` — data
-  it did not see, from after the cut-off (a time split, no leakage).
+  ``[D − horizon, D)``, and predicts from features before D; it is validated on the answers
+  given in ``[D, D + horizon)``.
+
+The held-out log loss is compared with the class-share baseline row by row; ``gain`` is the
+mean difference with a 95 % bootstrap interval. Only when that interval lies above zero is the
+model called **informative**; otherwise ``params["informative"]`` is ``False`` and
+``params["verdict"]`` says in words that the per-customer probabilities carry no information
+beyond the surveyed class shares (so the "predicted NPS" is the surveyed one, not a finding).
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ from journeylens.models.features import (
 MIN_RESPONDENTS = 60
 MAX_RESPONDENTS = 50_000
 BOOTSTRAP = 20
+#: Held-out respondents needed for a time split (else a random quarter is held out).
+MIN_HELD_OUT = 30
+GAIN_RESAMPLES = 1000
 NPS_WEIGHTS = np.array([-100.0, 0.0, 100.0])  # detractor, passive, promoter
 
 
@@ -65,6 +76,13 @@ class PredictedNpsPayload(TypedDict):
     customers: list[NpsCustomer]
 
 
+class NpsValidationPayload(TypedDict):
+    informative: bool
+    verdict: str
+    split: str
+    validation: dict[str, float | int | str]
+
+
 @dataclass(frozen=True)
 class PredictedNpsResult(Result):
     """``to_dict()`` → ``{surveyed_nps, predicted_nps, predicted_low, predicted_high, customers: [{customer_id,
@@ -77,6 +95,12 @@ class PredictedNpsResult(Result):
         return PredictedNpsPayload(surveyed_nps=plain(p["surveyed_nps"]), predicted_nps=plain(p["predicted_nps"]),
                                    predicted_low=plain(p["predicted_low"]), predicted_high=plain(p["predicted_high"]),
                                    customers=[NpsCustomer(**r) for r in self.records])  # type: ignore[typeddict-item]
+
+    def validation(self) -> NpsValidationPayload:
+        """Whether the predictions beat the class shares on held-out respondents, in numbers and words."""
+        p = self.params
+        return NpsValidationPayload(informative=bool(p["informative"]), verdict=str(p["verdict"]), split=str(p["split"]),
+                                    validation={k: plain(v) for k, v in p["validation"].items()})
 
 
 #: Regularisation strengths tried by cross-validation (inverse: small C = close to the class shares).
@@ -135,7 +159,8 @@ class NpsClassModel:
 
 
 def _classes(feedback: ir.Table, start: datetime | None = None, end: datetime | None = None) -> pd.Series:
-    """Each customer's class from their latest NPS answer in ``[start, end)``."""
+    """Each customer's class from their latest NPS answer in ``[start, end)`` (``attrs["answered_at"]``:
+    when each gave it)."""
     answers = feedback.filter(feedback.customer_id.notnull() & feedback.nps.between(0, 10)
                               & (feedback.respondent.isnull() | (feedback.respondent == "customer")))
     if start is not None:
@@ -144,9 +169,12 @@ def _classes(feedback: ir.Table, start: datetime | None = None, end: datetime | 
         answers = answers.filter(answers.timestamp < ibis.literal(end, type="timestamp('UTC')"))
     order = [ibis.desc(answers[c]) for c in ("timestamp", "_seq", "response_id") if c in answers.columns]
     ranked = answers.mutate(_r=ibis.row_number().over(group_by="customer_id", order_by=order))
-    last = frame_by_customer(ranked.filter(ranked._r == 0).select("customer_id", "nps"))
-    score = last["nps"]
-    return pd.Series(np.where(score >= 9, 2, np.where(score >= 7, 1, 0)), index=score.index)
+    latest = ranked.filter(ranked._r == 0).select("customer_id", "nps", "timestamp").order_by("customer_id")
+    last = latest.to_pandas().set_index("customer_id")
+    score = pd.to_numeric(last["nps"]).astype(float)
+    out = pd.Series(np.where(score >= 9, 2, np.where(score >= 7, 1, 0)), index=score.index)
+    out.attrs["answered_at"] = pd.to_datetime(last["timestamp"], utc=True)
+    return out
 
 
 def _nps(probs: np.ndarray) -> float:
@@ -176,20 +204,85 @@ def _features(events: ir.Table, feedback: ir.Table, customers: ir.Table | None, 
     return X
 
 
-def _scores(y: np.ndarray, probs: np.ndarray, prior: np.ndarray) -> dict[str, Any]:
-    from sklearn.metrics import log_loss
-
-    return {"log_loss": float(log_loss(y, probs, labels=[0, 1, 2])),
-            "baseline_log_loss": float(log_loss(y, np.tile(prior, (len(y), 1)), labels=[0, 1, 2])),
+def _scores(y: np.ndarray, probs: np.ndarray, prior: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+    """Held-out log loss of the model and of the class shares, the per-row gain with a 95 %
+    bootstrap interval, calibration (mean |predicted − observed| share over deciles) and NPS."""
+    eps = 1e-15
+    rows = np.arange(len(y))
+    model_loss = -np.log(np.clip(probs[rows, y], eps, 1.0))
+    base_loss = -np.log(np.clip(prior[y], eps, 1.0))
+    gain = base_loss - model_loss
+    boots = np.array([gain[rng.integers(0, len(y), len(y))].mean() for _ in range(GAIN_RESAMPLES)])
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"log_loss": float(model_loss.mean()), "baseline_log_loss": float(base_loss.mean()),
+            "gain": float(gain.mean()), "gain_low": float(low), "gain_high": float(high),
+            "calibration_error_promoter": _calibration_error(probs[:, 2], y == 2),
+            "calibration_error_detractor": _calibration_error(probs[:, 0], y == 0),
             "predicted_nps_held_out": _nps(probs), "observed_nps_held_out": float(NPS_WEIGHTS[y].mean())}
 
 
-def _validation(X: pd.DataFrame, y: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-    test = rng.random(len(y)) < 0.25
-    model = NpsClassModel().fit(X[~test], y[~test])
-    prior = np.bincount(y[~test], minlength=3) / (~test).sum()
-    return {"split": "random quarter of the respondents held out", "held_out_respondents": int(test.sum()),
-            **_scores(y[test], model.predict_proba(X[test]), prior)}
+def _calibration_error(p: np.ndarray, hit: np.ndarray, bins: int = 10) -> float:
+    """Mean absolute gap between predicted and observed share over equal-count bins of ``p``."""
+    order = np.argsort(p, kind="stable")
+    gaps = [abs(p[idx].mean() - hit[idx].mean()) for idx in np.array_split(order, bins) if len(idx)]
+    return float(np.mean(gaps))
+
+
+def verdict(validation: dict[str, Any]) -> tuple[bool, str]:
+    """``(informative, sentence)`` from a validation: informative only when the whole 95 %
+    interval of the held-out log-loss gain over the class shares is above zero."""
+    if "gain" not in validation:
+        return False, "Not validated yet (no held-out answers): the predictions are untested."
+    shown = (f"held-out log loss {validation['log_loss']:.4f} vs {validation['baseline_log_loss']:.4f} for the "
+             f"surveyed class shares (gain {validation['gain']:+.4f}, 95 % {validation['gain_low']:+.4f} to "
+             f"{validation['gain_high']:+.4f}; {validation['held_out_respondents']} held-out respondents)")
+    if validation["gain_low"] > 0:
+        return True, f"The journeys tell detractors from promoters better than the class shares: {shown}."
+    return False, (f"Not informative: on respondents it did not see the model is no better than the surveyed class "
+                   f"shares ({shown}). The per-customer probabilities carry no information beyond those shares, so "
+                   "the predicted NPS is the surveyed NPS, not a measured non-response gap.")
+
+
+def _time_split(classes: pd.Series) -> datetime | None:
+    """The time by which three quarters of the respondents had answered (``None``: no usable split)."""
+    answered = classes.attrs.get("answered_at")
+    if answered is None:
+        return None
+    answered = answered.reindex(classes.index)
+    if answered.nunique() < 2:
+        return None
+    cut = answered.quantile(0.75)
+    later = answered >= cut
+    if later.sum() < MIN_HELD_OUT or (~later).sum() < MIN_RESPONDENTS or classes[~later].nunique() < 2:
+        return None
+    return cut.to_pydatetime()
+
+
+def _validation(events: ir.Table, feedback: ir.Table, customers: ir.Table | None, spec: FeatureSpec,
+                comment_model: str | None, classes: pd.Series, rng: np.random.Generator) -> dict[str, Any]:
+    cut = _time_split(classes)
+    if cut is None:
+        X_all = _features(events, feedback, customers, None, spec, comment_model)
+        X, y = X_all.loc[classes.index], classes.to_numpy()
+        test = rng.random(len(y)) < 0.25
+        model = NpsClassModel().fit(X[~test], y[~test])
+        prior = np.bincount(y[~test], minlength=3) / (~test).sum()
+        return {"split": "random quarter of the respondents held out (their answers carry no usable spread of dates "
+                         "for a time split)", "held_out_respondents": int(test.sum()),
+                **_scores(y[test], model.predict_proba(X[test]), prior, rng)}
+    X_cut = _features(events, feedback, customers, cut, spec, comment_model)
+    later = (classes.attrs["answered_at"] >= pd.Timestamp(cut)).reindex(classes.index)
+    train, test = classes[~later], classes[later]
+    train = train[train.index.isin(X_cut.index)]
+    test = test[test.index.isin(X_cut.index)]
+    if len(train) > MAX_RESPONDENTS:
+        train = train.sample(MAX_RESPONDENTS, random_state=0)
+    model = NpsClassModel().fit(X_cut.loc[train.index], train.to_numpy())
+    prior = np.bincount(train.to_numpy(), minlength=3) / len(train)
+    return {"split": f"time: learned from the respondents whose latest answer came before {cut.date()} (features "
+                     f"before then), tested on the later ones with features from before {cut.date()}",
+            "held_out_respondents": len(test),
+            **_scores(test.to_numpy(), model.predict_proba(X_cut.loc[test.index]), prior, rng)}
 
 
 def _check(classes: pd.Series) -> None:
@@ -216,7 +309,7 @@ def predict_nps(events: ir.Table, feedback: ir.Table, *, customers: ir.Table | N
         _check(classes)
         train = classes.sample(MAX_RESPONDENTS, random_state=random_state) if len(classes) > MAX_RESPONDENTS else classes
         X, y = X_all.loc[train.index], train.to_numpy()
-        validation = _validation(X, y, rng)
+        validation = _validation(events, feedback, customers, spec, comment_model, train, rng)
         split = "none: features from all events"
     else:
         horizon = timedelta(days=horizon_days)
@@ -233,7 +326,7 @@ def predict_nps(events: ir.Table, feedback: ir.Table, *, customers: ir.Table | N
                                f"before {as_of.date()}", "held_out_respondents": len(later)}
         if len(later):
             held = NpsClassModel().fit(X, y).predict_proba(X_all.loc[later.index])
-            validation.update(_scores(later.to_numpy(), held, prior))
+            validation.update(_scores(later.to_numpy(), held, prior, rng))
         split = (f"time: learned from features before {start.date()} and answers in [{start.date()}, {as_of.date()}); "
                  f"predicted from features before {as_of.date()}")
     model = NpsClassModel().fit(X, y)
@@ -245,13 +338,14 @@ def predict_nps(events: ir.Table, feedback: ir.Table, *, customers: ir.Table | N
             boots.append(_nps(NpsClassModel(C=model.C_).fit(X.iloc[idx], y[idx]).predict_proba(X_all)))
     low, high = np.percentile(boots, [2.5, 97.5]) if boots else (np.nan, np.nan)
     others = ~X_all.index.isin(classes.index)
+    informative, said = verdict(validation)
     rows = [{"customer_id": str(cid), "p_promoter": float(p[2]), "p_detractor": float(p[0])}
             for cid, p in zip(X_all.index[others], base[others], strict=True)]
     return PredictedNpsResult(records=tuple(rows), params={
         "surveyed_nps": float(NPS_WEIGHTS[classes.to_numpy()].mean()), "predicted_nps": _nps(base),
         "predicted_low": float(low), "predicted_high": float(high), "respondents": len(classes),
         "customers": len(X_all), "validation": validation, "as_of": as_of, "split": split,
-        "regularisation_c": model.C_,
+        "regularisation_c": model.C_, "informative": informative, "verdict": said,
         "method": "multinomial logistic regression (regularisation by 5-fold cross-validated log loss) on journey features, feedback without an NPS answer (mean CSAT, "
                   "negative comments) and attributes; validated on respondents it did not see; "
                   f"{BOOTSTRAP} bootstrap refits for the interval"})

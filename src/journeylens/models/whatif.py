@@ -77,7 +77,7 @@ def parse_changes(items: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def _metric(probs: np.ndarray, categories: np.ndarray, target: str) -> np.ndarray:
+def score_metric(probs: np.ndarray, categories: np.ndarray, target: str) -> np.ndarray:
     """NPS or CSAT (%) from per-row score distributions (rows × categories), averaged."""
     if target == "nps":
         weights = np.where(categories >= 9, 100.0, np.where(categories <= 6, -100.0, 0.0))
@@ -114,7 +114,7 @@ def _ordinal(frame: pd.DataFrame, target: str, drivers: list[str], changes: Mapp
         eta = rows @ params[:k]
         cdf = expit(cuts[None, :] - eta[:, None])
         probs = np.diff(cdf, axis=1)
-        return float(_metric(probs, categories, target))
+        return float(score_metric(probs, categories, target))
 
     baseline, predicted = outcome(fit.params, X), outcome(fit.params, changed)
     deltas = np.array([outcome(d, changed) - outcome(d, X) for d in draws])
@@ -156,7 +156,17 @@ def laplace_logit(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return T @ b, T @ cov_z @ T.T
 
 
-def _pool(has: np.ndarray, amount: float, reached: np.ndarray | None) -> tuple[np.ndarray, float]:
+def moved_driver(X: np.ndarray, j: int, name: str, amount: float, observed: np.ndarray | None) -> np.ndarray:
+    """``X`` with column ``j`` moved by ``amount`` where ``observed`` (all rows when ``None``), kept on
+    its scale: 1-5 for a CSAT driver, never below 0 for a count or a duration."""
+    out = X.copy()
+    rows = np.ones(len(X), dtype=bool) if observed is None else observed
+    low, high = (1.0, 5.0) if name.startswith("csat_") else (0.0, np.inf)
+    out[rows, j] = np.clip(out[rows, j] + amount, low, high)
+    return out
+
+
+def share_pool(has: np.ndarray, amount: float, reached: np.ndarray | None) -> tuple[np.ndarray, float]:
     """Who a share change can flip, and the fraction of them flipped: a 0/1 driver's share moves
     by ``amount`` among all customers, a drop-off's rate by ``amount`` among those who reached its step."""
     base = np.ones(len(has), dtype=bool) if reached is None else reached
@@ -185,11 +195,10 @@ def _binary_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, target: s
                 flipped = A.copy()
                 flipped[:, j] = 1 - flipped[:, j]
                 other = expit(flipped @ params)
-                pool, frac = _pool(has, amount, (reached or {}).get(name))
+                pool, frac = share_pool(has, amount, (reached or {}).get(name))
                 new = np.where(pool, (1 - frac) * new + frac * other, new)
             else:
-                moved = A.copy()
-                moved[:, j] = np.maximum(moved[:, j] + amount, 0)
+                moved = np.column_stack([A[:, :1], moved_driver(A[:, 1:], j - 1, name, amount, (reached or {}).get(name))])
                 new = new + (expit(moved @ params) - base)
         return base, np.clip(new, 0, 1)
 
@@ -218,7 +227,7 @@ def what_if_scores(feedback: Any, *, target: str, changes: Mapping[str, float], 
     missing = [c for c in changes if c not in chosen]
     if missing:
         frame, chosen = load_responses(feedback, target, survey, [*chosen, *missing], MAX_ROWS * 50)
-    return _finish(target, _ordinal(frame, target, chosen, changes, random_state))
+    return finish(target, _ordinal(frame, target, chosen, changes, random_state))
 
 
 def what_if_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, *, target: str,
@@ -232,10 +241,10 @@ def what_if_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, *, target
     if len(y) < MIN_ROWS:
         raise TooFewRowsError(f"A what-if needs at least {MIN_ROWS} customers, got {len(y)}.",
                               details={"needed": MIN_ROWS, "got": len(y)})
-    return _finish(target, _binary_outcome(X, y, value, target, changes, random_state, reached))
+    return finish(target, _binary_outcome(X, y, value, target, changes, random_state, reached))
 
 
-def _finish(target: str, fit: dict[str, Any]) -> WhatIfResult:
+def finish(target: str, fit: dict[str, Any]) -> WhatIfResult:
     deltas = fit["deltas"][np.isfinite(fit["deltas"])]
     delta = fit["predicted"] - fit["baseline"]
     low, high = (np.percentile(deltas, [2.5, 97.5]) if len(deltas) else (np.nan, np.nan))

@@ -25,6 +25,23 @@ def test_what_if_page_predicts_with_an_interval(client_for: Any) -> None:
     assert "95 % interval" in html and "proportional-odds" in html
     bad = client.get("/what-if?target=nps&driver=sat_nothing&change=0.5").text
     assert "Unknown driver" in bad
+    assert "contact_switches_in_episode" in empty.text  # a journey lever of NPS is offered too
+    lever = client.get("/what-if?target=nps&driver=contact_switches_in_episode&change=-0.05").text
+    assert "notice" not in lever, re.findall(r"notice[^<]*", lever)
+    assert "95 % interval" in lever and "journey drivers" in lever
+
+
+def test_predicted_nps_page_and_route_say_whether_the_model_is_informative(client_for: Any, web_env: Any) -> None:
+    client = client_for("viewer")
+    html = client.get("/predicted-nps").text
+    result = web_env.lens.predict_nps()
+    assert "Surveyed NPS" in html and "Predicted NPS, whole base" in html
+    if result.params["informative"]:
+        assert "Informative." in html and "most likely to be detractors" in html
+    else:
+        assert "Not informative." in html and 'role="alert"' in html and "most likely to be detractors" not in html
+    data = client.get("/v1/predict/nps/validation").json()
+    assert data["informative"] is result.params["informative"] and data["verdict"] == result.params["verdict"]
 
 
 def test_at_risk_page_export_and_customer_risk(client_for: Any, web_env: Any) -> None:

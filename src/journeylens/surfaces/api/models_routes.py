@@ -1,10 +1,12 @@
 """HTTP routes of the models (thin: one JourneyLens call each, ``read`` scope).
 
 - ``GET /v1/drivers`` — ``target``, ``drivers`` (comma-separated), ``journey_drivers``, ``survey``, ``min_n``, ``funnel``
-- ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``, ``funnel``
+- ``GET /v1/what-if`` — ``target``, ``change`` (repeatable, ``DRIVER=AMOUNT``), ``drivers``, ``survey``, ``funnel``,
+  ``journey_drivers`` (NPS/CSAT: journey levers; default: decided by the driver names)
 - ``GET /v1/predict/churn`` — ``horizon_days``, ``as_of``, ``backtest`` (the predictions made at ``as_of``)
 - ``GET /v1/predict/churn/backtest`` — ``horizon_days``, ``as_of``: how those predictions did, next to a baseline
 - ``GET /v1/predict/nps`` — ``as_of``, ``horizon_days``
+- ``GET /v1/predict/nps/validation`` — ``as_of``, ``horizon_days``: held-out scores and whether the model is informative
 - ``GET /v1/predict/survival`` — ``by`` (a customers column), ``horizon_days``
 - ``GET /v1/predict/purchases`` — ``purchase``, ``value_property``, ``as_of``, ``horizon_days``, ``backtest``
 
@@ -21,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from journeylens.models.churn_result import ChurnRow
 from journeylens.models.drivers import DriversPayload
-from journeylens.models.predicted_nps import PredictedNpsPayload
+from journeylens.models.predicted_nps import NpsValidationPayload, PredictedNpsPayload
 from journeylens.models.purchases import PurchaseRow
 from journeylens.models.survival import SurvivalRow
 from journeylens.models.whatif import WhatIfPayload, parse_changes
@@ -54,11 +56,12 @@ async def get_drivers(lens: LensDep, target: str = "nps", drivers: str | None = 
 
 @router.get("/v1/what-if", response_model=WhatIfPayload)
 async def get_what_if(lens: LensDep, change: Annotated[list[str], Query()], target: str = "nps",
-                      drivers: str | None = None, survey: str | None = None, funnel: str | None = None) -> Any:
+                      drivers: str | None = None, survey: str | None = None, funnel: str | None = None,
+                      journey_drivers: bool | None = None) -> Any:
     """``{target, baseline, predicted, delta, low, high, method, value_delta}``."""
     extra = {"funnel": _list(funnel)} if funnel else {}
     result = await run_in_threadpool(lens.what_if, target=target, changes=parse_changes(change),
-                                     drivers=_list(drivers), survey=survey, **extra)
+                                     drivers=_list(drivers), survey=survey, journey=journey_drivers, **extra)
     return result.to_dict()
 
 
@@ -95,6 +98,14 @@ async def get_predicted_nps(lens: LensDep, as_of: IsoDateTime | None = None,
     """``{surveyed_nps, predicted_nps, predicted_low, predicted_high, customers: [{customer_id, p_promoter, p_detractor}]}``."""
     result = await run_in_threadpool(lens.predict_nps, as_of=_utc(as_of), horizon_days=horizon_days)
     return result.to_dict()
+
+
+@router.get("/v1/predict/nps/validation", response_model=NpsValidationPayload)
+async def get_predicted_nps_validation(lens: LensDep, as_of: IsoDateTime | None = None,
+                                       horizon_days: Annotated[int, HorizonQuery()] = 180) -> Any:
+    """``{informative, verdict, split, validation}``: how the predictions did on respondents the model did not see."""
+    result = await run_in_threadpool(lens.predict_nps, as_of=_utc(as_of), horizon_days=horizon_days)
+    return result.validation()
 
 
 @router.get("/v1/predict/survival", response_model=list[SurvivalRow])

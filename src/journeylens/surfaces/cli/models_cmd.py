@@ -111,6 +111,9 @@ def what_if_cmd(
     drivers: Annotated[str | None, typer.Option("--drivers", help="Model drivers (comma-separated).")] = None,
     survey: Annotated[str | None, typer.Option("--survey", help="Only responses of this survey (nps, csat).")] = None,
     funnel: FunnelOpt = None,
+    journey_drivers: Annotated[bool | None, typer.Option(
+        "--journey-drivers/--survey-ratings",
+        help="NPS/CSAT: journey levers or survey ratings (default: decided by the driver names).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What-if: change drivers, see the predicted outcome with a 95 % interval and its value."""
@@ -118,7 +121,8 @@ def what_if_cmd(
 
     extra = {"funnel": split_list(funnel)} if funnel else {}
     run(as_json, lambda: get_ctx(ctx).lens().what_if(target=target, changes=parse_changes(change),
-                                                     drivers=split_list(drivers), survey=survey, **extra), _show_what_if)
+                                                     drivers=split_list(drivers), survey=survey,
+                                                     journey=journey_drivers, **extra), _show_what_if)
 
 
 def _show_backtest(result: Any) -> None:
@@ -195,11 +199,12 @@ def _show_nps(result: Any) -> None:
     v = p["validation"]
     console.print(f"split: {p['split']}; validation: {v['split']}")
     if "log_loss" not in v:
-        console.print("no answers after the cut-off yet: nothing to validate on")
+        console.print(p["verdict"])
         return
-    console.print(f"held-out respondents: {v['held_out_respondents']}; log loss {v['log_loss']:.3f} vs "
-                  f"{v['baseline_log_loss']:.3f} (class shares); predicted NPS {v['predicted_nps_held_out']:.1f} vs "
+    console.print(f"held-out respondents: {v['held_out_respondents']}; log loss {v['log_loss']:.4f} vs "
+                  f"{v['baseline_log_loss']:.4f} (class shares); predicted NPS {v['predicted_nps_held_out']:.1f} vs "
                   f"observed {v['observed_nps_held_out']:.1f}")
+    console.print(p["verdict"])
 
 
 @predict_app.command("nps")

@@ -42,6 +42,7 @@ class ResultCache:
     def __init__(self, maxsize: int = DEFAULT_MAXSIZE, version_ttl_seconds: float = DEFAULT_VERSION_TTL_SECONDS):
         self.maxsize = maxsize
         self.version_ttl_seconds = version_ttl_seconds
+        self.clock: Callable[[], float] = time.monotonic  # seconds; replaceable in tests
         self._versions: dict[int, tuple[float, Any, str]] = {}
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._inflight: dict[Hashable, threading.Lock] = {}
@@ -142,7 +143,7 @@ class ResultCache:
     def version(self, owner: Any, read: Callable[[], Any]) -> str:
         """``read()`` (the data version of ``owner``'s warehouse), re-read at most once per
         ``version_ttl_seconds``."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             seen = self._versions.get(id(owner))
         if seen is not None and seen[1] is owner and now - seen[0] < self.version_ttl_seconds:

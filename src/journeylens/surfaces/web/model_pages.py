@@ -3,6 +3,8 @@
 - ``/drivers`` — survey key drivers (priority matrix and table) and journey drivers of NPS and churn
 - ``/what-if`` — pick a target, a driver and a change; see the predicted outcome and its value
 - ``/at-risk`` — customers by value at risk with their reasons (CSV export: ``/export/churn.csv``)
+- ``/predicted-nps`` — the base's predicted NPS next to the surveyed one, and whether the model is
+  informative on held-out respondents (a warning when it is not)
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ def drivers_page(user: ReaderDep, p: PageDep) -> Response:
 
 
 def _what_if_choices(p: Any) -> dict[str, list[str]]:
-    """Drivers offered per target: the survey drivers of NPS and the journey drivers of churn."""
+    """Drivers offered per target: the survey ratings and journey levers of NPS, the journey drivers of churn."""
     out: dict[str, list[str]] = {}
-    for target, journey in (("nps", False), ("churn", True)):
+    for label, target, journey in (("nps", "nps", False), ("nps, journey", "nps", True), ("churn", "churn", True)):
         result, _ = p.results.attempt("drivers", target=target, survey=None, journey=journey)
-        out[target] = [r["driver"] for r in result.to_dict()["drivers"]] if result else []
+        out[label] = [r["driver"] for r in result.to_dict()["drivers"]] if result else []
     return out
 
 
@@ -55,6 +57,16 @@ def what_if_page(user: ReaderDep, p: PageDep) -> Response:
                "choices": _what_if_choices(p), "target": p.query.get("target", "nps"),
                "driver": p.query.get("driver", ""), "change": p.query.get("change", "0.5")}
     return render(p.request, "what_if.html", context)
+
+
+@router.get("/predicted-nps")
+def predicted_nps_page(user: ReaderDep, p: PageDep) -> Response:
+    result, error = p.results.attempt("predicted_nps")
+    data = result.to_dict() if result else None
+    rows = sorted(data["customers"], key=lambda r: -r["p_detractor"])[:AT_RISK_ROWS] if data else []
+    context = {"title": "Predicted NPS", "data": data, "params": result.params if result else {}, "error": error,
+               "rows": rows, "can_lookup": role_allows(user.role, "customer.lookup")}
+    return render(p.request, "predicted_nps.html", context)
 
 
 @router.get("/at-risk")

@@ -168,6 +168,7 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
     ("/variants", "Paths", "read"), ("/channels", "Channels", "read"), ("/micro-journeys", "Micro-journeys", "read"),
     ("/acquisition", "Acquisition", "read"), ("/departures", "Departures", "read"),
     ("/drivers", "Drivers & priorities", "read"), ("/what-if", "What-if", "read"), ("/at-risk", "At-risk customers", "read"),
+    ("/predicted-nps", "Predicted NPS", "read"),
     ("/customers", "Customers", "customer.lookup"), ("/inbox", "Inbox", "tickets"), ("/alerts", "Alerts", "read"),
     ("/rules", "Rules", "read"), ("/surveys", "Surveys", "read"), ("/views", "Saved views", "read"),
     ("/data-health", "Data health", "read"),

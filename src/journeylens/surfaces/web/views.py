@@ -310,6 +310,7 @@ VIEWS: dict[str, View] = {
     "what_if": View(lambda r, target, changes, survey: r.lens.what_if(target=target, changes=dict(changes),
                                                                       survey=survey), _p_what_if, "What-if"),
     "churn": View(lambda r: r.lens.predict_churn(), _p_none, "At-risk customers"),
+    "predicted_nps": View(lambda r: r.lens.predict_nps(), _p_none, "Predicted NPS"),
     "quarantine": View(_quarantine, _p_quarantine, "Quarantine"),
     "ingest_log": View(_ingest_log, _p_none, "Ingest history"),
     "spend_return": View(_spend_return, _p_spend_return, "Spend and return"),
