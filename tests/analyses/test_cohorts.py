@@ -188,3 +188,20 @@ def test_built_cohorts_sit_next_to_defined_ones_in_metrics_by_cohort(shop: Any, 
     with pytest.raises(ParameterError, match="segment value"):
         cx_metrics(feedback, by=["cohort"], events=events, definition=shop_definition, customers=customers,
                    built=["segment=smbb"])
+
+
+def test_json_attribute_values_match_whole_on_every_engine(wh: Any) -> None:
+    """A JSON attribute value ending in 'v' or 'f' is matched whole on Spark too (Ibis's
+    strip() there trimmed the letters v and f: "tv" became "t" and matched nothing)."""
+    import pyarrow as pa
+
+    from journeylens.analyses.cohorts import _attribute_test
+
+    wh.append("customers", pa.table({
+        "customer_id": ["a", "b", "c", "d"],
+        "attributes": ['{"acquisition_channel":"tv"}', '{"acquisition_channel": " tv "}',
+                       '{"acquisition_channel":"serf","x":1}', '{"acquisition_channel":"comparison_site"}']}))
+    customers = wh.table("customers")
+    counts = customers.aggregate(**{value: _attribute_test(customers, "acquisition_channel", [value]).cast("int64").sum()
+                                    for value in ("tv", "serf", "comparison_site", "t")}).to_pyarrow().to_pylist()[0]
+    assert counts == {"tv": 2, "serf": 1, "comparison_site": 1, "t": 0}

@@ -229,7 +229,9 @@ def _attribute_test(customers: ir.Table, attribute: str, values: Sequence[Any]) 
     if attribute in CUSTOMER_COLUMNS:
         return customers[attribute].isin(text)
     pattern = r'"' + re.escape(attribute) + r'"\s*:\s*"?([^",}]*)'
-    return customers.attributes.re_extract(pattern, 1).strip().isin(text)
+    # Spaces trimmed by a regular expression: Ibis's strip() becomes TRIM(' \t\n\r\v\f' FROM …)
+    # on Spark, whose string literals read '\v' and '\f' as the letters v and f ("tv" → "t").
+    return customers.attributes.re_extract(pattern, 1).re_replace(r"^\s+|\s+$", "").isin(text)
 
 
 def assign_cohorts(events: ir.Table, definition: JourneyDefinition | None = None,
