@@ -18,6 +18,7 @@ re-password a caller, so a failing example replays exactly (no ``Flaky``).
 from __future__ import annotations
 
 import os
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,13 @@ from journeylens.operations.appdb import AppDatabase
 from journeylens.settings import Settings
 from journeylens.surfaces.api.app import create_app
 from journeylens.surfaces.api.deps import CSRF_HEADER, SESSION_COOKIE
+
+# Schemathesis builds the negative cases while pytest collects, deep in the collector's stack;
+# hypothesis then parses a large module's source to describe a filter. With Python 3.11's default
+# limit of 1,000 frames that conversion can run out of room in a full-suite collection and
+# surfaces as "SystemError: AST constructor recursion depth mismatch" (a CPython 3.11 bug that
+# reports the recursion error wrongly). More room for the collection, nothing else changes.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
 ROLES = ("admin", "analyst", "agent", "viewer")
 EXAMPLES_PER_OPERATION = int(os.environ.get("JOURNEYLENS_FUZZ_EXAMPLES", "3"))
