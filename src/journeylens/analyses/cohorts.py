@@ -112,11 +112,9 @@ def is_online(channel: ir.StringValue, definition: JourneyDefinition | None = No
     # pay for normalising the text (CASE branches run only for the rows that reach them).
     for name in sorted(DEFAULT_ONLINE_CHANNELS | OFFLINE_CHANNELS):
         flags.setdefault(name, name in DEFAULT_ONLINE_CHANNELS)
-    # The names are distinct, so the flag of a known name is a set lookup (``IN``, hashed once
-    # per query) rather than a CASE of equalities tried in turn for every row.
     key = channel.strip().lower().replace(" ", "_").replace("-", "_")
-    online = sorted(name for name, flag in flags.items() if flag)
-    known = ibis.ifelse(channel.isin(list(flags)), channel.isin(online), one_of(key, sorted(DEFAULT_ONLINE_CHANNELS)))
+    known = ibis.cases(*((channel == name, ibis.literal(flag)) for name, flag in flags.items()),
+                       else_=one_of(key, sorted(DEFAULT_ONLINE_CHANNELS)))
     return ibis.ifelse(channel.isnull(), ibis.null(dt.boolean), known)
 
 
