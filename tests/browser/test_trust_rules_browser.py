@@ -1,6 +1,8 @@
 """Issue 10's remaining rules in a real browser, on the demo bank: charts follow docs/charts.md
 (titled axes, scales from the metric's own scale, incomplete periods marked), data freshness,
-a definition one click from each number, the journey map accounting for every customer,
+a definition one click from each number, the journey map accounting for every customer, the
+switch matrix showing staying apart, the flow chart left to right with backward moves and exits
+drawn apart,
 targets in the metric's own unit, long timelines paged, and no topic named by stopwords."""
 
 from __future__ import annotations
@@ -84,3 +86,44 @@ def test_a_long_customer_timeline_is_paged(page: Any, live_server: Any) -> None:
     page.locator('a[rel="next"]').first.click()
     page.wait_for_url("**page=2**")
     assert "page 2 of" in page.locator("main").inner_text()
+
+
+def _data(page: Any, plot_id: str) -> list[dict[str, Any]]:
+    page.wait_for_selector(f"#{plot_id} .main-svg")
+    data: list[dict[str, Any]] = page.evaluate(f"document.getElementById('{plot_id}').data")
+    return data
+
+
+def test_switch_matrix_shows_staying_apart(page: Any) -> None:
+    """No self-transition dominates the switch matrix: the diagonal is left out of the colour
+    scale and written on the cell as text ("stay N")."""
+    page.goto("/channels")
+    heatmap = _data(page, "channels-chart")[0]
+    assert heatmap["type"] == "heatmap"
+    # z is sent as typed binary data: read what Plotly drew (_fullData), a missing (NaN) cell as null
+    cells = page.evaluate("Array.from(document.getElementById('channels-chart')._fullData[0].z,"
+                          " row => Array.from(row, v => Number.isNaN(v) || v === null ? null : v))")
+    columns, rows = list(heatmap["x"]), list(heatmap["y"])
+    diagonal = [cells[i][columns.index(name)] for i, name in enumerate(rows) if name in columns]
+    assert diagonal and all(value is None for value in diagonal)  # left out of the colour scale
+    assert any(value for row in cells for value in row if value is not None)  # the switches are there
+    stays = [a["text"] for a in _layout(page, "channels-chart")["annotations"]]
+    assert len(stays) == len(diagonal) and all(re.fullmatch(r"stay [\d,]+", text) for text in stays)
+
+
+def test_journey_flow_reads_left_to_right_with_backward_moves_and_exits_apart(page: Any) -> None:
+    page.goto("/journey-map")
+    sankey = _data(page, "sankey")[0]
+    labels, xs = sankey["node"]["label"], sankey["node"]["x"]
+    stages = ["awareness", "consideration", "onboarding", "usage", "service", "renewal", "departure"]
+    order = [next(i for i, label in enumerate(labels) if label.startswith(f"{stage} (")) for stage in stages]
+    assert [xs[i] for i in order] == sorted(xs[i] for i in order)  # the definition's order, left to right
+    assert labels[-1].startswith("drop-off (") and xs[-1] == max(xs)  # exits end at the right
+    link = sankey["link"]
+    forward, backward = "rgba(31,95,191,0.45)", "rgba(194,65,12,0.55)"
+    for source, target, colour in zip(link["source"], link["target"], link["color"], strict=True):
+        if target == len(labels) - 1:
+            assert colour not in (forward, backward)  # an exit is drawn in its own colour
+        else:
+            assert colour == (forward if xs[target] > xs[source] else backward)
+    assert backward in link["color"]  # the demo's customers do move back (service → usage)
