@@ -2,8 +2,8 @@
 (titled axes, scales from the metric's own scale, incomplete periods marked), data freshness,
 a definition one click from each number, the journey map accounting for every customer, the
 switch matrix showing staying apart, the flow chart left to right with backward moves and exits
-drawn apart,
-targets in the metric's own unit, long timelines paged, and no topic named by stopwords."""
+drawn apart, targets in the metric's own unit, long timelines paged, and no topic named by
+stopwords."""
 
 from __future__ import annotations
 
