@@ -230,17 +230,22 @@ def what_if_scores(feedback: Any, *, target: str, changes: Mapping[str, float], 
     return finish(target, _ordinal(frame, target, chosen, changes, random_state))
 
 
+def check_inputs(X: pd.DataFrame, n_rows: int, changes: Mapping[str, float], *, drivers: str, rows: str) -> None:
+    """Refuse a what-if on drivers ``X`` lacks, or on fewer than ``MIN_ROWS`` rows (``drivers``/``rows`` name them)."""
+    unknown = [c for c in changes if c not in X.columns]
+    if unknown:
+        raise UnknownNameError(f"Unknown {drivers} {', '.join(unknown)}; available: {', '.join(X.columns)}.",
+                               details={"unknown": unknown, "available": list(X.columns)})
+    if n_rows < MIN_ROWS:
+        raise TooFewRowsError(f"A what-if needs at least {MIN_ROWS} {rows}, got {n_rows}.",
+                              details={"needed": MIN_ROWS, "got": n_rows})
+
+
 def what_if_outcome(X: pd.DataFrame, y: np.ndarray, value: np.ndarray, *, target: str,
                     changes: Mapping[str, float], random_state: int = 0,
                     reached: Mapping[str, np.ndarray] | None = None) -> WhatIfResult:
     """What-if for churn or conversion on customer-level journey drivers (``X`` one row per customer)."""
-    unknown = [c for c in changes if c not in X.columns]
-    if unknown:
-        raise UnknownNameError(f"Unknown driver(s) {', '.join(unknown)}; available: {', '.join(X.columns)}.",
-                               details={"unknown": unknown, "available": list(X.columns)})
-    if len(y) < MIN_ROWS:
-        raise TooFewRowsError(f"A what-if needs at least {MIN_ROWS} customers, got {len(y)}.",
-                              details={"needed": MIN_ROWS, "got": len(y)})
+    check_inputs(X, len(y), changes, drivers="driver(s)", rows="customers")
     return finish(target, _binary_outcome(X, y, value, target, changes, random_state, reached))
 
 

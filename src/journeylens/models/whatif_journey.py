@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from journeylens.errors import DegenerateDataError, TooFewRowsError, UnknownNameError
+from journeylens.errors import DegenerateDataError
 from journeylens.models.whatif import (
     DRAWS,
     MAX_ROWS,
-    MIN_ROWS,
+    check_inputs,
     moved_driver,
     score_metric,
     share_pool,
@@ -46,13 +46,7 @@ def what_if_journey_scores(X: pd.DataFrame, y: np.ndarray, *, target: str, chang
     one row per customer, ``y`` their latest answer); returns the what-if's raw numbers."""
     from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-    unknown = [c for c in changes if c not in X.columns]
-    if unknown:
-        raise UnknownNameError(f"Unknown journey driver(s) {', '.join(unknown)}; available: {', '.join(X.columns)}.",
-                               details={"unknown": unknown, "available": list(X.columns)})
-    if len(y) < MIN_ROWS:
-        raise TooFewRowsError(f"A what-if needs at least {MIN_ROWS} customers with an answer, got {len(y)}.",
-                              details={"needed": MIN_ROWS, "got": len(y)})
+    check_inputs(X, len(y), changes, drivers="journey driver(s)", rows="customers with an answer")
     movable = dict(movable or {})
     if len(y) > MAX_ROWS:
         keep = np.sort(np.random.default_rng(random_state).choice(len(y), MAX_ROWS, replace=False))
