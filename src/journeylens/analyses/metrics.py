@@ -38,6 +38,7 @@ from journeylens.analyses.result import Result, plain
 from journeylens.analyses.targets import TargetBook, target_status, touchpoint_stages, worst_status
 from journeylens.errors import ParameterError
 from journeylens.warehouse.durations import utc_day_number
+from journeylens.warehouse.json_numbers import json_numbers
 
 if TYPE_CHECKING:
     from journeylens.analyses.filters import Filters
@@ -94,17 +95,29 @@ def _check_custom_metrics(feedback: ir.Table, specs: Sequence[MetricSpec]) -> No
 # --- preparing the rows ------------------------------------------------------------------
 def metric_value(feedback: ir.Table, spec: MetricSpec) -> ir.FloatingValue:
     """The metric as a float column: a built-in within its scale, a numeric column, or a key
-    of the ``metrics`` JSON (read with a regular expression so every engine agrees)."""
-    if spec.kind in _SCALES:
-        low, high = _SCALES[spec.kind]
-        value = feedback[spec.name].cast("float64")
-        return ibis.ifelse(value.between(low, high), value, ibis.null("float64"))
-    if spec.name in feedback.columns:
-        return feedback[spec.name].cast("float64")
-    if "metrics" not in feedback.columns:
-        raise ParameterError(f"Unknown metric {spec.name!r}: not a column and no 'metrics' JSON column.")
-    pattern = r'"' + re.escape(spec.name) + r'"\s*:\s*(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)'
-    return feedback.metrics.re_extract(pattern, 1).nullif("").cast("float64")
+    of the ``metrics`` JSON (a number there; :func:`~journeylens.warehouse.json_numbers.json_numbers`)."""
+    return metric_values(feedback, [spec])[spec.name]
+
+
+def metric_values(feedback: ir.Table, specs: Sequence[MetricSpec]) -> dict[str, ir.FloatingValue]:
+    """:func:`metric_value` of each spec, by name; the ``metrics`` JSON is parsed once for all
+    the keys it holds (ADR 0099: one parse, not one scan per key)."""
+    out: dict[str, ir.FloatingValue] = {}
+    keys = []
+    for spec in specs:
+        if spec.kind in _SCALES:
+            low, high = _SCALES[spec.kind]
+            value = feedback[spec.name].cast("float64")
+            out[spec.name] = ibis.ifelse(value.between(low, high), value, ibis.null("float64"))
+        elif spec.name in feedback.columns:
+            out[spec.name] = feedback[spec.name].cast("float64")
+        elif "metrics" not in feedback.columns:
+            raise ParameterError(f"Unknown metric {spec.name!r}: not a column and no 'metrics' JSON column.")
+        else:
+            keys.append(spec.name)
+    if keys:
+        out.update(json_numbers(feedback.metrics, keys))
+    return {spec.name: out[spec.name] for spec in specs}
 
 
 def period_key(timestamp: ir.TimestampValue, period: str) -> ir.DateValue:
@@ -257,7 +270,7 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
     kept and advanced by the rows that arrived since (:mod:`journeylens.analyses.daily_stats`)."""
     from journeylens.analyses.daily_stats import DAILY_STATS, as_table
 
-    values = {f"_v_{s.name}": metric_value(feedback, s) for s in specs}
+    values = {f"_v_{name}": value for name, value in metric_values(feedback, specs).items()}
     t = feedback.mutate(**values)
     answered = ibis.or_(*[t[c].notnull() for c in values])
     t = t.filter(answered)

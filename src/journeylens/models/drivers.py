@@ -28,12 +28,14 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from typing_extensions import TypedDict
 
 from journeylens.analyses.metrics import (
     BUILTIN_METRICS,
     MetricSpec,
     metric_value,
+    metric_values,
     select_respondents,
 )
 from journeylens.analyses.result import Result, plain
@@ -156,19 +158,24 @@ def available_metrics(frame: pd.DataFrame) -> list[str]:
 
 
 def scale_of(name: str, values: pd.Series) -> tuple[float, float]:
-    """The metric's scale: known for nps/csat/ces, else 1-5, 0-10 or the observed range."""
+    """The metric's scale: known for nps/csat/ces, else 1-5, 1-7, 0-10, 1-10 or the observed range."""
+    return scale_between(name, float(values.min()), float(values.max()))
+
+
+def scale_between(name: str, low: float, high: float) -> tuple[float, float]:
+    """:func:`scale_of` from the observed lowest and highest value."""
     if name in SCALES:
         return SCALES[name]
-    low, high = float(values.min()), float(values.max())
     for scale in ((1.0, 5.0), (1.0, 7.0), (0.0, 10.0), (1.0, 10.0)):
         if scale[0] <= low and high <= scale[1]:
             return scale
     return low, high
 
 
-def performance_of(name: str, values: pd.Series) -> float | None:
-    low, high = scale_of(name, values.dropna())
-    return None if high <= low else float(100 * (values.mean() - low) / (high - low))
+def performance_of(name: str, mean: float, low: float, high: float) -> float | None:
+    """The mean as % of the metric's scale (from the observed mean, lowest and highest value)."""
+    bottom, top = scale_between(name, low, high)
+    return None if top <= bottom else float(100 * (mean - bottom) / (top - bottom))
 
 
 #: Responses read to discover which metrics are answered alongside the target.
@@ -186,7 +193,8 @@ def load_responses(feedback: ir.Table, target: str, survey: str | None, drivers:
     """``(frame, chosen)``: the target (``_target``) and the chosen drivers of the responses that
     carry the target, at most ``sample_rows`` of them. Which metrics exist (and the default:
     those answered in at least half of the responses) is read from the first
-    :data:`DISCOVERY_ROWS`; the values are extracted in the warehouse, one column per driver."""
+    :data:`DISCOVERY_ROWS`; the values are extracted in the warehouse, all drivers from one parse
+    of the ``metrics`` JSON per response."""
     MetricSpec.parse(target)
     answers = _responses(feedback, target, survey)
     cols = [c for c in (*BUILTIN_METRICS, "metrics") if c in answers.columns]
@@ -209,13 +217,20 @@ def load_responses(feedback: ir.Table, target: str, survey: str | None, drivers:
         if not chosen:
             raise UnknownNameError(f"No metric is answered alongside {target!r} in at least half of its responses; "
                                    f"metrics seen: {', '.join(available) or 'none'}.", details={"available": available})
-    values = {name: metric_value(answers, MetricSpec.parse(name)) for name in chosen}
+    values = metric_values(answers, [MetricSpec.parse(name) for name in chosen])  # the JSON parsed once per row
     order = [c for c in ("_seq", "response_id") if c in answers.columns]  # same data, same rows, same order
-    table = answers.order_by(order).select(_target=answers._target, **values).limit(sample_rows).to_pyarrow()
-    # one float matrix straight from Arrow: a frame built column by column is copied three times at 1M rows
+    if answers.count().to_pyarrow().as_py() > sample_rows:
+        table = answers.order_by(order).select(**values, _target=answers._target).limit(sample_rows).to_pyarrow()
+        rows: np.ndarray | slice = slice(None)
+    else:  # every row: put in order here, not by the engine before the JSON is read (a second pass over them)
+        key = order[:1] if "_seq" in order else order  # _seq alone is unique
+        table = answers.select(*key, **values, _target=answers._target).to_pyarrow()
+        rows = np.asarray(pc.sort_indices(table.select(key), [(c, "ascending") for c in key]))
+        table = table.drop_columns(key)
+    # one float matrix straight from Arrow, the target last: a frame built column by column is copied three times
     matrix = np.empty((table.num_rows, table.num_columns))
     for j, column in enumerate(table.columns):
-        matrix[:, j] = column.to_numpy(zero_copy_only=False).astype(float)
+        matrix[:, j] = np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)[rows]
     return pd.DataFrame(matrix, columns=table.column_names, copy=False), chosen
 
 
@@ -236,9 +251,9 @@ def survey_drivers(feedback: ir.Table, *, target: str = "nps", drivers: Sequence
     that carry the target. Rows with a missing target or driver are left out (listwise).
     """
     frame, chosen = load_responses(feedback, target, survey, drivers, sample_rows)
-    model = DriverImportance(n_bootstrap=n_bootstrap, min_n=min_n).fit(frame[chosen], frame["_target"])
-    complete = frame.loc[model.complete_rows_, chosen] if not model.complete_rows_.all() else frame[chosen]
-    rows, cuts = driver_rows(model, [performance_of(c, complete[c]) for c in chosen], target)
+    model = DriverImportance(n_bootstrap=n_bootstrap, min_n=min_n).fit_matrix(frame.to_numpy(), chosen)
+    performance = [performance_of(c, model.mean_[i], model.min_[i], model.max_[i]) for i, c in enumerate(chosen)]
+    rows, cuts = driver_rows(model, performance, target)
     method = (("LMG: exact Shapley decomposition of R² over all subsets" if model.method_ == "lmg"
                else "Johnson's relative weights") + f" of a linear model; {model.n_dropped_} of "
               f"{len(frame)} responses left out for a missing answer (listwise deletion); 95 % bootstrap "
