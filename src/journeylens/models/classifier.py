@@ -31,6 +31,11 @@ from journeylens.errors import DegenerateDataError, TooFewRowsError
 MIN_ROWS = 40
 MIN_ROWS_FOR_TREES = 2_000
 MIN_POSITIVES_FOR_TREES = 100
+#: LightGBM threads: one, so the same data gives the same model on any machine (and on a busy machine
+#: OpenMP threads waiting for a core made two slower than one).
+THREADS = 1
+#: Most rows the logistic candidate trains on (a uniform sample above it): ~60 coefficients need far fewer.
+MAX_LOGISTIC_ROWS = 100_000
 
 
 @dataclass
@@ -106,7 +111,8 @@ class CalibratedClassifier:
                                              num_leaves=self.num_leaves, max_depth=self.max_depth,
                                              min_child_samples=20, subsample=0.8,
                                              subsample_freq=1, colsample_bytree=0.8, random_state=self.random_state,
-                                             verbose=-1, n_jobs=1, deterministic=True, force_row_wise=True)
+                                             verbose=-1, n_jobs=THREADS, deterministic=True,
+                                             force_row_wise=True)
             # a plain array: LightGBM refuses names with JSON characters ("plan: gold"); ours stay in feature_names_in_
             values = X.to_numpy(dtype=float)
             if stop.any():
@@ -119,6 +125,9 @@ class CalibratedClassifier:
             return
         from sklearn.linear_model import LogisticRegression
 
+        if len(X) > MAX_LOGISTIC_ROWS:
+            keep = np.sort(np.random.default_rng(self.random_state + 2).choice(len(X), MAX_LOGISTIC_ROWS, replace=False))
+            X, y = X.iloc[keep], y[keep]
         self.center_ = X.median()
         filled = X.fillna(self.center_)
         self.scale_ = filled.std().replace(0, 1.0)
@@ -158,7 +167,10 @@ class CalibratedClassifier:
         """SHAP values and the raw log-odds from one pass (TreeSHAP's columns sum to the margin)."""
         data = X[list(self.feature_names_in_)].astype(float)
         if self.algorithm_ == "lightgbm":
-            values = np.asarray(self.model_.predict(data.to_numpy(), pred_contrib=True), dtype=float)
+            from journeylens.models.tree_contributions import tree_contributions
+
+            # exact TreeSHAP, run per tree on one row per group of rows its splits cannot tell apart (ADR 0100)
+            values = tree_contributions(self.model_.booster_, data.to_numpy())
             return values[:, :-1], values.sum(axis=1)
         z = ((data.fillna(self.center_) - self.mean_) / self.scale_).to_numpy()
         return z * self.model_.coef_[0], np.asarray(self.model_.decision_function(z), dtype=float)
