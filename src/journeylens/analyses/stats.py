@@ -16,7 +16,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import special as _sp  # the distribution functions scipy.stats wraps; it takes seconds to import
+from scipy import (
+    special as _sp,  # the distribution functions scipy.stats wraps; it takes seconds to import
+)
 
 Z95 = 1.96  # two-sided 95 % normal quantile as CX reports write it (exact: 1.95996…)
 
