@@ -26,7 +26,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 import ibis.expr.operations as ops
@@ -158,7 +157,3 @@ def _add(stored: pd.DataFrame, delta: pd.DataFrame, keys: Sequence[str]) -> pd.D
     summed = both.groupby(list(keys), dropna=False, sort=False)[values].sum(min_count=1).reset_index()
     return summed[list(stored.columns)]
 
-
-def as_table(frame: pd.DataFrame, like: Mapping[str, Any]) -> ir.Table:
-    """The stored frame as an Ibis table with the daily query's column types."""
-    return ibis.memtable(frame, schema=ibis.schema(dict(like)))
