@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from journeylens.analyses.metrics import BUILTIN_METRICS, cx_metrics
 from journeylens.analyses.result import Result, plain
 from journeylens.analyses.targets import touchpoint_stages
 from journeylens.errors import ParameterError
+from journeylens.warehouse.aggregates import arg_max
 
 LINK_KINDS: tuple[str, ...] = ("touchpoint", "nearest_event", "unattached")
 
@@ -91,20 +91,6 @@ class FeedbackLinksResult(Result):
                 "customers": [plain(dict(r)) for r in self.records]}
 
 
-@ibis.udf.agg.builtin(name="arg_max")
-def _duckdb_arg_max(arg, key) -> dt.int64:  # type: ignore[no-untyped-def]
-    """DuckDB's own ``arg_max``: a hash aggregate keeping one value per group."""
-
-
-def _arg_max(value: ir.IntegerValue, key: ir.Value, where: ir.BooleanValue) -> ir.Value:
-    """``value`` where ``key`` is largest. Ibis writes ``argmax`` for DuckDB as an ordered
-    ``first(value ORDER BY key DESC)``, which buffers and sorts every group (most of this
-    analysis's time at 10M events); DuckDB's ``arg_max`` gives the same value in one pass."""
-    if ibis.get_backend(value).name == "duckdb":
-        return _duckdb_arg_max(value.cast("int64"), key, where=where)
-    return value.argmax(key, where=where)
-
-
 def _customer_scores(linked: ir.Table, limit: int) -> list[dict[str, Any]]:
     """Journey-level score per responding customer: latest NPS answer, mean CSAT and CES."""
     ranked = linked.filter(linked.customer_id.notnull())
@@ -117,10 +103,10 @@ def _customer_scores(linked: ir.Table, limit: int) -> list[dict[str, Any]]:
         csat_mean=ranked.csat.cast("float64").mean(),
         ces_mean=ranked.ces.cast("float64").mean(),
         last_response_at=ranked.timestamp.max(),
-        # The answer latest in row order: an arg-max over a struct of the order (Spark has no
-        # ordered ``first``).
-        nps_latest=_arg_max(latest_nps, ibis.struct({c.get_name(): c for c in _row_order(ranked)}),
-                            where=ranked.nps.notnull()),
+        # The answer latest in row order: an arg-max over a struct of the order (one pass on
+        # every engine: journeylens.warehouse.aggregates).
+        nps_latest=arg_max(latest_nps, ibis.struct({c.get_name(): c for c in _row_order(ranked)}),
+                           where=ranked.nps.notnull()),
     )
     per = per.order_by([per.responses.desc(), per.customer_id]).limit(limit)
     return [plain(r) for r in per.to_pyarrow().to_pylist()]
