@@ -10,6 +10,8 @@ Stable command line (the 100M run uses exactly this):
                                                                  #   the warehouse DIR/wh.duckdb is built once
     .venv/bin/python bench/analyses.py --warehouse W.duckdb --journey J.yaml   # an existing demo warehouse
     options: --only "journey map" channels …   --memory-limit 6GB   --timeout 900   --json OUT.json
+             --sides ours   (one side only: at 100M every analysis of ours first, then --sides reference;
+             --combine OURS.json REF.json prints the joint table and compares the outputs)
 
 ``--size`` generates the demo once into bench/out/demo_<N>/ (``journeylens demo``). Each task
 runs in its own subprocess (cold: a fresh process, nothing cached but the OS page cache):
@@ -145,6 +147,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--only", nargs="*", help="task names (default: all)")
     parser.add_argument("--json", help="also write the measurements to this file")
+    parser.add_argument("--sides", choices=("both", "ours", "reference"), default="both",
+                        help="run both sides (default) or only one")
+    parser.add_argument("--combine", nargs=2, metavar=("OURS_JSON", "REF_JSON"),
+                        help="print one table from a --sides ours and a --sides reference --json file")
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "TASK"))
     parser.add_argument("--measure", nargs=2, metavar=("SIDE", "TASK"))
     args = parser.parse_args()
@@ -153,6 +159,9 @@ def main() -> None:
         return
     if args.measure:
         print(json.dumps(measure(args.measure[0], args.measure[1], args)))
+        return
+    if args.combine:
+        combine(*args.combine, args.json)
         return
     if args.data:
         args.warehouse, args.journey = ensure_data(args.data)
@@ -167,23 +176,54 @@ def main() -> None:
         n_events = con.execute("SELECT count(*) FROM journey_events").fetchone()[0]
     print(f"warehouse {args.warehouse}: {n_events:,} journey events; memory limit {args.memory_limit}; "
           f"load average before {os.getloadavg()[0]:.1f}", flush=True)
-    print("| analysis | ours s | ours CPU s | ours RSS MB | reference s | ref CPU s | ref RSS MB | ours ÷ ref wall | "
-          "ours ÷ ref CPU | same output |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(HEADER, flush=True)
     results = []
     for task in args.only or TASKS:
-        ours = run_isolated("ours", task, args)
-        theirs = run_isolated("reference", task, args)
-        both = "seconds" in ours and "seconds" in theirs
-        wall = f"{ours['seconds'] / theirs['seconds']:.2f}×" if both else "—"
-        cpu = f"{ours['cpu'] / theirs['cpu']:.2f}×" if both and theirs["cpu"] else "—"
-        same = ref.compare(ours.pop("rows"), theirs.pop("rows")) if both else "—"
-        print(f"| {task} | {_cells(ours)}| {_cells(theirs)}| {wall} | {cpu} | {same} |", flush=True)
-        results.append({"task": task, "ours": ours, "reference": theirs, "same": same})
+        skipped: dict[str, Any] = {"error": "not run (--sides)"}
+        ours = _timed("ours", task, args) if args.sides != "reference" else dict(skipped)
+        theirs = _timed("reference", task, args) if args.sides != "ours" else dict(skipped)
+        line, result = _row(task, ours, theirs)
+        print(line, flush=True)
+        results.append(result)
     print(f"load average after {os.getloadavg()[0]:.1f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"events": n_events, "results": results}, indent=1))
+        Path(args.json).write_text(json.dumps({"events": n_events, "results": results}, indent=1, default=str))
 
+
+HEADER = ("| analysis | ours s | ours CPU s | ours RSS MB | reference s | ref CPU s | ref RSS MB | ours ÷ ref wall | "
+          "ours ÷ ref CPU | same output | load before (ours / ref) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+
+
+def _timed(side: str, task: str, args: argparse.Namespace) -> dict[str, Any]:
+    load = os.getloadavg()[0]
+    return {**run_isolated(side, task, args), "load": round(load, 1)}
+
+
+def _row(task: str, ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The printed table row and the JSON result of one analysis (rows kept when a side is missing,
+    so that ``--combine`` can compare two one-sided runs later)."""
+    both = "seconds" in ours and "seconds" in theirs
+    wall = f"{ours['seconds'] / theirs['seconds']:.2f}×" if both else "—"
+    cpu = f"{ours['cpu'] / theirs['cpu']:.2f}×" if both and theirs["cpu"] else "—"
+    same = ref.compare(ours.pop("rows"), theirs.pop("rows")) if both else "—"
+    loads = f"{ours.get('load', '—')} / {theirs.get('load', '—')}"
+    line = f"| {task} | {_cells(ours)}| {_cells(theirs)}| {wall} | {cpu} | {same} | {loads} |"
+    return line, {"task": task, "ours": ours, "reference": theirs, "same": same}
+
+
+def combine(ours_file: str, reference_file: str, out: str | None) -> None:
+    """One table from a ``--sides ours`` run and a ``--sides reference`` run (outputs compared)."""
+    ours_run, ref_run = (json.loads(Path(f).read_text()) for f in (ours_file, reference_file))
+    theirs = {r["task"]: r["reference"] for r in ref_run["results"]}
+    print(f"{ours_run['events']:,} journey events (ours from {ours_file}, reference from {reference_file})")
+    print(HEADER)
+    results = []
+    for r in ours_run["results"]:
+        line, result = _row(r["task"], r["ours"], theirs.get(r["task"], {"error": "not run"}))
+        print(line)
+        results.append(result)
+    if out:
+        Path(out).write_text(json.dumps({"events": ours_run["events"], "results": results}, indent=1, default=str))
 
 if __name__ == "__main__":
     main()

@@ -14,12 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from journeylens.settings import Settings
 from journeylens.warehouse import Warehouse, open_warehouse
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = Path(__file__).parents[1] / "src" / "journeylens" / "samples"
+
+# Property tests draw the same examples on every run (CI must not pass or fail by luck);
+# ``JOURNEYLENS_HYPOTHESIS=explore`` draws fresh random examples and keeps hypothesis's example
+# database, for hunting new failures locally.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore")
+hypothesis_settings.load_profile(
+    "explore" if os.environ.get("JOURNEYLENS_HYPOTHESIS") == "explore" else "repeatable")
 
 ENGINES = ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)]
 _db_counter = itertools.count()

@@ -27,13 +27,16 @@ BAD_VALUES: list[tuple[str, Any]] = [
     ("timestamp", "2025-03-01\x00T10:00:00Z"), ("timestamp", None), ("timestamp", -1e300),
     ("customer_id", ["c"]), ("customer_id", {"id": "c"}), ("customer_id", True), ("customer_id", "c\x00d"),
     ("customer_id", None), ("touchpoint", [None]), ("touchpoint", {}), ("touchpoint", False),
-    ("touchpoint", "visit\x00"), ("touchpoint", None), ("touchpoint", "   "),
+    ("touchpoint", "visit\x00"), ("touchpoint", None), ("touchpoint", "   "), ("customer_id", "0\n"),
 ]
 # Values a good record may carry in a property: any of them must not matter.
 ANY_PROPERTY = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80),
                          st.floats(allow_nan=False), st.text(max_size=5), st.lists(st.integers(), max_size=2),
                          st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
-GOOD_IDS = st.one_of(st.text(min_size=1, max_size=8).filter(lambda s: s.strip() and "\x00" not in s),
+# A good id has a non-blank character, no NUL and no line feed (a line feed in an id is its own
+# quarantine reason, ``line_break_in_name``: a CSV's unterminated quote swallowed the next lines).
+GOOD_IDS = st.one_of(st.text(min_size=1, max_size=8).filter(lambda s: s.strip() and "\x00" not in s
+                                                            and "\n" not in s),
                      st.integers(min_value=0, max_value=10**6))
 GOOD = st.fixed_dictionaries({"customer_id": GOOD_IDS, "touchpoint": st.sampled_from(["visit", "buy", "call"]),
                               "timestamp": st.sampled_from([T, "2025-03-02T08:00:00+02:00", 1_740_823_200,
