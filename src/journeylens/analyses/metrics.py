@@ -256,6 +256,7 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
     Grouped by a period, the counts per (group, UTC day) of a query over ``feedback`` alone are
     kept and advanced by the rows that arrived since (:mod:`journeylens.analyses.daily_stats`)."""
     from journeylens.analyses.daily_stats import DAILY_STATS, as_table
+    from journeylens.warehouse.execution import to_pandas_on
 
     values = {f"_v_{s.name}": metric_value(feedback, s) for s in specs}
     t = feedback.mutate(**values)
@@ -291,7 +292,8 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
         day_start = (daily._day * 86400).as_timestamp("s")
         daily = daily.mutate(**{p: period_key(day_start, p) for p in periods})
         expr = daily.group_by(list(by)).aggregate(**{name: daily[name].sum() for name in aggs})
-    frame = expr.to_pandas()
+    # on feedback's own connection: with stored days ``expr`` reads only in-memory data
+    frame = to_pandas_on(expr, on=feedback)
     stat_cols = [c for c in frame.columns if "__" in c]
     frame[stat_cols] = frame[stat_cols].astype("float64").fillna(0.0)
     return frame
