@@ -82,6 +82,25 @@ def test_a_deleted_row_makes_the_days_recomputed() -> None:
     assert DAILY_STATS.stats()["full"] == full + 1
 
 
+def test_an_edited_answer_is_recomputed_and_an_edited_comment_is_not() -> None:
+    """The fingerprint covers the columns the query reads: an edited score changes the
+    statistics (recomputed); an edited comment cannot (the stored days are reused)."""
+    rng = random.Random(5)
+    lens = journeylens.open("duckdb://", settings=Settings(warehouse="duckdb://"))
+    lens.ingest("feedback", _batch(rng, 80, 0))
+    query = {"by": ["touchpoint", "month"]}
+    _advanced(lens, query)
+    with lens.warehouse.duckdb() as raw:
+        raw.execute("UPDATE feedback SET comment = 'edited' WHERE response_id = ?", ["r1"])
+    counts = DAILY_STATS.stats()
+    assert _advanced(lens, query) == _from_scratch(lens, query)
+    assert DAILY_STATS.stats()["unchanged"] == counts["unchanged"] + 1
+    with lens.warehouse.duckdb() as raw:
+        raw.execute("UPDATE feedback SET nps = CASE WHEN nps = 10 THEN 0 ELSE 10 END WHERE response_id = ?", ["r2"])
+    assert _advanced(lens, query) == _from_scratch(lens, query)
+    assert DAILY_STATS.stats()["full"] == counts["full"] + 1
+
+
 def test_period_changes_use_the_advanced_days_too() -> None:
     rng = random.Random(11)
     lens = journeylens.open("duckdb://", settings=Settings(warehouse="duckdb://"))

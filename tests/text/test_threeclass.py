@@ -81,3 +81,30 @@ def test_vader_band_is_tuned_on_the_data_given() -> None:
     band = tune_vader_band(compound, truth)
     assert 0.3 < band <= 0.8
     assert vader_labels(compound, band) == list(truth)
+
+
+def test_crowdflower_tweets_are_split_by_topic_and_the_airline_ones_never_train(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from journeylens.text import corpora
+
+    csv_file = tmp_path / "aggregated.csv"
+    csv_file.write_text(
+        "sentiment,confidence,text\n"
+        "negative,1.0,@united lost my bag http://t.co/x again\n"
+        "neutral,0.7,@JetBlue what time is the flight to Boston?\n"
+        "positive,,Love my new iPhone\n"
+        "neutral,1.0,Google's self-driving car was on my street\n"
+        "negative,0.6,Worst halftime show ever\n"
+        "negative,0.6,Worst halftime  show ever\n"  # a duplicate once whitespace is normalised
+        "angry,1.0,not a label we know\n", encoding="utf-8")
+    monkeypatch.setattr(corpora, "_crowdflower_path", lambda: csv_file)
+    rows = corpora.load_crowdflower()
+    assert [(label, source) for _, label, source in rows] == [
+        ("neg", "crowdflower_airline"), ("neu", "crowdflower_airline"), ("pos", "crowdflower_apple"),
+        ("neu", "crowdflower_selfdriving"), ("neg", "crowdflower_other")]
+    assert rows[0][0] == "@user lost my bag http again"
+    trained = corpora.load_corpora(DATA, crowdflower=True)
+    assert "crowdflower_airline" not in set(trained.sources)
+    assert {"crowdflower_apple", "crowdflower_other"} <= set(trained.sources)
+    assert "crowdflower_apple" not in set(corpora.load_corpora(DATA).sources)
+    held_out = corpora.load_evaluation_only(DATA, per_class=5, crowdflower=True)
+    assert sorted(held_out.labels[held_out.sources == "crowdflower_airline"].tolist()) == ["neg", "neu"]

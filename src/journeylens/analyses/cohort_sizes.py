@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from journeylens.warehouse.aggregates import arg_min
+
 if TYPE_CHECKING:
     from journeylens.analyses.cohorts import CohortSpec, Condition
     from journeylens.journeys.definition import JourneyDefinition
@@ -39,7 +41,7 @@ def cohort_sizes(events: ir.Table, specs: Sequence[CohortSpec], definition: Jour
     if any(c.kind == "first_channel" for c in conditions.values()):
         # The channel of the first event in journey order: an aggregate, not a window over every
         # event; lower-cased once per customer afterwards, not once per event.
-        flags["_first"] = known.channel.argmin(ibis.struct({"t": known.timestamp, "s": known._seq}))
+        flags["_first"] = arg_min(known.channel, ibis.struct({"t": known.timestamp, "s": known._seq}))
     per = known.group_by("customer_id").aggregate(**flags)
     attributes = {key: c for key, c in conditions.items() if c.kind == "attribute"}
     if attributes and customers is not None:

@@ -2,7 +2,8 @@
 
 A response that names its touchpoint keeps it. Otherwise it is attached to the customer's
 nearest *preceding* event in ``journey_events`` within ``window_days`` (default 7): an as-of
-join written as a range join plus a window function, so DuckDB and Spark run the same code.
+join written as a range join plus an arg-max per (customer, answer time), so DuckDB and Spark
+run the same code.
 Responses that cannot be attached are counted as ``unattached``, never dropped.
 
 The stage of a response is the definition's stage of its touchpoint, else the stage the
@@ -32,6 +33,7 @@ from journeylens.analyses.metrics import BUILTIN_METRICS, cx_metrics
 from journeylens.analyses.result import Result, plain
 from journeylens.analyses.targets import touchpoint_stages
 from journeylens.errors import ParameterError
+from journeylens.warehouse.aggregates import arg_max
 
 LINK_KINDS: tuple[str, ...] = ("touchpoint", "nearest_event", "unattached")
 
@@ -46,18 +48,26 @@ def link_feedback(feedback: ir.Table, events: ir.Table, *, definition: Any = Non
     and ``link`` (touchpoint / nearest_event / unattached). One output row per input row."""
     if window_days <= 0:
         raise ParameterError(f"window_days must be > 0, got {window_days}.")
-    # (customer_id, _rn) identifies a response; identical duplicate rows are interchangeable.
-    fb = feedback.mutate(_rn=ibis.row_number().over(group_by=feedback.customer_id, order_by=_row_order(feedback)))
-    need = fb.filter(fb.touchpoint.isnull() & fb.customer_id.notnull() & fb.timestamp.notnull())
-    need = need.select(_ncid=need.customer_id, _nrn=need._rn, _nts=need.timestamp)
+    # The nearest event depends only on (customer, answer time): each distinct pair of the
+    # responses without a touchpoint is linked once, by an arg-max over the events in its
+    # window (a hash aggregate), and joined back on that pair. No window numbers or sorts the
+    # responses, and none ranks the candidate events.
+    need = feedback.filter(feedback.touchpoint.isnull() & feedback.customer_id.notnull()
+                           & feedback.timestamp.notnull())
+    need = need.select(_ncid=need.customer_id, _nts=need.timestamp).distinct()
     ev = events.select(_ecid=events.customer_id, _ets=events.timestamp, _eseq=events._seq,
                        _etp=events.touchpoint, _estage=events.stage)
     window = ibis.interval(seconds=round(window_days * 86400))
     pairs = need.join(ev, [need._ncid == ev._ecid, ev._ets <= need._nts, ev._ets >= need._nts - window])
-    ranked = pairs.mutate(_k=ibis.row_number().over(group_by=[pairs._ncid, pairs._nrn],
-                                                    order_by=[pairs._ets.desc(), pairs._eseq.desc()]))
-    best = ranked.filter(ranked._k == 0).select("_ncid", "_nrn", "_etp", "_estage")
-    out = fb.left_join(best, [fb.customer_id == best._ncid, fb._rn == best._nrn])
+    nearest = arg_max(ibis.struct({"tp": pairs._etp, "stage": pairs._estage}),
+                      ibis.struct({"t": pairs._ets, "s": pairs._eseq}))
+    best = pairs.group_by(["_ncid", "_nts"]).aggregate(_best=nearest)
+    best = best.select("_ncid", "_nts", _etp=best._best["tp"], _estage=best._best["stage"])
+    out = feedback.left_join(best, [feedback.customer_id == best._ncid, feedback.timestamp == best._nts])
+    # A response with its own touchpoint keeps it (and its stage): the pair's event is not used.
+    own = out.touchpoint.notnull()
+    out = out.mutate(_etp=ibis.ifelse(own, ibis.null("string"), out._etp),
+                     _estage=ibis.ifelse(own, ibis.null("string"), out._estage))
     link = (ibis.cases((out.touchpoint.notnull(), "touchpoint"), (out._etp.notnull(), "nearest_event"),
                        else_="unattached"))
     mapping = touchpoint_stages(definition)
@@ -71,7 +81,7 @@ def link_feedback(feedback: ir.Table, events: ir.Table, *, definition: Any = Non
     out = out.left_join(stage_of_tp, out.touchpoint == stage_of_tp._tp)
     by_definition = out.touchpoint.substitute(mapping, else_=ibis.null("string")) if mapping else ibis.null("string")
     stage = by_definition.coalesce(out._estage, out._tstage)
-    return out.mutate(stage=stage).drop("_rn", "_ncid", "_nrn", "_etp", "_estage", "_tp", "_tstage")
+    return out.mutate(stage=stage).drop("_ncid", "_nts", "_etp", "_estage", "_tp", "_tstage")
 
 
 @dataclass(frozen=True)
@@ -102,10 +112,10 @@ def _customer_scores(linked: ir.Table, limit: int) -> list[dict[str, Any]]:
         csat_mean=ranked.csat.cast("float64").mean(),
         ces_mean=ranked.ces.cast("float64").mean(),
         last_response_at=ranked.timestamp.max(),
-        # The answer latest in row order: an arg-max over a struct of the order (Spark has no
-        # ordered ``first``).
-        nps_latest=latest_nps.argmax(ibis.struct({c.get_name(): c for c in _row_order(ranked)}),
-                                     where=ranked.nps.notnull()),
+        # The answer latest in row order: an arg-max over a struct of the order (one pass on
+        # every engine: journeylens.warehouse.aggregates).
+        nps_latest=arg_max(latest_nps, ibis.struct({c.get_name(): c for c in _row_order(ranked)}),
+                           where=ranked.nps.notnull()),
     )
     per = per.order_by([per.responses.desc(), per.customer_id]).limit(limit)
     return [plain(r) for r in per.to_pyarrow().to_pylist()]

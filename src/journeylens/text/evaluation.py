@@ -162,17 +162,37 @@ def leave_one_source_out(corpus: Corpus, x: np.ndarray, compound: np.ndarray,
     return rows
 
 
-#: The two methods the default is chosen between: (columns of the raw rows, C, projection).
-METHODS: dict[str, tuple[int | None, float, bool]] = {
-    "session 2 (ADR 0045)": (2 * EMBEDDING_DIMENSIONS + SESSION2_CUES, 1.0, False),
-    "revised (ADR 0070)": (None, C, True),
+#: Sources that were labelled training data before session 5 (the others are the CrowdFlower ones).
+OLD_SOURCE_PREFIXES: tuple[str, ...] = ("vader_", "uci_")
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a model is fitted: columns of the raw rows (None = all), C, the embedding projection, and
+    whether it trains only on the sources of :data:`OLD_SOURCE_PREFIXES` (what the old default saw)."""
+
+    columns: int | None
+    c: float
+    project: bool
+    old_sources_only: bool = False
+
+
+#: The methods the default is chosen between (ADR 0093, 0102): ``session2-old`` is the previous
+#: default (ADR 0045's method on the VADER and UCI sources only); the other two also train on the
+#: CrowdFlower sources (never on ``crowdflower_airline``).
+METHODS: dict[str, Method] = {
+    "session2-old": Method(2 * EMBEDDING_DIMENSIONS + SESSION2_CUES, 1.0, False, True),
+    "session2": Method(2 * EMBEDDING_DIMENSIONS + SESSION2_CUES, 1.0, False),
+    "revised": Method(None, C, True),
 }
+#: The method of the shipped weights (``text/models/sentiment_3class.npz``).
+DEFAULT_METHOD = "session2-old"
 
 
 def fit_method(method: str, x: np.ndarray, y: np.ndarray, *, trained_on: str = "") -> ThreeClassWeights:
     """Fit one of :data:`METHODS` on raw feature rows."""
-    columns, c, project = METHODS[method]
-    return fit_three_class(x[:, :columns] if columns else x, y, c=c, project=project, trained_on=trained_on)
+    m = METHODS[method]
+    return fit_three_class(x[:, :m.columns] if m.columns else x, y, c=m.c, project=m.project, trained_on=trained_on)
 
 
 def choose_default(corpus: Corpus, x: np.ndarray, extra: Corpus, x_extra: np.ndarray,
@@ -188,15 +208,17 @@ def choose_default(corpus: Corpus, x: np.ndarray, extra: Corpus, x_extra: np.nda
     full = np.ones(len(corpus), dtype=bool)
     folds += [(str(s), full, x_extra[extra.sources == s], extra.labels[extra.sources == s],
                compound_extra[extra.sources == s]) for s in np.unique(extra.sources)]
+    old = np.array([str(s).startswith(OLD_SOURCE_PREFIXES) for s in corpus.sources], dtype=bool)
     fitted: dict[tuple[str, bytes], ThreeClassWeights] = {}
     rows: list[dict[str, Any]] = []
     for source, train, x_test, truth, vader_compound in folds:
         predictions = {"vader (±0.05)": vader_labels(vader_compound, 0.05)}
-        for method in METHODS:
-            key = (method, np.packbits(train).tobytes())
+        for method, spec in METHODS.items():
+            rows_used = train & old if spec.old_sources_only else train
+            key = (method, np.packbits(rows_used).tobytes())
             if key not in fitted:
-                fitted[key] = fit_method(method, x[train], corpus.labels[train])
-            columns = METHODS[method][0]
+                fitted[key] = fit_method(method, x[rows_used], corpus.labels[rows_used])
+            columns = spec.columns
             predictions[method] = labels_of(fitted[key].probabilities(x_test[:, :columns] if columns else x_test))
         for model, predicted in predictions.items():
             s = scores(list(truth), predicted)
@@ -210,15 +232,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("data_dir", help="directory with vader_ground_truth/ and uci_sentiment/")
     parser.add_argument("--out", default=str(Path(__file__).parent / "models" / "sentiment_3class.npz"))
     parser.add_argument("--cache", default=".journeylens/cache", help="embedding cache directory")
+    parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD,
+                        help="how to fit (default: the shipped default's method)")
     args = parser.parse_args(argv)
     from journeylens.text.cache import EmbeddingCache
     from journeylens.text.threeclass import features
 
     logging.basicConfig(level=logging.INFO)
-    corpus = balanced_sample(load_corpora(args.data_dir))
+    method = METHODS[args.method]
+    corpus = balanced_sample(load_corpora(args.data_dir, crowdflower=not method.old_sources_only))
     x = features(list(corpus.texts), embed_cache=EmbeddingCache(args.cache, "all-MiniLM-L6-v2"))
     sources = ", ".join(f"{s} ({int((corpus.sources == s).sum())})" for s in np.unique(corpus.sources))
-    weights = fit_three_class(x, corpus.labels, trained_on=f"{sources}; C={C}")
+    weights = fit_method(args.method, x, corpus.labels, trained_on=f"{sources}; {args.method}; C={method.c}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     weights.save(args.out)
     log.info("wrote %s (T=%.2f; %s)", args.out, weights.temperature, weights.trained_on)

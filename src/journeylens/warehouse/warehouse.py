@@ -70,10 +70,15 @@ class Warehouse:
         return name in self.con.list_tables()
 
     def table(self, name: str) -> ir.Table:
-        if not self.has(name):
+        # The table is looked up first and the tables listed only when that fails: every
+        # analysis opens a few tables, and a listing costs a catalogue query (a Spark job).
+        try:
+            return self.con.table(name)
+        except Exception as exc:
+            if self.has(name):
+                raise
             hint = " Run `journeylens ingest events FILE` first." if name == JOURNEY_EVENTS else ""
-            raise NotFoundError(f"Table {name!r} is not in the warehouse at {self.location}.{hint}")
-        return self.con.table(name)
+            raise NotFoundError(f"Table {name!r} is not in the warehouse at {self.location}.{hint}") from exc
 
     def schema(self, name: str) -> sch.Schema:
         return self.table(name).schema()

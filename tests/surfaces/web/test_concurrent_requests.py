@@ -12,17 +12,20 @@ the ingest log, which lists the churn's ingests, and the moment an answer was ma
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import re
 import socket
 import subprocess
 import sys
 import threading
+import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import ibis.expr.types.core as ibis_core
 import pytest
 import uvicorn
 
@@ -32,6 +35,8 @@ from journeylens.operations import keys
 from journeylens.operations.appdb import AppDatabase
 from journeylens.surfaces import policy
 
+WATCHDOG_SECONDS = 1500  # stuck longer: print every thread's stack and end the run (a GIL deadlock
+# cannot be reported from Python; only faulthandler's own C thread still runs)
 THREADS = 8
 REPEATS = 6  # each route asked this often by the threads, plus once by each client process
 CLIENT = """
@@ -94,12 +99,34 @@ def _timeless(path: str, text: str) -> str:
     return re.sub(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "Generated …", text)
 
 
-@pytest.mark.skip(reason="deadlocks (open, issue 9): on 2026-12-05 a clean-clone run stopped here with every "
-                         "thread idle — request threads inside DuckDB (list_tables, to_pandas) and numpy/sklearn code, "
-                         "the churn thread in Backend.list_tables — i.e. all waiting for the GIL or a DuckDB lock; "
-                         "a hang would stop the whole suite, so it is skipped until the lock order is found")
-def test_concurrent_requests_answer_as_serial_ones(web_env: Any, server: tuple[str, str]) -> None:
+def _first_difference(a: str, b: str) -> str:
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return f"serial …{a[max(0, at - 150):at + 150]}… vs concurrent …{b[max(0, at - 150):at + 150]}…"
+
+
+@pytest.fixture
+def watchdog(request: pytest.FixtureRequest) -> Iterator[None]:
+    from _pytest.faulthandler import fault_handler_stderr_fd_key  # the real stderr, not the capture
+
+    stderr = request.config.stash.get(fault_handler_stderr_fd_key, None)
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True,
+                                      file=stderr if stderr is not None else 2)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def test_concurrent_requests_answer_as_serial_ones(web_env: Any, server: tuple[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch, watchdog: None) -> None:
     url, key = server
+    # No request may compute on Ibis's one process-wide connection (what deadlocked, issue 9):
+    # every query runs on the request's own cursor.
+    default_backend, on_default = ibis_core._default_backend, []
+
+    def note_default() -> Any:
+        on_default.append("".join(traceback.format_stack(limit=12)))
+        return default_backend()
+
+    monkeypatch.setattr(ibis_core, "_default_backend", note_default)
     paths = _analysis_paths(web_env.app)
     assert len(paths) >= 15
     headers = {"authorization": f"Bearer {key}"}
@@ -137,7 +164,9 @@ def test_concurrent_requests_answer_as_serial_ones(web_env: Any, server: tuple[s
     errors = [(p, s, t[:200]) for p, s, t in answers if s >= 500]
     assert errors == []
     changing = {"/v1/ingest/log"}  # lists the ingests the churn runs: the one answer that moves
-    different = [p for p, s, t in answers if p not in changing
+    different = [(p, s, _first_difference(_timeless(p, serial[p][1]), _timeless(p, t)))
+                 for p, s, t in answers if p not in changing
                  and (s, _timeless(p, t)) != (serial[p][0], _timeless(p, serial[p][1]))]
     assert different == []
+    assert on_default == []
     assert len(answers) == len(paths) * (REPEATS + 2)
