@@ -12,6 +12,7 @@ the ingest log, which lists the churn's ingests, and the moment an answer was ma
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import re
 import socket
@@ -34,6 +35,8 @@ from journeylens.operations import keys
 from journeylens.operations.appdb import AppDatabase
 from journeylens.surfaces import policy
 
+WATCHDOG_SECONDS = 1500  # stuck longer: print every thread's stack and end the run (a GIL deadlock
+# cannot be reported from Python; only faulthandler's own C thread still runs)
 THREADS = 8
 REPEATS = 6  # each route asked this often by the threads, plus once by each client process
 CLIENT = """
@@ -101,8 +104,19 @@ def _first_difference(a: str, b: str) -> str:
     return f"serial …{a[max(0, at - 150):at + 150]}… vs concurrent …{b[max(0, at - 150):at + 150]}…"
 
 
+@pytest.fixture
+def watchdog(request: pytest.FixtureRequest) -> Iterator[None]:
+    from _pytest.faulthandler import fault_handler_stderr_fd_key  # the real stderr, not the capture
+
+    stderr = request.config.stash.get(fault_handler_stderr_fd_key, None)
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True,
+                                      file=stderr if stderr is not None else 2)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
 def test_concurrent_requests_answer_as_serial_ones(web_env: Any, server: tuple[str, str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch, watchdog: None) -> None:
     url, key = server
     # No request may compute on Ibis's one process-wide connection (what deadlocked, issue 9):
     # every query runs on the request's own cursor.

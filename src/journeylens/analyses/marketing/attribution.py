@@ -45,6 +45,7 @@ class AttributionRowShape(BaseModel):
     ``conversions_se`` / ``value_se`` only on a sampled Shapley model."""
 
     model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, bool | int | float | str | None]
     model: str
     conversions: float
     value: float

@@ -105,20 +105,27 @@ def spend_frame(spend: ir.Table, rates: Mapping[str, float] | None) -> tuple[pd.
     return frame, currencies[0] if currencies else ""
 
 
+class SpendRow(BaseModel):
+    """One row of a spend-return table: its columns are scalars (unit, period, spend, value, roas, cpa…)."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, bool | int | float | str | None]
+
+
 class SpendReturnShape(BaseModel):
     """The JSON shape of :meth:`SpendReturnResult.to_dict` (the HTTP route's response model)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
     model: str
     by: str
     period: str
     currency: str
-    totals: list[dict[str, Any]]
-    by_model: list[dict[str, Any]]
-    periods: list[dict[str, Any]]
-    marginal: list[dict[str, Any]]
-    what_if: list[dict[str, Any]]
-    unmatched_spend: list[dict[str, Any]]
+    totals: list[SpendRow]
+    by_model: list[SpendRow]
+    periods: list[SpendRow]
+    marginal: list[SpendRow]
+    what_if: list[SpendRow]
+    unmatched_spend: list[SpendRow]
     notes: list[str]
 
 

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from journeylens.operations.calendar import BusinessCalendar
 
+#: A value inside an answer's open-keyed parts (a stored response, an event's details).
+Scalar = bool | int | float | str | None
+
 
 class RuleText(BaseModel):
     yaml: str = Field(description="The rule as YAML (see docs/alerts-and-tickets.md).", max_length=200_000)
@@ -25,12 +28,18 @@ class RuleIssue(BaseModel):
     message: str
 
 
+class RuleVerdict(BaseModel):
+    subject: str
+    fires: bool
+    explanation: str
+
+
 class RuleCheck(BaseModel):
     valid: bool
     name: str
     kind: str
     warnings: list[RuleIssue]
-    verdicts: list[dict[str, Any]] | None = None
+    verdicts: list[RuleVerdict] | None = None
 
 
 class RulePublic(BaseModel):
@@ -57,12 +66,22 @@ class AlertPublic(BaseModel):
     status: str
 
 
+class DeliveryProblem(BaseModel):
+    message_id: int
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: str | None
+
+
 class RuleDetail(RulePublic):
     definition: dict[str, Any]
     yaml: str
     recent_alerts: list[AlertPublic]
     deliveries: dict[str, int]
-    delivery_problems: list[dict[str, Any]]
+    delivery_problems: list[DeliveryProblem]
 
 
 class TicketRow(BaseModel):
@@ -88,7 +107,16 @@ class TicketEventPublic(BaseModel):
     from_status: str | None
     to_status: str | None
     note: str
-    details: dict[str, Any]
+    details: dict[str, Scalar] = Field(description="What the action changed (owner, team, channel, level…).")
+
+
+class EarlierTicket(BaseModel):
+    ticket_id: int
+    status: str
+    rule: str
+    created_at: str | None
+    root_cause: str | None
+    outcome: str | None
 
 
 class TicketDetail(TicketRow):
@@ -101,10 +129,11 @@ class TicketDetail(TicketRow):
     escalation_level: int
     business_hours: bool
     business_calendar: str | None = None
-    response: dict[str, Any]
-    follow_up: dict[str, Any]
+    response: dict[str, Scalar | dict[str, str]] = Field(
+        description="The feedback response that opened the ticket (its fields; `contact`: email/phone).")
+    follow_up: dict[str, Scalar] = Field(description="The follow-up survey after closure (empty before).")
     events: list[TicketEventPublic]
-    earlier_tickets: list[dict[str, Any]]
+    earlier_tickets: list[EarlierTicket]
 
 
 class TicketKpis(BaseModel):
@@ -124,9 +153,23 @@ class TicketKpis(BaseModel):
     follow_up_nps: float | None
 
 
+class RootCauseMonth(BaseModel):
+    month: str
+    root_cause: str
+    tickets: int
+
+
+class TicketGroup(TicketKpis):
+    """The KPIs of one group; its key is the grouping (``team``, ``touchpoint``, ``root_cause``,
+    ``owner`` or ``rule``) and its value."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str | None]
+
+
 class TicketStats(TicketKpis):
-    root_causes: list[dict[str, Any]]
-    by: list[dict[str, Any]]
+    root_causes: list[RootCauseMonth]
+    by: list[TicketGroup]
 
 
 class AssignBody(BaseModel):
