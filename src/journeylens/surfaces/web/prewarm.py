@@ -16,10 +16,12 @@ whatever the setting. The result pre-warmer is off with ``create_app(..., web_pr
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
@@ -35,6 +37,12 @@ from journeylens.warehouse.schema import JOURNEY_EVENTS
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 5.0
+# At interpreter exit, how long to wait for a pre-warmer's threads. A daemon thread still inside
+# native code (torch, DuckDB) when Python finalises is killed by ``pthread_exit`` unwinding through
+# C++ frames, which aborts the whole process ("terminate called without an active exception",
+# exit 134) — so every live pre-warmer is stopped and waited for before finalisation.
+EXIT_WAIT_SECONDS = 120.0
+_LIVE: weakref.WeakSet[Prewarmer] = weakref.WeakSet()
 
 
 class Prewarmer:
@@ -45,6 +53,7 @@ class Prewarmer:
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._text_thread: threading.Thread | None = None
         self._lens: Any = None
         self.warmed_key: tuple[str, str] | None = None
         self.passes = 0
@@ -52,7 +61,9 @@ class Prewarmer:
     def start(self) -> Prewarmer:
         self._thread = threading.Thread(target=self._run, name="journeylens-prewarm", daemon=True)
         self._thread.start()
-        threading.Thread(target=self._warm_text, name="journeylens-text-models", daemon=True).start()
+        self._text_thread = threading.Thread(target=self._warm_text, name="journeylens-text-models", daemon=True)
+        self._text_thread.start()
+        _LIVE.add(self)
         return self
 
     def _warm_text(self) -> None:
@@ -104,14 +115,22 @@ class Prewarmer:
         return True
 
     def stop(self, timeout_seconds: float = 5.0) -> None:
-        """Ask the thread to stop, interrupt its running query and wait a little for it."""
+        """Ask the threads to stop, interrupt the running query and wait a little for each (the
+        text model's load cannot be interrupted: it finishes; nothing is computed after it)."""
         self._stop.set()
         connection = getattr(getattr(getattr(self._lens, "warehouse", None), "con", None), "con", None)
         if connection is not None:
             with contextlib.suppress(Exception):  # nothing running, or already closed
                 connection.interrupt()
-        if self._thread is not None:
-            self._thread.join(timeout_seconds)
+        for thread in (self._thread, self._text_thread):
+            if thread is not None:
+                thread.join(timeout_seconds)
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    for prewarmer in list(_LIVE):
+        prewarmer.stop(EXIT_WAIT_SECONDS)
 
 
 def preload_text_models() -> bool:
