@@ -81,7 +81,11 @@ def _app(workdir: Path) -> tuple[Any, list[dict[str, str]]]:
             CALLER_USER_IDS.add(user.id)
         SPARE_USER_ID.append(users.create_user(session, "spare@example.com", "correct horse battery",
                                                role="viewer").id)
-    app = create_app(settings, lens=lens, app_db=db)
+    # No pre-warmer: this app is built while pytest collects, and the pre-warmer's text-model thread
+    # would import and run torch/transformers next to hypothesis parsing lambda sources with `ast`
+    # (CPython 3.11.7 then raises "AST constructor recursion depth mismatch"; and a thread still in
+    # native code at exit aborts the process). The fuzzer checks answers, not warming.
+    app = create_app(settings, lens=lens, app_db=db, web_prewarm=False)
     client = TestClient(app)
     for caller in callers:  # a session caller also sends its CSRF token, so writes get past it
         if "cookie" in caller:
