@@ -16,13 +16,16 @@ Each measured step runs in its own process (so peak RSS is that step's own), wit
 limited to 3 GB. Ours reads the warehouse through Ibis; the hand-made peer reads the same
 data from Parquet into pandas. What each side computes:
 
-* drivers — ours: LMG over all 4,096 subsets plus 200 bootstrap resamples (m-out-of-n) for
+* drivers — ours: the ratings read from the ``metrics`` JSON in one parse per row, LMG over
+  all 4,096 subsets from the grouped cross-products (one pass over the rows) plus 200 bootstrap
+  replicates that resample group totals and run their LMG in one batched call (ADR 0099), for
   95 % intervals, performance and quadrants; by hand: pandas ``corr()``, each subset's R² by
   ``LinearRegression`` on the correlation-standardised frame is far too slow at 1M rows, so the
   peer solves each subset from the correlation matrix in a plain Python loop (no intervals).
 * churn — ours: Ibis journey features, LightGBM and logistic regression on a 500k sample (the
-  better by held-out log loss), Platt calibration, SHAP reasons for every customer (a second
-  row: the same without reasons, so the cost of the reasons is visible); by hand: pandas groupby features, scikit-learn
+  better by held-out log loss), Platt calibration, SHAP reasons for every customer (LightGBM's TreeSHAP
+  per tree on one row per group of rows the tree cannot tell apart, ADR 0100; a second row:
+  the same without reasons, so the cost of the reasons is visible); by hand: pandas groupby features, scikit-learn
   ``HistGradientBoostingClassifier`` on the same sample, ``predict_proba`` for every customer
   (no calibration, no reasons).
 """
