@@ -34,27 +34,22 @@ import pandas as pd
 import pyarrow as pa
 
 
-def backend_of(table: ir.Table) -> Any:
-    """The backend ``table`` reads from (Ibis's default one only when it reads none either)."""
-    return ibis.get_backend(table)
-
-
 def to_pandas_on(expr: ir.Table, *, on: ir.Table) -> pd.DataFrame:
     """``expr.to_pandas()`` on ``on``'s backend (see the module docstring)."""
-    backend = backend_of(on)
-    try:
-        frame: pd.DataFrame = backend.execute(expr)
-        return frame
-    finally:
-        _unregister(backend, expr)
+    frame: pd.DataFrame = _run_on("execute", expr, on)
+    return frame
 
 
 def to_pyarrow_on(expr: ir.Table, *, on: ir.Table) -> pa.Table:
     """``expr.to_pyarrow()`` on ``on``'s backend (see the module docstring)."""
-    backend = backend_of(on)
+    table: pa.Table = _run_on("to_pyarrow", expr, on)
+    return table
+
+
+def _run_on(method: str, expr: ir.Table, on: ir.Table) -> Any:
+    backend = ibis.get_backend(on)  # the backend ``on`` reads from
     try:
-        table: pa.Table = backend.to_pyarrow(expr)
-        return table
+        return getattr(backend, method)(expr)
     finally:
         _unregister(backend, expr)
 
