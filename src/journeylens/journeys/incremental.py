@@ -132,9 +132,8 @@ def needs_update(warehouse: Warehouse, definition: Callable[[], JourneyDefinitio
     """Whether ``journey_events`` is missing, was built with another definition or gap, or
     lacks events that landed since. A table without ``journey_state`` over an empty
     ``events`` table was written by hand (tests, notebooks) and is used as it is."""
-    # Every call of lens.events() runs this: tables are looked up, not listed (a listing is
-    # a catalogue query, on Spark a job), and the state and the last _seq come in one query.
-    if not _exists(warehouse, JOURNEY_EVENTS):
+    # Every call of lens.events() runs this: the state and the last _seq come in one query.
+    if not warehouse.has(JOURNEY_EVENTS):
         return True
     state, hi = _state_and_max_seq(warehouse)
     if state is None:
@@ -267,17 +266,9 @@ def _replace_rows_by_swap(warehouse: Warehouse, anon: ir.Table, delta: ir.Table,
 
 
 # --- helpers --------------------------------------------------------------------------------
-def _exists(warehouse: Warehouse, name: str) -> bool:
-    try:
-        warehouse.con.table(name)
-    except Exception:
-        return warehouse.has(name)
-    return True
-
-
 def _state_and_max_seq(warehouse: Warehouse) -> tuple[dict[str, Any] | None, int]:
     """``(read_state(warehouse), _max_seq(warehouse))`` in one query when there is a state row."""
-    if not _exists(warehouse, STATE_TABLE):
+    if not warehouse.has(STATE_TABLE):
         return None, _max_seq(warehouse)
     events = warehouse.con.table("events")
     state = warehouse.con.table(STATE_TABLE).limit(1)

@@ -67,7 +67,13 @@ class Warehouse:
                     return
 
     def has(self, name: str) -> bool:
-        return name in self.con.list_tables()
+        # Looked up first, listed only when the lookup fails: callers ask often (every call of
+        # lens.events(), every page), and a listing is a catalogue query (on Spark a job).
+        try:
+            self.con.table(name)
+        except Exception:
+            return name in self.con.list_tables()
+        return True
 
     def table(self, name: str) -> ir.Table:
         # The table is looked up first and the tables listed only when that fails: every
