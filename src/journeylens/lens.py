@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from journeylens import hooks
 from journeylens.errors import JourneyLensError, ParameterError, engine_error
 from journeylens.settings import Settings, get_settings
+from journeylens.startup import freeze_startup_objects
 from journeylens.warehouse import Warehouse, open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS
 
@@ -459,5 +460,7 @@ def open(warehouse: str | None = None, journey: str | Path | None = None,
         from journeylens.journeys.definition import load_definition
 
         definition = load_definition(Path(journey))
-    return JourneyLens(open_warehouse(warehouse, settings), definition, settings)
+    lens = JourneyLens(open_warehouse(warehouse, settings), definition, settings)
+    freeze_startup_objects()  # the engine libraries are imported: out of the cyclic GC (ADR 0103)
+    return lens
 

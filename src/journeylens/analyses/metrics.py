@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -268,7 +269,16 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
 
     Grouped by a period, the counts per (group, UTC day) of a query over ``feedback`` alone are
     kept and advanced by the rows that arrived since (:mod:`journeylens.analyses.daily_stats`)."""
+    return statistics_and_end(feedback, by, specs)[0]
+
+
+def statistics_and_end(feedback: ir.Table, by: Sequence[str], specs: Sequence[MetricSpec],
+                       ends: ir.Table | None = None) -> tuple[pd.DataFrame, datetime | None]:
+    """:func:`sufficient_statistics` and the last ``timestamp`` of ``ends`` (where the data ends,
+    which tells complete periods from incomplete ones; ``None`` without ``ends``). Where the
+    days are stored, both come from one statement with the check of the stored days."""
     from journeylens.analyses.daily_stats import DAILY_STATS
+    from journeylens.analyses.periods import data_range
     from journeylens.warehouse.execution import to_pandas_on
 
     values = {f"_v_{name}": value for name, value in metric_values(feedback, specs).items()}
@@ -298,17 +308,19 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
         # Two stages: per (keys, UTC day), then days rolled up into periods. Every statistic is
         # a count or a sum, so the roll-up is exact (and the days can be advanced, not redone).
         keys = [*[d for d in by if d not in PERIODS], "_day"]
-        stored = DAILY_STATS.daily(t, keys, aggregations)
-        if stored is not None and not stored.empty:
+        extra = ends.aggregate(_data_end=ends.timestamp.max()) if ends is not None else None
+        stored = DAILY_STATS.daily(t, keys, aggregations, extra)
+        if stored is not None and not stored[0].empty:
             # The stored days are a small frame (groups x days): rolled up here, not sent back
             # to the engine as a table (that registration and a second query cost more).
-            return _finish_frame(roll_up_days(stored, by, list(aggs)))
+            return _finish_frame(roll_up_days(stored[0], by, list(aggs))), stored[1].get("_data_end")
         daily = t.group_by(keys).aggregate(**aggs)
         day_start = (daily._day * 86400).as_timestamp("s")
         daily = daily.mutate(**{p: period_key(day_start, p) for p in periods})
         expr = daily.group_by(list(by)).aggregate(**{name: daily[name].sum() for name in aggs})
     # on feedback's own connection (issue 9, ADR 0094); stored days never leave pandas
-    return _finish_frame(to_pandas_on(expr, on=feedback))
+    frame = _finish_frame(to_pandas_on(expr, on=feedback))
+    return frame, (data_range(ends)[1] if ends is not None else None)
 
 
 def _finish_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -466,17 +478,16 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
     rows = select_respondents(feedback, respondent)
     rows = apply_filters(rows, filters, sources)
     rows = add_dimensions(rows, by, sources)
-    frame = sufficient_statistics(rows, by, specs)
+    periods = [d for d in by if d in PERIODS]
+    frame, last = statistics_and_end(rows, by, specs, select_respondents(feedback, respondent) if periods else None)
     records = finish_rows(frame, by, specs, min_sample_size=min_sample_size,
                           targets=TargetBook.from_definition(definition))
     params = {"by": list(by), "metrics": [s.name for s in specs], "min_sample_size": min_sample_size,
               "respondent": respondent, "filters": filters.to_dict() if filters else {},
               **({"built": list(built)} if built else {})}
-    periods = [d for d in by if d in PERIODS]
     if periods and records:
-        from journeylens.analyses.periods import data_range, is_complete
+        from journeylens.analyses.periods import is_complete
 
-        last = data_range(select_respondents(feedback, respondent))[1]
         labels = {r[periods[0]] for r in records if r.get(periods[0])}
         params["incomplete_periods"] = sorted(label for label in labels
                                               if not is_complete(period_start(label, periods[0]), periods[0], last))
