@@ -68,14 +68,15 @@ class JourneyLens:
         """Ingest a file path or a pandas / polars / Arrow object into ``table``.
 
         Returns an :class:`journeylens.ingest.IngestSummary`; refreshes ``journey_events``
-        when events were added.
+        when events were added, under the same memory budget as the load
+        (``JOURNEYLENS_INGEST_MEMORY_LIMIT``).
         """
         from journeylens.ingest import ingest
 
         with explain_engine_errors():
             summary = ingest(self.warehouse, table, source, settings=self.settings, **options)
         if table == "events" and summary.accepted:
-            self.refresh()
+            self.refresh(memory_limit=self.settings.ingest_memory_limit)
         if summary.accepted:
             hooks.rows_landed(self, table, summary.batch)
         return summary
@@ -85,15 +86,17 @@ class JourneyLens:
         # settings.episode_gap_minutes; otherwise the definition's (else the default) applies.
         return self.settings.episode_gap_minutes if "episode_gap_minutes" in self.settings.model_fields_set else None
 
-    def refresh(self, *, full: bool = False) -> Any:
+    def refresh(self, *, full: bool = False, memory_limit: str | None = None) -> Any:
         """Bring ``journey_events`` up to date with ``events`` and the definition: only the
         customers with new events are recomputed, unless the table is missing, the definition
-        changed or ``full=True`` (then it is rebuilt and swapped in atomically). Returns a
+        changed or ``full=True`` (then it is rebuilt and swapped in atomically). ``memory_limit``
+        lowers DuckDB's limit while it runs (spilling instead). Returns a
         :class:`journeylens.journeys.incremental.JourneyUpdate`."""
         from journeylens.journeys.incremental import update_journey_events
 
         with explain_engine_errors():
-            return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full)
+            return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full,
+                                         memory_limit=memory_limit)
 
     def events(self) -> ir.Table:
         """The enriched ``journey_events`` table, brought up to date first when events landed
