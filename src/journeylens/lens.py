@@ -264,8 +264,9 @@ class JourneyLens:
         plain = {*FEEDBACK_DIMENSIONS, *PERIODS}
         needs = bool(set(by) - plain) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
-        return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters, customers=self._customers(),
-                          **self._feedback_sources(needs), **params)
+        # The customers (a catalogue lookup) only where a grouping or a cohort filter reads them.
+        return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters,
+                          customers=self._customers() if needs else None, **self._feedback_sources(needs), **params)
 
     def metric_changes(self, by: Any = ("touchpoint",), period: str | None = "month", filters: Any = None,
                        baseline: str | None = None, **params: Any) -> Any:
@@ -277,7 +278,8 @@ class JourneyLens:
         by = [by] if isinstance(by, str) else list(by)
         needs = bool(set(by) - {*FEEDBACK_DIMENSIONS, *PERIODS}) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
-        common = {"filters": filters, "customers": self._customers(), **self._feedback_sources(needs), **params}
+        common = {"filters": filters, "customers": self._customers() if needs else None,
+                  **self._feedback_sources(needs), **params}
         if period is None:
             return group_differences(self.warehouse.table("feedback"), by=by[0], baseline=baseline, **common)
         return changes(self.warehouse.table("feedback"), by=by, period=period, **common)
