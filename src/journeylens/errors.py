@@ -124,16 +124,19 @@ class OutOfMemoryError(WarehouseError):
     http_status = 503
 
 
-def engine_error(exc: BaseException) -> JourneyLensError | None:
+def engine_error(exc: BaseException, *, setting: str = "JOURNEYLENS_DUCKDB_MEMORY_LIMIT",
+                 limit: str | None = None) -> JourneyLensError | None:
     """The :class:`JourneyLensError` for an engine exception we can explain (out of memory),
-    else ``None``."""
+    else ``None``. ``setting`` is the memory limit that was in force (the warehouse's, or the
+    ingest's lower budget while a file is loaded) and ``limit`` its value, named in the message."""
     name = type(exc).__name__
     text = str(exc)
     if name == "OutOfMemoryException" or "Out of Memory Error" in text or "OutOfMemoryError" in name:
+        value = f", now {limit}" if limit else ", default: half of this machine's RAM"
         return OutOfMemoryError(
-            "The warehouse engine ran out of memory. Raise JOURNEYLENS_DUCKDB_MEMORY_LIMIT (for example "
-            "'8GB'; the default is half of this machine's RAM), or point JOURNEYLENS_DUCKDB_TEMP_DIRECTORY "
-            "at a disk with free space so DuckDB can spill; on Spark raise JOURNEYLENS_SPARK_DRIVER_MEMORY.",
+            f"The warehouse engine ran out of memory. Raise {setting} (for example '8GB'{value}), "
+            "or point JOURNEYLENS_DUCKDB_TEMP_DIRECTORY at a disk with free space so DuckDB can spill; "
+            "on Spark raise JOURNEYLENS_SPARK_DRIVER_MEMORY.",
             details={"engine_message": text.splitlines()[0][:300] if text else name,
-                     "settings": ["JOURNEYLENS_DUCKDB_MEMORY_LIMIT", "JOURNEYLENS_DUCKDB_TEMP_DIRECTORY"]})
+                     "settings": [setting, "JOURNEYLENS_DUCKDB_TEMP_DIRECTORY"]})
     return None

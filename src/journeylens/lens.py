@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from journeylens import hooks
 from journeylens.errors import JourneyLensError, ParameterError, engine_error
 from journeylens.settings import Settings, get_settings
+from journeylens.startup import freeze_startup_objects
 from journeylens.warehouse import Warehouse, open_warehouse
 from journeylens.warehouse.schema import JOURNEY_EVENTS
 
@@ -67,14 +68,15 @@ class JourneyLens:
         """Ingest a file path or a pandas / polars / Arrow object into ``table``.
 
         Returns an :class:`journeylens.ingest.IngestSummary`; refreshes ``journey_events``
-        when events were added.
+        when events were added, under the same memory budget as the load
+        (``JOURNEYLENS_INGEST_MEMORY_LIMIT``).
         """
         from journeylens.ingest import ingest
 
         with explain_engine_errors():
             summary = ingest(self.warehouse, table, source, settings=self.settings, **options)
         if table == "events" and summary.accepted:
-            self.refresh()
+            self.refresh(memory_limit=self.settings.ingest_memory_limit)
         if summary.accepted:
             hooks.rows_landed(self, table, summary.batch)
         return summary
@@ -84,15 +86,17 @@ class JourneyLens:
         # settings.episode_gap_minutes; otherwise the definition's (else the default) applies.
         return self.settings.episode_gap_minutes if "episode_gap_minutes" in self.settings.model_fields_set else None
 
-    def refresh(self, *, full: bool = False) -> Any:
+    def refresh(self, *, full: bool = False, memory_limit: str | None = None) -> Any:
         """Bring ``journey_events`` up to date with ``events`` and the definition: only the
         customers with new events are recomputed, unless the table is missing, the definition
-        changed or ``full=True`` (then it is rebuilt and swapped in atomically). Returns a
+        changed or ``full=True`` (then it is rebuilt and swapped in atomically). ``memory_limit``
+        lowers DuckDB's limit while it runs (spilling instead). Returns a
         :class:`journeylens.journeys.incremental.JourneyUpdate`."""
         from journeylens.journeys.incremental import update_journey_events
 
         with explain_engine_errors():
-            return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full)
+            return update_journey_events(self.warehouse, self.definition, episode_gap_minutes=self._gap(), full=full,
+                                         memory_limit=memory_limit)
 
     def events(self) -> ir.Table:
         """The enriched ``journey_events`` table, brought up to date first when events landed
@@ -260,8 +264,9 @@ class JourneyLens:
         plain = {*FEEDBACK_DIMENSIONS, *PERIODS}
         needs = bool(set(by) - plain) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
-        return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters, customers=self._customers(),
-                          **self._feedback_sources(needs), **params)
+        # The customers (a catalogue lookup) only where a grouping or a cohort filter reads them.
+        return cx_metrics(self.warehouse.table("feedback"), by=by, filters=filters,
+                          customers=self._customers() if needs else None, **self._feedback_sources(needs), **params)
 
     def metric_changes(self, by: Any = ("touchpoint",), period: str | None = "month", filters: Any = None,
                        baseline: str | None = None, **params: Any) -> Any:
@@ -273,7 +278,8 @@ class JourneyLens:
         by = [by] if isinstance(by, str) else list(by)
         needs = bool(set(by) - {*FEEDBACK_DIMENSIONS, *PERIODS}) or bool(filters and (filters.cohort or filters.stage))
         params.setdefault("min_sample_size", self.settings.min_sample_size)
-        common = {"filters": filters, "customers": self._customers(), **self._feedback_sources(needs), **params}
+        common = {"filters": filters, "customers": self._customers() if needs else None,
+                  **self._feedback_sources(needs), **params}
         if period is None:
             return group_differences(self.warehouse.table("feedback"), by=by[0], baseline=baseline, **common)
         return changes(self.warehouse.table("feedback"), by=by, period=period, **common)
@@ -343,7 +349,8 @@ class JourneyLens:
 
     def aspects(self, **params: Any) -> Any:
         """:func:`journeylens.text.aspect_analysis.aspects`, cached by data version (aspects from
-        ``settings.text_aspects`` unless ``aspects_path`` is given)."""
+        ``settings.text_aspects`` unless ``aspects_path`` is given; ``response_ids``: only those
+        responses' comments)."""
         from journeylens.text.aspect_analysis import AspectsResult, aspects
         from journeylens.text.cache import EmbeddingCache, ResultCache, cache_key
         from journeylens.text.embeddings import MODEL_NAME
@@ -353,9 +360,12 @@ class JourneyLens:
         cache = ResultCache(self.settings.cache_dir)
         key = cache_key(self.warehouse.data_version(), "aspects", {k: str(v) for k, v in params.items()})
         embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        feedback = self.warehouse.table("feedback")
+        ids = params.pop("response_ids", None)
+        if ids is not None:  # only these responses (each comment's aspects do not depend on the others)
+            feedback = feedback.filter(feedback.response_id.isin([str(i) for i in ids]))
         return cache.get_or_compute(
-            key, lambda: aspects(self.warehouse.table("feedback"), definition=self._definition,
-                                 embed_cache=embed_cache, **params),
+            key, lambda: aspects(feedback, definition=self._definition, embed_cache=embed_cache, **params),
             lambda result: result.to_dict(), lambda payload: AspectsResult.from_dict(payload, params))
 
     def response_aspects(self, **params: Any) -> list[dict[str, Any]]:
@@ -456,5 +466,7 @@ def open(warehouse: str | None = None, journey: str | Path | None = None,
         from journeylens.journeys.definition import load_definition
 
         definition = load_definition(Path(journey))
-    return JourneyLens(open_warehouse(warehouse, settings), definition, settings)
+    lens = JourneyLens(open_warehouse(warehouse, settings), definition, settings)
+    freeze_startup_objects()  # the engine libraries are imported: out of the cyclic GC (ADR 0103)
+    return lens
 

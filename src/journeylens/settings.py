@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     duckdb_temp_directory: Path | None = Field(
         default=None, description="Where DuckDB spills when over its memory limit (default: beside the warehouse file).")
     ingest_memory_limit: str = Field(
-        default="1.5GB", description="DuckDB memory limit while a file is ingested (lower than the warehouse's: "
-                                     "bulk loads spill to disk instead, so RSS stays small).")
+        default="1.5GB", description="DuckDB memory limit while a file is ingested and journey_events is updated "
+                                     "after it (lower than the warehouse's: both spill to disk instead, so RSS "
+                                     "stays small).")
     duckdb_threads: int | None = Field(default=None, description="DuckDB thread count (default: all cores).")
     spark_master: str = Field(default="local[2]", description="Spark master URL used for 'pyspark://' warehouses.")
     secret_key: str = Field(

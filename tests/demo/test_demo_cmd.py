@@ -91,3 +91,14 @@ def test_demo_tables_ingest_cleanly_on_every_engine(wh: Warehouse, tmp_path: Pat
     for name, path in files.tables.items():
         summary = ingest(wh, name, str(path))
         assert summary.quarantined == 0 and summary.accepted == pq.read_metadata(path).num_rows, name
+
+
+def test_demo_without_warehouse_creates_the_default_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JOURNEYLENS_WAREHOUSE", raising=False)
+    result = runner.invoke(app, ["demo", "-n", "300", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["warehouse"] == "journeylens.duckdb"
+    assert (tmp_path / "journeylens.duckdb").exists() and (tmp_path / "demo-data" / "events.parquet").exists()
+    metrics = runner.invoke(app, ["metrics", "--json"])  # the next command finds it without --warehouse
+    assert metrics.exit_code == 0, metrics.output

@@ -15,8 +15,8 @@ A stored entry is used only when that is exact:
   row still match. A deletion (``customer forget``), an edit, or another database with the
   same query fails that check and the days are recomputed from scratch.
 
-Entries are keyed by the SQL text of the daily query (which names the filters, groups and
-metrics) and live in this process (an LRU of :data:`MAX_ENTRIES`). ``DAILY_STATS.stats()``
+Entries are keyed by the daily query's expression with its tables unbound (it names the
+filters, groups and metrics) and live in this process (an LRU of :data:`MAX_ENTRIES`). ``DAILY_STATS.stats()``
 counts full and incremental computations.
 """
 
@@ -26,11 +26,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow.compute as pc
 
 MAX_ENTRIES = 128
 HASH_MODULUS = 1_000_000_007
@@ -52,7 +54,7 @@ class DailyStatsCache:
 
     def __init__(self, max_entries: int = MAX_ENTRIES):
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[ops.Node, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._counts = {"full": 0, "incremental": 0, "unchanged": 0}
 
@@ -64,44 +66,52 @@ class DailyStatsCache:
         with self._lock:
             self._entries.clear()
 
-    def daily(self, table: ir.Table, keys: Sequence[str], aggregations: Aggregations) -> pd.DataFrame | None:
+    def daily(self, table: ir.Table, keys: Sequence[str], aggregations: Aggregations,
+              extra: ir.Table | None = None) -> tuple[pd.DataFrame, dict[str, Any]] | None:
         """The daily statistics of ``table`` grouped by ``keys`` (one of them ``_day``), or
-        ``None`` when ``table`` is not eligible (see the module docstring)."""
+        ``None`` when ``table`` is not eligible (see the module docstring).
+
+        ``extra`` is a one-row table (scalar reductions, such as the data's last timestamp)
+        computed in the same statement; its row is returned with the days."""
         source = _single_source(table)
         if source is None:
             return None
         query = table.group_by(list(keys)).aggregate(**aggregations(table))
-        signature = ibis.to_sql(query)
+        signature = _signature(query)
         with self._lock:
             entry = self._entries.get(signature)
-        # One scan answers everything before the aggregation: the last _seq, whether every row
-        # has one, and the fingerprints of the rows the entry covers and of the rows after them.
-        seen = _scan(source, entry.seq if entry is not None else 0, columns_read(query, source))
+        # One statement (one snapshot) answers everything: the last _seq, whether every row has
+        # one, the fingerprints of the rows the entry covers and of the rows after them, and the
+        # days of the rows after them (all rows when nothing is stored).
+        split = entry.seq if entry is not None else None
+        fresh = table if split is None else table.filter(table._seq > split)
+        seen, delta, extras = _scan_and_aggregate(source, split or 0, columns_read(query, source), fresh, keys,
+                                                  aggregations, extra)
         if seen["unnumbered"]:  # rows appended without lineage cannot be told apart by _seq
             return None
         hi = int(seen["hi"] or 0)
         covered, after = (seen["old_rows"], seen["old_hash"]), (seen["new_rows"], seen["new_hash"])
-        if entry is not None and hi >= entry.seq and covered == (entry.rows, entry.key_hash):
+        if entry is None:
+            frame = delta
+            self._count("full")
+        elif hi >= entry.seq and covered == (entry.rows, entry.key_hash):
             if hi == entry.seq:
                 self._count("unchanged")
-                return entry.frame
-            fresh = table.filter((table._seq > entry.seq) & (table._seq <= hi))
-            delta = _aggregate(fresh, keys, aggregations)
+                return entry.frame, extras
             frame = _add(entry.frame, delta, keys)
             self._count("incremental")
-            rows, key_hash = entry.rows + after[0], entry.key_hash + after[1]
-        else:
+        else:  # stored rows changed (a deletion, an edit): the days from scratch
             frame = _aggregate(table.filter(table._seq <= hi), keys, aggregations)
             self._count("full")
-            rows, key_hash = covered[0] + after[0], covered[1] + after[1]
+        rows, key_hash = covered[0] + after[0], covered[1] + after[1]
         self._store(signature, _Entry(hi, rows, key_hash, frame))
-        return frame
+        return frame, extras
 
     def _count(self, kind: str) -> None:
         with self._lock:
             self._counts[kind] += 1
 
-    def _store(self, signature: str, entry: _Entry) -> None:
+    def _store(self, signature: ops.Node, entry: _Entry) -> None:
         with self._lock:
             self._entries[signature] = entry
             self._entries.move_to_end(signature)
@@ -111,6 +121,16 @@ class DailyStatsCache:
 
 #: The process's store, used by :func:`journeylens.analyses.metrics.sufficient_statistics`.
 DAILY_STATS = DailyStatsCache()
+
+
+def _signature(query: ir.Table) -> ops.Node:
+    """The query with its tables unbound: equal for the same query over the same-named tables of
+    any connection (the server's cursors share entries), and ~10x cheaper than compiling it to
+    SQL. Another database with the same query fails the fingerprint check, as before."""
+    node = query.op()
+    unbound = {table: ops.UnboundTable(name=table.name, schema=table.schema, namespace=table.namespace)
+               for table in node.find(ops.DatabaseTable)}
+    return node.replace(unbound)
 
 
 def _single_source(table: ir.Table) -> ir.Table | None:
@@ -169,7 +189,33 @@ def columns_read(query: ir.Table, source: ir.Table) -> list[str]:
     return [name for name in everything if name in needed.get(base, set())]
 
 
-def _scan(source: ir.Table, split: int, columns: Sequence[str]) -> dict[str, int]:
+def _scan_and_aggregate(source: ir.Table, split: int, columns: Sequence[str], fresh: ir.Table, keys: Sequence[str],
+                        aggregations: Aggregations, extra: ir.Table | None
+                        ) -> tuple[dict[str, int], pd.DataFrame, dict[str, Any]]:
+    """In one statement (one round trip, one snapshot): the scan of ``source``
+    (:func:`_scan_columns`), the ``extra`` row and the days of ``fresh``.
+
+    The scan's single row is left-joined with the days (``ON TRUE``), so it comes back even when
+    ``fresh`` has no rows (the day columns then null, ``_is_day`` too)."""
+    scan = source.aggregate(**_scan_columns(source, split, columns))
+    named = list(_SCAN.values())
+    if extra is not None:
+        scan = scan.cross_join(extra)
+        named += extra.columns
+    days = fresh.group_by(list(keys)).aggregate(**aggregations(fresh), _is_day=ibis.literal(True))
+    joined = scan.left_join(days, ibis.literal(True)).to_pyarrow()
+    first = joined.slice(0, 1).select(named).to_pylist()[0]
+    seen = {name: int(first[prefixed] or 0) for name, prefixed in _SCAN.items()}
+    extras = {name: first[name] for name in (extra.columns if extra is not None else ())}
+    days_only = joined.filter(pc.is_valid(joined["_is_day"])).drop_columns([*named, "_is_day"])
+    return seen, days_only.to_pandas(), extras
+
+
+#: The scan's statistics and their column names in the joined result (apart from any key).
+_SCAN = {name: f"_scan_{name}" for name in ("hi", "unnumbered", "old_rows", "old_hash", "new_rows", "new_hash")}
+
+
+def _scan_columns(source: ir.Table, split: int, columns: Sequence[str]) -> dict[str, ir.Scalar]:
     """In one pass over ``source``: ``hi`` (the last ``_seq``), ``unnumbered`` (rows without
     one), and the number of rows and the sum of a hash of each row's ``columns`` (each hash
     modulo a prime) for ``_seq <= split`` (``old_*``) and ``_seq > split`` (``new_*``). Counts
@@ -179,14 +225,13 @@ def _scan(source: ir.Table, split: int, columns: Sequence[str]) -> dict[str, int
     hashed = ibis.struct({name: source[name] for name in columns or ["_seq"]}).hash() % HASH_MODULUS
     old = source._seq <= split
     new = source._seq > split
-    row = source.aggregate(hi=source._seq.max(), unnumbered=source._seq.isnull().sum(),
-                           old_rows=old.sum(), old_hash=hashed.sum(where=old),
-                           new_rows=new.sum(), new_hash=hashed.sum(where=new)).to_pyarrow().to_pylist()[0]
-    return {k: int(v or 0) for k, v in row.items()}
+    values = {"hi": source._seq.max(), "unnumbered": source._seq.isnull().sum(), "old_rows": old.sum(),
+              "old_hash": hashed.sum(where=old), "new_rows": new.sum(), "new_hash": hashed.sum(where=new)}
+    return {_SCAN[name]: value for name, value in values.items()}
 
 
 def _aggregate(table: ir.Table, keys: Sequence[str], aggregations: Aggregations) -> pd.DataFrame:
-    return table.group_by(list(keys)).aggregate(**aggregations(table)).to_pandas()
+    return table.group_by(list(keys)).aggregate(**aggregations(table)).to_pyarrow().to_pandas()
 
 
 def _add(stored: pd.DataFrame, delta: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -27,9 +27,11 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -268,11 +270,24 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
 
     Grouped by a period, the counts per (group, UTC day) of a query over ``feedback`` alone are
     kept and advanced by the rows that arrived since (:mod:`journeylens.analyses.daily_stats`)."""
+    return statistics_and_end(feedback, by, specs)[0]
+
+
+def statistics_and_end(feedback: ir.Table, by: Sequence[str], specs: Sequence[MetricSpec],
+                       ends: ir.Table | None = None) -> tuple[pd.DataFrame, datetime | None]:
+    """:func:`sufficient_statistics` and the last ``timestamp`` of ``ends`` (where the data ends,
+    which tells complete periods from incomplete ones; ``None`` without ``ends``). Where the
+    days are stored, both come from one statement with the check of the stored days."""
     from journeylens.analyses.daily_stats import DAILY_STATS
+    from journeylens.analyses.periods import data_range
     from journeylens.warehouse.execution import to_pandas_on
 
     values = {f"_v_{name}": value for name, value in metric_values(feedback, specs).items()}
-    t = feedback.mutate(**values)
+    periods = [d for d in by if d in PERIODS]
+    # Only the columns the aggregation reads (groups, values, the lineage the stored days
+    # need): a narrower query compiles and plans faster than one carrying every column.
+    kept = [*(d for d in by if d not in PERIODS), *(["_day"] if periods else []), "_seq"]
+    t = feedback.select(*(c for c in dict.fromkeys(kept) if c in feedback.columns), **values)
     answered = ibis.or_(*[t[c].notnull() for c in values])
     t = t.filter(answered)
 
@@ -283,29 +298,33 @@ def sufficient_statistics(feedback: ir.Table, by: Sequence[str], specs: Sequence
             aggs[f"{s.name}__n"] = v.count()
             aggs[f"{s.name}__sum"] = v.sum()
             aggs[f"{s.name}__sumsq"] = (v * v).sum()
+            # Counts as sums of 0.0/1.0 (exact below 2^53; the frame is float64 anyway): DuckDB
+            # sums integers into a HUGEINT, which comes back as a decimal Ibis casts column by
+            # column, and a count with a FILTER clause per column runs slower than a plain sum.
             if s.top_box_min is not None:
-                aggs[f"{s.name}__top"] = (v >= s.top_box_min).cast("int64").sum()
+                aggs[f"{s.name}__top"] = (v >= s.top_box_min).cast(dt.float64).sum()
             if s.kind == "nps":
-                aggs[f"{s.name}__det"] = (v <= 6).cast("int64").sum()
-                aggs.update({f"{s.name}__d{k}": (v == k).cast("int64").sum() for k in range(11)})
+                aggs[f"{s.name}__det"] = (v <= 6).cast(dt.float64).sum()
+                aggs.update({f"{s.name}__d{k}": (v == k).cast(dt.float64).sum() for k in range(11)})
         return aggs
 
     aggs = aggregations(t)
-    periods = [d for d in by if d in PERIODS]
     if not periods:
         expr = t.group_by(list(by)).aggregate(**aggs) if by else t.aggregate(**aggs)
     else:
         # Two stages: per (keys, UTC day), then days rolled up into periods. Every statistic is
         # a count or a sum, so the roll-up is exact (and the days can be advanced, not redone).
         keys = [*[d for d in by if d not in PERIODS], "_day"]
-        stored = DAILY_STATS.daily(t, keys, aggregations)
-        if stored is not None and not stored.empty:
+        extra = ends.aggregate(_data_end=ends.timestamp.max()) if ends is not None else None
+        stored = DAILY_STATS.daily(t, keys, aggregations, extra)
+        if stored is not None and not stored[0].empty:
             # The stored days are a small frame (groups x days): rolled up here, not sent back
             # to the engine as a table (that registration and a second query cost more).
-            return _finish_frame(roll_up_days(stored, by, list(aggs)))
+            return _finish_frame(roll_up_days(stored[0], by, list(aggs))), stored[1].get("_data_end")
         expr = _period_aggregate(t, by, keys, aggregations)
     # on feedback's own connection (issue 9, ADR 0094); stored days never leave pandas
-    return _finish_frame(to_pandas_on(expr, on=feedback))
+    frame = _finish_frame(to_pandas_on(expr, on=feedback))
+    return frame, (data_range(ends)[1] if ends is not None else None)
 
 
 def _period_aggregate(rows: ir.Table, by: Sequence[str], keys: Sequence[str],
@@ -483,17 +502,16 @@ def cx_metrics(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint", "month"
     rows = select_respondents(feedback, respondent)
     rows = apply_filters(rows, filters, sources)
     rows = add_dimensions(rows, by, sources)
-    frame = sufficient_statistics(rows, by, specs)
+    periods = [d for d in by if d in PERIODS]
+    frame, last = statistics_and_end(rows, by, specs, select_respondents(feedback, respondent) if periods else None)
     records = finish_rows(frame, by, specs, min_sample_size=min_sample_size,
                           targets=TargetBook.from_definition(definition))
     params = {"by": list(by), "metrics": [s.name for s in specs], "min_sample_size": min_sample_size,
               "respondent": respondent, "filters": filters.to_dict() if filters else {},
               **({"built": list(built)} if built else {})}
-    periods = [d for d in by if d in PERIODS]
     if periods and records:
-        from journeylens.analyses.periods import data_range, is_complete
+        from journeylens.analyses.periods import is_complete
 
-        last = data_range(select_respondents(feedback, respondent))[1]
         labels = {r[periods[0]] for r in records if r.get(periods[0])}
         params["incomplete_periods"] = sorted(label for label in labels
                                               if not is_complete(period_start(label, periods[0]), periods[0], last))

@@ -35,9 +35,10 @@ from journeylens.analyses.metrics import (
     metric_specs,
     period_label,
     select_respondents,
+    statistics_and_end,
     sufficient_statistics,
 )
-from journeylens.analyses.periods import PERIOD_STEP, data_range, is_complete
+from journeylens.analyses.periods import PERIOD_STEP, is_complete
 from journeylens.analyses.result import Result
 from journeylens.errors import EmptyDataError, ParameterError
 
@@ -125,12 +126,12 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
     specs = metric_specs(metrics, feedback=feedback)
     table = _prepare(feedback, (*by, period), respondent, filters, Sources(events, customers, definition,
                                                                           built=tuple(built)))
-    frame = sufficient_statistics(table, (*by, period), specs)
+    frame, last = statistics_and_end(table, (*by, period), specs, select_respondents(feedback, respondent))
     if frame.empty:
         raise EmptyDataError("No feedback answers match; nothing to compare.")
     keys = pd.to_datetime(frame[period])
     frame = frame.assign(_key=keys)
-    data_end = _data_end(feedback, respondent, filters)
+    data_end = _data_end(last, filters)
     complete = {key: is_complete(key, period, data_end) for key in set(keys)}
     newest = sorted(set(keys), reverse=True)
     if every_period:
@@ -162,9 +163,8 @@ def changes(feedback: ir.Table, *, by: Sequence[str] = ("touchpoint",), period: 
     return ChangesResult(_adjust(rows, alpha), params)
 
 
-def _data_end(feedback: ir.Table, respondent: str, filters: Filters | None) -> datetime | None:
-    """When the feed ends: the newest answer of any group (capped by the filter's end)."""
-    _, last = data_range(select_respondents(feedback, respondent))
+def _data_end(last: datetime | None, filters: Filters | None) -> datetime | None:
+    """When the feed ends: the newest answer of any group, ``last`` (capped by the filter's end)."""
     end = getattr(filters, "end", None)
     if end is not None:
         cap = pd.Timestamp(end)

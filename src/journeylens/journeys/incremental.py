@@ -54,6 +54,7 @@ from journeylens.journeys.enrich import (
 )
 from journeylens.journeys.incremental_fast import count_rows, fast_update
 from journeylens.warehouse import Warehouse
+from journeylens.warehouse.memory import memory_budget
 from journeylens.warehouse.schema import (
     IDENTITIES,
     JOURNEY_EVENTS,
@@ -146,37 +147,53 @@ def needs_update(warehouse: Warehouse, definition: Callable[[], JourneyDefinitio
 
 def update_journey_events(warehouse: Warehouse, definition: JourneyDefinition, *,
                           episode_gap_minutes: int | None = None, full: bool = False,
-                          wait: bool = True) -> JourneyUpdate:
+                          wait: bool = True, memory_limit: str | None = None) -> JourneyUpdate:
     """Bring ``journey_events`` up to date: incrementally when it matches the definition,
     else (or with ``full=True``) a full build swapped in atomically.
 
     With ``wait=False`` an update already running in another thread is not waited for
     (readers keep using the current table) and ``JourneyUpdate(mode="none", busy=True)``
-    is returned.
+    is returned. ``memory_limit`` (DuckDB) lowers the engine's limit while the update runs —
+    a file ingest passes its own budget, so the update after it spills instead of growing to
+    the warehouse's limit.
     """
     gap = resolve_gap(definition, episode_gap_minutes)
     lock = _lock(warehouse)
     if not lock.acquire(blocking=wait):
         return JourneyUpdate(mode="none", busy=True)
     try:
-        started = time.perf_counter()
-        hi = _max_seq(warehouse)
-        state = read_state(warehouse)
-        digest = fingerprint(definition, gap)
-        if full or state is None or state["definition_hash"] != digest or not warehouse.has(JOURNEY_EVENTS):
-            _full_build(warehouse, definition, gap, digest, hi)
-            result = JourneyUpdate("full", applied_seq=hi)
-        elif hi <= int(state["applied_seq"]):
-            return JourneyUpdate("none", applied_seq=hi)
-        else:
-            events, customers = _incremental(warehouse, definition, gap, digest, int(state["applied_seq"]), hi)
-            result = JourneyUpdate("incremental", events=events, customers=customers, applied_seq=hi)
-        seconds = round(time.perf_counter() - started, 4)
-        log.info("journey_events %s update to _seq %d in %.3f s (%d customers)",
-                 result.mode, hi, seconds, result.customers)
-        return JourneyUpdate(result.mode, result.events, result.customers, hi, seconds)
+        with _budget(warehouse, memory_limit):
+            return _update(warehouse, definition, gap, full)
     finally:
         lock.release()
+
+
+@contextmanager
+def _budget(warehouse: Warehouse, memory_limit: str | None) -> Iterator[None]:
+    if memory_limit is None or warehouse.engine != "duckdb":
+        yield
+        return
+    with warehouse.duckdb() as raw, memory_budget(raw, memory_limit):
+        yield
+
+
+def _update(warehouse: Warehouse, definition: JourneyDefinition, gap: int, full: bool) -> JourneyUpdate:
+    started = time.perf_counter()
+    hi = _max_seq(warehouse)
+    state = read_state(warehouse)
+    digest = fingerprint(definition, gap)
+    if full or state is None or state["definition_hash"] != digest or not warehouse.has(JOURNEY_EVENTS):
+        _full_build(warehouse, definition, gap, digest, hi)
+        result = JourneyUpdate("full", applied_seq=hi)
+    elif hi <= int(state["applied_seq"]):
+        return JourneyUpdate("none", applied_seq=hi)
+    else:
+        events, customers = _incremental(warehouse, definition, gap, digest, int(state["applied_seq"]), hi)
+        result = JourneyUpdate("incremental", events=events, customers=customers, applied_seq=hi)
+    seconds = round(time.perf_counter() - started, 4)
+    log.info("journey_events %s update to _seq %d in %.3f s (%d customers)",
+             result.mode, hi, seconds, result.customers)
+    return JourneyUpdate(result.mode, result.events, result.customers, hi, seconds)
 
 
 # --- full build -------------------------------------------------------------------------

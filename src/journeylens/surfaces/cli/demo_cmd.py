@@ -50,6 +50,10 @@ def demo(
 ) -> None:
     """Generate a realistic omnichannel retail-bank dataset (with planted CX problems) and ingest it."""
     cli = get_ctx(ctx)
+    if ingest and cli.warehouse is None and "warehouse" not in cli.settings.model_fields_set:
+        # Making a warehouse is what this command is for: the default file (./journeylens.duckdb,
+        # which other commands then find) is created rather than refused after generating.
+        cli.warehouse = cli.settings.warehouse
 
     def open_lens(journey: Path) -> Any:
         if cli.journey is None:
