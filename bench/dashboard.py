@@ -259,7 +259,7 @@ def child(page: str, warehouse: str, journey: str, repeat: int, reference: bool)
         verdict = check_page(page, response.status_code, response.text)
         page_views = list(timings)
         fragment_rows = []
-        for url in fragments_of(response.text):
+        for url in ([] if os.environ.get("BENCH_NO_FRAGMENTS") else fragments_of(response.text)):
             began = time.perf_counter()
             answer = client.get(url)
             fragment_rows.append((url, answer.status_code, time.perf_counter() - began))
@@ -321,7 +321,7 @@ def cold_pages(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="cold_pages_"))
     env = {**os.environ, "JOURNEYLENS_APP_DATABASE_URL": f"sqlite:///{work / 'app.db'}",
            "JOURNEYLENS_CACHE_DIR": str(work / "cache"), "JOURNEYLENS_COLLECTOR_SPOOL": str(work / "spool"),
-           "JOURNEYLENS_WORKER_IN_SERVE": "false"}
+           "JOURNEYLENS_WORKER_IN_SERVE": "false", **({"BENCH_NO_FRAGMENTS": "1"} if args.no_fragments else {})}
     _cli("user", "add", EMAIL, "--role", "admin", "--password", PASSWORD, "--exist-ok", env=env)
     rows = []
     before = os.getloadavg()[0]
@@ -370,6 +370,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="Directory for the demo warehouse (reused).")
     parser.add_argument("--repeat", type=int, default=None, help="Warm loads per page (default 30; --cold 3).")
     parser.add_argument("--no-reference", action="store_true", help="With --cold: skip the analyses-alone runs.")
+    parser.add_argument("--no-fragments", action="store_true",
+                        help="With --cold: the page only, not its hx-trigger=load fragments (+fragments = cold).")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--with-topics", action="store_true")
     args = parser.parse_args()

@@ -349,7 +349,8 @@ class JourneyLens:
 
     def aspects(self, **params: Any) -> Any:
         """:func:`journeylens.text.aspect_analysis.aspects`, cached by data version (aspects from
-        ``settings.text_aspects`` unless ``aspects_path`` is given)."""
+        ``settings.text_aspects`` unless ``aspects_path`` is given; ``response_ids``: only those
+        responses' comments)."""
         from journeylens.text.aspect_analysis import AspectsResult, aspects
         from journeylens.text.cache import EmbeddingCache, ResultCache, cache_key
         from journeylens.text.embeddings import MODEL_NAME
@@ -359,9 +360,12 @@ class JourneyLens:
         cache = ResultCache(self.settings.cache_dir)
         key = cache_key(self.warehouse.data_version(), "aspects", {k: str(v) for k, v in params.items()})
         embed_cache = EmbeddingCache(self.settings.cache_dir, MODEL_NAME)
+        feedback = self.warehouse.table("feedback")
+        ids = params.pop("response_ids", None)
+        if ids is not None:  # only these responses (each comment's aspects do not depend on the others)
+            feedback = feedback.filter(feedback.response_id.isin([str(i) for i in ids]))
         return cache.get_or_compute(
-            key, lambda: aspects(self.warehouse.table("feedback"), definition=self._definition,
-                                 embed_cache=embed_cache, **params),
+            key, lambda: aspects(feedback, definition=self._definition, embed_cache=embed_cache, **params),
             lambda result: result.to_dict(), lambda payload: AspectsResult.from_dict(payload, params))
 
     def response_aspects(self, **params: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from reference import END, START, load, ts
 from reference import transitions as reference_transitions
 
-from journeylens.analyses import transitions as transitions_module
 from journeylens.analyses.filters import Filters
 from journeylens.analyses.transitions import transitions
 from journeylens.errors import ParameterError
@@ -113,19 +112,18 @@ def test_matches_reference(duck: Warehouse, rows: list[dict[str, Any]], level: s
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=random_logs, level=st.sampled_from(["touchpoint", "stage"]), bucket_events=st.sampled_from([1, 2, 5]))
-def test_customer_buckets_give_the_same_graph(duck: Warehouse, monkeypatch: pytest.MonkeyPatch,
+def test_customer_buckets_give_the_same_graph(duck: Warehouse,
                                               rows: list[dict[str, Any]], level: str, bucket_events: int) -> None:
     """Large logs are built bucket by bucket with quantiles from counts: still exact."""
-    monkeypatch.setattr(transitions_module, "BUCKET_EVENTS", bucket_events)
     events = load(duck, rows)
-    assert same_rows(transitions(events, level=level).to_dict(), reference_transitions(rows, level))
+    actual = transitions(events, level=level, bucket_events=bucket_events).to_dict()
+    assert same_rows(actual, reference_transitions(rows, level))
 
 
-def test_engines_agree(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engines_agree(wh: Warehouse) -> None:
     rows = [event("a", 0, "A"), event("a", 7.5, "B"), event("a", 7.5, "C"), event("b", 0, "A"),
             event("b", 3, "B"), event("c", 0, "D")]
     events = load(wh, rows)
     assert same_rows(transitions(events).to_dict(), reference_transitions(rows))
     assert same_rows(transitions(events, level="stage").to_dict(), reference_transitions(rows, "stage"))
-    monkeypatch.setattr(transitions_module, "BUCKET_EVENTS", 2)
-    assert same_rows(transitions(events).to_dict(), reference_transitions(rows))
+    assert same_rows(transitions(events, bucket_events=2).to_dict(), reference_transitions(rows))

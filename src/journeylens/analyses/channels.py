@@ -102,24 +102,34 @@ def channels(events: ir.Table, *, definition: JourneyDefinition | None = None,
     if filters is not None and not filters.is_empty():
         events = filters.apply(events, definition, customers)
     known = events.filter(events.channel.notnull())
-    window = ibis.window(group_by=known.customer_id, order_by=ordered(known))
-    pairs = known.mutate(online=is_online(known.channel, definition),
-                         from_channel=known.channel.lag().over(window),
-                         from_stage=known.stage.lag().over(window))
-    # The previous event's kind from its channel: no second window over the table.
-    pairs = pairs.mutate(from_online=is_online(pairs.from_channel, definition))
-    pairs = pairs.mutate(switch=pairs.from_channel.notnull() & (pairs.from_channel != pairs.channel))
-    pairs = pairs.mutate(in_stage=pairs.switch & pairs.stage.notnull() & (pairs.stage == pairs.from_stage))
-    # The windowed pairs feed four aggregates: computed once (a temporary table for the
-    # duration of this call), not once per aggregate.
-    with pairs.select("customer_id", "channel", "from_channel", "online", "from_online", "switch",
-                      "in_stage").cache() as pairs:
-        return _summarise(pairs, filters)
+    # Integer codes for the customers, channels and stages (ADR 0105): the window sorts and the
+    # temporary table hold numbers, not strings (106M events: strings spilled the sort).
+    kinds = known.select("channel").distinct()
+    kinds = kinds.mutate(c=ibis.row_number().over(order_by=kinds.channel).cast("int32"),
+                         online=is_online(kinds.channel, definition))
+    stages = known.filter(known.stage.notnull()).select("stage").distinct()
+    stages = stages.mutate(s=ibis.row_number().over(order_by=stages.stage).cast("int32"))
+    people = known.select("customer_id").distinct()
+    people = people.mutate(customer=ibis.row_number().over(order_by=people.customer_id))
+    with kinds.cache() as kinds:
+        names = {int(r["c"]): str(r["channel"]) for r in kinds.select("c", "channel").to_pyarrow().to_pylist()}
+        coded = known.join(kinds, "channel").left_join(stages, "stage").left_join(people, "customer_id")
+        coded = coded.select("customer", "c", "s", "online", "timestamp", "_seq")
+        window = ibis.window(group_by=coded.customer, order_by=ordered(coded))
+        # The previous event's kind from its own channel's kind: no second window over the table.
+        pairs = coded.mutate(from_c=coded.c.lag().over(window), from_s=coded.s.lag().over(window),
+                             from_online=coded.online.lag().over(window))
+        pairs = pairs.mutate(switch=pairs.from_c.notnull() & (pairs.from_c != pairs.c))
+        pairs = pairs.mutate(in_stage=pairs.switch & pairs.s.notnull() & (pairs.s == pairs.from_s))
+        # The windowed pairs feed four aggregates: computed once (a temporary table for the
+        # duration of this call), not once per aggregate.
+        with pairs.select("customer", "c", "from_c", "online", "from_online", "switch", "in_stage").cache() as pairs:
+            return _summarise(pairs, names, filters)
 
 
-def _summarise(pairs: ir.Table, filters: Filters | None) -> ChannelsResult:
-    per_customer = pairs.group_by("customer_id").aggregate(
-        hops=pairs.switch.cast("int64").sum(), n_channels=pairs.channel.nunique(),
+def _summarise(pairs: ir.Table, names: Mapping[int, str], filters: Filters | None) -> ChannelsResult:
+    per_customer = pairs.group_by("customer").aggregate(
+        hops=pairs.switch.cast("int64").sum(), n_channels=pairs.c.nunique(),
         in_stage=pairs.in_stage.cast("int8").max())
     hops = per_customer.group_by("hops").aggregate(
         customers=per_customer.count(), multi=(per_customer.n_channels > 1).cast("int64").sum(),
@@ -135,21 +145,22 @@ def _summarise(pairs: ir.Table, filters: Filters | None) -> ChannelsResult:
     }
     distribution = [{"hops": int(r["hops"]), "customers": int(r["customers"]), "share": int(r["customers"]) / total}
                     for r in hop_rows]
-    return ChannelsResult(summary=summary, hops_distribution=tuple(distribution), matrix=_matrix(pairs),
+    return ChannelsResult(summary=summary, hops_distribution=tuple(distribution), matrix=_matrix(pairs, names),
                           online_offline=_online_offline(pairs),
                           params={"filters": filters.to_dict() if filters is not None else {}})
 
 
-def _matrix(pairs: ir.Table) -> tuple[dict[str, Any], ...]:
-    moves = pairs.filter(pairs.from_channel.notnull())
-    agg = moves.group_by("from_channel", to_channel=moves.channel).aggregate(
-        transitions=moves.count(), customers=moves.customer_id.nunique(),
+def _matrix(pairs: ir.Table, names: Mapping[int, str]) -> tuple[dict[str, Any], ...]:
+    moves = pairs.filter(pairs.from_c.notnull())
+    agg = moves.group_by("from_c", "c").aggregate(
+        transitions=moves.count(), customers=moves.customer.nunique(),
         crosses_online=(moves.online != moves.from_online).fill_null(False).cast("int8").max())
     rows = []
     for r in agg.to_pyarrow().to_pylist():
-        rows.append({"from_channel": r["from_channel"], "to_channel": r["to_channel"],
+        source, target = names[r["from_c"]], names[r["c"]]
+        rows.append({"from_channel": source, "to_channel": target,
                      "transitions": int(r["transitions"]), "customers": int(r["customers"]),
-                     "switch": r["from_channel"] != r["to_channel"], "crosses_online": bool(r["crosses_online"])})
+                     "switch": source != target, "crosses_online": bool(r["crosses_online"])})
     return tuple(sorted(rows, key=lambda r: (-r["transitions"], r["from_channel"], r["to_channel"])))
 
 
@@ -157,7 +168,7 @@ def _online_offline(pairs: ir.Table) -> dict[str, dict[str, int]]:
     crossing = pairs.filter(pairs.switch & pairs.online.notnull() & pairs.from_online.notnull()
                             & (pairs.online != pairs.from_online))
     agg = crossing.group_by(to_online=crossing.online).aggregate(
-        transitions=crossing.count(), customers=crossing.customer_id.nunique())
+        transitions=crossing.count(), customers=crossing.customer.nunique())
     found = {bool(r["to_online"]): r for r in agg.to_pyarrow().to_pylist()}
     return {name: {"transitions": int(found.get(to_online, {}).get("transitions", 0)),
                    "customers": int(found.get(to_online, {}).get("customers", 0))}

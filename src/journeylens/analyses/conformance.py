@@ -96,19 +96,58 @@ def conformance(events: ir.Table, *, definition: JourneyDefinition | None = None
     if filters is not None and not filters.is_empty():
         events = filters.apply(events, definition, customers)
     events = label_touchpoints(events, definition)
-    staged, steps, summary = _stage_steps(events)
-    skipping, skipped = _skipped(staged, _stage_orders(definition, staged), int(summary["customers"]))
-    summary = {**summary, "skipping_customers": skipping}
-    signals = [*_repeats(events, repeat_window_days), *_recontacts(events, definition, contact_touchpoints, recontact_days),
-               *_long_waits(events, min_transitions)]
-    everyone = int(events.customer_id.nunique().execute())
+    labels = _labels(events, contact_filter(events, definition, contact_touchpoints))
+    with labels.cache() as labels:
+        names = labels.to_pyarrow().to_pylist()
+        with _coded(events, labels).cache() as coded:
+            staged, steps, summary = _stage_steps(coded)
+            stage_names = {r["stage"]: r["stage_name"] for r in names}
+            orders = _stage_orders(definition, staged, stage_names)
+            skipping, skipped = _skipped(staged, orders, int(summary["customers"]))
+            summary = {**summary, "skipping_customers": skipping}
+            backward = [{**r, "from_stage": stage_names[r["from_stage"]], "to_stage": stage_names[r["to_stage"]]}
+                        for r in _backward(steps)]
+            signals = [*_repeats(coded, repeat_window_days), *_recontacts(coded, recontact_days),
+                       *_long_waits(coded, min_transitions)]
+            everyone = int(coded.customer_id.nunique().execute())
+    tp_names = {r["tp"]: r["tp_name"] for r in names}
+    signals = [{**r, "touchpoint": tp_names[r["touchpoint"]],
+                "from_touchpoint": None if r["from_touchpoint"] is None else tp_names[r["from_touchpoint"]]}
+               for r in signals]
     friction = sorted(({**s, "share": s["customers"] / everyone if everyone else None} for s in signals),
                       key=lambda s: (-s["customers"], -s["occurrences"], s["signal"], s["touchpoint"],
                                      s["from_touchpoint"] or ""))
     params = {"repeat_window_days": repeat_window_days, "recontact_days": recontact_days,
               "min_transitions": min_transitions, "filters": filters.to_dict() if filters is not None else {}}
-    return ConformanceResult(summary=summary, backward_moves=_backward(steps), skipped_stages=skipped,
+    backward.sort(key=lambda r: (-r["customers"], r["from_stage"], r["to_stage"]))
+    return ConformanceResult(summary=summary, backward_moves=tuple(backward), skipped_stages=skipped,
                              friction=tuple(friction), params=params)
+
+
+def _labels(events: ir.Table, contact: ir.BooleanValue) -> ir.Table:
+    """The distinct (stage, stage order, touchpoint, channel) of the events with integer codes
+    ``stage`` and ``tp`` (null for a null name) and the ``contact`` flag (ADR 0105: the windows
+    sort integers, not names)."""
+    labels = events.select(stage_name=events.stage, stage_order=events.stage_order, tp_name=events.tp,
+                           channel=events.channel, contact=contact.fill_null(False)).distinct()
+    stage = ibis.dense_rank().over(order_by=labels.stage_name).cast("int32")
+    tp = ibis.dense_rank().over(order_by=labels.tp_name).cast("int32")
+    return labels.mutate(stage=ibis.ifelse(labels.stage_name.isnull(), ibis.null("int32"), stage),
+                         tp=ibis.ifelse(labels.tp_name.isnull(), ibis.null("int32"), tp))
+
+
+def _coded(events: ir.Table, labels: ir.Table) -> ir.Table:
+    """``customer_id`` (a code per customer), ``stage``, ``stage_order``, ``tp``, ``contact``,
+    ``timestamp``, ``_seq`` as numbers; events without a customer id keep a null code."""
+    people = events.select("customer_id").distinct()
+    people = people.mutate(customer=ibis.row_number().over(order_by=people.customer_id))
+    same = [events.stage.identical_to(labels.stage_name), events.stage_order.identical_to(labels.stage_order),
+            events.tp.identical_to(labels.tp_name), events.channel.identical_to(labels.channel)]
+    rows = events.join(labels, same).select(events.customer_id, events.timestamp, events._seq, labels.stage,
+                                            labels.stage_order, labels.tp, labels.contact)
+    rows = rows.left_join(people, "customer_id")
+    return rows.select(customer_id=rows.customer, stage=rows.stage, stage_order=rows.stage_order, tp=rows.tp,
+                       contact=rows.contact, timestamp=rows.timestamp, _seq=rows._seq)
 
 
 def following_summary(events: ir.Table, *, definition: JourneyDefinition | None = None) -> dict[str, Any]:
@@ -130,19 +169,19 @@ def _stage_steps(events: ir.Table) -> tuple[ir.Table, ir.Table, dict[str, Any]]:
                            "following_share": (total - back) / total if total else None}
 
 
-def _backward(steps: ir.Table) -> tuple[dict[str, Any], ...]:
+def _backward(steps: ir.Table) -> list[dict[str, Any]]:
     back = steps.filter(steps.backward)
     agg = back.group_by("from_stage", to_stage=back.stage).aggregate(moves=back.count(),
                                                                       customers=back.customer_id.nunique())
-    rows = [{k: (int(v) if k in ("moves", "customers") else v) for k, v in r.items()} for r in agg.to_pyarrow().to_pylist()]
-    return tuple(sorted(rows, key=lambda r: (-r["customers"], r["from_stage"], r["to_stage"])))
+    return [{k: (int(v) if k in ("moves", "customers") else v) for k, v in r.items()} for r in agg.to_pyarrow().to_pylist()]
 
 
-def _stage_orders(definition: JourneyDefinition | None, staged: ir.Table) -> list[tuple[str, int]]:
+def _stage_orders(definition: JourneyDefinition | None, staged: ir.Table,
+                  stage_names: dict[Any, Any]) -> list[tuple[str, int]]:
     if definition is not None:
         return [(s.name, i + 1) for i, s in enumerate(definition.stages)]
     observed = staged.select("stage", "stage_order").distinct().to_pyarrow().to_pylist()
-    return sorted(((r["stage"], int(r["stage_order"])) for r in observed if r["stage_order"] is not None),
+    return sorted(((stage_names[r["stage"]], int(r["stage_order"])) for r in observed if r["stage_order"] is not None),
                   key=lambda item: (item[1], item[0]))
 
 
@@ -210,9 +249,8 @@ def contact_filter(events: ir.Table, definition: JourneyDefinition | None,
     return test
 
 
-def _recontacts(events: ir.Table, definition: JourneyDefinition | None,
-                contact_touchpoints: Sequence[str] | None, days: float) -> list[dict[str, Any]]:
-    contacts = events.filter(contact_filter(events, definition, contact_touchpoints))
+def _recontacts(events: ir.Table, days: float) -> list[dict[str, Any]]:
+    contacts = events.filter(events.contact)
     window = ibis.window(group_by=contacts.customer_id, order_by=ordered(contacts))
     marked = contacts.mutate(prev_ts=contacts.timestamp.lag().over(window))
     gap = seconds_between(marked.prev_ts, marked.timestamp)

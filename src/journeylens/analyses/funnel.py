@@ -163,15 +163,22 @@ def _strict(nodes: ir.Table, steps: Sequence[str], window_us: int | None) -> ir.
     that, so the matching works on a small table: step k is reached when the event ``k``
     places after the step-1 event is at ``steps[k]`` (and so were all before it).
     """
-    positioned = nodes.mutate(position=ibis.row_number().over(journey_order(nodes)))
-    cand = positioned.filter(positioned.node.isin(list(steps)))
-    first = cand.filter(cand.node == steps[0])
+    # The window numbers every event but carries only a small integer for the node (the
+    # index of the step node it is, else null) instead of its name: at 106M events the names
+    # made the sort spill (ADR 0105).
+    distinct = list(dict.fromkeys(steps))
+    node = ibis.cases(*((nodes.node == name, ibis.literal(i, type="int16")) for i, name in enumerate(distinct)),
+                      else_=ibis.null("int16"))
+    slim = nodes.select("customer_id", "timestamp", "_seq", node=node)
+    positioned = slim.mutate(position=ibis.row_number().over(journey_order(slim)))
+    cand = positioned.filter(positioned.node.notnull())
+    first = cand.filter(cand.node == distinct.index(steps[0]))
     wide = first.group_by("customer_id").aggregate(p0=first.position.min(), t0=first.timestamp.min())
     near = cand.join(wide, "customer_id")
     offset = near.position - near.p0
     near = near.filter(offset > 0, offset < len(steps))
     later = near.group_by("customer_id").aggregate(
-        **{f"t{k}": near.timestamp.min(where=(offset == k) & (near.node == step))
+        **{f"t{k}": near.timestamp.min(where=(offset == k) & (near.node == distinct.index(step)))
            for k, step in enumerate(steps[1:], start=1)})
     wide = wide.left_join(later, "customer_id").select(wide.customer_id, wide.t0, *[later[f"t{k}"]
                                                                                    for k in range(1, len(steps))])

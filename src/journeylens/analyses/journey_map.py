@@ -176,13 +176,16 @@ def journey_map(events: ir.Table, *, definition: JourneyDefinition | None = None
     total = int(totals["customers"] or 0)
     outcomes = customer_outcomes(events, definition, customers).select("customer_id", "converted", "churned")
     # Every windowed column the map needs, from one sort of each customer's staged events,
-    # computed once into a temporary table for this call (not once per part of the map).
-    with _marked(staged).left_join(outcomes, "customer_id").drop("customer_id_right").cache() as marked:
-        stage_rows, advanced, destinations = _stage_parts(marked)
-        tp_rows = _touchpoint_stats(marked)
-        endings = _endings(marked)
-        channel_counts = _channel_counts(marked)
-        flows = _flows(marked)
+    # computed once into a temporary table for this call (not once per part of the map), with
+    # integer codes for the customers and the (stage, touchpoint, channel, …) labels (ADR 0105).
+    with _labels(staged).cache() as labels:
+        names = _Names(labels.to_pyarrow().to_pylist())
+        with _marked(_coded(staged, labels, outcomes)).cache() as marked:
+            stage_rows, advanced, destinations = _stage_parts(marked, names)
+            tp_rows = _touchpoint_stats(marked, names)
+            endings = _endings(marked, names)
+            channel_counts = _channel_counts(marked, names)
+            flows = _flows(marked, names)
     stage_metrics, tp_metrics = _split_metrics(metrics)
     stages: list[dict[str, Any]] = []
     for name, order in _stage_list(definition, stage_rows):
@@ -242,33 +245,70 @@ def _stage_targets(definition: JourneyDefinition | None, stage: str) -> dict[str
     return next((dict(s.targets) for s in definition.stages if s.name == stage), {})
 
 
-def _marked(staged: ir.Table) -> ir.Table:
-    """Staged events with ``prev_stage``, ``is_last`` (the customer's last staged event) and
-    ``ahead`` (the highest stage order from this event on), all over one window order."""
-    window = ibis.window(group_by=staged.customer_id, order_by=ordered(staged))
-    rest = ibis.window(group_by=staged.customer_id, order_by=ordered(staged), rows=(0, None))
-    return staged.select(
-        "customer_id", "stage", "stage_order", "tp", "timestamp", "category", "critical",
-        ch=staged.channel.fill_null(UNKNOWN_CHANNEL), prev_stage=staged.stage.lag().over(window),
-        is_last=staged.stage.lead().over(window).isnull(), ahead=staged.stage_order.max().over(rest))
+#: The label columns of a staged event (``ch``: its channel, ``unknown`` when null).
+LABEL_COLUMNS: tuple[str, ...] = ("stage", "stage_order", "tp", "category", "critical", "ch")
+
+
+def _labels(staged: ir.Table) -> ir.Table:
+    """The distinct labels of the staged events, each with a ``label`` code, a stage code
+    ``s`` and a (stage, touchpoint) code ``t``."""
+    labels = staged.select(*LABEL_COLUMNS[:-1], ch=staged.channel.fill_null(UNKNOWN_CHANNEL)).distinct()
+    every = [labels[c] for c in LABEL_COLUMNS]
+    return labels.mutate(label=ibis.row_number().over(order_by=every).cast("int32"),
+                         s=ibis.dense_rank().over(order_by=labels.stage).cast("int32"),
+                         t=ibis.dense_rank().over(order_by=[labels.stage, labels.tp]).cast("int32"))
+
+
+class _Names:
+    """Codes back to names: ``stage[s]``, ``touchpoint[t]`` (stage, touchpoint), ``label[label]``."""
+
+    def __init__(self, labels: list[dict[str, Any]]) -> None:
+        self.stage = {r["s"]: r["stage"] for r in labels}
+        self.touchpoint = {r["t"]: (r["stage"], r["tp"]) for r in labels}
+        self.label = {r["label"]: r for r in labels}
+
+
+def _coded(staged: ir.Table, labels: ir.Table, outcomes: ir.Table) -> ir.Table:
+    """Staged events as integers: ``customer`` (a code per customer), ``label``, ``s``, ``t``,
+    ``stage_order``, ``timestamp``, ``_seq``, with the customer's ``converted`` and ``churned``."""
+    people = outcomes.mutate(customer=ibis.row_number().over(order_by=outcomes.customer_id))
+    rows = staged.mutate(ch=staged.channel.fill_null(UNKNOWN_CHANNEL))
+    same = [rows.stage == labels.stage, *(rows[c].identical_to(labels[c]) for c in LABEL_COLUMNS[1:])]
+    rows = rows.join(labels, same).select(rows.customer_id, rows.timestamp, rows._seq, rows.stage_order,
+                                          labels.label, labels.s, labels.t)
+    rows = rows.left_join(people, "customer_id")  # events without a customer id: no code, no outcome
+    return rows.select("customer", "label", "s", "t", "stage_order", "timestamp", "_seq", "converted", "churned")
+
+
+def _marked(coded: ir.Table) -> ir.Table:
+    """Coded staged events with ``prev_s`` (the previous event's stage), ``is_last`` (the
+    customer's last staged event) and ``ahead`` (the highest stage order from this event on),
+    all over one window order."""
+    window = ibis.window(group_by=coded.customer, order_by=ordered(coded))
+    rest = ibis.window(group_by=coded.customer, order_by=ordered(coded), rows=(0, None))
+    return coded.select(
+        "customer", "label", "s", "t", "stage_order", "timestamp", "converted", "churned",
+        prev_s=coded.s.lag().over(window), is_last=coded.s.lead().over(window).isnull(),
+        ahead=coded.stage_order.max().over(rest))
 
 
 #: Where the journeys of a stage's customers end; the four parts add up to the stage's customers.
 ENDINGS: tuple[str, ...] = ("ends_later", "drops_off_here", "stays_here", "ends_earlier")
 
 
-def _stage_parts(marked: ir.Table) -> tuple[dict[str, dict[str, Any]], dict[str, int], dict[str, dict[str, int]]]:
+def _stage_parts(marked: ir.Table, names: _Names
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, int], dict[str, dict[str, int]]]:
     """Per stage: customers, events, median seconds in the stage; customers who advance (after
     their first event in the stage they reach a stage of higher order); and where their
     journeys end — in a later stage, here unconverted (drop-off), here converted (they stay:
     usage, renewal) or in an earlier stage. One aggregation per (customer, stage)."""
-    last = marked.filter(marked.is_last).select("customer_id", _last=marked.stage_order)
-    per = marked.group_by("customer_id", "stage", "stage_order").aggregate(
+    last = marked.filter(marked.is_last).select("customer", _last=marked.stage_order)
+    per = marked.group_by("customer", "s", "stage_order").aggregate(
         first_ts=marked.timestamp.min(), last_ts=marked.timestamp.max(), n=marked.count(),
         ahead=marked.ahead.max(), converted=marked.converted.max())
-    per = per.left_join(last, "customer_id").drop("customer_id_right")
+    per = per.left_join(last, "customer").drop("customer_right")
     here = per._last == per.stage_order
-    agg = per.group_by("stage").aggregate(
+    agg = per.group_by("s").aggregate(
         stage_order=per.stage_order.min(), customers=per.count(), events=per.n.sum(),
         median_seconds=seconds_between(per.first_ts, per.last_ts).median(),
         advanced=(per.ahead > per.stage_order).cast("int64").sum(),
@@ -276,7 +316,7 @@ def _stage_parts(marked: ir.Table) -> tuple[dict[str, dict[str, Any]], dict[str,
         drops_off_here=(here & ~per.converted).cast("int64").sum(),
         stays_here=(here & per.converted).cast("int64").sum(),
         ends_earlier=(per._last < per.stage_order).cast("int64").sum())
-    rows = agg.to_pyarrow().to_pylist()
+    rows = [{**r, "stage": names.stage[r["s"]]} for r in agg.to_pyarrow().to_pylist()]
     stats = {r["stage"]: {k: r[k] for k in ("stage", "stage_order", "customers", "events", "median_seconds")}
              for r in rows}
     advanced = {r["stage"]: int(r["advanced"] or 0) for r in rows}
@@ -284,27 +324,38 @@ def _stage_parts(marked: ir.Table) -> tuple[dict[str, dict[str, Any]], dict[str,
     return stats, advanced, destinations
 
 
-def _touchpoint_stats(staged: ir.Table) -> dict[str, dict[str, dict[str, Any]]]:
-    agg = staged.group_by("stage", "tp").aggregate(
-        customers=staged.customer_id.nunique(), events=staged.count(),
-        category=staged.category.max(), critical=staged.critical.cast("int8").max())
+def _touchpoint_stats(marked: ir.Table, names: _Names) -> dict[str, dict[str, dict[str, Any]]]:
+    agg = marked.group_by("t").aggregate(customers=marked.customer.nunique(), events=marked.count())
+    labels: dict[int, list[dict[str, Any]]] = {}
+    for label in names.label.values():
+        labels.setdefault(label["t"], []).append(label)
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for r in agg.to_pyarrow().to_pylist():
-        out.setdefault(r["stage"], {})[r["tp"]] = r
+        stage, tp = names.touchpoint[r["t"]]
+        categories = [x["category"] for x in labels[r["t"]] if x["category"] is not None]
+        critical = [int(x["critical"]) for x in labels[r["t"]] if x["critical"] is not None]
+        out.setdefault(stage, {})[tp] = {"stage": stage, "tp": tp, "customers": r["customers"], "events": r["events"],
+                                         "category": max(categories, default=None),
+                                         "critical": max(critical, default=None)}
     return out
 
 
-def _channel_counts(marked: ir.Table) -> dict[tuple[str, str, str], int]:
-    agg = marked.group_by("stage", "tp", "ch").aggregate(n=marked.count())
-    return {(r["stage"], r["tp"], r["ch"]): int(r["n"]) for r in agg.to_pyarrow().to_pylist()}
+def _channel_counts(marked: ir.Table, names: _Names) -> dict[tuple[str, str, str], int]:
+    out: dict[tuple[str, str, str], int] = {}
+    for r in marked.group_by("label").aggregate(n=marked.count()).to_pyarrow().to_pylist():
+        label = names.label[r["label"]]
+        key = (label["stage"], label["tp"], label["ch"])
+        out[key] = out.get(key, 0) + int(r["n"])
+    return out
 
 
-def _endings(marked: ir.Table) -> dict[tuple[str, str], tuple[int, int]]:
+def _endings(marked: ir.Table, names: _Names) -> dict[tuple[str, str], tuple[int, int]]:
     """(stage, touchpoint) → (customers ending there unconverted, customers ending there churned)."""
     last = marked.filter(marked.is_last & marked.converted.notnull())
-    agg = last.group_by("stage", "tp").aggregate(
+    agg = last.group_by("t").aggregate(
         dropped=(~last.converted).cast("int64").sum(), churned=last.churned.cast("int64").sum())
-    return {(r["stage"], r["tp"]): (int(r["dropped"] or 0), int(r["churned"] or 0)) for r in agg.to_pyarrow().to_pylist()}
+    return {names.touchpoint[r["t"]]: (int(r["dropped"] or 0), int(r["churned"] or 0))
+            for r in agg.to_pyarrow().to_pylist()}
 
 
 def _where_journeys_end(counts: Mapping[str, int], reached: int) -> dict[str, Any]:
@@ -315,11 +366,12 @@ def _where_journeys_end(counts: Mapping[str, int], reached: int) -> dict[str, An
     return out
 
 
-def _flows(marked: ir.Table) -> tuple[dict[str, Any], ...]:
-    moves = marked.filter(marked.prev_stage.notnull() & (marked.prev_stage != marked.stage))
-    agg = moves.group_by(from_stage=moves.prev_stage, to_stage=moves.stage).aggregate(
-        customers=moves.customer_id.nunique(), moves=moves.count())
-    rows = agg.to_pyarrow().to_pylist()
+def _flows(marked: ir.Table, names: _Names) -> tuple[dict[str, Any], ...]:
+    moves = marked.filter(marked.prev_s.notnull() & (marked.prev_s != marked.s))
+    agg = moves.group_by(from_s=moves.prev_s, to_s=moves.s).aggregate(
+        customers=moves.customer.nunique(), moves=moves.count())
+    rows = [{"from_stage": names.stage[r["from_s"]], "to_stage": names.stage[r["to_s"]], "customers": r["customers"],
+             "moves": r["moves"]} for r in agg.to_pyarrow().to_pylist()]
     return tuple(sorted(rows, key=lambda r: (-r["customers"], r["from_stage"], r["to_stage"])))
 
 

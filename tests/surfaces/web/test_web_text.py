@@ -35,3 +35,29 @@ def test_overview_lists_aspects(client_for: Any) -> None:
     assert 'hx-get="/aspects"' in client.get("/").text
     partial = client.get("/aspects").text
     assert "App and website" in partial and "Where an aspect hurts most" in partial
+
+
+def test_touchpoint_comments_find_aspects_of_the_comments_shown_only(web_env: Any, client_for: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from journeylens.surfaces.web import views
+
+    asked: list[tuple[str, dict[str, Any]]] = []
+    original = views.Results.get
+
+    def recording(self: Any, view: str, **params: Any) -> Any:
+        asked.append((view, params))
+        return original(self, view, **params)
+
+    monkeypatch.setattr(views.Results, "get", recording)
+    html = client_for("viewer").get(PAGE + "/comments").text
+    shown = re.findall(r'name="response_id" value="([^"]*)"', with_fragments(client_for("admin"), PAGE))
+    names = [view for view, _ in asked]
+    assert "aspects" not in names  # not every comment of the feedback table for twelve shown
+    ids = next(params["response_ids"] for view, params in asked if view == "comment_aspects")
+    assert 0 < len(ids) <= 12 and set(shown) <= set(ids) and 'class="chips"' in html
+    everything = {r["response_id"]: r for r in web_env.lens.aspects(response_limit=None).responses}
+    subset = web_env.lens.aspects(response_ids=tuple(everything)[:40], response_limit=None).responses
+    assert len(subset) == min(40, len(everything)) > 0
+    for row in subset:  # the same aspects and labels as when found among all comments
+        assert {k: v for k, v in row.items() if k.startswith("aspect")} == \
+            {k: v for k, v in everything[row["response_id"]].items() if k.startswith("aspect")}

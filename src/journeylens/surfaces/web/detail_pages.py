@@ -61,11 +61,14 @@ def touchpoint_card_partial(name: str, user: ReaderDep, p: PageDep) -> Response:
 @router.get("/touchpoints/{name:path}/comments")
 def touchpoint_comments_partial(name: str, user: ReaderDep, p: PageDep) -> Response:
     """The newest comments with their sentiment and aspects (loaded after the page: every comment
-    of the touchpoint is scored by the text model)."""
+    of the touchpoint is scored by the text model; aspects are found for the comments shown)."""
     sentiment, sentiment_error = p.results.attempt("sentiment", touchpoint=name,
                                                    filters=parse_filters(p.query, touchpoint=name))
     comments = _newest(sentiment.records) if sentiment else []
-    aspects, _ = p.results.attempt("aspects") if comments else (None, None)
+    # The aspects of the comments shown only: each comment's aspects do not depend on the others,
+    # and the whole feedback table's (the Aspects page) would cost the text model every comment.
+    shown = tuple(str(c["response_id"]) for c in comments if c.get("response_id") is not None)
+    aspects, _ = p.results.attempt("comment_aspects", response_ids=shown) if shown else (None, None)
     if aspects is not None:
         names = aspects.summary.get("aspect_names", {})
         by_response = {r["response_id"]: r for r in aspects.responses}

@@ -97,6 +97,10 @@ def _p_touchpoint(query: Query) -> dict[str, Any]:
     return {"touchpoint": name, "filters": parse_filters(query, touchpoint=name)}
 
 
+def _p_response_ids(query: Query) -> dict[str, Any]:
+    return {"response_ids": _split(query.get("response_ids"))}
+
+
 def _p_touchpoint_metric(query: Query) -> dict[str, Any]:
     return {**_p_touchpoint(query), "metric": _choice(query, "metric", CX_METRICS, "nps"), "split": _text(query, "split")}
 
@@ -304,6 +308,8 @@ VIEWS: dict[str, View] = {
     "topics": View(lambda r: r.lens.topics(), _p_none, "Comment topics"),
     "pain_points": View(lambda r: r.lens.pain_points(top=30), _p_none, "Pain points"),
     "aspects": View(lambda r: r.lens.aspects(response_limit=None), _p_none, "Comment aspects"),
+    "comment_aspects": View(lambda r, response_ids: r.lens.aspects(response_ids=response_ids, response_limit=None),
+                            _p_response_ids, "Aspects of the comments shown"),
     "timeline": View(lambda r, customer_id: r.lens.customer_timeline(customer_id), _p_customer, "Customer timeline"),
     "drivers": View(lambda r, target, survey, journey: r.lens.drivers(target=target, survey=survey, journey=journey),
                     _p_drivers, "Key drivers"),
