@@ -102,9 +102,9 @@ def test_employee_answers_give_enps_and_stay_out_of_customer_scores(fb: Any) -> 
 
 @pytest.mark.parametrize("period,labels", [("day", ["2024-01-01", "2024-01-02"]), ("week", ["2024-01-01"]),
                                            ("quarter", ["2024-Q1"])])
-def test_periods_are_labelled(duckdb_wh: Warehouse, period: str, labels: list[str]) -> None:
-    duckdb_wh.append("feedback", feedback_table(sample_rows()))
-    rows = cx_metrics(duckdb_wh.table("feedback"), by=[period], metrics=["nps"], min_sample_size=1).to_dict()
+def test_periods_are_labelled(fb: Any, period: str, labels: list[str]) -> None:
+    # on Spark the periods come from one aggregation, on DuckDB from days rolled up: same labels
+    rows = cx_metrics(fb, by=[period], metrics=["nps"], min_sample_size=1).to_dict()
     assert [r[period] for r in rows][: len(labels)] == labels
 
 

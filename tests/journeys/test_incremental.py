@@ -153,3 +153,29 @@ def test_data_version_changes_when_journeys_update(duckdb_wh: Warehouse) -> None
     before = duckdb_wh.data_version()
     update_journey_events(duckdb_wh, OTHER)
     assert duckdb_wh.data_version() != before
+
+
+@pytest.mark.spark
+def test_spark_freshness_check_sees_events_landed_after_it_remembered(spark_session: Any) -> None:
+    """On Spark the state and last _seq are remembered per file listing (ADR 0107): events that
+    land without updating the journeys must still be seen, and a refresh must be seen too."""
+    from tests.conftest import _spark_warehouse
+
+    from journeylens.ingest.pipeline import ingest
+    from journeylens.journeys import incremental
+
+    wh = _spark_warehouse(spark_session)
+    settings_ = Settings(warehouse="duckdb://")
+    lens = journeylens.JourneyLens(wh, DEFINITION, settings_)
+    first = [{"event_id": "e1", "customer_id": "c1", "anonymous_id": None, "minute": 0, "touchpoint": "landing",
+              "channel": None}]
+    lens.ingest("events", _arrow(first))
+    assert not incremental.needs_update(wh, lambda: DEFINITION)
+    assert not incremental.needs_update(wh, lambda: DEFINITION)  # answered from the listing
+    assert incremental._spark_files(wh, ("events", incremental.STATE_TABLE)) in incremental._seen
+    later = [{**first[0], "event_id": "e2", "minute": 5, "touchpoint": "checkout"}]
+    ingest(wh, "events", _arrow(later), settings=settings_)  # lands; the journeys are not updated
+    assert incremental.needs_update(wh, lambda: DEFINITION)
+    assert lens.refresh().mode == "incremental"
+    assert not incremental.needs_update(wh, lambda: DEFINITION)
+    assert [r["touchpoint"] for r in lens.events().order_by("step").to_pyarrow().to_pylist()] == ["landing", "checkout"]

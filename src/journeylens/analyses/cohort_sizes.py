@@ -32,9 +32,11 @@ def cohort_sizes(events: ir.Table, specs: Sequence[CohortSpec], definition: Jour
     judged = [s for s in specs if customers is not None or not s.needs_customers]
     conditions = {_key(c): c for s in judged for c in s.conditions}
     known = events.filter(events.customer_id.notnull())
-    online = ibis.ifelse(known.channel.notnull(), is_online(known.channel, definition).cast("int8"),
-                         ibis.null("int8"))
-    flags: dict[str, ir.Value] = {"_on": online.max(), "_off": (1 - online).max()}
+    # The online flag is a column judged once per event: written into both aggregates, Spark
+    # evaluated the channel map (a CASE over every known channel name) twice per event.
+    known = known.mutate(_online=ibis.ifelse(known.channel.notnull(),
+                                             is_online(known.channel, definition).cast("int8"), ibis.null("int8")))
+    flags: dict[str, ir.Value] = {"_on": known._online.max(), "_off": (1 - known._online).max()}
     for key, c in conditions.items():
         if c.kind == "performed":
             flags[key] = _performed(known, c, definition).cast("int8").max()
