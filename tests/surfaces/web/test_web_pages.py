@@ -166,6 +166,34 @@ def test_touchpoint_page_shows_target_and_status(client_for: Any, web_env: Any) 
     assert "target 85%" in html and f"status-{row['target_status'] or 'none'}" in html
 
 
+def test_touchpoint_tiles_judge_targets_on_the_scores_they_show(client_for: Any, web_env: Any) -> None:
+    """Each score tile's target status is the status of the touchpoint's own answers (the score
+    next to it), not of the journey map's linked answers, which also count responses without a
+    touchpoint attached to the customer's nearest event."""
+    from types import SimpleNamespace
+
+    from markupsafe import escape
+
+    from journeylens.surfaces.web import views
+    from journeylens.surfaces.web.rendering import status_label
+
+    name = "Mobile app login"
+    own = web_env.lens.metrics(by=["touchpoint"], filters=Filters(touchpoint=[name])).to_dict(detail=True)[0]
+    linked = next(r for r in web_env.lens.metrics(by=["touchpoint", "stage"]).to_dict(detail=True)
+                  if r["touchpoint"] == name)
+    assert own["n"] < linked["n"]  # the demo has unattributed answers linked to this touchpoint
+    shown = views.VIEWS["touchpoint_scores"].compute(SimpleNamespace(lens=web_env.lens), touchpoint=name,
+                                                     filters=Filters(touchpoint=[name])).to_dict(detail=True)
+    assert [(r["touchpoint"], r["n"], r["csat_target"]) for r in shown] == [(name, own["n"], 0.85)]
+    html = client_for("viewer").get("/touchpoints/Mobile%20app%20login").text
+    tiles = re.findall(r'<span class="target">target [^·]+· ([^<]+)</span>', html)
+    expected = [status_label(own[f"{m}_target_status"], own[f"{m}_target"])
+                for m in ("nps", "csat", "ces") if own.get(f"{m}_target") is not None]
+    assert tiles and tiles == [escape(t) for t in expected]
+    # the NPS answers counted are the touchpoint's own
+    assert re.search(rf"NPS answers, 0–10 \({own['nps_n']:,} answers\)", html)
+
+
 def test_touchpoint_page_shows_the_newest_comments(client_for: Any, web_env: Any) -> None:
     from markupsafe import escape
 

@@ -106,8 +106,7 @@ def touchpoint_page(name: str, user: ReaderDep, p: PageDep) -> Response:
                   if result is not None and len(result) else None)
         trends[metric] = (figure, error)
     row = (scores.to_dict(detail=True) or [None])[0] if scores else None
-    by_touchpoint, _ = p.results.attempt("touchpoint_metrics", filters=parse_filters(p.query))
-    context = {"title": name, "name": name, "stage": stage, "row": row, "goals": _goals(by_touchpoint, name),
+    context = {"title": name, "name": name, "stage": stage, "row": row, "goals": row,
                "score_error": score_error, "trends": trends, "tquery": {**p.query, "touchpoint": name},
                "split": split.get("split"), **p.filter_choices()}
     return render(p.request, "touchpoint.html", context)

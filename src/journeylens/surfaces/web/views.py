@@ -230,7 +230,9 @@ def _journey_map(r: Results, filters: Filters) -> Any:
 
 
 def _touchpoint_scores(r: Results, touchpoint: str, filters: Filters) -> Any:
-    return r.lens.metrics(by=[], filters=filters)
+    """The touchpoint's own answers (``filters`` name it), grouped by touchpoint so the row carries
+    the touchpoint's targets: the page judges each target on the score it shows next to it."""
+    return r.lens.metrics(by=["touchpoint"], filters=filters)
 
 
 def _quarantine(r: Results, table: str | None, reason: str | None) -> Any:
