@@ -205,3 +205,26 @@ def test_json_attribute_values_match_whole_on_every_engine(wh: Any) -> None:
     counts = customers.aggregate(**{value: _attribute_test(customers, "acquisition_channel", [value]).cast("int64").sum()
                                     for value in ("tv", "serf", "comparison_site", "t")}).to_pyarrow().to_pylist()[0]
     assert counts == {"tv": 2, "serf": 1, "comparison_site": 1, "t": 0}
+
+
+def test_channel_spellings_are_judged_alike_on_every_engine(wh: Any) -> None:
+    """Unusual spellings of a channel ("field " with a space, "  Web-Site") are normalised the same
+    way on DuckDB and Spark: only whitespace is trimmed (Ibis's strip() on Spark also trimmed the
+    letters v and f, so "field " became "ield", a channel of unknown kind)."""
+    import pyarrow as pa
+
+    from journeylens.analyses.cohorts import is_online
+    from journeylens.journeys.definition import JourneyDefinition, channel_key_expr
+
+    spellings = ["field ", " fax-v ", "  Web-Site", "field", "tv"]
+    wh.append("customers", pa.table({"customer_id": [str(i) for i in range(len(spellings))],
+                                     "attributes": spellings}))
+    customers = wh.table("customers")
+    definition = JourneyDefinition.model_validate({"name": "x", "stages": [{"name": "s"}], "touchpoints": []})
+    rows = customers.select(customers.customer_id, key=channel_key_expr(customers.attributes),
+                            online=is_online(customers.attributes),
+                            kind=definition.online_expr(customers.attributes)).to_pyarrow().to_pylist()
+    got = {spellings[int(r["customer_id"])]: (r["key"], r["online"], r["kind"]) for r in rows}
+    assert got == {"field ": ("field", False, False), " fax-v ": ("fax_v", False, None),
+                   "  Web-Site": ("web_site", False, None), "field": ("field", False, False),
+                   "tv": ("tv", False, None)}

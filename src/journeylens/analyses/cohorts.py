@@ -39,7 +39,7 @@ import ibis.expr.types as ir
 from journeylens.analyses.result import plain
 from journeylens.analyses.stats import benjamini_hochberg, two_proportion_ztest
 from journeylens.errors import ParameterError
-from journeylens.journeys.definition import OFFLINE_CHANNELS, ONLINE_CHANNELS
+from journeylens.journeys.definition import OFFLINE_CHANNELS, ONLINE_CHANNELS, channel_key_expr
 
 if TYPE_CHECKING:
     from journeylens.journeys.definition import Cohort, JourneyDefinition
@@ -112,7 +112,7 @@ def is_online(channel: ir.StringValue, definition: JourneyDefinition | None = No
     # pay for normalising the text (CASE branches run only for the rows that reach them).
     for name in sorted(DEFAULT_ONLINE_CHANNELS | OFFLINE_CHANNELS):
         flags.setdefault(name, name in DEFAULT_ONLINE_CHANNELS)
-    key = channel.strip().lower().replace(" ", "_").replace("-", "_")
+    key = channel_key_expr(channel)
     known = ibis.cases(*((channel == name, ibis.literal(flag)) for name, flag in flags.items()),
                        else_=one_of(key, sorted(DEFAULT_ONLINE_CHANNELS)))
     return ibis.ifelse(channel.isnull(), ibis.null(dt.boolean), known)

@@ -57,6 +57,14 @@ OFFLINE_CHANNELS = frozenset({"store", "shop", "branch", "call_centre", "call_ce
 _COLLECT = "journeylens_collect_issues"
 
 
+def channel_key_expr(channel: ir.StringValue) -> ir.StringValue:
+    """A channel name in normal form (trimmed, lower case, spaces and hyphens as underscores), the
+    Ibis twin of :func:`channel_kind`'s key. Spaces are trimmed by a regular expression: Ibis's
+    ``strip()`` becomes ``TRIM(' \\t\\n\\r\\v\\f' FROM …)`` on Spark, whose string literals read
+    ``\\v`` and ``\\f`` as the letters v and f ("tv" → "t")."""
+    return channel.re_replace(r"^\s+|\s+$", "").lower().replace(" ", "_").replace("-", "_")
+
+
 def channel_kind(channel: str | None) -> bool | None:
     """``True`` for a known online channel, ``False`` for a known offline one, else ``None``.
 
@@ -276,7 +284,7 @@ class JourneyDefinition(_Model):
     def online_expr(self, channel_col: ir.StringValue) -> ir.BooleanValue:
         """Ibis boolean: is the channel online (null when its kind is unknown)?"""
         kinds = {**{c: True for c in ONLINE_CHANNELS}, **{c: False for c in OFFLINE_CHANNELS}}
-        key = channel_col.strip().lower().replace(" ", "_").replace("-", "_")
+        key = channel_key_expr(channel_col)
         branches: list[tuple[ir.BooleanValue, ir.BooleanValue]] = [
             (channel_col == raw, ibis.literal(kind == "online")) for raw, kind in self.channels.items()]
         branches.append((key.isin([k for k, v in kinds.items() if v]), ibis.literal(True)))
