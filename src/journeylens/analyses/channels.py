@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from journeylens.analyses.cohorts import is_online
-from journeylens.analyses.journey_map import ordered
+from journeylens.analyses.journey_map import codes, ordered
 from journeylens.analyses.result import plain
 
 if TYPE_CHECKING:
@@ -104,13 +104,10 @@ def channels(events: ir.Table, *, definition: JourneyDefinition | None = None,
     known = events.filter(events.channel.notnull())
     # Integer codes for the customers, channels and stages (ADR 0105): the window sorts and the
     # temporary table hold numbers, not strings (106M events: strings spilled the sort).
-    kinds = known.select("channel").distinct()
-    kinds = kinds.mutate(c=ibis.row_number().over(order_by=kinds.channel).cast("int32"),
-                         online=is_online(kinds.channel, definition))
-    stages = known.filter(known.stage.notnull()).select("stage").distinct()
-    stages = stages.mutate(s=ibis.row_number().over(order_by=stages.stage).cast("int32"))
-    people = known.select("customer_id").distinct()
-    people = people.mutate(customer=ibis.row_number().over(order_by=people.customer_id))
+    kinds = codes(known, "channel", "c")
+    kinds = kinds.mutate(online=is_online(kinds.channel, definition))
+    stages = codes(known.filter(known.stage.notnull()), "stage", "s")
+    people = codes(known, "customer_id", "customer", dtype="int64")
     with kinds.cache() as kinds:
         names = {int(r["c"]): str(r["channel"]) for r in kinds.select("c", "channel").to_pyarrow().to_pylist()}
         coded = known.join(kinds, "channel").left_join(stages, "stage").left_join(people, "customer_id")

@@ -31,7 +31,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from journeylens.analyses.cohorts import one_of
-from journeylens.analyses.journey_map import label_touchpoints, ordered, seconds_between
+from journeylens.analyses.journey_map import codes, label_touchpoints, ordered, seconds_between
 from journeylens.analyses.result import plain
 from journeylens.errors import ParameterError
 from journeylens.journeys.definition import OFFLINE_CHANNELS, ONLINE_CHANNELS
@@ -139,8 +139,7 @@ def _labels(events: ir.Table, contact: ir.BooleanValue) -> ir.Table:
 def _coded(events: ir.Table, labels: ir.Table) -> ir.Table:
     """``customer_id`` (a code per customer), ``stage``, ``stage_order``, ``tp``, ``contact``,
     ``timestamp``, ``_seq`` as numbers; events without a customer id keep a null code."""
-    people = events.select("customer_id").distinct()
-    people = people.mutate(customer=ibis.row_number().over(order_by=people.customer_id))
+    people = codes(events, "customer_id", "customer", dtype="int64")
     same = [events.stage.identical_to(labels.stage_name), events.stage_order.identical_to(labels.stage_order),
             events.tp.identical_to(labels.tp_name), events.channel.identical_to(labels.channel)]
     rows = events.join(labels, same).select(events.customer_id, events.timestamp, events._seq, labels.stage,

@@ -61,6 +61,17 @@ def ordered(events: ir.Table, *, descending: bool = False) -> list[Any]:
     return [events.timestamp, events._seq]
 
 
+def codes(table: ir.Table, column: str, code: str, *, dtype: str = "int32") -> ir.Table:
+    """The distinct values of ``column`` with an integer ``code`` each (0, 1, … in value order).
+
+    Journey-order windows and the temporary tables after them carry codes instead of customer
+    ids and label names (ADR 0105): a window sorts every column it carries, and at 106M events
+    the strings spilled that sort. The codes are one-to-one, so joining the names back gives
+    the same output."""
+    values = table.select(column).distinct()
+    return values.mutate(**{code: ibis.row_number().over(order_by=values[column]).cast(dtype)})
+
+
 def label_touchpoints(events: ir.Table, definition: JourneyDefinition | None) -> ir.Table:
     """Add ``tp``: the definition's touchpoint rule name for the event, else its own name.
 

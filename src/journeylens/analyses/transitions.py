@@ -39,6 +39,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from journeylens.analyses.filters import Filters
+from journeylens.analyses.journey_map import codes
 from journeylens.analyses.properties import DEFAULT_TOP
 from journeylens.analyses.result import Result
 from journeylens.errors import ParameterError
@@ -131,10 +132,8 @@ def coded_nodes(nodes: ir.Table) -> tuple[ir.Table, ir.Table]:
     does not spill (ADR 0105). The codes are a one-to-one relabelling, so counts, distinct
     customers and times are unchanged; names come back through the dictionary.
     """
-    names = nodes.select("node").distinct()
-    names = names.mutate(code=ibis.row_number().over(order_by=names.node).cast("int32"))
-    people = nodes.select("customer_id").distinct()
-    people = people.mutate(person=ibis.row_number().over(order_by=people.customer_id))
+    names = codes(nodes, "node", "code")
+    people = codes(nodes, "customer_id", "person", dtype="int64")
     coded = nodes.join(names, "node").join(people, "customer_id")
     return coded.select(customer_id=coded.person, timestamp=coded.timestamp, _seq=coded._seq, node=coded.code), names
 
